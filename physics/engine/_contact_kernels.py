@@ -1,0 +1,337 @@
+"""numba kernels: pair and wall forces (Hertz + tangential history + SJKR, Lennard-Jones 12-6).
+
+Engine units (LIGGGHTS/LAMMPS ``units micro``): µm, pg, µs; force nN; modulus, pressure and
+cohesion energy density kPa; energy 1e-15 J.
+
+The contact law is the LIGGGHTS 3.8 ``hertz tangential history cohesion sjkr`` model written out
+in ``shared/reference/contact_law.md`` (Ngandjong et al. 2021, Eq. 1-2).  Every contact
+coefficient is stored per type pair in ``params[ti, tj, :]`` as
+
+====  ========  ===============================================================
+ idx  name      meaning
+====  ========  ===============================================================
+ 0    KN        normal stiffness:  F_el = KN sqrt(R* δ) δ          (LIGGGHTS: 4/3 E*)
+ 1    KT        tangential stiffness: k_t = KT sqrt(R* δ)          (LIGGGHTS: 8 G*)
+ 2    GN_A      normal damping γn = GN_A sqrt(m*) (R* δ)^¼ + GN_B m* sqrt(R* δ)
+ 3    GN_B        (LIGGGHTS: GN_A = -2 sqrt(5/6) β sqrt(2 E*), GN_B = 0;
+                   LAMMPS gran/hertz/history: GN_A = 0, GN_B = γn)
+ 4    GT_A      tangential damping, same form with GT_A, GT_B     (LIGGGHTS: 8 G* for 2 E*)
+ 5    GT_B
+ 6    MU        Coulomb friction coefficient
+ 7    CED       SJKR cohesion energy density [kPa]: F_coh = -CED · A_contact
+====  ========  ===============================================================
+
+so the LIGGGHTS law and the LAMMPS ``gran/hertz/history`` law (used by the CGMD force fields)
+run through the same kernel.  Kernels take arrays and scalars only.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba as nb
+import numpy as np
+
+KN, KT, GN_A, GN_B, GT_A, GT_B, MU, CED = range(8)
+N_CONTACT_PARAMS = 8
+
+_JIT = {"cache": True, "nogil": True, "fastmath": False}
+
+
+@nb.njit(inline="always", **_JIT)
+def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
+                  vx, vy, vz, wix, wiy, wiz, wjx, wjy, wjz, hist, p, area, dt):
+    """Force on body i and torques on i and j for one contact (LIGGGHTS hertz/history/sjkr).
+
+    Args:
+        nx, ny, nz: unit normal from j to i.
+        delta: overlap δ > 0 [µm].
+        r_star, m_star: effective radius [µm] and mass [pg].
+        cr_i, cr_j: lever arms R - δ/2 [µm] (0 for a wall).
+        vx, vy, vz: relative velocity v_i - v_j [µm/µs].
+        wi*, wj*: angular velocities [rad/µs].
+        hist: (3,) tangential history ξ [µm], updated in place.
+        p: (8,) contact parameters of the pair (see module table).
+        area: contact area for SJKR [µm²].
+        dt: time step [µs].
+
+    Returns:
+        (fx, fy, fz, tix, tiy, tiz, tjx, tjy, tjz): force on i [nN]; torques [nN µm].
+    """
+    sq = math.sqrt(r_star * delta)
+    kn = p[KN] * sq
+    gn = p[GN_A] * math.sqrt(m_star * sq) + p[GN_B] * m_star * sq
+    vn = vx * nx + vy * ny + vz * nz
+    fn = kn * delta - gn * vn  # along n, on i; may be < 0 (limitForce off)
+
+    # relative tangential velocity at the contact point, lever arms R - δ/2
+    ax = cr_i * wix + cr_j * wjx
+    ay = cr_i * wiy + cr_j * wjy
+    az = cr_i * wiz + cr_j * wjz
+    vtx = vx - vn * nx - (ay * nz - az * ny)
+    vty = vy - vn * ny - (az * nx - ax * nz)
+    vtz = vz - vn * nz - (ax * ny - ay * nx)
+
+    # history: accumulate, then project onto the tangent plane (no rescaling)
+    hx = hist[0] + vtx * dt
+    hy = hist[1] + vty * dt
+    hz = hist[2] + vtz * dt
+    hn = hx * nx + hy * ny + hz * nz
+    hx -= hn * nx
+    hy -= hn * ny
+    hz -= hn * nz
+
+    kt = p[KT] * sq
+    gt = p[GT_A] * math.sqrt(m_star * sq) + p[GT_B] * m_star * sq
+    ft_el = kt * math.sqrt(hx * hx + hy * hy + hz * hz)
+    ft_max = p[MU] * abs(fn)
+    if ft_el > ft_max:
+        # sliding: Coulomb cap, no damping, spring reset to ξ = -Ft/kt
+        scale = ft_max / ft_el
+        ftx = -kt * hx * scale
+        fty = -kt * hy * scale
+        ftz = -kt * hz * scale
+        if kt > 0.0:
+            hx = -ftx / kt
+            hy = -fty / kt
+            hz = -ftz / kt
+    else:
+        ftx = -kt * hx - gt * vtx
+        fty = -kt * hy - gt * vty
+        ftz = -kt * hz - gt * vtz
+    hist[0] = hx
+    hist[1] = hy
+    hist[2] = hz
+
+    f_normal = fn - p[CED] * area  # SJKR cohesion added after Hertz, attractive
+    fx = f_normal * nx + ftx
+    fy = f_normal * ny + fty
+    fz = f_normal * nz + ftz
+    # torque = -cr (n × Ft)
+    cx = ny * ftz - nz * fty
+    cy = nz * ftx - nx * ftz
+    cz = nx * fty - ny * ftx
+    return fx, fy, fz, -cr_i * cx, -cr_i * cy, -cr_i * cz, -cr_j * cx, -cr_j * cy, -cr_j * cz
+
+
+@nb.njit(inline="always", **_JIT)
+def sjkr_pair_area(r, ri, rj):
+    """Area π a² of the overlap disc of two spheres at centre distance r [µm²]."""
+    return -0.25 * math.pi * (r - ri - rj) * (r + ri - rj) * (r - ri + rj) * (r + ri + rj) / (r * r)
+
+
+@nb.njit(inline="always", **_JIT)
+def lj_sf_force(r, eps, sig, rc):
+    """Radial Lennard-Jones 12-6 shifted-force (LAMMPS ``lj/sf``) force [nN], > 0 repulsive.
+
+    F(r) = F_LJ(r) - F_LJ(rc) for r < rc, with F_LJ(r) = 24 ε/r [2 (σ/r)^12 - (σ/r)^6].
+    """
+    if r >= rc or eps == 0.0:
+        return 0.0
+    s6 = (sig / r) ** 6
+    s6c = (sig / rc) ** 6
+    return 24.0 * eps * (2.0 * s6 * s6 - s6) / r - 24.0 * eps * (2.0 * s6c * s6c - s6c) / rc
+
+
+@nb.njit(inline="always", **_JIT)
+def lj_sf_energy(r, eps, sig, rc):
+    """Energy of :func:`lj_sf_force` [1e-15 J]: E_LJ(r) - E_LJ(rc) + (r - rc) F_LJ(rc)."""
+    if r >= rc or eps == 0.0:
+        return 0.0
+    s6 = (sig / r) ** 6
+    s6c = (sig / rc) ** 6
+    fc = 24.0 * eps * (2.0 * s6c * s6c - s6c) / rc
+    return 4.0 * eps * (s6 * s6 - s6) - 4.0 * eps * (s6c * s6c - s6c) + (r - rc) * fc
+
+
+@nb.njit(inline="always", **_JIT)
+def min_image(d, length, periodic):
+    if periodic:
+        return d - length * np.rint(d / length)
+    return d
+
+
+@nb.njit(parallel=True, **_JIT)
+def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
+                pair_i, pair_j, hist, params, box_len, periodic, dt,
+                chunk_start, buf_f, buf_t, buf_w):
+    """Accumulate pair forces of a half neighbour list into per-chunk buffers.
+
+    Pairs ``[chunk_start[c], chunk_start[c+1])`` write only into ``buf_*[c]``, so chunks run
+    in parallel without atomics; :func:`reduce_buffers` sums them.  ``hist`` (npair, 3) holds
+    the tangential history and is zeroed for pairs out of contact.  ``buf_w[c]`` receives the
+    pair virial Σ r_ij ⊗ F_ij [nN µm] (3×3).
+    """
+    n_chunks = chunk_start.shape[0] - 1
+    lx, ly, lz = box_len[0], box_len[1], box_len[2]
+    px, py, pz = periodic[0], periodic[1], periodic[2]
+    for c in nb.prange(n_chunks):
+        bf = buf_f[c]
+        bt = buf_t[c]
+        bw = buf_w[c]
+        bf[:, :] = 0.0
+        bt[:, :] = 0.0
+        bw[:, :] = 0.0
+        for k in range(chunk_start[c], chunk_start[c + 1]):
+            i = pair_i[k]
+            j = pair_j[k]
+            dx = min_image(pos[i, 0] - pos[j, 0], lx, px)
+            dy = min_image(pos[i, 1] - pos[j, 1], ly, py)
+            dz = min_image(pos[i, 2] - pos[j, 2], lz, pz)
+            r2 = dx * dx + dy * dy + dz * dz
+            ri = radius[i]
+            rj = radius[j]
+            rc = 0.5 * (lj_rc[i] + lj_rc[j])
+            rsum = ri + rj
+            if r2 >= rsum * rsum and r2 >= rc * rc:
+                hist[k, 0] = 0.0
+                hist[k, 1] = 0.0
+                hist[k, 2] = 0.0
+                continue
+            r = math.sqrt(r2)
+            nx = dx / r
+            ny = dy / r
+            nz = dz / r
+            fx = 0.0
+            fy = 0.0
+            fz = 0.0
+            if r < rsum:
+                delta = rsum - r
+                p = params[ptype[i], ptype[j]]
+                res = contact_force(
+                    nx, ny, nz, delta, ri * rj / rsum, mass[i] * mass[j] / (mass[i] + mass[j]),
+                    ri - 0.5 * delta, rj - 0.5 * delta,
+                    vel[i, 0] - vel[j, 0], vel[i, 1] - vel[j, 1], vel[i, 2] - vel[j, 2],
+                    omega[i, 0], omega[i, 1], omega[i, 2],
+                    omega[j, 0], omega[j, 1], omega[j, 2],
+                    hist[k], p, sjkr_pair_area(r, ri, rj), dt)
+                fx = res[0]
+                fy = res[1]
+                fz = res[2]
+                bt[i, 0] += res[3]
+                bt[i, 1] += res[4]
+                bt[i, 2] += res[5]
+                bt[j, 0] += res[6]
+                bt[j, 1] += res[7]
+                bt[j, 2] += res[8]
+            else:
+                hist[k, 0] = 0.0
+                hist[k, 1] = 0.0
+                hist[k, 2] = 0.0
+            if r < rc:
+                flj = lj_sf_force(r, math.sqrt(lj_eps[i] * lj_eps[j]),
+                                  0.5 * (lj_sig[i] + lj_sig[j]), rc)
+                fx += flj * nx
+                fy += flj * ny
+                fz += flj * nz
+            bf[i, 0] += fx
+            bf[i, 1] += fy
+            bf[i, 2] += fz
+            bf[j, 0] -= fx
+            bf[j, 1] -= fy
+            bf[j, 2] -= fz
+            bw[0, 0] += dx * fx
+            bw[0, 1] += dx * fy
+            bw[0, 2] += dx * fz
+            bw[1, 0] += dy * fx
+            bw[1, 1] += dy * fy
+            bw[1, 2] += dy * fz
+            bw[2, 0] += dz * fx
+            bw[2, 1] += dz * fy
+            bw[2, 2] += dz * fz
+
+
+@nb.njit(parallel=True, **_JIT)
+def reduce_buffers(buf_f, buf_t, buf_w, force, torque, virial):
+    """force = Σ_c buf_f[c], torque = Σ_c buf_t[c], virial = Σ_c buf_w[c]."""
+    n_chunks = buf_f.shape[0]
+    n = force.shape[0]
+    for i in nb.prange(n):
+        for a in range(3):
+            sf = 0.0
+            st = 0.0
+            for c in range(n_chunks):
+                sf += buf_f[c, i, a]
+                st += buf_t[c, i, a]
+            force[i, a] = sf
+            torque[i, a] = st
+    for a in range(3):
+        for b in range(3):
+            s = 0.0
+            for c in range(n_chunks):
+                s += buf_w[c, a, b]
+            virial[a, b] = s
+
+
+@nb.njit(**_JIT)
+def wall_forces(pos, vel, omega, radius, mass, ptype, wall_z, wall_side, wall_type, wall_vz,
+                wall_hist, params, dt, force, torque, wall_force_z):
+    """Add forces of planes normal to z to ``force``/``torque``.
+
+    Plane w sits at ``wall_z[w]``; ``wall_side[w]`` is +1 when particles lie above it (a floor,
+    e.g. the current collector) and -1 when below (a ceiling, e.g. the calender roll).  The wall
+    has infinite radius and mass (R* = R_i, m* = m_i) and its own material type
+    ``wall_type[w]``; SJKR area π (R² - d²) with d the centre-to-plane distance.
+    ``wall_force_z[w]`` receives the z force the particles exert on plane w [nN].
+    ``wall_hist`` (n, n_walls, 3) is the tangential history.
+    """
+    n = pos.shape[0]
+    for w in range(wall_z.shape[0]):
+        side = wall_side[w]
+        total = 0.0
+        for i in range(n):
+            d = (pos[i, 2] - wall_z[w]) * side
+            ri = radius[i]
+            if d >= ri:
+                wall_hist[i, w, 0] = 0.0
+                wall_hist[i, w, 1] = 0.0
+                wall_hist[i, w, 2] = 0.0
+                continue
+            delta = ri - d
+            res = contact_force(
+                0.0, 0.0, side, delta, ri, mass[i], ri - 0.5 * delta, 0.0,
+                vel[i, 0], vel[i, 1], vel[i, 2] - wall_vz[w],
+                omega[i, 0], omega[i, 1], omega[i, 2], 0.0, 0.0, 0.0,
+                wall_hist[i, w], params[ptype[i], wall_type[w]],
+                math.pi * (ri * ri - d * d), dt)
+            force[i, 0] += res[0]
+            force[i, 1] += res[1]
+            force[i, 2] += res[2]
+            torque[i, 0] += res[3]
+            torque[i, 1] += res[4]
+            torque[i, 2] += res[5]
+            total -= res[2]
+        wall_force_z[w] = total
+
+
+@nb.njit(**_JIT)
+def potential_energy(pos, radius, ptype, lj_eps, lj_sig, lj_rc, pair_i, pair_j, params,
+                     box_len, periodic, wall_z, wall_side, wall_type):
+    """Conservative energy [1e-15 J]: Hertz elastic (2/5 KN √R* δ^{5/2}) + LJ (pairs and walls).
+
+    The tangential spring and the SJKR cohesion are not included (the tangential history law
+    is not conservative; SJKR has no pull-off branch), so this is the energy to watch in
+    frictionless, cohesionless NVE checks.
+    """
+    e = 0.0
+    for k in range(pair_i.shape[0]):
+        i = pair_i[k]
+        j = pair_j[k]
+        dx = min_image(pos[i, 0] - pos[j, 0], box_len[0], periodic[0])
+        dy = min_image(pos[i, 1] - pos[j, 1], box_len[1], periodic[1])
+        dz = min_image(pos[i, 2] - pos[j, 2], box_len[2], periodic[2])
+        r = math.sqrt(dx * dx + dy * dy + dz * dz)
+        rsum = radius[i] + radius[j]
+        if r < rsum:
+            delta = rsum - r
+            r_star = radius[i] * radius[j] / rsum
+            e += 0.4 * params[ptype[i], ptype[j], KN] * math.sqrt(r_star) * delta ** 2.5
+        rc = 0.5 * (lj_rc[i] + lj_rc[j])
+        e += lj_sf_energy(r, math.sqrt(lj_eps[i] * lj_eps[j]), 0.5 * (lj_sig[i] + lj_sig[j]), rc)
+    for w in range(wall_z.shape[0]):
+        for i in range(pos.shape[0]):
+            d = (pos[i, 2] - wall_z[w]) * wall_side[w]
+            if d < radius[i]:
+                delta = radius[i] - d
+                e += 0.4 * params[ptype[i], wall_type[w], KN] * math.sqrt(radius[i]) * delta ** 2.5
+    return e
