@@ -35,7 +35,7 @@ import numpy as np
 KN, KT, GN_A, GN_B, GT_A, GT_B, MU, CED = range(8)
 N_CONTACT_PARAMS = 8
 
-_JIT = {"cache": True, "nogil": True, "fastmath": False}
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @nb.njit(inline="always", **_JIT)

@@ -12,7 +12,7 @@ import math
 import numba as nb
 import numpy as np
 
-_JIT = {"cache": True, "nogil": True}
+_JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @nb.njit(parallel=True, **_JIT)

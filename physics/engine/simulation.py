@@ -314,12 +314,16 @@ class Simulation:
     def compute_forces(self) -> None:
         """Pair + wall (+ thermostat) forces and torques at the current state."""
         nch = self._pair_chunks.shape[0] - 1
+        if nch == 1:  # one chunk accumulates straight into the force arrays
+            bufs = (self.force[None], self.torque[None], self.virial[None])
+        else:
+            bufs = (self._buf_f[:nch], self._buf_t[:nch], self._buf_w[:nch])
         ck.pair_forces(self.position, self.velocity, self.omega, self.radius, self.mass,
                        self.ptype, self.lj_eps, self.lj_sig, self.lj_rc, self.pair_i,
                        self.pair_j, self.hist, self.params, self.box_len, self.periodic, self.dt,
-                       self._pair_chunks, self._buf_f[:nch], self._buf_t[:nch], self._buf_w[:nch])
-        ck.reduce_buffers(self._buf_f[:nch], self._buf_t[:nch], self._buf_w[:nch], self.force,
-                          self.torque, self.virial)
+                       self._pair_chunks, *bufs)
+        if nch > 1:
+            ck.reduce_buffers(*bufs, self.force, self.torque, self.virial)
         if self.wall_z.shape[0]:
             ck.wall_forces(self.position, self.velocity, self.omega, self.radius, self.mass,
                            self.ptype, self.wall_z, self.wall_side, self.wall_type, self.wall_vz,
