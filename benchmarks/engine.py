@@ -79,7 +79,8 @@ def time_engine(packing: dict, n_steps: int, n_threads: int) -> dict:
     sim.run(n_steps)
     wall = time.perf_counter() - t0
     i, _ = sim.contacts()
-    return {"pairs_listed": int(sim.pair_i.size), "n_particles": sim.n, "threads": n_threads, "steps": n_steps, "wall_s": wall,
+    return {"pairs_listed": int(sim.pair_i.size), "n_particles": sim.n, "threads": n_threads,
+            "steps": n_steps, "wall_s": wall,
             "particle_steps_per_s": sim.n * n_steps / wall,
             "contacts_per_particle": 2 * i.size / sim.n, "neighbor_rebuilds": sim.n_rebuilds}
 

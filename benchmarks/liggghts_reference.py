@@ -65,7 +65,8 @@ def main() -> None:
     if shutil.which("liggghts") is None:
         raise SystemExit("liggghts not found: apt-get install liggghts")
     version = subprocess.run(["liggghts", "-h"], capture_output=True, text=True).stdout
-    data = {"produced_by": "benchmarks/liggghts_reference.py with " + next(s for s in version.splitlines() if s.strip()),
+    banner = next(line for line in version.splitlines() if line.strip())
+    data = {"produced_by": "benchmarks/liggghts_reference.py with " + banner,
             "cases": {name: run_case(case) for name, case in CASES.items()}}
     OUT.write_text(json.dumps(data, indent=1) + "\n")
     print(json.dumps(data, indent=1))

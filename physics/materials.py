@@ -173,7 +173,7 @@ class Recipe:
         total = self.am_mass_fraction + self.carbon_mass_fraction + self.binder_mass_fraction
         if not math.isclose(total, 1.0, abs_tol=1e-9):
             raise ValueError(
-                "am_mass_fraction + carbon_mass_fraction + binder_mass_fraction = "
+                "am_mass_fraction + carbon_mass_fraction + binder_mass_fraction sum to "
                 f"{total!r}; the allowed value is 1 (±1e-9)")
         _check_range("am_mass_fraction", self.am_mass_fraction, 0.0, 1.0, lo_open=True)
         _check_range("carbon_mass_fraction + binder_mass_fraction", self.cbd_mass_fraction,

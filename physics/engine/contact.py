@@ -58,7 +58,8 @@ class ContactTable:
 
 def effective_young_kpa(a: Material, b: Material) -> float:
     """E* [kPa] of a pair (LIGGGHTS Yeff)."""
-    inv = (1 - a.poisson_ratio**2) / a.young_modulus_pa + (1 - b.poisson_ratio**2) / b.young_modulus_pa
+    inv = ((1 - a.poisson_ratio**2) / a.young_modulus_pa
+           + (1 - b.poisson_ratio**2) / b.young_modulus_pa)
     return to_engine_kpa(1.0 / inv)
 
 
