@@ -1,0 +1,306 @@
+"""``etwin``: the command line of electrode-twin.
+
+Conventions for every command: ``--help`` documents units and allowed ranges; ``--json`` prints
+the result as one JSON object on stdout; progress and logs go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable, Sequence
+
+RECIPES = ("paper",)
+MATERIAL_NAMES = ("AM", "CBD", "Al", "steel")
+
+
+def _log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _recipe(name: str):
+    from physics.materials import paper_recipe
+
+    if name != "paper":
+        raise ValueError(f"--recipe {name!r} is unknown; allowed: {', '.join(RECIPES)}")
+    return paper_recipe()
+
+
+def _floats(text: str, n: int, flag: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"{flag} {text!r}: expected {n} comma-separated numbers") from None
+    if len(values) != n:
+        raise ValueError(f"{flag} {text!r}: expected {n} comma-separated numbers")
+    return values
+
+
+# ---------------------------------------------------------------------------- recipe
+def cmd_recipe(args: argparse.Namespace) -> dict:
+    """Particle counts from the dry mass balance of a recipe."""
+    recipe = _recipe(args.recipe)
+    if args.box_um is not None:
+        box = _floats(args.box_um, 3, "--box-um")
+        counts = recipe.counts_for_box(box, args.porosity)
+    else:
+        box = None
+        counts = recipe.counts_for_am(args.n_am)
+    result = {
+        "recipe": args.recipe,
+        "am_mass_fraction": recipe.am_mass_fraction,
+        "carbon_mass_fraction": recipe.carbon_mass_fraction,
+        "binder_mass_fraction": recipe.binder_mass_fraction,
+        "am_diameters_um": list(counts.am_diameters_um),
+        "am_counts": list(counts.am_counts),
+        "n_am": counts.n_am,
+        "n_cbd": counts.n_cbd,
+        "am_mass_pg": counts.am_mass_pg,
+        "cbd_mass_pg": counts.cbd_mass_pg,
+        "am_to_cbd_mass_ratio": counts.am_mass_pg / counts.cbd_mass_pg,
+        "solid_volume_um3": counts.solid_volume_um3,
+    }
+    if box is not None:
+        result["box_um"] = list(box)
+        result["porosity"] = counts.porosity_in_box(box)
+    return result
+
+
+# ---------------------------------------------------------------------------- collide
+def cmd_collide(args: argparse.Namespace) -> dict:
+    """One collision with the Table 2 law: rebound, restitution, contact time vs Hertz."""
+    import dataclasses
+
+    import numpy as np
+
+    from physics.engine import (
+        Simulation,
+        Wall,
+        effective_young_kpa,
+        hertz_contact_time_us,
+        liggghts_table,
+    )
+    from physics.materials import ALUMINIUM, CBD, NMC, STEEL
+
+    materials = {"AM": NMC, "CBD": CBD, "Al": ALUMINIUM, "steel": STEEL}
+    for flag, name in (("--particle", args.particle), ("--target", args.target)):
+        if name not in materials:
+            raise ValueError(f"{flag} {name!r} is unknown; allowed: {', '.join(materials)}")
+    if not (0 < args.speed_m_s <= 100):
+        raise ValueError(f"--speed-m-s {args.speed_m_s} is outside the allowed range (0, 100]")
+    if not (0 < args.radius_um <= 100):
+        raise ValueError(f"--radius-um {args.radius_um} is outside the allowed range (0, 100]")
+    if args.target_radius_um is not None and not (0 < args.target_radius_um <= 100):
+        raise ValueError(f"--target-radius-um {args.target_radius_um} is outside the allowed "
+                         "range (0, 100]")
+    mats = [materials[args.particle], materials[args.target]]
+    if args.no_cohesion:
+        mats = [dataclasses.replace(m, cohesion_energy_density_pa=0.0) for m in mats]
+    table = liggghts_table(mats)
+    r1 = args.radius_um
+    m1 = mats[0].density_g_cm3 * 4 / 3 * math.pi * r1**3
+    v = args.speed_m_s  # 1 m/s = 1 µm/µs
+    wall_target = args.target in ("Al", "steel") and args.target_radius_um is None
+    if wall_target:
+        r2, m2 = math.inf, math.inf
+        r_star, m_star = r1, m1
+        pos = np.array([[0.0, 0.0, r1 + 1e-4 * r1]])
+        kw = dict(position=pos, radius=[r1], mass=[m1], ptype=[0],
+                  walls=[Wall(0.0, 1, 1)], velocity=[[0.0, 0.0, -v]])
+    else:
+        r2 = args.target_radius_um or r1
+        m2 = mats[1].density_g_cm3 * 4 / 3 * math.pi * r2**3
+        r_star, m_star = r1 * r2 / (r1 + r2), m1 * m2 / (m1 + m2)
+        pos = np.array([[0.0, 0.0, r1 + r2 + 1e-4 * r1], [0.0, 0.0, 0.0]])
+        kw = dict(position=pos, radius=[r1, r2], mass=[m1, m2], ptype=[0, 1],
+                  velocity=[[0.0, 0.0, -v * m2 / (m1 + m2)], [0.0, 0.0, v * m1 / (m1 + m2)]])
+    e_star = effective_young_kpa(*mats)
+    t_hertz = hertz_contact_time_us(e_star, r_star, m_star, v)
+    dt = args.dt_us if args.dt_us else t_hertz / 400
+    span = 4 * (r1 + (0 if wall_target else r2)) + 10
+    sim = Simulation(table=table, box_lo=(-span,) * 3, box_hi=(span,) * 3,
+                     periodic=(False,) * 3, dt_us=dt, **kw)
+    t0 = time.perf_counter()
+    steps_in_contact = 0
+    touched = False
+    for _ in range(int(50 * t_hertz / dt)):
+        sim.run(1)
+        if wall_target:
+            gap = sim.position[0, 2] - r1
+        else:
+            gap = np.linalg.norm(sim.position[0] - sim.position[1]) - r1 - r2
+        if gap < 0:
+            touched = True
+            steps_in_contact += 1
+        elif touched:
+            break
+    rel_after = sim.velocity[0, 2] - (0.0 if wall_target else sim.velocity[1, 2])
+    stuck = touched and gap < 0
+    e_pair = math.sqrt(mats[0].restitution * mats[1].restitution)
+    return {
+        "particle": args.particle, "target": args.target + (" plane" if wall_target else ""),
+        "radius_um": r1, "speed_m_s": v, "cohesion": not args.no_cohesion, "dt_us": dt,
+        "rebound_speed_m_s": rel_after, "restitution": rel_after / v,
+        "restitution_pair_input": e_pair, "stuck": bool(stuck),
+        "contact_time_us": steps_in_contact * dt, "hertz_contact_time_undamped_us": t_hertz,
+        "wall_s": time.perf_counter() - t0,
+    }
+
+
+# ---------------------------------------------------------------------------- demo
+def cmd_demo(args: argparse.Namespace) -> dict:
+    """What the toolkit does so far, end to end: recipe mass balance, LIGGGHTS-law
+    collisions, and a dense AM + CBD packing stepped by the engine."""
+    import numpy as np
+
+    from physics.engine import Berendsen, Langevin, Simulation, liggghts_table
+    from physics.engine.placement import random_placement
+    from physics.materials import ALUMINIUM, CBD, NMC, STEEL, paper_recipe, sphere_volume_um3
+
+    t_start = time.perf_counter()
+    _log("[1/3] recipe mass balance (paper 96:2:2, 396 AM particles)")
+    recipe_out = cmd_recipe(argparse.Namespace(recipe="paper", n_am=396, box_um=None,
+                                               porosity=None))
+    _log(f"      {recipe_out['n_am']} AM + {recipe_out['n_cbd']} CBD, AM/CBD mass "
+         f"{recipe_out['am_to_cbd_mass_ratio']:.2f}")
+    _log("[2/3] collisions with the Table 2 law (AM on steel, AM on CBD)")
+    collisions = []
+    for target, radius in (("steel", None), ("CBD", 0.65)):
+        collisions.append(cmd_collide(argparse.Namespace(
+            particle="AM", target=target, radius_um=2.5, target_radius_um=radius,
+            speed_m_s=1.0, no_cohesion=True, dt_us=None)))
+        c = collisions[-1]
+        _log(f"      AM -> {c['target']}: e = {c['restitution']:.4f} "
+             f"(input {c['restitution_pair_input']:.4f}), "
+             f"contact {c['contact_time_us'] * 1e3:.2f} ns")
+    _log("[3/3] dense AM + CBD packing: random placement, Berendsen compression, timing")
+    recipe = paper_recipe()
+    counts = recipe.counts_for_am(args.n_am)
+    d_am = np.repeat(np.asarray(counts.am_diameters_um) * recipe.am_contact_expansion,
+                     counts.am_counts)
+    radius = np.concatenate([0.5 * d_am, np.full(counts.n_cbd, recipe.cbd_radius_dry_um)])
+    ptype = np.concatenate([np.zeros(d_am.size, int), np.ones(counts.n_cbd, int)])
+    mass = np.where(ptype == 0, 4.65, 0.95) * sphere_volume_um3(2 * radius)
+    solid = float(sphere_volume_um3(2 * radius).sum())
+    length = (solid / 0.35) ** (1 / 3)
+    table = liggghts_table([NMC, CBD, ALUMINIUM, STEEL])
+    pos = random_placement(radius, (0, 0, 0), (length,) * 3, seed=args.seed)
+    sim = Simulation(pos, radius, mass, ptype, table, (0, 0, 0), (length,) * 3, dt_us=1e-4)
+    baro = Berendsen(pressure_kpa=2000.0, tau_us=1.0, bulk_modulus_kpa=1e4,
+                     max_strain_per_step=2e-5)
+    damp = Langevin(0.0, damping_per_us=20.0, seed=args.seed)
+    from tqdm import tqdm
+
+    phi = solid / sim.volume_um3
+    with tqdm(total=40, desc="compress", file=sys.stderr, disable=args.json) as bar:
+        for _ in range(40):
+            sim.run(500, thermostat=damp, barostat=baro)
+            phi = solid / sim.volume_um3
+            bar.set_postfix(solid_fraction=f"{phi:.3f}")
+            bar.update()
+            if phi > 0.58:
+                break
+    t0 = time.perf_counter()
+    n_steps = 2000
+    sim.run(n_steps)
+    wall = time.perf_counter() - t0
+    coordination = sim.coordination_numbers()
+    packing = {"n_particles": sim.n, "solid_fraction": phi,
+               "mean_coordination": float(coordination.mean()),
+               "pressure_kpa": float(np.trace(sim.pressure_tensor_kpa()) / 3),
+               "particle_steps_per_s": sim.n * n_steps / wall, "threads": sim.n_threads}
+    _log(f"      {sim.n} particles at solid fraction {phi:.3f}: "
+         f"{packing['particle_steps_per_s']:.3g} particle-steps/s")
+    return {"recipe": recipe_out, "collisions": collisions, "packing": packing,
+            "wall_s": time.perf_counter() - t_start}
+
+
+# ---------------------------------------------------------------------------- parser
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="etwin",
+        description="electrode-twin: physics-in-the-loop surrogates and Bayesian optimization "
+                    "for Li-ion electrode manufacturing. Engine units: µm, pg, µs (1 µm/µs = "
+                    "1 m/s); public inputs carry their unit in the flag name.")
+    sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--json", action="store_true",
+                       help="print the result as one JSON object on stdout (logs on stderr)")
+        p.set_defaults(func=func)
+        return p
+
+    p = add("recipe", cmd_recipe,
+            "Particle counts of a recipe from the dry mass balance (AM per size class, CBD).")
+    p.add_argument("--recipe", default="paper", help=f"recipe name; allowed: {', '.join(RECIPES)}")
+    p.add_argument("--n-am", type=int, default=396,
+                   help="number of AM particles, integer >= 1 (default 396, the paper's cell)")
+    p.add_argument("--box-um", default=None,
+                   help="instead of --n-am: box 'LX,LY,LZ' in µm (each > 0) to fill")
+    p.add_argument("--porosity", type=float, default=0.416,
+                   help="dried porosity for --box-um, in [0, 1) (default 0.416, the paper's)")
+
+    p = add("collide", cmd_collide,
+            "One head-on collision with the Table 2 contact law (LIGGGHTS hertz tangential "
+            "history cohesion sjkr): rebound speed, restitution, contact time (and the "
+            "undamped Hertz time for comparison).")
+    p.add_argument("--particle", default="AM", help="moving sphere material: AM or CBD")
+    p.add_argument("--target", default="steel",
+                   help="target: Al or steel (a plane) or AM or CBD (a sphere)")
+    p.add_argument("--radius-um", type=float, default=2.5,
+                   help="moving sphere radius in µm, in (0, 100] (default 2.5)")
+    p.add_argument("--target-radius-um", type=float, default=None,
+                   help="target sphere radius in µm, in (0, 100]; given for Al/steel it makes "
+                        "the target a sphere (default: same as --radius-um)")
+    p.add_argument("--speed-m-s", type=float, default=1.0,
+                   help="impact (relative) speed in m/s, in (0, 100] (default 1)")
+    p.add_argument("--no-cohesion", action="store_true",
+                   help="switch SJKR cohesion off (CED = 0) for both bodies")
+    p.add_argument("--dt-us", type=float, default=None,
+                   help="time step in µs, > 0 (default: Hertz contact time / 400)")
+
+    p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "
+                              "dense AM + CBD packing and the engine throughput.")
+    p.add_argument("--n-am", type=int, default=80,
+                   help="AM particles in the demo packing, integer >= 1 (default 80 -> ~2000 "
+                        "particles with CBD)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (integer)")
+    return ap
+
+
+def _print_human(result: dict, indent: str = "") -> None:
+    for key, value in result.items():
+        if isinstance(value, dict):
+            print(f"{indent}{key}:")
+            _print_human(value, indent + "  ")
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            print(f"{indent}{key}:")
+            for item in value:
+                print(f"{indent}  -")
+                _print_human(item, indent + "    ")
+        elif isinstance(value, float):
+            print(f"{indent}{key}: {value:.6g}")
+        else:
+            print(f"{indent}{key}: {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = args.func(args)
+    except ValueError as err:
+        _log(f"etwin {args.command}: error: {err}")
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        _print_human(result)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

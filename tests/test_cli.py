@@ -1,0 +1,52 @@
+"""The ``etwin`` command line: --json output, units in --help, clear errors."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from experiments.cli import main
+
+
+def run_cli(*args):
+    return subprocess.run([sys.executable, "-m", "experiments.cli", *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_recipe_json_is_one_object_on_stdout():
+    out = run_cli("recipe", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["n_am"] == 396 and data["am_counts"] == [73, 91, 64, 57, 82, 29]
+    assert data["am_to_cbd_mass_ratio"] == pytest.approx(24.0, rel=1e-3)
+
+
+def test_recipe_box_porosity(capsys):
+    assert main(["recipe", "--box-um", "25.8,25.8,165", "--porosity", "0.416", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["porosity"] == pytest.approx(0.416, abs=0.01)
+
+
+def test_collide_reports_restitution(capsys):
+    assert main(["collide", "--particle", "AM", "--target", "steel", "--no-cohesion",
+                 "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["restitution"] == pytest.approx(0.342, abs=0.002)
+    assert not data["stuck"]
+
+
+@pytest.mark.parametrize("args,message", [
+    (["recipe", "--recipe", "nope"], "--recipe 'nope' is unknown; allowed: paper"),
+    (["recipe", "--n-am", "0"], "n_am = 0 is outside the allowed range"),
+    (["recipe", "--box-um", "1,2"], "--box-um '1,2': expected 3"),
+    (["collide", "--speed-m-s", "-1"], "--speed-m-s -1.0 is outside the allowed range (0, 100]"),
+])
+def test_bad_input_exits_2_with_message(args, message, capsys):
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_help_documents_units():
+    out = run_cli("collide", "--help")
+    assert "m/s" in out.stdout and "µm" in out.stdout and "(0, 100]" in out.stdout
