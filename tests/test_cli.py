@@ -50,3 +50,12 @@ def test_bad_input_exits_2_with_message(args, message, capsys):
 def test_help_documents_units():
     out = run_cli("collide", "--help")
     assert "m/s" in out.stdout and "µm" in out.stdout and "(0, 100]" in out.stdout
+
+
+def test_demo_runs_end_to_end():
+    out = run_cli("demo", "--n-am", "20", "--json")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["packing"]["solid_fraction"] > 0.5
+    assert data["packing"]["particle_steps_per_s"] > 1e5
+    assert [c["target"] for c in data["collisions"]] == ["steel plane", "CBD"]
