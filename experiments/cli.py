@@ -160,6 +160,9 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     from physics.engine.placement import random_placement
     from physics.materials import ALUMINIUM, CBD, NMC, STEEL, paper_recipe, sphere_volume_um3
 
+    if not 50 <= args.n_am <= 5000:
+        raise ValueError(f"--n-am {args.n_am} is outside the allowed range [50, 5000] (the "
+                         "periodic box must exceed twice the largest AM contact diameter)")
     t_start = time.perf_counter()
     _log("[1/3] recipe mass balance (paper 96:2:2, 396 AM particles)")
     recipe_out = cmd_recipe(argparse.Namespace(recipe="paper", n_am=396, box_um=None,
@@ -266,8 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "
                               "dense AM + CBD packing and the engine throughput.")
     p.add_argument("--n-am", type=int, default=80,
-                   help="AM particles in the demo packing, integer >= 1 (default 80 -> ~2000 "
-                        "particles with CBD)")
+                   help="AM particles in the demo packing, integer in [50, 5000] (default 80 "
+                        "-> ~2000 particles with CBD)")
     p.add_argument("--seed", type=int, default=0, help="random seed (integer)")
     return ap
 

@@ -41,6 +41,7 @@ def test_collide_reports_restitution(capsys):
     (["recipe", "--n-am", "0"], "n_am = 0 is outside the allowed range"),
     (["recipe", "--box-um", "1,2"], "--box-um '1,2': expected 3"),
     (["collide", "--speed-m-s", "-1"], "--speed-m-s -1.0 is outside the allowed range (0, 100]"),
+    (["demo", "--n-am", "20"], "--n-am 20 is outside the allowed range [50, 5000]"),
 ])
 def test_bad_input_exits_2_with_message(args, message, capsys):
     assert main(args) == 2
@@ -53,7 +54,7 @@ def test_help_documents_units():
 
 
 def test_demo_runs_end_to_end():
-    out = run_cli("demo", "--n-am", "20", "--json")
+    out = run_cli("demo", "--n-am", "50", "--json")
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["packing"]["solid_fraction"] > 0.5
