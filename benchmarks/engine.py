@@ -26,6 +26,7 @@ import numpy as np
 
 from physics.engine import Berendsen, Langevin, Simulation, liggghts_table
 from physics.engine.placement import random_placement
+from physics.forcefield import DRIED_FORCE_FIELD
 from physics.materials import ALUMINIUM, CBD, NMC, STEEL, paper_recipe, sphere_volume_um3
 
 CACHE = Path(__file__).parent / ".cache"
@@ -41,7 +42,7 @@ def build_packing(n_target: int, seed: int = 0) -> dict:
     recipe = paper_recipe()
     n_am = max(1, round(n_target * 396 / (396 + 9463)))
     counts = recipe.counts_for_am(n_am)
-    d_am = np.repeat(np.asarray(counts.am_diameters_um) * recipe.am_contact_expansion,
+    d_am = np.repeat(np.asarray(counts.am_diameters_um) * DRIED_FORCE_FIELD.am_contact_factor,
                      counts.am_counts)
     radius = np.concatenate([0.5 * d_am, np.full(counts.n_cbd, recipe.cbd_radius_dry_um)])
     ptype = np.concatenate([np.zeros(d_am.size, int), np.ones(counts.n_cbd, int)])

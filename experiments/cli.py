@@ -158,6 +158,7 @@ def cmd_demo(args: argparse.Namespace) -> dict:
 
     from physics.engine import Berendsen, Langevin, Simulation, liggghts_table
     from physics.engine.placement import random_placement
+    from physics.forcefield import DRIED_FORCE_FIELD
     from physics.materials import ALUMINIUM, CBD, NMC, STEEL, paper_recipe, sphere_volume_um3
 
     if not 50 <= args.n_am <= 5000:
@@ -182,7 +183,7 @@ def cmd_demo(args: argparse.Namespace) -> dict:
     _log("[3/3] dense AM + CBD packing: random placement, Berendsen compression, timing")
     recipe = paper_recipe()
     counts = recipe.counts_for_am(args.n_am)
-    d_am = np.repeat(np.asarray(counts.am_diameters_um) * recipe.am_contact_expansion,
+    d_am = np.repeat(np.asarray(counts.am_diameters_um) * DRIED_FORCE_FIELD.am_contact_factor,
                      counts.am_counts)
     radius = np.concatenate([0.5 * d_am, np.full(counts.n_cbd, recipe.cbd_radius_dry_um)])
     ptype = np.concatenate([np.zeros(d_am.size, int), np.ones(counts.n_cbd, int)])

@@ -83,6 +83,7 @@ PAPER_AM_COUNTS = (73, 91, 64, 57, 82, 29)
 PAPER_N_CBD = 9463
 PAPER_BOX_XY_UM = 25.8
 PAPER_DRIED_THICKNESS_UM = 165.0
+PAPER_SOLID_CONTENT = 0.69
 
 
 def _paper_number_fractions() -> tuple[float, ...]:
@@ -146,12 +147,18 @@ class Recipe:
         am_diameters_um: discrete AM diameters [µm], each > 0 (unexpanded).
         am_number_fractions: number fraction of each diameter [-], each >= 0, summing to 1.
         cbd_radius_dry_um: CBD radius after drying [µm], > 0.
-        cbd_radius_swollen_um: CBD radius in the slurry (solvent-swollen) [µm], >= dry radius.
+        cbd_radius_swollen_um: CBD radius in the slurry (solvent-swollen) at the paper's solid
+            content of 0.69 [µm], >= dry radius; :meth:`slurry_cbd_radius_um` scales it to
+            ``solid_content``.
         cbd_density_g_cm3: dried CBD density including its nano-porosity [g cm^-3], > 0.
         cbd_nanoporosity: CBD inner porosity [-], in [0, 1).
         am_density_g_cm3: AM density [g cm^-3], > 0.
-        am_contact_expansion: factor on AM diameters for the Hertz contact radius [-], in
-            [1, 1.2] (paper: 1.02, so that contacts carry load).
+        cbd_compact_density_g_cm3: CBD solid density without nano-pores [g cm^-3] (paper:
+            1.81, mean of carbon black and PVDF), > 0.
+        solvent_density_g_cm3: slurry solvent density [g cm^-3] (NMP: 1.028), > 0.
+
+    The contact diameters of the simulated particles (AM expanded by 2 % after drying, solvent
+    shells in the slurry) belong to the force field (:mod:`physics.forcefield`), not the recipe.
     """
 
     am_mass_fraction: float = 0.96
@@ -165,7 +172,8 @@ class Recipe:
     cbd_density_g_cm3: float = 0.95
     cbd_nanoporosity: float = 0.47
     am_density_g_cm3: float = 4.65
-    am_contact_expansion: float = 1.02
+    cbd_compact_density_g_cm3: float = 1.81
+    solvent_density_g_cm3: float = 1.028
 
     def __post_init__(self) -> None:
         for name in ("am_mass_fraction", "carbon_mass_fraction", "binder_mass_fraction"):
@@ -199,14 +207,34 @@ class Recipe:
         _check_range("cbd_density_g_cm3", self.cbd_density_g_cm3, 0.0, math.inf,
                      lo_open=True, hi_open=True)
         _check_range("cbd_nanoporosity", self.cbd_nanoporosity, 0.0, 1.0, hi_open=True)
-        _check_range("am_density_g_cm3", self.am_density_g_cm3, 0.0, math.inf,
-                     lo_open=True, hi_open=True)
-        _check_range("am_contact_expansion", self.am_contact_expansion, 1.0, 1.2)
+        for name in ("am_density_g_cm3", "cbd_compact_density_g_cm3", "solvent_density_g_cm3"):
+            _check_range(name, getattr(self, name), 0.0, math.inf, lo_open=True, hi_open=True)
 
     @property
     def cbd_mass_fraction(self) -> float:
         """Carbon + binder dry mass fraction [-]; both live in the CBD particles."""
         return self.carbon_mass_fraction + self.binder_mass_fraction
+
+    def slurry_cbd_radius_um(self) -> float:
+        """Swollen CBD radius at this recipe's solid content [µm].
+
+        The solvent held by a swollen CBD particle, r_s³ - r_d³, is taken proportional to the
+        solvent/solid mass ratio (1 - s)/s and anchored at ``cbd_radius_swollen_um`` for the
+        paper's s = 0.69 (a modelling choice: the paper reports one solid content only).
+        """
+        ref = (1.0 - PAPER_SOLID_CONTENT) / PAPER_SOLID_CONTENT
+        ratio = (1.0 - self.solid_content) / self.solid_content / ref
+        r_d, r_s = self.cbd_radius_dry_um, self.cbd_radius_swollen_um
+        return float((r_d**3 + (r_s**3 - r_d**3) * ratio) ** (1.0 / 3.0))
+
+    def slurry_volume_um3(self, counts: ParticleCounts) -> float:
+        """Volume of the wet slurry holding ``counts`` [µm³]: AM + compact CBD + solvent, with
+        the solvent mass m_solid (1 - s)/s from the solid content s."""
+        solids = counts.am_mass_pg + counts.cbd_mass_pg
+        solvent = solids * (1.0 - self.solid_content) / self.solid_content
+        return (counts.am_mass_pg / self.am_density_g_cm3
+                + counts.cbd_mass_pg / self.cbd_compact_density_g_cm3
+                + solvent / self.solvent_density_g_cm3)
 
     @property
     def cbd_particle_mass_pg(self) -> float:

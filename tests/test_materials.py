@@ -113,7 +113,6 @@ def test_material_validation(field, value, match):
     ({"am_number_fractions": (0.5,) * 6}, "am_number_fractions sum"),
     ({"am_diameters_um": (2.0,)}, "must match"),
     ({"cbd_nanoporosity": 1.0}, "cbd_nanoporosity"),
-    ({"am_contact_expansion": 1.5}, "am_contact_expansion"),
 ])
 def test_recipe_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -194,6 +194,8 @@ class Simulation:
         self.wall_type = np.array([w.material for w in walls], dtype=np.int64)
         self.wall_vz = np.array([w.velocity_um_us for w in walls], dtype=np.float64)
         self.wall_force_z = np.zeros(len(walls))
+        self._wall_force_sum = np.zeros(len(walls))
+        self._wall_force_steps = 0
         self.wall_hist = np.zeros((n, len(walls), 3))
         if n_threads is not None:
             numba.set_num_threads(int(n_threads))
@@ -310,6 +312,36 @@ class Simulation:
         self._pos_ref = self.position.copy()
         self.n_rebuilds += 1
 
+    def set_particles(self, radius=None, mass=None, lj=None, table: ContactTable | None = None,
+                      ) -> None:
+        """Change radii [µm], masses [pg], LJ parameters or the contact table mid-run (e.g. CBD
+        shrinking during drying, a force-field switch); the neighbour list is rebuilt."""
+        if radius is not None:
+            self.radius = self._per_particle("radius", radius, self.n, positive=True)
+        if mass is not None:
+            self.mass = self._per_particle("mass", mass, self.n, positive=True)
+        if lj is not None:
+            eps, sig, rc = lj
+            self.lj_eps = self._per_particle("lj epsilon", eps, self.n)
+            self.lj_sig = self._per_particle("lj sigma", sig, self.n, positive=True)
+            self.lj_rc = self._per_particle("lj cutoff", rc, self.n)
+        if table is not None:
+            if table.n_types != self.table.n_types:
+                raise ValueError(f"table has {table.n_types} types; expected {self.table.n_types}")
+            self.table = table
+            self.params = np.ascontiguousarray(table.params)
+        self.inv_mass = 1.0 / self.mass
+        self.inv_inertia = 1.0 / (0.4 * self.mass * self.radius**2)
+        self.rebuild_neighbors()
+
+    def set_box(self, box_lo, box_hi) -> None:
+        """Replace the box (positions are not moved; periodic axes are re-wrapped)."""
+        self.box_lo = np.asarray(box_lo, dtype=np.float64).copy()
+        self.box_len = np.asarray(box_hi, dtype=np.float64) - self.box_lo
+        if np.any(self.box_len <= 0):
+            raise ValueError(f"box_hi - box_lo = {self.box_len}; each length must be > 0 µm")
+        self.rebuild_neighbors()
+
     # ------------------------------------------------------------------ dynamics
     def compute_forces(self) -> None:
         """Pair + wall (+ thermostat) forces and torques at the current state."""
@@ -377,10 +409,24 @@ class Simulation:
             self.compute_forces()
             ik.kick(self.velocity, self.omega, self.force, self.torque, self.inv_mass,
                     self.inv_inertia, self.dt)
+            if self.wall_z.shape[0]:
+                self._wall_force_sum += self.wall_force_z
+                self._wall_force_steps += 1
             self.step_count += 1
             self.time_us += self.dt
             if callback is not None and self.step_count % callback_every == 0 and callback(self):
                 break
+
+    def mean_wall_force_z(self, reset: bool = True) -> np.ndarray:
+        """Time-averaged z force of the particles on each plane since the last reset [nN]
+        (the instantaneous ``wall_force_z`` of a rigid plane on a granular bed is noisy)."""
+        if self._wall_force_steps == 0:
+            return self.wall_force_z.copy()
+        mean = self._wall_force_sum / self._wall_force_steps
+        if reset:
+            self._wall_force_sum[:] = 0.0
+            self._wall_force_steps = 0
+        return mean
 
     def set_wall_velocity(self, wall: int, velocity_um_us: float) -> None:
         """Set the z velocity of plane ``wall`` [µm/µs = m/s]."""

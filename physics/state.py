@@ -1,0 +1,126 @@
+"""ParticleState: the particle structure handed between process stages, and its file format.
+
+File format (``.npz``, zlib-compressed NumPy archive, written atomically):
+
+============  ===========  =====================================================
+key           dtype/shape  meaning
+============  ===========  =====================================================
+position_um   f8 (n, 3)    particle centres [µm]
+radius_um     f8 (n,)      contact radii [µm] (AM: expanded diameter / 2)
+species       u1 (n,)      0 = AM, 1 = CBD
+mass_pg       f8 (n,)      real particle masses [pg] (unexpanded AM, dried CBD)
+density       f8 (n,)      real material densities [g cm⁻³]; volume = mass / density
+box_lo_um     f8 (3,)      box lower corner [µm]
+box_hi_um     f8 (3,)      box upper corner [µm]
+periodic      ?  (3,)      periodicity of x, y, z
+wall_z_um     f8 (k,)      heights of the planes normal to z [µm]
+wall_side     i8 (k,)      +1 floor (particles above), -1 ceiling
+meta          U (scalar)   JSON: format version, stage, recipe, seed, provenance
+============  ===========  =====================================================
+
+Reading returns bit-identical arrays.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+AM_SPECIES, CBD_SPECIES = 0, 1
+
+
+@dataclass(frozen=True, eq=False)
+class ParticleState:
+    """An immutable particle structure (positions, sizes, species, box, walls)."""
+
+    position_um: np.ndarray
+    radius_um: np.ndarray
+    species: np.ndarray
+    mass_pg: np.ndarray
+    density_g_cm3: np.ndarray
+    box_lo_um: np.ndarray
+    box_hi_um: np.ndarray
+    periodic: np.ndarray
+    wall_z_um: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    wall_side: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        n = self.position_um.shape[0]
+        checks = {
+            "position_um": (self.position_um, (n, 3)), "radius_um": (self.radius_um, (n,)),
+            "species": (self.species, (n,)), "mass_pg": (self.mass_pg, (n,)),
+            "density_g_cm3": (self.density_g_cm3, (n,)), "box_lo_um": (self.box_lo_um, (3,)),
+            "box_hi_um": (self.box_hi_um, (3,)), "periodic": (self.periodic, (3,)),
+            "wall_side": (self.wall_side, self.wall_z_um.shape),
+        }
+        for name, (arr, shape) in checks.items():
+            if arr.shape != shape:
+                raise ValueError(f"ParticleState.{name} has shape {arr.shape}; expected {shape}")
+        if np.any(self.radius_um <= 0) or np.any(self.mass_pg <= 0):
+            raise ValueError("ParticleState: radius_um and mass_pg must be > 0")
+        if np.any(self.box_hi_um <= self.box_lo_um):
+            raise ValueError("ParticleState: box_hi_um must exceed box_lo_um on every axis")
+        for arr in (self.position_um, self.radius_um, self.species, self.mass_pg,
+                    self.density_g_cm3, self.box_lo_um, self.box_hi_um, self.periodic,
+                    self.wall_z_um, self.wall_side):
+            arr.setflags(write=False)
+
+    @property
+    def n(self) -> int:
+        return int(self.position_um.shape[0])
+
+    @property
+    def box_len_um(self) -> np.ndarray:
+        return self.box_hi_um - self.box_lo_um
+
+    @property
+    def volume_um3(self) -> np.ndarray:
+        """Real (unexpanded) particle volumes [µm³] = mass / density."""
+        return self.mass_pg / self.density_g_cm3
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the state to ``path`` (``.npz``) atomically; returns the path."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"format": "electrode-twin ParticleState", "version": FORMAT_VERSION, **self.meta}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        os.close(fd)
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez_compressed(
+                    fh, position_um=self.position_um, radius_um=self.radius_um,
+                    species=self.species.astype(np.uint8), mass_pg=self.mass_pg,
+                    density=self.density_g_cm3, box_lo_um=self.box_lo_um,
+                    box_hi_um=self.box_hi_um, periodic=self.periodic.astype(bool),
+                    wall_z_um=self.wall_z_um, wall_side=self.wall_side.astype(np.int64),
+                    meta=np.array(json.dumps(meta)))
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> ParticleState:
+        """Read a state written by :meth:`save`."""
+        with np.load(Path(path), allow_pickle=False) as data:
+            meta = json.loads(str(data["meta"]))
+            if meta.get("format") != "electrode-twin ParticleState":
+                raise ValueError(f"{path}: not an electrode-twin ParticleState file")
+            if meta.get("version") != FORMAT_VERSION:
+                raise ValueError(f"{path}: format version {meta.get('version')} is not "
+                                 f"supported (this code reads version {FORMAT_VERSION})")
+            return cls(
+                position_um=data["position_um"], radius_um=data["radius_um"],
+                species=data["species"], mass_pg=data["mass_pg"],
+                density_g_cm3=data["density"], box_lo_um=data["box_lo_um"],
+                box_hi_um=data["box_hi_um"], periodic=data["periodic"],
+                wall_z_um=data["wall_z_um"], wall_side=data["wall_side"],
+                meta={k: v for k, v in meta.items() if k not in ("format", "version")})

@@ -1,0 +1,165 @@
+"""Structure metrics of a particle packing: thickness, density, porosity, coordination, g(r).
+
+Definitions (used by every stage):
+
+* thickness [µm]: for a periodic z, the box height; otherwise from the floor plane (or the
+  lowest particle bottom) to the *mean surface height*, the mean over an xy grid (cells of the
+  largest AM diameter) of the highest particle top in each cell, as a profilometer reads a
+  rough film.
+* density [g cm⁻³] = Σ m / (Lx Ly thickness) with real masses (the paper's definition).
+* porosity [-] = 1 - Σ V / (Lx Ly thickness) with real (unexpanded) particle volumes m/ρ.
+* coordination number: particle-particle contacts (centre distance < r_i + r_j, contact radii).
+* g(r): partial radial distribution functions of centres, minimum image on periodic axes; for a
+  non-periodic z only reference particles farther than r_max from the film faces count, so the
+  ideal-gas normalisation by shell volume holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from physics.state import AM_SPECIES, CBD_SPECIES, ParticleState
+
+SPECIES_NAMES = {AM_SPECIES: "AM", CBD_SPECIES: "CBD"}
+
+
+def film_bounds_um(state: ParticleState) -> tuple[float, float]:
+    """(bottom, top) of the electrode along z [µm] (see module docstring)."""
+    if state.periodic[2]:
+        return float(state.box_lo_um[2]), float(state.box_hi_um[2])
+    floors = state.wall_z_um[state.wall_side > 0]
+    bottom = float(floors.max()) if floors.size else float(
+        np.min(state.position_um[:, 2] - state.radius_um))
+    top_of = state.position_um[:, 2] + state.radius_um
+    cell = 2.0 * float(state.radius_um[state.species == AM_SPECIES].max(initial=0.0)
+                       or state.radius_um.max())
+    nx = max(1, int(state.box_len_um[0] // cell))
+    ny = max(1, int(state.box_len_um[1] // cell))
+    ix = np.clip(((state.position_um[:, 0] - state.box_lo_um[0]) / state.box_len_um[0] * nx)
+                 .astype(int), 0, nx - 1)
+    iy = np.clip(((state.position_um[:, 1] - state.box_lo_um[1]) / state.box_len_um[1] * ny)
+                 .astype(int), 0, ny - 1)
+    height = np.full(nx * ny, -np.inf)
+    np.maximum.at(height, ix * ny + iy, top_of)
+    filled = height[np.isfinite(height)]
+    return bottom, float(filled.mean())
+
+
+@dataclass(frozen=True)
+class StructureMetrics:
+    """Scalar descriptors of a packing (units in the names)."""
+
+    thickness_um: float
+    density_g_cm3: float
+    porosity: float
+    n_am: int
+    n_cbd: int
+    mass_pg: float
+    coordination_mean: float
+    coordination_am: float
+    coordination_cbd: float
+    max_overlap_fraction: float  # largest overlap / smaller contact radius [-]
+
+    def to_metrics(self) -> dict[str, float]:
+        return {k: float(v) for k, v in self.__dict__.items()}
+
+
+def _tree(state: ParticleState, r_max: float) -> tuple[cKDTree, np.ndarray]:
+    """A cKDTree whose box wraps periodic axes and never wraps the others within r_max."""
+    pos = state.position_um - state.box_lo_um
+    size = np.empty(3)
+    for a in range(3):
+        if state.periodic[a]:
+            pos[:, a] = np.mod(pos[:, a], state.box_len_um[a])
+            size[a] = state.box_len_um[a]
+        else:
+            pos[:, a] -= pos[:, a].min()
+            size[a] = 2.0 * (pos[:, a].max() + r_max) + 1.0
+    return cKDTree(pos, boxsize=size), pos
+
+
+def _pairs_within(state: ParticleState, r_max: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    tree, pos = _tree(state, r_max)
+    pairs = tree.query_pairs(r_max, output_type="ndarray")
+    d = pos[pairs[:, 0]] - pos[pairs[:, 1]]
+    size = tree.boxsize
+    d -= size * np.rint(d / size)
+    return pairs[:, 0], pairs[:, 1], np.sqrt(np.einsum("ij,ij->i", d, d))
+
+
+def contacts(state: ParticleState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(i, j, overlap [µm]) of the particle pairs in contact."""
+    i, j, r = _pairs_within(state, 2.0 * float(state.radius_um.max()))
+    overlap = state.radius_um[i] + state.radius_um[j] - r
+    touch = overlap > 0
+    return i[touch], j[touch], overlap[touch]
+
+
+def structure_metrics(state: ParticleState) -> StructureMetrics:
+    """Thickness, density, porosity and coordination of ``state``."""
+    bottom, top = film_bounds_um(state)
+    thickness = top - bottom
+    volume = float(state.box_len_um[0] * state.box_len_um[1] * thickness)
+    i, j, overlap = contacts(state)
+    coord = np.bincount(i, minlength=state.n) + np.bincount(j, minlength=state.n)
+    am = state.species == AM_SPECIES
+    smaller = np.minimum(state.radius_um[i], state.radius_um[j])
+    return StructureMetrics(
+        thickness_um=thickness,
+        density_g_cm3=float(state.mass_pg.sum()) / volume,
+        porosity=1.0 - float(state.volume_um3.sum()) / volume,
+        n_am=int(am.sum()), n_cbd=int((~am).sum()), mass_pg=float(state.mass_pg.sum()),
+        coordination_mean=float(coord.mean()),
+        coordination_am=float(coord[am].mean()) if am.any() else 0.0,
+        coordination_cbd=float(coord[~am].mean()) if (~am).any() else 0.0,
+        max_overlap_fraction=float((overlap / smaller).max()) if overlap.size else 0.0,
+    )
+
+
+@dataclass(frozen=True)
+class RadialDistribution:
+    """Partial g(r) curves: ``g[name]`` on ``r_um`` bin centres; name e.g. 'AM-CBD'."""
+
+    r_um: np.ndarray
+    g: dict[str, np.ndarray]
+
+    def first_peak_um(self, name: str) -> float:
+        """Position of the highest g(r) value of a partial [µm]."""
+        return float(self.r_um[int(np.argmax(self.g[name]))])
+
+
+def radial_distribution(state: ParticleState, r_max_um: float = 12.0,
+                        dr_um: float = 0.05) -> RadialDistribution:
+    """Partial radial distribution functions AM-AM, AM-CBD, CBD-CBD (module docstring)."""
+    edges = np.arange(0.0, r_max_um + dr_um, dr_um)
+    centres = 0.5 * (edges[1:] + edges[:-1])
+    shell = 4.0 / 3.0 * np.pi * (edges[1:] ** 3 - edges[:-1] ** 3)
+    i, j, r = _pairs_within(state, r_max_um)
+    z = state.position_um[:, 2]
+    if state.periodic[2]:
+        usable = np.ones(state.n, bool)
+        depth = float(state.box_len_um[2])
+    else:
+        bottom, top = film_bounds_um(state)
+        usable = (z > bottom + r_max_um) & (z < top - r_max_um)
+        depth = top - bottom
+    volume = float(state.box_len_um[0] * state.box_len_um[1] * depth)
+    out = {}
+    for a, b in ((AM_SPECIES, AM_SPECIES), (AM_SPECIES, CBD_SPECIES),
+                 (CBD_SPECIES, CBD_SPECIES)):
+        name = f"{SPECIES_NAMES[a]}-{SPECIES_NAMES[b]}"
+        n_b = int(np.sum(state.species == b))
+        refs = int(np.sum(usable & (state.species == a)))
+        if refs == 0 or n_b == 0:
+            out[name] = np.zeros_like(centres)
+            continue
+        # count each (reference a, partner b) once, in either pair order
+        fwd = usable[i] & (state.species[i] == a) & (state.species[j] == b)
+        bwd = usable[j] & (state.species[j] == a) & (state.species[i] == b)
+        hist = (np.histogram(r[fwd], edges)[0] + np.histogram(r[bwd], edges)[0]).astype(float)
+        density_b = (n_b - (1 if a == b else 0)) / volume
+        out[name] = hist / (refs * density_b * shell)
+    return RadialDistribution(centres, out)
