@@ -60,3 +60,22 @@ def test_demo_runs_end_to_end():
     assert data["packing"]["solid_fraction"] > 0.5
     assert data["packing"]["particle_steps_per_s"] > 1e5
     assert [c["target"] for c in data["collisions"]] == ["steel plane", "CBD"]
+
+
+def test_dry_ci_writes_structure_metrics_and_plots(tmp_path):
+    out = run_cli("dry", "--fidelity", "ci", "--seed", "1", "--out", str(tmp_path), "--json",
+                  "--quiet")
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = json.loads(out.stdout)
+    for key in ("density_g_cm3", "porosity", "thickness_um", "n_am", "n_cbd", "wall_s"):
+        assert key in data
+    assert data["n_am"] == 80 and 0.3 < data["porosity"] < 0.6
+    for name in ("dried.npz", "slurry.npz", "metrics.json", "drying_log.csv", "rdf.png",
+                 "drying.png"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    assert json.loads((tmp_path / "metrics.json").read_text())["porosity"] == data["porosity"]
+
+
+def test_dry_rejects_unknown_fidelity(tmp_path, capsys):
+    assert main(["dry", "--fidelity", "huge", "--out", str(tmp_path)]) == 2
+    assert "--fidelity 'huge' is unknown; allowed: ci, fast, paper" in capsys.readouterr().err

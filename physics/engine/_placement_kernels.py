@@ -11,13 +11,13 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 
 
 @nb.njit(**_JIT)
-def place_spheres(radius, box_lo, box_len, periodic, gap, max_tries, seed):
+def place_spheres(radius, margin, box_lo, box_len, periodic, gap, max_tries, seed):
     """Place spheres (given in decreasing radius order) one by one at uniform random positions.
 
     A candidate is accepted when it overlaps no placed sphere (centre distance >=
-    r_i + r_j + gap) and, on non-periodic axes, lies inside the box by its radius.  Candidates
-    are checked against a cell grid of spacing 2 r_min + gap (a cell may be visited twice in a
-    small periodic box, which only repeats a check).
+    r_i + r_j + gap) and, on non-periodic axes, lies at least ``margin[i]`` inside the box.
+    Candidates are checked against a cell grid of spacing 2 r_min + gap (a cell may be visited
+    twice in a small periodic box, which only repeats a check).
 
     Returns ``(position, n_placed)``; ``n_placed < len(radius)`` means ``max_tries`` failed
     attempts in a row for sphere ``n_placed`` (the box is too full).
@@ -45,10 +45,10 @@ def place_spheres(radius, box_lo, box_len, periodic, gap, max_tries, seed):
                 if periodic[a]:
                     x[a] = box_lo[a] + np.random.random() * box_len[a]
                 else:
-                    span = box_len[a] - 2.0 * ri
+                    span = box_len[a] - 2.0 * margin[i]
                     if span < 0.0:
                         return pos, i
-                    x[a] = box_lo[a] + ri + np.random.random() * span
+                    x[a] = box_lo[a] + margin[i] + np.random.random() * span
             c = np.empty(3, dtype=np.int64)
             for a in range(3):
                 c[a] = min(int((x[a] - box_lo[a]) / size[a]), n_cell[a] - 1)

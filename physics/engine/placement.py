@@ -8,8 +8,12 @@ from physics.engine._placement_kernels import place_spheres
 
 
 def random_placement(radius_um, box_lo, box_hi, periodic=(True, True, True), *, seed: int,
-                     gap_um: float = 0.0, max_tries: int = 100_000) -> np.ndarray:
+                     gap_um: float = 0.0, max_tries: int = 100_000,
+                     margin_um=None) -> np.ndarray:
     """Uniform random positions [µm] with no two spheres closer than r_i + r_j + ``gap_um``.
+
+    On non-periodic axes each centre keeps ``margin_um[i]`` (default: its radius) from the box
+    faces.
 
     Spheres are inserted largest first (random sequential addition), which reaches solid
     fractions of ~0.4 for the AM + CBD size mix.  Deterministic for a given ``seed``.
@@ -25,8 +29,11 @@ def random_placement(radius_um, box_lo, box_hi, periodic=(True, True, True), *, 
     length = np.asarray(box_hi, dtype=np.float64) - lo
     if np.any(length <= 0):
         raise ValueError(f"box_hi - box_lo = {length}; each length must be > 0 µm")
+    margin = radius if margin_um is None else np.broadcast_to(
+        np.asarray(margin_um, dtype=np.float64), radius.shape)
     order = np.argsort(-radius, kind="stable")
-    pos_sorted, n_placed = place_spheres(radius[order], lo, length,
+    pos_sorted, n_placed = place_spheres(radius[order], np.ascontiguousarray(margin[order]), lo,
+                                         length,
                                          np.asarray(periodic, dtype=np.bool_), float(gap_um),
                                          int(max_tries), int(seed) % (2**32))
     if n_placed < radius.size:

@@ -1,0 +1,75 @@
+"""Slurry + drying mechanics at ci size (80 AM + 1 922 CBD, shortened step caps).
+
+The porosity/density validation against the paper (40-44 %, 2.3-2.5 g/cm³) runs at the
+fast and paper sizes in ``benchmarks/slurry.py`` (minutes); these tests check the mechanics.
+"""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from physics.materials import paper_recipe
+from physics.slurry import DryingProtocol, build_slurry, dry_electrode
+from physics.state import ParticleState
+from physics.structure import contacts, radial_distribution
+
+SHORT = DryingProtocol(max_slurry_steps=6000, shrink_steps=4000, max_dried_steps=6000,
+                       window=4)
+
+
+@pytest.fixture(scope="module")
+def dried():
+    return dry_electrode(paper_recipe(), 80, seed=3, protocol=SHORT)
+
+
+def test_density_rises_and_mass_is_conserved(dried):
+    counts = paper_recipe().counts_for_am(80)
+    assert dried.dried.n == dried.slurry.n == counts.n_am + counts.n_cbd
+    assert dried.dried.mass_pg.sum() == pytest.approx(counts.am_mass_pg + counts.cbd_mass_pg,
+                                                      rel=1e-12)
+    assert dried.metrics.density_g_cm3 > dried.slurry_metrics.density_g_cm3
+    densities = [r["density_g_cm3"] for r in dried.log if r["phase"] == "slurry"]
+    assert densities[-1] > densities[0]  # the slurry consolidates under 1 atm
+    assert np.isfinite(dried.dried.position_um).all()
+
+
+def test_overlaps_stay_small(dried):
+    """Overlap / smaller contact radius: AM-AM and CBD-CBD below 0.3 (CBD pairs sit at the LJ
+    minimum 1.235 µm inside their 1.3 µm contact diameter, 5 % by design), AM-CBD below 0.7
+    (a CBD pressed into the 2 % AM contact shell, whose LJ minimum lies inside it).
+    Measured at fast size: maxima 0.18, 0.24, 0.49."""
+    state = dried.dried
+    i, j, overlap = contacts(state)
+    frac = overlap / np.minimum(state.radius_um[i], state.radius_um[j])
+    kinds = state.species[i].astype(int) + state.species[j].astype(int)  # 0 AM-AM, 1, 2 CBD-CBD
+    assert frac[kinds == 0].max(initial=0) < 0.3
+    assert frac[kinds == 2].max() < 0.3
+    assert frac[kinds == 1].max() < 0.7
+
+
+def test_cbd_shrunk_and_cbd_aggregates(dried):
+    cbd = dried.dried.species == 1
+    assert np.allclose(dried.dried.radius_um[cbd], 0.65)
+    rdf = radial_distribution(dried.dried, r_max_um=6.0)
+    assert 1.1 <= rdf.first_peak_um("CBD-CBD") <= 1.45  # near 2 × 0.65 µm
+
+
+def test_dried_state_roundtrip(dried, tmp_path):
+    back = ParticleState.load(dried.dried.save(tmp_path / "dried.npz"))
+    assert np.array_equal(back.position_um, dried.dried.position_um)
+    assert back.meta["stage"] == "dried" and back.meta["seed"] == 3
+
+
+def test_fixed_seed_reproduces_the_slurry():
+    short = dataclasses.replace(SHORT, max_slurry_steps=1000)
+    a = dry_electrode(paper_recipe(), 80, seed=5,
+                      protocol=dataclasses.replace(short, shrink_steps=500, max_dried_steps=500))
+    b = dry_electrode(paper_recipe(), 80, seed=5,
+                      protocol=dataclasses.replace(short, shrink_steps=500, max_dried_steps=500))
+    assert np.array_equal(a.dried.position_um, b.dried.position_um)
+
+
+def test_build_rejects_thin_periodic_column():
+    with pytest.raises(ValueError, match="box length along z"):
+        build_slurry(paper_recipe(), 10, 25.8, seed=0, protocol=DryingProtocol())
