@@ -37,7 +37,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fidelity", default="fast", help="comma-separated: ci, fast, paper")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--mode", default="periodic", help="periodic or wall")
+    ap.add_argument("--mode", default="wall", help="wall (default) or periodic")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     rows = []

@@ -345,9 +345,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="ci (80 AM, ~2 000 particles), fast (200 AM, ~5 000), paper (396 AM, "
                         "~9 800, the paper's cell); cross-section 25.8 × 25.8 µm")
     p.add_argument("--seed", type=int, default=0, help="random seed (integer)")
-    p.add_argument("--mode", default="periodic",
-                   help="boundary along z: periodic (as the paper) or wall (current collector "
-                        "below, free top)")
+    p.add_argument("--mode", default="wall",
+                   help="boundary along z: wall (default: Al current collector below, free top "
+                        "surface after drying) or periodic (fully periodic, as the paper)")
     p.add_argument("--out", required=True, help="output directory (created if missing)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 

@@ -72,4 +72,4 @@ def test_fixed_seed_reproduces_the_slurry():
 
 def test_build_rejects_thin_periodic_column():
     with pytest.raises(ValueError, match="box length along z"):
-        build_slurry(paper_recipe(), 10, 25.8, seed=0, protocol=DryingProtocol())
+        build_slurry(paper_recipe(), 10, 25.8, seed=0, protocol=DryingProtocol(mode="periodic"))

@@ -9,7 +9,8 @@ from physics.slurry import DryingProtocol, build_slurry
 
 def test_slurry_column_has_the_wet_slurry_volume_and_no_core_overlap():
     recipe = paper_recipe()
-    sim, col, r_cbd = build_slurry(recipe, 80, 25.8, seed=1, protocol=DryingProtocol())
+    sim, col, r_cbd = build_slurry(recipe, 80, 25.8, seed=1,
+                                   protocol=DryingProtocol(mode="periodic"))
     counts = recipe.counts_for_am(80)
     assert sim.volume_um3 == pytest.approx(recipe.slurry_volume_um3(counts), rel=1e-12)
     assert col.real_mass_pg.sum() == pytest.approx(counts.am_mass_pg + counts.cbd_mass_pg)
@@ -20,6 +21,13 @@ def test_slurry_column_has_the_wet_slurry_volume_and_no_core_overlap():
     r = np.linalg.norm(d, axis=1)
     r_min = 2 ** (1 / 6) * 0.5 * (sim.lj_sig[sim.pair_i] + sim.lj_sig[sim.pair_j])
     assert np.all(r >= r_min * (1 - 1e-12))
+
+
+def test_wall_mode_starts_with_contact_spheres_between_the_planes():
+    sim, _, _ = build_slurry(paper_recipe(), 80, 25.8, seed=2, protocol=DryingProtocol())
+    assert sim.wall_z[0] == 0.0 and sim.wall_z[1] == pytest.approx(sim.box_len[2])
+    assert np.all(sim.position[:, 2] - sim.radius >= -1e-12)
+    assert np.all(sim.position[:, 2] + sim.radius <= sim.wall_z[1] + 1e-12)
 
 
 def test_slurry_is_deterministic_for_a_seed():
