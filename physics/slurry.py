@@ -122,6 +122,11 @@ class DryingProtocol:
                      "shrink_steps", "relax_steps"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"DryingProtocol.{name} = {getattr(self, name)!r}; must be >= 1")
+        if self.shrink_steps < 10 * self.check_every:
+            raise ValueError(
+                f"DryingProtocol.shrink_steps = {self.shrink_steps} must be >= 10 × check_every "
+                f"(= {10 * self.check_every}): the shrink and force-field switch need at least "
+                "10 stages (a one-stage switch into the dried set is unstable)")
 
 
 @dataclass

@@ -257,6 +257,10 @@ class Simulation:
 
     def rebuild_neighbors(self) -> None:
         """Wrap, rebuild the half Verlet list (multi-class cell grids), carry the history."""
+        if not np.isfinite(self.position).all():
+            raise FloatingPointError(
+                f"the simulation became unstable at step {self.step_count} (non-finite "
+                f"positions); reduce dt_us (now {self.dt:g} µs)")
         self.wrap()
         reach = self.reach
         max_cut = 2.0 * reach.max() + self.skin
