@@ -338,14 +338,6 @@ class Simulation:
         self.inv_inertia = 1.0 / (0.4 * self.mass * self.radius**2)
         self.rebuild_neighbors()
 
-    def set_box(self, box_lo, box_hi) -> None:
-        """Replace the box (positions are not moved; periodic axes are re-wrapped)."""
-        self.box_lo = np.asarray(box_lo, dtype=np.float64).copy()
-        self.box_len = np.asarray(box_hi, dtype=np.float64) - self.box_lo
-        if np.any(self.box_len <= 0):
-            raise ValueError(f"box_hi - box_lo = {self.box_len}; each length must be > 0 µm")
-        self.rebuild_neighbors()
-
     # ------------------------------------------------------------------ dynamics
     def compute_forces(self) -> None:
         """Pair + wall (+ thermostat) forces and torques at the current state."""
