@@ -23,9 +23,10 @@ Protocol (engine units µm, pg, µs; pressure kPa):
 
 Measured (defaults, seed 0): ``fast`` (200 AM + 4 754 CBD) dries to 2.34 g/cm³ and 41.9 %
 porosity in the wall mode (67 500 steps, 367 s on 2 cores) and to 2.30 g/cm³ and 42.7 % in the
-periodic mode (59 500 steps, 329 s); the paper reports 2.4 g/cm³ and 41.6 % (experiment
-2.3 ± 0.1, 42 ± 2 %).  The thin ``ci`` film (80 AM, 35 µm for 10 µm particles) comes out
-44.5 % (wall) and 42.4 % (periodic).
+periodic mode (59 500 steps, 329 s); ``paper`` (396 AM + 9 380 CBD) to 2.35 g/cm³, 41.5 %,
+163.6 µm (wall, 736 s) and 2.34 g/cm³, 41.9 %, 164.7 µm (periodic, 1 032 s); the paper
+reports 2.4 g/cm³ and 41.6 % (experiment 2.3 ± 0.1, 42 ± 2 %).  The thin ``ci`` film (80 AM,
+35 µm for 10 µm particles) comes out 44.5 % (wall) and 42.4 % (periodic).
 
 Departures from the paper, stated: the cross-section is fixed (the z axis alone is barostatted
 in the slurry as in the drying; the paper compressed the slurry isotropically from
