@@ -241,7 +241,7 @@ def build_slurry(recipe: Recipe, n_am: int, box_xy_um: float, seed: int,
 
 
 def _step_block(sim: Simulation, protocol: DryingProtocol, thermo: Langevin,
-                barostat: Berendsen | None, area_um2: float, n_steps: int) -> float:
+                barostat: Berendsen, area_um2: float, n_steps: int) -> float:
     """Run one block under the z pressure control; return the block-mean z pressure [kPa].
 
     Periodic mode: the Berendsen barostat scales z every step from P_zz (virial).  Wall mode:
@@ -260,9 +260,7 @@ def _step_block(sim: Simulation, protocol: DryingProtocol, thermo: Langevin,
         sim.run(SUB_STEPS, thermostat=thermo)
         p = float(sim.mean_wall_force_z()[1]) / area_um2
         pressures.append(p)
-        rate = SUB_STEPS * sim.dt / (protocol.barostat_tau_us * protocol.barostat_modulus_kpa)
-        cap = SUB_STEPS * protocol.max_strain_per_step
-        mu = min(max(1.0 - rate * (protocol.pressure_kpa - p), 1.0 - cap), 1.0 + cap)
+        mu = float(barostat.scale_factor(p, SUB_STEPS * sim.dt, SUB_STEPS))
         floor = float(sim.wall_z[0])
         sim.position[:, 2] = floor + mu * (sim.position[:, 2] - floor)
         sim.wall_z[1] = floor + mu * (sim.wall_z[1] - floor)
@@ -270,7 +268,7 @@ def _step_block(sim: Simulation, protocol: DryingProtocol, thermo: Langevin,
 
 
 def _equilibrate(sim: Simulation, col: _Column, protocol: DryingProtocol, thermo: Langevin,
-                 barostat: Berendsen | None, max_steps: int, phase: str, history: list,
+                 barostat: Berendsen, max_steps: int, phase: str, history: list,
                  progress: Callable[[dict], None] | None) -> None:
     area = float(sim.box_len[0] * sim.box_len[1])
     mass = float(col.real_mass_pg.sum())
@@ -317,11 +315,9 @@ def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"
     t0 = time.perf_counter()
     sim, col, r_cbd = build_slurry(recipe, n_am, box_xy_um, seed, protocol)
     thermo = Langevin(protocol.temperature_k, protocol.damping_per_us, seed=seed)
-    baro = None
-    if protocol.mode == "periodic":
-        baro = Berendsen(protocol.pressure_kpa, protocol.barostat_tau_us,
-                         protocol.barostat_modulus_kpa, axes=(False, False, True),
-                         coupled=False, max_strain_per_step=protocol.max_strain_per_step)
+    baro = Berendsen(protocol.pressure_kpa, protocol.barostat_tau_us,
+                     protocol.barostat_modulus_kpa, axes=(False, False, True),
+                     coupled=False, max_strain_per_step=protocol.max_strain_per_step)
     history: list[dict] = []
     meta = {"recipe": asdict(recipe), "n_am": n_am, "seed": seed,
             "protocol": asdict(protocol)}

@@ -113,6 +113,14 @@ class Berendsen:
             if not (v > 0 and math.isfinite(v)):
                 raise ValueError(f"Berendsen.{name} = {v!r}; allowed range (0, inf)")
 
+    def scale_factor(self, pressure_kpa, interval_us: float, n_steps: int = 1):
+        """μ = 1 - Δt (P0 - P)/(τ B) for a measured pressure P [kPa] over Δt = ``interval_us``,
+        clipped to 1 ± ``n_steps`` × ``max_strain_per_step``."""
+        mu = 1.0 - interval_us / (self.tau_us * self.bulk_modulus_kpa) * (
+            self.pressure_kpa - np.asarray(pressure_kpa))
+        cap = n_steps * self.max_strain_per_step
+        return np.clip(mu, 1.0 - cap, 1.0 + cap)
+
 
 def _chunks(total: int, n_chunks: int) -> np.ndarray:
     n_chunks = max(1, min(n_chunks, max(total, 1)))
@@ -366,12 +374,7 @@ class Simulation:
         p = self.pressure_tensor_kpa().diagonal()
         axes = np.asarray(b.axes, dtype=bool)
         mu = np.ones(3)
-        rate = self.dt / (b.tau_us * b.bulk_modulus_kpa)
-        if b.coupled:
-            mu[axes] = 1.0 - rate * (b.pressure_kpa - p[axes].mean())
-        else:
-            mu[axes] = 1.0 - rate * (b.pressure_kpa - p[axes])
-        mu = np.clip(mu, 1.0 - b.max_strain_per_step, 1.0 + b.max_strain_per_step)
+        mu[axes] = b.scale_factor(p[axes].mean() if b.coupled else p[axes], self.dt)
         ik.scale_positions(self.position, self.box_lo, mu)
         self.box_len *= mu
 
