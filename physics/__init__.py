@@ -10,5 +10,9 @@ use the ``spawn`` start method (forking after OpenMP aborts).
 import ctypes.util
 import os
 
+import numba
+
 if "NUMBA_THREADING_LAYER" not in os.environ and ctypes.util.find_library("gomp"):
-    os.environ["NUMBA_THREADING_LAYER"] = "omp"
+    os.environ["NUMBA_THREADING_LAYER"] = "omp"  # for child processes
+    # numba reads the variable once at its own import, which may have come first
+    numba.config.THREADING_LAYER = "omp"

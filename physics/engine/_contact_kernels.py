@@ -175,7 +175,9 @@ def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
         bw = buf_w[c]
         bf[:, :] = 0.0
         bt[:, :] = 0.0
-        bw[:, :] = 0.0
+        # virial in registers: the 3x3 buffers of neighbouring chunks share a cache line, and
+        # writing them per pair made the threads fight over it (false sharing)
+        w00 = w01 = w02 = w10 = w11 = w12 = w20 = w21 = w22 = 0.0
         for k in range(chunk_start[c], chunk_start[c + 1]):
             i = pair_i[k]
             j = pair_j[k]
@@ -233,15 +235,24 @@ def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
             bf[j, 0] -= fx
             bf[j, 1] -= fy
             bf[j, 2] -= fz
-            bw[0, 0] += dx * fx
-            bw[0, 1] += dx * fy
-            bw[0, 2] += dx * fz
-            bw[1, 0] += dy * fx
-            bw[1, 1] += dy * fy
-            bw[1, 2] += dy * fz
-            bw[2, 0] += dz * fx
-            bw[2, 1] += dz * fy
-            bw[2, 2] += dz * fz
+            w00 += dx * fx
+            w01 += dx * fy
+            w02 += dx * fz
+            w10 += dy * fx
+            w11 += dy * fy
+            w12 += dy * fz
+            w20 += dz * fx
+            w21 += dz * fy
+            w22 += dz * fz
+        bw[0, 0] = w00
+        bw[0, 1] = w01
+        bw[0, 2] = w02
+        bw[1, 0] = w10
+        bw[1, 1] = w11
+        bw[1, 2] = w12
+        bw[2, 0] = w20
+        bw[2, 1] = w21
+        bw[2, 2] = w22
 
 
 @nb.njit(parallel=True, **_JIT)
