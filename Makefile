@@ -30,6 +30,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/slurry.py
+	$(PY) benchmarks/calender.py
 
 clean:
 	rm -rf $(VENV) .numba_cache .pytest_cache build *.egg-info

@@ -7,6 +7,7 @@ the result as one JSON object on stdout; progress and logs go to stderr.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import sys
@@ -219,6 +220,177 @@ def cmd_dry(args: argparse.Namespace) -> dict:
     return summary
 
 
+# ---------------------------------------------------------------------------- calender
+def _write_csv_atomic(path, rows: list[dict]) -> None:
+    import csv
+    import os
+    import tempfile
+    from pathlib import Path
+
+    path = Path(path)
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    os.replace(tmp, path)
+
+
+def _dried_state(args: argparse.Namespace, out):
+    """The dried structure of --dried (a directory with dried.npz, or an .npz file), or a
+    fresh drying at --fidelity written to OUT/dried (reused when present)."""
+    from pathlib import Path
+
+    from physics.state import ParticleState
+
+    if args.dried:
+        path = Path(args.dried)
+        if path.is_dir():
+            path = path / "dried.npz"
+        return ParticleState.load(path), str(path)
+    cached = Path(out) / "dried" / "dried.npz"
+    if cached.is_file():
+        _log(f"using the dried structure in {cached}")
+        return ParticleState.load(cached), str(cached)
+    _log(f"no --dried given: drying the {args.recipe} recipe at --fidelity {args.fidelity}")
+    cmd_dry(argparse.Namespace(recipe=args.recipe, fidelity=args.fidelity, seed=args.seed,
+                               mode="wall", out=str(cached.parent), quiet=args.quiet))
+    return ParticleState.load(cached), str(cached)
+
+
+def _conditions_protocol(args: argparse.Namespace):
+    from physics.calender import CalenderProtocol, ProcessConditions
+
+    conditions = ProcessConditions(temperature_c=args.temperature_c,
+                                   line_speed_m_min=args.line_speed_m_min,
+                                   roll_diameter_m=args.roll_diameter_m)
+    protocol = CalenderProtocol(inertial_number=args.inertial_number,
+                                min_plane_speed_m_s=args.min_plane_speed_m_s)
+    return conditions, protocol
+
+
+def _press_bar(desc: str, quiet: bool):
+    from tqdm import tqdm
+
+    bar = tqdm(desc=desc, unit="step", file=sys.stderr, disable=quiet)
+
+    def progress(row: dict) -> None:
+        bar.update(row["step"] - bar.n)
+        bar.set_postfix(phase=row["phase"], p_mpa=f"{row['pressure_mpa']:.3g}",
+                        porosity=f"{row['porosity']:.4f}")
+
+    return bar, progress
+
+
+def cmd_calender(args: argparse.Namespace) -> dict:
+    """DEM calendering: porosity-pressure curve, spring-back, force-displacement, stress."""
+    from pathlib import Path
+
+    from experiments.plots import plot_porosity_pressure, plot_press_trace, plot_rdf_compare
+    from physics.calender import calender, check_pressures
+
+    if args.fidelity not in FIDELITIES:
+        raise ValueError(f"--fidelity {args.fidelity!r} is unknown; allowed: "
+                         f"{', '.join(FIDELITIES)}")
+    pressures = check_pressures(_number_list(args.pressures_mpa, "--pressures-mpa"))
+    conditions, protocol = _conditions_protocol(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    state, source = _dried_state(args, out)
+    bar, progress = _press_bar("calender", args.quiet)
+    result = calender(state, pressures, conditions, protocol, progress=progress)
+    bar.close()
+    points = []
+    for point in result.points:
+        name = f"calendered_{point.pressure_target_mpa:g}MPa.npz"
+        point.state.save(out / name)
+        points.append({**point.summary(), "structure": name})
+    curve = [{k: v for k, v in p.items() if not k.startswith("stress")} for p in points]
+    _write_csv_atomic(out / "curve.csv", curve)
+    _write_csv_atomic(out / "force_displacement.csv", result.trace)
+    fit = result.fit
+    plot_porosity_pressure([p.pressure_max_mpa for p in result.points],
+                           [p.porosity for p in result.points], out / "porosity_pressure.png",
+                           porosity_zero=result.initial.porosity, fit=fit,
+                           porosities_min=[p.porosity_min for p in result.points],
+                           title=f"{conditions.temperature_c:g} °C, "
+                                 f"{conditions.line_speed_m_min:g} m/min")
+    plot_press_trace(result.trace, out / "force_displacement.png")
+    plot_rdf_compare(result.rdf_before, result.rdf_after, "AM-CBD", out / "rdf_am_cbd.png",
+                     labels=("uncalendered", f"{result.points[-1].pressure_target_mpa:g} MPa"))
+    g_before = result.rdf_before.g["AM-CBD"]
+    g_after = result.rdf_after.g["AM-CBD"]
+    summary = {
+        "dried": source,
+        "temperature_c": conditions.temperature_c,
+        "line_speed_m_min": conditions.line_speed_m_min,
+        "roll_diameter_m": conditions.roll_diameter_m,
+        "cbd_young_modulus_gpa": result.cbd_young_modulus_gpa,
+        "cbd_cohesion_gpa": result.cbd_cohesion_gpa,
+        "porosity_uncalendered": result.initial.porosity,
+        "thickness_uncalendered_um": result.initial.thickness_um,
+        "coordination_uncalendered": result.initial.coordination_mean,
+        "pressures_mpa": [p["pressure_max_mpa"] for p in points],
+        "porosities": [p["porosity"] for p in points],
+        "points": points,
+        "fit": None if fit is None else {
+            "porosity_min": fit.porosity_min, "porosity_zero": fit.porosity_zero,
+            "pressure_scale_mpa": fit.pressure_scale_mpa, "r_squared": fit.r_squared},
+        "monotonic": bool(all(a["porosity"] >= b["porosity"]
+                              for a, b in itertools.pairwise(points))),
+        "am_cbd_rdf_peak_before": float(g_before.max()),
+        "am_cbd_rdf_peak_after": float(g_after.max()),
+        "am_cbd_shell_count_before": result.am_cbd_shell_before,
+        "am_cbd_shell_count_after": result.am_cbd_shell_after,
+        "inertial_number_target": protocol.inertial_number,
+        "min_plane_speed_m_s": protocol.min_plane_speed_m_s,
+        "dt_us": result.dt_us, "n_particles": result.n_particles, "steps": result.steps,
+        "particle_steps_per_s": result.particle_steps_per_s, "wall_s": result.wall_s,
+        "out": str(out),
+    }
+    _write_json_atomic(out / "metrics.json", _json_safe(summary))
+    return summary
+
+
+def cmd_indent(args: argparse.Namespace) -> dict:
+    """Flat-punch micro-indentation of a dried electrode (normalised load-displacement)."""
+    from pathlib import Path
+
+    from experiments.plots import plot_indentation
+    from physics.calender import indent
+    from physics.structure import tile_xy
+
+    if args.fidelity not in FIDELITIES:
+        raise ValueError(f"--fidelity {args.fidelity!r} is unknown; allowed: "
+                         f"{', '.join(FIDELITIES)}")
+    conditions, protocol = _conditions_protocol(args)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    state, source = _dried_state(args, out)
+    state = tile_xy(state, args.tile)
+    bar, progress = _press_bar("indent", args.quiet)
+    result = indent(state, args.depth_fraction, args.hold_us, conditions, protocol,
+                    progress=progress)
+    bar.close()
+    _write_csv_atomic(out / "indentation.csv", result.trace)
+    plot_indentation(result.trace, out / "indentation.png",
+                     title=f"micro-indentation to {100 * args.depth_fraction:g} % of "
+                           f"{result.thickness_um:.1f} µm ({result.n_particles} particles)")
+    summary = {k: v for k, v in result.__dict__.items() if k != "trace"}
+    summary.update({"dried": source, "tile": args.tile, "depth_fraction": args.depth_fraction,
+                    "hold_us": args.hold_us, "out": str(out)})
+    _write_json_atomic(out / "metrics.json", _json_safe(summary))
+    return summary
+
+
+def _number_list(text: str, flag: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise ValueError(f"{flag} {text!r}: expected comma-separated numbers") from None
+
+
 # ---------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> dict:
     """What the toolkit does so far, end to end: recipe mass balance, LIGGGHTS-law
@@ -351,6 +523,51 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory (created if missing)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
+    def press_flags(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--dried", default=None,
+                       help="dried structure: a directory holding dried.npz (etwin dry --out) or "
+                            "an .npz file; default: dry the recipe at --fidelity into OUT/dried")
+        p.add_argument("--recipe", default="paper",
+                       help=f"recipe when drying; allowed: {', '.join(RECIPES)}")
+        p.add_argument("--fidelity", default="fast",
+                       help="size when drying (no --dried): ci, fast (default), paper")
+        p.add_argument("--seed", type=int, default=0, help="random seed when drying")
+        p.add_argument("--temperature-c", type=float, default=60.0,
+                       help="roll temperature in °C, in [0, 150] (binder law range; default 60)")
+        p.add_argument("--line-speed-m-min", type=float, default=0.54,
+                       help="line speed in m/min, in [0.01, 200] (default 0.54)")
+        p.add_argument("--roll-diameter-m", type=float, default=0.25,
+                       help="roll diameter in m, in [0.02, 3] (default 0.25)")
+        p.add_argument("--inertial-number", type=float, default=1e-3,
+                       help="target inertial number of the plane-speed law, in (0, 0.1] "
+                            "(default 1e-3)")
+        p.add_argument("--min-plane-speed-m-s", type=float, default=0.2,
+                       help="lowest DEM plane speed in m/s, in (0, 2] (default 0.2)")
+        p.add_argument("--out", required=True, help="output directory (created if missing)")
+        p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = add("calender", cmd_calender,
+            "DEM calendering of a dried electrode between an Al current collector and a steel "
+            "roll plane (Table 2 law): porosity after spring-back vs maximum pressure, "
+            "thickness, spring-back, Cauchy stress, coordination, AM-CBD g(r), compaction-law "
+            "fit. Writes curve.csv, force_displacement.csv/.png, porosity_pressure.png, "
+            "rdf_am_cbd.png, calendered_<P>MPa.npz and metrics.json to --out.")
+    p.add_argument("--pressures-mpa", default="20,60,120",
+                   help="maximum pressures in MPa, comma-separated, each in (0, 500]")
+    press_flags(p)
+
+    p = add("indent", cmd_indent,
+            "Flat-punch micro-indentation with the calendering parameters (paper Fig. 2A): "
+            "load to a depth fraction of the thickness, hold, unload; writes indentation.csv, "
+            "indentation.png (normalised load-displacement) and metrics.json.")
+    p.add_argument("--depth-fraction", type=float, default=0.1,
+                   help="indentation depth / film thickness, in (0, 0.5] (default 0.1)")
+    p.add_argument("--hold-us", type=float, default=2.0,
+                   help="hold time at maximum depth in µs of DEM time, in [0, 1000] (default 2)")
+    p.add_argument("--tile", type=int, default=1,
+                   help="replicate the cell n x n in x-y first, n in [1, 10] (paper: 4)")
+    press_flags(p)
+
     p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "
                               "dense AM + CBD packing and the engine throughput.")
     p.add_argument("--n-am", type=int, default=80,
@@ -376,6 +593,17 @@ def _print_human(result: dict, indent: str = "") -> None:
             print(f"{indent}{key}: {value}")
 
 
+def _json_safe(value):
+    """Non-finite floats become null (strict JSON has no NaN or Infinity)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -383,8 +611,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         _log(f"etwin {args.command}: error: {err}")
         return 2
+    except (RuntimeError, FloatingPointError) as err:
+        _log(f"etwin {args.command}: failed: {err}")
+        return 1
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(_json_safe(result)))
     else:
         _print_human(result)
     return 0

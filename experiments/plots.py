@@ -49,3 +49,94 @@ def plot_drying_log(rows: list[dict], path: str | Path) -> Path:
     fig.savefig(path, dpi=130)
     plt.close(fig)
     return path
+
+
+def plot_porosity_pressure(pressures_mpa, porosities, path: str | Path, *, porosity_zero=None,
+                           fit=None, porosities_min=None, title: str = "") -> Path:
+    """Porosity after recovery (and at maximum compression) against the maximum pressure,
+    with the fitted compaction law."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    p = np.asarray(pressures_mpa, dtype=float)
+    ax.plot(p, 100 * np.asarray(porosities), "o", color="tab:red", ms=7,
+            label="after recovery (plane force = 0)")
+    if porosities_min is not None:
+        ax.plot(p, 100 * np.asarray(porosities_min), "v", color="0.45", ms=6,
+                label="at maximum compression")
+    if porosity_zero is not None:
+        ax.plot([0.0], [100 * porosity_zero], "s", color="tab:blue", ms=7, label="uncalendered")
+    if fit is not None:
+        grid = np.linspace(0.0, max(p.max(), 1e-9) * 1.1, 200)
+        ax.plot(grid, 100 * fit.porosity(grid), "-", color="tab:red", lw=1.0, alpha=0.7,
+                label=f"ε_min + (ε0 - ε_min) exp(-p/p_c), p_c = {fit.pressure_scale_mpa:.3g} "
+                      f"MPa, R² = {fit.r_squared:.4f}")
+    ax.set_xlabel("maximum calendering pressure [MPa]")
+    ax.set_ylabel("porosity [%]")
+    ax.set_title(title or "porosity vs calendering pressure")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def plot_press_trace(rows: list[dict], path: str | Path, title: str = "") -> Path:
+    """Plane pressure against plane displacement (loading path and every release)."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    if rows:
+        z0 = rows[0]["plane_z_um"]
+        phases = list(dict.fromkeys(r["phase"] for r in rows))
+        for ph in phases:
+            sel = [r for r in rows if r["phase"] == ph]
+            ax.plot([z0 - r["plane_z_um"] for r in sel], [r["pressure_mpa"] for r in sel],
+                    "-", lw=1.2, label=ph)
+    ax.axhline(0.0, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("roll-plane displacement [µm]")
+    ax.set_ylabel("plane pressure [MPa]")
+    ax.set_title(title or "calendering: plane force-displacement")
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def plot_rdf_compare(before: RadialDistribution, after: RadialDistribution, name: str,
+                     path: str | Path, labels=("uncalendered", "calendered")) -> Path:
+    """One partial g(r) before and after a process step."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.plot(before.r_um, before.g[name], lw=1.3, label=labels[0])
+    ax.plot(after.r_um, after.g[name], lw=1.3, label=labels[1])
+    ax.axhline(1.0, color="0.6", lw=0.8, ls=":")
+    ax.set_xlabel("r [µm]")
+    ax.set_ylabel(f"g(r) {name} [-]")
+    ax.set_title(f"{name} radial distribution")
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def plot_indentation(rows: list[dict], path: str | Path, title: str = "") -> Path:
+    """Normalised load-displacement curve of a micro-indentation (paper Fig. 2A)."""
+    fig, ax = plt.subplots(figsize=(5.6, 4.4))
+    for phase, color in (("load", "tab:red"), ("hold", "tab:orange"), ("unload", "tab:blue")):
+        sel = [r for r in rows if r["phase"] == phase]
+        if sel:
+            ax.plot([r["displacement_normalized"] for r in sel],
+                    [r["force_normalized"] for r in sel], ".-", ms=2.5, lw=1.0, color=color,
+                    label=phase)
+    ax.set_xlabel("displacement / maximum displacement [-]")
+    ax.set_ylabel("load / maximum load [-]")
+    ax.set_title(title or "micro-indentation (flat punch)")
+    ax.legend()
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path

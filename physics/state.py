@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -109,18 +110,29 @@ class ParticleState:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ParticleState:
-        """Read a state written by :meth:`save`."""
-        with np.load(Path(path), allow_pickle=False) as data:
-            meta = json.loads(str(data["meta"]))
-            if meta.get("format") != "electrode-twin ParticleState":
-                raise ValueError(f"{path}: not an electrode-twin ParticleState file")
-            if meta.get("version") != FORMAT_VERSION:
-                raise ValueError(f"{path}: format version {meta.get('version')} is not "
-                                 f"supported (this code reads version {FORMAT_VERSION})")
+        """Read a state written by :meth:`save` (ValueError for a missing or corrupt file)."""
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"{path}: no such structure file")
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                arrays = {k: data[k] for k in data.files}
+            meta = json.loads(str(arrays.pop("meta")))
+        except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as err:
+            raise ValueError(f"{path}: not a readable ParticleState file ({err})") from None
+        if meta.get("format") != "electrode-twin ParticleState":
+            raise ValueError(f"{path}: not an electrode-twin ParticleState file")
+        if meta.get("version") != FORMAT_VERSION:
+            raise ValueError(f"{path}: format version {meta.get('version')} is not "
+                             f"supported (this code reads version {FORMAT_VERSION})")
+        try:
             return cls(
-                position_um=data["position_um"], radius_um=data["radius_um"],
-                species=data["species"], mass_pg=data["mass_pg"],
-                density_g_cm3=data["density"], box_lo_um=data["box_lo_um"],
-                box_hi_um=data["box_hi_um"], periodic=data["periodic"],
-                wall_z_um=data["wall_z_um"], wall_side=data["wall_side"],
+                position_um=arrays["position_um"], radius_um=arrays["radius_um"],
+                species=arrays["species"], mass_pg=arrays["mass_pg"],
+                density_g_cm3=arrays["density"], box_lo_um=arrays["box_lo_um"],
+                box_hi_um=arrays["box_hi_um"], periodic=arrays["periodic"],
+                wall_z_um=arrays["wall_z_um"], wall_side=arrays["wall_side"],
                 meta={k: v for k, v in meta.items() if k not in ("format", "version")})
+        except KeyError as err:
+            raise ValueError(f"{path}: not a readable ParticleState file (missing {err})") \
+                from None

@@ -2,8 +2,9 @@
 
 Definitions (used by every stage):
 
-* thickness [µm]: for a periodic z, the box height; otherwise from the floor plane (or the
-  lowest particle bottom) to the *mean surface height*, the mean over an xy grid (cells of the
+* thickness [µm]: for a periodic z, the box height; between two planes (a calendered film
+  held at the roll position), the plane gap; otherwise from the floor plane (or the lowest
+  particle bottom) to the *mean surface height*, the mean over an xy grid (cells of the
   largest AM diameter) of the highest particle top in each cell, as a profilometer reads a
   rough film.
 * density [g cm⁻³] = Σ m / (Lx Ly thickness) with real masses (the paper's definition).
@@ -33,6 +34,9 @@ def film_bounds_um(state: ParticleState) -> tuple[float, float]:
     floors = state.wall_z_um[state.wall_side > 0]
     bottom = float(floors.max()) if floors.size else float(
         np.min(state.position_um[:, 2] - state.radius_um))
+    ceilings = state.wall_z_um[state.wall_side < 0]
+    if ceilings.size:
+        return bottom, float(ceilings.min())
     top_of = state.position_um[:, 2] + state.radius_um
     cell = 2.0 * float(state.radius_um[state.species == AM_SPECIES].max(initial=0.0)
                        or state.radius_um.max())
@@ -163,3 +167,48 @@ def radial_distribution(state: ParticleState, r_max_um: float = 12.0,
         density_b = (n_b - (1 if a == b else 0)) / volume
         out[name] = hist / (refs * density_b * shell)
     return RadialDistribution(centres, out)
+
+
+def tile_xy(state: ParticleState, n: int) -> ParticleState:
+    """The structure replicated n × n times across its periodic x-y cross-section (the paper
+    tiles its cell 4 × 4 for micro-indentation)."""
+    if not (isinstance(n, int | np.integer) and 1 <= n <= 10):
+        raise ValueError(f"tile count n = {n!r} is outside the allowed range [1, 10]")
+    if not (state.periodic[0] and state.periodic[1]):
+        raise ValueError("tile_xy needs a structure periodic in x and y")
+    if n == 1:
+        return state
+    lx, ly = float(state.box_len_um[0]), float(state.box_len_um[1])
+    shifts = np.array([(i * lx, j * ly, 0.0) for i in range(n) for j in range(n)])
+    pos = (state.position_um[None, :, :] + shifts[:, None, :]).reshape(-1, 3)
+    hi = state.box_hi_um.copy()
+    hi[0] = state.box_lo_um[0] + n * lx
+    hi[1] = state.box_lo_um[1] + n * ly
+
+    def rep(a: np.ndarray) -> np.ndarray:
+        return np.tile(a, n * n)
+
+    return ParticleState(
+        position_um=pos, radius_um=rep(state.radius_um), species=rep(state.species),
+        mass_pg=rep(state.mass_pg), density_g_cm3=rep(state.density_g_cm3),
+        box_lo_um=state.box_lo_um.copy(), box_hi_um=hi, periodic=state.periodic.copy(),
+        wall_z_um=state.wall_z_um.copy(), wall_side=state.wall_side.copy(),
+        meta={**state.meta, "tiled_xy": int(n)})
+
+
+def am_cbd_shell_count(state: ParticleState, gap_um: float = 0.2) -> float:
+    """Mean number of CBD particles per AM particle whose surfaces are closer than ``gap_um``
+    (contact radii; overlapping pairs count): how densely binder coats the AM surfaces.
+
+    The AM–CBD g(r) of a polydisperse AM has one contact spike per AM size; this one number
+    collapses them (Ngandjong et al. 2021 §3 read the compaction of CBD onto AM off those
+    spikes)."""
+    if not gap_um >= 0:
+        raise ValueError(f"gap_um = {gap_um!r}; allowed range [0, inf)")
+    reach = 2.0 * float(state.radius_um.max()) + gap_um
+    i, j, r = _pairs_within(state, reach)
+    gap = r - state.radius_um[i] - state.radius_um[j]
+    si, sj = state.species[i], state.species[j]
+    mixed = (si != sj) & (gap < gap_um)
+    n_am = int(np.sum(state.species == AM_SPECIES))
+    return float(mixed.sum()) / n_am if n_am else 0.0

@@ -79,3 +79,63 @@ def test_dry_ci_writes_structure_metrics_and_plots(tmp_path):
 def test_dry_rejects_unknown_fidelity(tmp_path, capsys):
     assert main(["dry", "--fidelity", "huge", "--out", str(tmp_path)]) == 2
     assert "--fidelity 'huge' is unknown; allowed: ci, fast, paper" in capsys.readouterr().err
+
+
+DRIED_CI = str(__import__("pathlib").Path(__file__).parent / "data" / "dried_ci_seed0.npz")
+
+
+def test_calender_writes_curve_trace_structures_and_plots(tmp_path):
+    out = run_cli("calender", "--dried", DRIED_CI, "--pressures-mpa", "5,40",
+                  "--temperature-c", "80", "--line-speed-m-min", "2", "--min-plane-speed-m-s",
+                  "0.4", "--inertial-number", "0.002", "--out", str(tmp_path), "--json",
+                  "--quiet")
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = json.loads(out.stdout)
+    assert data["temperature_c"] == 80.0 and data["cbd_young_modulus_gpa"] < 2.0
+    assert len(data["points"]) == 2 and data["monotonic"]
+    assert data["porosities"][1] < data["porosities"][0] < data["porosity_uncalendered"]
+    for p in data["points"]:
+        for key in ("porosity", "thickness_um", "springback_percent", "inertial_number",
+                    "porosity_last_contact", "stress_max_mpa", "deborah_number"):
+            assert key in p
+        assert (tmp_path / p["structure"]).stat().st_size > 0
+    for name in ("curve.csv", "force_displacement.csv", "force_displacement.png",
+                 "porosity_pressure.png", "rdf_am_cbd.png", "metrics.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    header = (tmp_path / "force_displacement.csv").read_text().splitlines()[0]
+    assert "pressure_mpa" in header and "plane_z_um" in header
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--pressures-mpa", "-5"], "pressure_mpa = -5.0 is outside the allowed range (0.0, 500.0]"),
+    (["--pressures-mpa", "2000"], "pressure_mpa = 2000.0 is outside the allowed range"),
+    (["--pressures-mpa", "abc"], "--pressures-mpa 'abc': expected comma-separated numbers"),
+    (["--temperature-c", "250"], "temperature_c = 250.0 is outside the allowed range [0.0, 150.0]"),
+    (["--line-speed-m-min", "0"], "line_speed_m_min = 0.0 is outside the allowed range"),
+])
+def test_calender_bad_input(args, message, tmp_path, capsys):
+    assert main(["calender", "--dried", DRIED_CI, "--out", str(tmp_path), *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_calender_missing_or_corrupt_structure(tmp_path, capsys):
+    assert main(["calender", "--dried", str(tmp_path / "nowhere"), "--out",
+                 str(tmp_path / "o")]) == 2
+    assert "no such structure file" in capsys.readouterr().err
+    bad = tmp_path / "bad.npz"
+    bad.write_text("garbage")
+    assert main(["calender", "--dried", str(bad), "--out", str(tmp_path / "o")]) == 2
+    assert "not a readable ParticleState file" in capsys.readouterr().err
+
+
+def test_indent_writes_normalised_curve(tmp_path):
+    out = run_cli("indent", "--dried", DRIED_CI, "--depth-fraction", "0.05", "--hold-us", "0.2",
+                  "--min-plane-speed-m-s", "0.4", "--inertial-number", "0.002", "--out",
+                  str(tmp_path), "--json", "--quiet")
+    assert out.returncode == 0, out.stderr[-2000:]
+    data = json.loads(out.stdout)
+    assert data["force_max_nn"] > 0 and data["depth_max_um"] > 0
+    for name in ("indentation.csv", "indentation.png", "metrics.json"):
+        assert (tmp_path / name).stat().st_size > 0, name
+    header = (tmp_path / "indentation.csv").read_text().splitlines()[0]
+    assert "force_normalized" in header and "displacement_normalized" in header

@@ -279,17 +279,20 @@ def reduce_buffers(buf_f, buf_t, buf_w, force, torque, virial):
 
 @nb.njit(**_JIT)
 def wall_forces(pos, vel, omega, radius, mass, ptype, wall_z, wall_side, wall_type, wall_vz,
-                wall_hist, params, dt, force, torque, wall_force_z):
+                wall_hist, params, dt, force, torque, wall_force_z, wall_virial):
     """Add forces of planes normal to z to ``force``/``torque``.
 
     Plane w sits at ``wall_z[w]``; ``wall_side[w]`` is +1 when particles lie above it (a floor,
     e.g. the current collector) and -1 when below (a ceiling, e.g. the calender roll).  The wall
     has infinite radius and mass (R* = R_i, m* = m_i) and its own material type
     ``wall_type[w]``; SJKR area π (R² - d²) with d the centre-to-plane distance.
-    ``wall_force_z[w]`` receives the z force the particles exert on plane w [nN].
+    ``wall_force_z[w]`` receives the z force the particles exert on plane w [nN];
+    ``wall_virial`` (3×3) receives Σ (x_i - x_contact) ⊗ F_i over wall contacts [nN µm], the
+    boundary term of Love's average stress in the sign convention of the pair virial.
     ``wall_hist`` (n, n_walls, 3) is the tangential history.
     """
     n = pos.shape[0]
+    wall_virial[:, :] = 0.0
     for w in range(wall_z.shape[0]):
         side = wall_side[w]
         total = 0.0
@@ -315,6 +318,10 @@ def wall_forces(pos, vel, omega, radius, mass, ptype, wall_z, wall_side, wall_ty
             torque[i, 1] += res[4]
             torque[i, 2] += res[5]
             total -= res[2]
+            lever = pos[i, 2] - wall_z[w]
+            wall_virial[2, 0] += lever * res[0]
+            wall_virial[2, 1] += lever * res[1]
+            wall_virial[2, 2] += lever * res[2]
         wall_force_z[w] = total
 
 

@@ -212,6 +212,7 @@ class Simulation:
         self.force = np.zeros((n, 3))
         self.torque = np.zeros((n, 3))
         self.virial = np.zeros((3, 3))
+        self.wall_virial = np.zeros((3, 3))
         self.pair_i = np.zeros(0, dtype=np.int64)
         self.pair_j = np.zeros(0, dtype=np.int64)
         self.pair_offsets = np.zeros(n + 1, dtype=np.int64)
@@ -364,7 +365,7 @@ class Simulation:
             ck.wall_forces(self.position, self.velocity, self.omega, self.radius, self.mass,
                            self.ptype, self.wall_z, self.wall_side, self.wall_type, self.wall_vz,
                            self.wall_hist, self.params, self.dt, self.force, self.torque,
-                           self.wall_force_z)
+                           self.wall_force_z, self.wall_virial)
         if self._thermostat is not None:
             t = self._thermostat
             ik.langevin_forces(self.force, self.velocity, self.mass, t.damping_per_us,
@@ -463,6 +464,19 @@ class Simulation:
     def pressure_tensor_kpa(self) -> np.ndarray:
         """(Σ m v⊗v + Σ r_ij⊗F_ij) / V [kPa] from the last force evaluation (pairs only)."""
         return (ik.kinetic_tensor(self.velocity, self.mass) + self.virial) / self.volume_um3
+
+    def cauchy_stress_kpa(self, volume_um3: float) -> np.ndarray:
+        """Average (Cauchy) stress of the packing in ``volume_um3`` [kPa], tension positive.
+
+        σ = -(Σ m v⊗v + Σ_pairs r_ij⊗F_ij + Σ_wall contacts (x_i - x_c)⊗F_i) / V, Love's
+        average-stress formula with the plane contacts as boundary tractions (Christoffersen,
+        Mehrabadi & Nemat-Nasser, J. Appl. Mech. 48 (1981) 339).  In static equilibrium between
+        two planes σ_zz = -F_plane / area exactly (the average-stress theorem).
+        """
+        if not volume_um3 > 0:
+            raise ValueError(f"volume_um3 = {volume_um3!r}; allowed range (0, inf)")
+        return -(ik.kinetic_tensor(self.velocity, self.mass) + self.virial
+                 + self.wall_virial) / volume_um3
 
     def contacts(self) -> tuple[np.ndarray, np.ndarray]:
         """(i, j) index arrays of the pairs in contact (overlap > 0)."""
