@@ -12,6 +12,15 @@ import matplotlib.pyplot as plt
 from physics.structure import RadialDistribution
 
 
+def _save(fig, path: str | Path) -> Path:
+    """Lay out, write as PNG (130 dpi) and close a figure; returns the path."""
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def plot_rdf(rdf: RadialDistribution, path: str | Path, title: str = "") -> Path:
     """Partial radial distribution functions g(r) of AM-AM, AM-CBD, CBD-CBD."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
@@ -22,11 +31,7 @@ def plot_rdf(rdf: RadialDistribution, path: str | Path, title: str = "") -> Path
     ax.set_ylabel("g(r) [-]")
     ax.set_title(title or "partial radial distribution functions")
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_drying_log(rows: list[dict], path: str | Path) -> Path:
@@ -44,11 +49,7 @@ def plot_drying_log(rows: list[dict], path: str | Path) -> Path:
     ax2.set_ylabel("z pressure [kPa]")
     ax2.set_xlabel("step")
     ax2.set_yscale("symlog", linthresh=100.0)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_porosity_pressure(pressures_mpa, porosities, path: str | Path, *, porosity_zero=None,
@@ -75,11 +76,7 @@ def plot_porosity_pressure(pressures_mpa, porosities, path: str | Path, *, poros
     ax.set_ylabel("porosity [%]")
     ax.set_title(title or "porosity vs calendering pressure")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_press_trace(rows: list[dict], path: str | Path, title: str = "") -> Path:
@@ -97,11 +94,7 @@ def plot_press_trace(rows: list[dict], path: str | Path, title: str = "") -> Pat
     ax.set_ylabel("plane pressure [MPa]")
     ax.set_title(title or "calendering: plane force-displacement")
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_rdf_compare(before: RadialDistribution, after: RadialDistribution, name: str,
@@ -115,11 +108,7 @@ def plot_rdf_compare(before: RadialDistribution, after: RadialDistribution, name
     ax.set_ylabel(f"g(r) {name} [-]")
     ax.set_title(f"{name} radial distribution")
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)
 
 
 def plot_indentation(rows: list[dict], path: str | Path, title: str = "") -> Path:
@@ -135,8 +124,4 @@ def plot_indentation(rows: list[dict], path: str | Path, title: str = "") -> Pat
     ax.set_ylabel("load / maximum load [-]")
     ax.set_title(title or "micro-indentation (flat punch)")
     ax.legend()
-    fig.tight_layout()
-    path = Path(path)
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, path)

@@ -789,7 +789,9 @@ def indent(state: ParticleState, depth_fraction: float = 0.1, hold_us: float = 2
     w_load = _work(disp[load], force[load])
     w_unload = -_work(disp[unload], np.maximum(force[unload], 0.0))
     upper = unload & (force >= 0.5 * max(force[unload].max(), 0.0)) & (force > 0)
-    stiffness = float(np.polyfit(disp[upper], force[upper], 1)[0]) if upper.sum() >= 2 \
+    # fewer than 5 unloading points under load (adhesion turns the plane force tensile at
+    # once after a shallow indentation) give no stiffness
+    stiffness = float(np.polyfit(disp[upper], force[upper], 1)[0]) if upper.sum() >= 5 \
         else math.nan
     lifted = np.flatnonzero(unload & (force <= 0.0))
     residual = float(disp[lifted[0]]) if lifted.size else 0.0
