@@ -571,8 +571,8 @@ def calender(state: ParticleState, pressures_mpa: Sequence[float],
     h0 = initial.thickness_um
     trace: list[dict] = []
 
-    def log(row_phase: str, direction: int, speed: float | None = None) -> float:
-        p = press.block(direction, row_phase, trace, speed)
+    def log(row_phase: str, direction: int) -> float:
+        p = press.block(direction, row_phase, trace)
         if progress:
             progress(trace[-1])
         return p
@@ -587,11 +587,11 @@ def calender(state: ParticleState, pressures_mpa: Sequence[float],
             row = trace[-1]
             checkpoints.append((targets[k], copy.deepcopy(press), dict(row)))
             k += 1
-        if sim.step_count - start > protocol.max_steps:
+        if k < len(targets) and sim.step_count - start > protocol.max_steps:
             raise RuntimeError(
                 f"calendering: the plane pressure reached {p_kpa / KPA_PER_MPA:.3g} MPa, not "
                 f"{targets[k]:g} MPa, within max_steps = {protocol.max_steps}")
-        if press.thickness_um < 0.5 * press.solid_um3 / press.area_um2:
+        if k < len(targets) and press.thickness_um < 0.5 * press.solid_um3 / press.area_um2:
             raise RuntimeError("calendering: the plane passed half the solid thickness without "
                                f"reaching {targets[k]:g} MPa")
     steps = sim.step_count
