@@ -256,3 +256,8 @@ def test_indentation_curve(dried):
     assert 0.0 <= result.residual_depth_um <= result.depth_max_um
     assert 0.0 <= result.elastic_recovery <= 1.0
     assert 0.0 <= result.plastic_work_fraction <= 1.0
+
+
+def test_step_budget_reports_where_it_stopped(dried):
+    with pytest.raises(RuntimeError, match=r"reached .* MPa, not 400 MPa, within max_steps"):
+        calender(dried, [400.0], protocol=CalenderProtocol(max_steps=2_000, relax_steps=100))
