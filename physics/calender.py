@@ -320,7 +320,6 @@ class CalenderResult:
 
     points: tuple[PressPoint, ...]
     initial: StructureMetrics
-    initial_dem_porosity: float
     fit: CompactionFit | None
     trace: list[dict] = field(repr=False)
     rdf_before: RadialDistribution = field(repr=False)
@@ -435,10 +434,6 @@ def fit_compaction(pressures_mpa: Sequence[float], porosities: Sequence[float],
     return CompactionFit(float(e_min), float(e0), float(pc), r2)
 
 
-def _solid_volume_um3(state: ParticleState) -> float:
-    return float(state.volume_um3.sum())
-
-
 class _Press:
     """The working simulation of one press (film between the Al floor and the steel roll)."""
 
@@ -448,14 +443,15 @@ class _Press:
         self.protocol = protocol
         self.conditions = conditions
         self.cbd = conditions.cbd_material()
-        table = liggghts_table([NMC, self.cbd, ALUMINIUM, STEEL])
+        table = conditions.contact_table()
         dt = time_step_us([NMC, self.cbd], state, protocol.dt_rayleigh_fraction)
         floor = film_bounds_um(replace(state, wall_z_um=state.wall_z_um[state.wall_side > 0],
                                        wall_side=state.wall_side[state.wall_side > 0]))[0]
         top = float(np.max(state.position_um[:, 2] + state.radius_um))
         self.base_state = state
         self.area_um2 = float(state.box_len_um[0] * state.box_len_um[1])
-        self.solid_um3 = _solid_volume_um3(state)
+        self.solid_um3 = float(state.volume_um3.sum())
+        self.last_pressure_kpa = 0.0  # mean plane pressure of the last block (speed law input)
         self.d_am_um = mean_am_diameter_um(state)
         self.rho_am = float(state.density_g_cm3[state.species == AM_SPECIES].mean())
         hi = state.box_hi_um.copy()
@@ -509,8 +505,7 @@ class _Press:
     def dwell_block(self, pressure_kpa: float, phase: str, trace: list[dict]) -> float:
         """One block of the roll held at a plane pressure: the roll moves at up to the
         lowest speed, in proportion to the pressure error beyond 5 %; return the pressure."""
-        last = trace[-1]["pressure_mpa"] * KPA_PER_MPA
-        error = (pressure_kpa - last) / (0.05 * pressure_kpa)
+        error = (pressure_kpa - self.last_pressure_kpa) / (0.05 * pressure_kpa)
         speed = self.protocol.min_plane_speed_m_s * min(abs(error), 1.0)
         return self.block(-1 if error > 0 else 1, phase, trace, speed)
 
@@ -520,13 +515,13 @@ class _Press:
         inertial-number speed (or ``speed_m_s``); log a trace row; return the mean plane
         pressure [kPa]."""
         s = self.sim
-        last = trace[-1]["pressure_mpa"] * KPA_PER_MPA if trace else 0.0
         v = speed_m_s if speed_m_s is not None else plane_speed_m_s(
-            self.protocol, self.thickness_um, self.d_am_um, self.rho_am, last)
+            self.protocol, self.thickness_um, self.d_am_um, self.rho_am, self.last_pressure_kpa)
         s.set_wall_velocity(1, direction * v)
         s.run(self.protocol.control_every)
         force = s.mean_wall_force_z()
         p_kpa = float(force[1]) / self.area_um2
+        self.last_pressure_kpa = p_kpa
         h = self.thickness_um
         trace.append({
             "phase": phase, "step": s.step_count, "time_us": s.time_us,
@@ -608,7 +603,7 @@ def calender(state: ParticleState, pressures_mpa: Sequence[float],
                          initial.porosity)
     cbd = press.cbd
     return CalenderResult(
-        points=tuple(points), initial=initial, initial_dem_porosity=initial.porosity,
+        points=tuple(points), initial=initial,
         fit=fit, trace=trace, rdf_before=rdf_before, rdf_after=rdf_after,
         am_cbd_shell_before=am_cbd_shell_count(relaxed),
         am_cbd_shell_after=am_cbd_shell_count(final_states[-1]),

@@ -160,7 +160,11 @@ def curves(dried):
 def test_porosity_falls_with_pressure_and_follows_the_compaction_law(curves):
     result = curves[0]
     eps = [p.porosity for p in result.points]
-    assert result.initial.porosity > eps[0] > eps[1] > eps[2]
+    eps_min = [p.porosity_min for p in result.points]
+    assert result.initial.porosity > eps[0] > eps[2]
+    assert eps_min[0] > eps_min[1] > eps_min[2]
+    # 20 vs 100 MPa after recovery: both on the plateau where spring-back grows as fast as
+    # the compaction (README), so only the 2 -> 100 MPa drop is required
     assert all(p.porosity_min < p.porosity for p in result.points)  # spring-back
     assert result.fit is not None and result.fit.r_squared > 0.95
     for p in result.points:
