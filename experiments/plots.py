@@ -125,3 +125,33 @@ def plot_indentation(rows: list[dict], path: str | Path, title: str = "") -> Pat
     ax.set_title(title or "micro-indentation (flat punch)")
     ax.legend()
     return _save(fig, path)
+
+
+def plot_pore_size_distribution(diameter_um, cumulative_fraction, path: str | Path,
+                                title: str = "") -> Path:
+    """Cumulative pore volume fraction with local thickness >= d against d [µm]."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    ax.plot(diameter_um, cumulative_fraction, "o-", ms=3, lw=1.3)
+    ax.set_xlabel("pore diameter d (local thickness) [µm]")
+    ax.set_ylabel("pore volume fraction with size ≥ d [-]")
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.set_title(title or "continuous pore size distribution")
+    return _save(fig, path)
+
+
+def plot_slice_fractions(fractions, voxel_um: float, path: str | Path, title: str = "") -> Path:
+    """Pore / AM / CBD fractions per z slice against height above the current collector."""
+    import numpy as np
+
+    z = (np.arange(fractions.shape[0]) + 0.5) * voxel_um
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    for col, name, color in ((0, "pore", "tab:blue"), (1, "AM", "tab:gray"),
+                             (2, "CBD", "tab:orange")):
+        ax.plot(z, fractions[:, col], label=name, color=color, lw=1.1)
+    ax.set_xlabel("z above the current collector [µm]")
+    ax.set_ylabel("area fraction in the slice [-]")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    ax.set_title(title or "phase fractions through the thickness")
+    return _save(fig, path)

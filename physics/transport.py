@@ -1,0 +1,580 @@
+"""Steady conduction on three-phase voxel images: tortuosity, effective conductivity, metrics.
+
+Conventions (TauFactor's, so numbers compare; Cooper et al., SoftwareX 5 (2016) 203):
+
+* The field solves ∇·(k ∇u) = 0 with u = 1 and u = 0 fixed on the two end planes of the
+  transport direction, half a voxel outside the first and last voxel centres, and no flux
+  through the four side faces.
+* Each voxel has the conductivity of its phase; the conductance of a face between two voxels is
+  the harmonic mean 2 k_a k_b / (k_a + k_b) (0 if either is 0), and of the half-voxel link to an
+  end plane 2 k.
+* D_eff = F L / (A Δu) from the flux F through the end planes (mean of in and out), the length
+  L and the cross-section A of the image.
+* Tortuosity factor τ = ε D0 / D_eff with ε the pore-voxel fraction of the whole image (isolated
+  pores included) and D0 the pore diffusivity; MacMullin number N_M = D0 / D_eff = τ / ε.
+  With conducting CBD, D_eff includes the transport through the CBD (D0 · ε_CBD^1.5, the
+  paper's Bruggeman correction for its 47 % nano-porosity), while ε stays the pore fraction.
+* Only the voxels of conducting clusters that touch both end planes enter the solve (the rest
+  carry no flux); if no cluster does, the direction does not percolate: D_eff = 0, τ = ∞.
+
+Solver: preconditioned conjugate gradients on the symmetric positive-definite voxel system;
+the preconditioner is one V-cycle of aggregation multigrid (2×2×2 aggregates, Galerkin coarse
+operators, which for this graph Laplacian are again seven-point grids with summed face
+conductances; symmetric red-black Gauss-Seidel smoothing; a dense Cholesky solve on the
+coarsest grid).  Convergence: relative residual ‖b - A u‖ / ‖b‖ <= ``rtol`` (default 1e-8),
+and the in/out fluxes then agree to ~1e-6.
+
+Default material values (paper §3 and §6.2; ``reference/parameters.md``): D0 = 7.5e-11 m²/s
+(electrolyte in the pores), CBD nano-porosity 0.47 with Bruggeman exponent 1.5, AM
+electronic conductivity 5e-3 S/m.  The paper does not state the CBD's electronic conductivity;
+the default 10 S/m is the order of dried carbon-black/PVDF films (1-100 S/m) and is a
+parameter.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy import linalg, ndimage, sparse
+from scipy.sparse import linalg as sparse_linalg
+
+from physics import _transport_kernels as kern
+from physics.voxel import AM, CBD, PORE, Microstructure
+
+D0_M2_S = 7.5e-11
+CBD_POROSITY = 0.47
+BRUGGEMAN_EXPONENT = 1.5
+SIGMA_AM_S_M = 5e-3
+SIGMA_CBD_S_M = 10.0
+DIRECTIONS = {"x": 0, "y": 1, "z": 2}
+
+
+@dataclass(frozen=True)
+class SolverSettings:
+    """Krylov/multigrid settings.
+
+    Attributes:
+        rtol: relative residual at which the solve stops [-].
+        max_iterations: PCG iterations before the solve is reported as not converged.
+        smoothing_sweeps: symmetric red-black Gauss-Seidel sweeps before and after each
+            coarse correction.
+        coarse_cells: the hierarchy stops coarsening at or below this many cells.
+        deflation_block: edge [voxels] of the blocks whose connected pieces span the
+            deflation space (:class:`_Deflation`).
+        deflation_threshold: conductivities >= this fraction of the largest are one class,
+            the rest another; pieces never mix classes.
+    """
+
+    rtol: float = 1e-8
+    max_iterations: int = 500
+    smoothing_sweeps: int = 2
+    coarse_cells: int = 400
+    deflation_block: int = 8
+    deflation_threshold: float = 0.1
+
+    def __post_init__(self) -> None:
+        if not (0 < self.rtol < 1):
+            raise ValueError(f"rtol must lie in (0, 1), got {self.rtol}")
+        if min(self.max_iterations, self.smoothing_sweeps, self.coarse_cells,
+               self.deflation_block) < 1:
+            raise ValueError("max_iterations, smoothing_sweeps, coarse_cells and "
+                             "deflation_block must be >= 1")
+
+
+@dataclass(frozen=True)
+class FieldSolution:
+    """One direction's solve on a conductivity field.
+
+    Attributes:
+        k_eff: effective conductivity in the units of the field (0 if not percolating).
+        percolates: a conducting cluster joins the two end planes.
+        flux_in / flux_out: end-plane fluxes for unit voxel edge and unit Δu.
+        iterations: PCG iterations; residual: final relative residual.
+        active_fraction: fraction of voxels in spanning conducting clusters.
+        wall_s: wall time of the solve [s].
+    """
+
+    k_eff: float
+    percolates: bool
+    flux_in: float
+    flux_out: float
+    iterations: int
+    residual: float
+    active_fraction: float
+    wall_s: float
+
+
+@dataclass
+class _Level:
+    g0: np.ndarray
+    g1: np.ndarray
+    g2: np.ndarray
+    bc_lo: np.ndarray
+    bc_hi: np.ndarray
+    d: np.ndarray
+    x: np.ndarray = field(default=None)  # type: ignore[assignment]
+    b: np.ndarray = field(default=None)  # type: ignore[assignment]
+    r: np.ndarray = field(default=None)  # type: ignore[assignment]
+    index: np.ndarray | None = None
+    cholesky: tuple | None = None
+
+
+# --------------------------------------------------------------------------- hierarchy
+def _level_from_faces(g0, g1, g2, bc_lo, bc_hi) -> _Level:
+    shape = (g0.shape[0] + 1, g1.shape[1] + 1, g2.shape[2] + 1)
+    d = np.empty(shape)
+    kern.diagonal(g0, g1, g2, bc_lo, bc_hi, d)
+    return _Level(g0, g1, g2, bc_lo, bc_hi, d)
+
+
+def _coarsen(level: _Level) -> _Level:
+    n0, n1, n2 = level.d.shape
+    m0, m1, m2 = (n0 + 1) // 2, (n1 + 1) // 2, (n2 + 1) // 2
+    g0 = np.zeros((max(m0 - 1, 0), m1, m2))
+    g1 = np.zeros((m0, max(m1 - 1, 0), m2))
+    g2 = np.zeros((m0, m1, max(m2 - 1, 0)))
+    bc_lo = np.zeros((m1, m2))
+    bc_hi = np.zeros((m1, m2))
+    kern.coarsen_faces(level.g0, level.g1, level.g2, level.bc_lo, level.bc_hi,
+                       g0, g1, g2, bc_lo, bc_hi)
+    return _level_from_faces(g0, g1, g2, bc_lo, bc_hi)
+
+
+def _hierarchy(fine: _Level, settings: SolverSettings) -> list[_Level]:
+    levels = [fine]
+    while levels[-1].d.size > settings.coarse_cells and max(levels[-1].d.shape) > 1:
+        levels.append(_coarsen(levels[-1]))
+    for lv in levels[1:]:
+        lv.x, lv.b = np.zeros_like(lv.d), np.zeros_like(lv.d)
+    for lv in levels[:-1]:
+        lv.r = np.zeros_like(lv.d)
+    last = levels[-1]
+    active = last.d > 0
+    last.index = np.full(last.d.shape, -1, dtype=np.int64)
+    last.index[active] = np.arange(int(active.sum()))
+    if active.any():
+        last.cholesky = linalg.cho_factor(kern.dense_matrix(last.g0, last.g1, last.g2, last.d,
+                                                            last.index))
+    return levels
+
+
+def _v_cycle(levels: list[_Level], depth: int, b: np.ndarray, x: np.ndarray,
+             sweeps: int) -> None:
+    """x = M⁻¹ b by one symmetric V-cycle from level ``depth`` down."""
+    lv = levels[depth]
+    if depth == len(levels) - 1:
+        x[...] = 0.0
+        if lv.cholesky is not None:
+            active = lv.index >= 0
+            x[active] = linalg.cho_solve(lv.cholesky, b[active])
+        return
+    x[...] = 0.0
+    for _ in range(sweeps):
+        kern.gauss_seidel_colour(x, b, lv.g0, lv.g1, lv.g2, lv.d, 0)
+        kern.gauss_seidel_colour(x, b, lv.g0, lv.g1, lv.g2, lv.d, 1)
+    kern.residual(x, b, lv.g0, lv.g1, lv.g2, lv.d, lv.r)
+    nxt = levels[depth + 1]
+    kern.restrict_sum(lv.r, nxt.b)
+    _v_cycle(levels, depth + 1, nxt.b, nxt.x, sweeps)
+    kern.prolong_add(nxt.x, x, lv.d, 1.0)
+    for _ in range(sweeps):
+        kern.gauss_seidel_colour(x, b, lv.g0, lv.g1, lv.g2, lv.d, 1)
+        kern.gauss_seidel_colour(x, b, lv.g0, lv.g1, lv.g2, lv.d, 0)
+
+
+# --------------------------------------------------------------------------- deflation
+@dataclass
+class _Deflation:
+    """Deflation space Z: indicators of the connected pieces of coarse cell blocks.
+
+    Aggregation multigrid on a voxel grid lumps together, in one coarse cell, pieces that are
+    joined only far away (two particles' surfaces in one block) or only through a weak phase
+    (CBD at 10 S/m in AM at 5e-3 S/m).  Each such piece leaves the preconditioned operator a
+    near-zero eigenvalue with a piecewise-constant eigenvector (Vuik, Segal & Meijerink,
+    J. Comput. Phys. 152 (1999) 385), so CG stalls.  The Krylov solve is therefore deflated
+    (Saad, Yeung, Erhel & Guyomarc'h, SIAM J. Sci. Comput. 21 (2000) 1909) with Z = the
+    indicators of the connected pieces of each ``block``³ block within one conductivity class
+    (strong: >= ``threshold`` × the largest conductivity; weak: the rest): the residual stays
+    orthogonal to Z and the search directions A-orthogonal to Z, with E = Zᵀ A Z (a sparse
+    graph Laplacian of the pieces) factorized once.
+    """
+
+    label: np.ndarray
+    lu: object
+    n: int
+
+    def project(self, v: np.ndarray) -> np.ndarray:
+        """E⁻¹ Zᵀ v."""
+        return self.lu.solve(kern.island_restrict(v, self.label, self.n))
+
+    def a_orthogonalize(self, p: np.ndarray, z: np.ndarray, level: _Level,
+                        work: np.ndarray) -> None:
+        """p -= Z E⁻¹ Zᵀ A z."""
+        kern.apply_operator(z, level.g0, level.g1, level.g2, level.d, work)
+        kern.island_prolong_add(self.project(work), self.label, p, -1.0)
+
+
+def _deflation(cond: np.ndarray, level: _Level, settings: SolverSettings) -> _Deflation:
+    """Build Z and factorize E for the active conductivity field ``cond`` (axis 0 transport)."""
+    top = float(cond.max())
+    cls = np.where(cond > 0, (cond >= settings.deflation_threshold * top).astype(np.int8),
+                   np.int8(-1)).astype(np.int8)
+    label, n = kern.block_components(cls, settings.deflation_block)
+    rows, cols, vals, diag = kern.region_operator(label, n, level.g0, level.g1, level.g2,
+                                                  level.bc_lo, level.bc_hi)
+    idx = np.arange(n)
+    e = sparse.coo_matrix((np.concatenate((vals, diag)), (np.concatenate((rows, idx)),
+                                                          np.concatenate((cols, idx)))),
+                          shape=(n, n)).tocsc()
+    return _Deflation(label=label, lu=sparse_linalg.splu(e), n=n)
+
+
+# --------------------------------------------------------------------------- solver
+def spanning_mask(conducting: np.ndarray) -> np.ndarray:
+    """Voxels of 6-connected conducting clusters touching both ends of axis 0."""
+    labels, n = ndimage.label(conducting)
+    if n == 0:
+        return np.zeros_like(conducting)
+    both = np.intersect1d(np.unique(labels[0]), np.unique(labels[-1]))
+    both = both[both > 0]
+    return np.isin(labels, both) if both.size else np.zeros_like(conducting)
+
+
+def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSettings()
+                ) -> FieldSolution:
+    """Effective conductivity of a voxel conductivity field along ``axis`` (module docstring).
+
+    Args:
+        cond: per-voxel conductivity (any unit, >= 0), indexed [x, y, z].
+        axis: transport direction (0, 1, 2).
+    """
+    t0 = time.perf_counter()
+    c = np.ascontiguousarray(np.moveaxis(np.asarray(cond, dtype=np.float64), axis, 0))
+    n0, n1, n2 = c.shape
+    span = spanning_mask(c > 0)
+    active_fraction = float(span.mean())
+    if not span.any():
+        return FieldSolution(0.0, False, 0.0, 0.0, 0, 0.0, 0.0, time.perf_counter() - t0)
+    c = np.where(span, c, 0.0)
+    g0 = np.zeros((n0 - 1, n1, n2))
+    g1 = np.zeros((n0, n1 - 1, n2))
+    g2 = np.zeros((n0, n1, n2 - 1))
+    bc_lo = np.zeros((n1, n2))
+    bc_hi = np.zeros((n1, n2))
+    kern.face_conductances(c, g0, g1, g2, bc_lo, bc_hi)
+    del span
+    fine = _level_from_faces(g0, g1, g2, bc_lo, bc_hi)
+    levels = _hierarchy(fine, settings)
+    b = np.zeros_like(fine.d)
+    b[0] = bc_lo
+    deflation = _deflation(c, fine, settings)
+    del c
+    # initial guess: the linear profile on the active cells
+    profile = 1.0 - (np.arange(n0) + 0.5) / n0
+    x = np.where(fine.d > 0, profile[:, None, None], 0.0)
+    r = np.empty_like(x)
+    z = np.empty_like(x)
+    q = np.empty_like(x)
+    kern.residual(x, b, fine.g0, fine.g1, fine.g2, fine.d, r)
+    if deflation.n:  # start with a residual orthogonal to Z
+        kern.island_prolong_add(deflation.project(r), deflation.label, x, 1.0)
+        kern.residual(x, b, fine.g0, fine.g1, fine.g2, fine.d, r)
+    b_norm = math.sqrt(kern.dot(b, b))
+    res = math.sqrt(kern.dot(r, r)) / b_norm
+    _v_cycle(levels, 0, r, z, settings.smoothing_sweeps)
+    p = z.copy()
+    if deflation.n:
+        deflation.a_orthogonalize(p, z, fine, q)
+    rz = kern.dot(r, z)
+    it = 0
+    while res > settings.rtol and it < settings.max_iterations:
+        kern.apply_operator(p, fine.g0, fine.g1, fine.g2, fine.d, q)
+        alpha = rz / kern.dot(p, q)
+        kern.axpy(alpha, p, x)
+        kern.axpy(-alpha, q, r)
+        it += 1
+        res = math.sqrt(kern.dot(r, r)) / b_norm
+        if res <= settings.rtol:
+            break
+        _v_cycle(levels, 0, r, z, settings.smoothing_sweeps)
+        rz_new = kern.dot(r, z)
+        kern.xpby(z, rz_new / rz, p)
+        rz = rz_new
+        if deflation.n:
+            deflation.a_orthogonalize(p, z, fine, q)
+    if res > settings.rtol:
+        raise RuntimeError(f"conduction solve along axis {axis} did not converge: relative "
+                           f"residual {res:.2e} after {it} iterations (rtol {settings.rtol:g})")
+    f_in, f_out = kern.end_fluxes(x, fine.bc_lo, fine.bc_hi)
+    k_eff = 0.5 * (f_in + f_out) * n0 / (n1 * n2)
+    return FieldSolution(k_eff, True, f_in, f_out, it, res, active_fraction,
+                         time.perf_counter() - t0)
+
+
+def conductivity_field(image: np.ndarray, phase_conductivity: tuple[float, float, float]
+                       ) -> np.ndarray:
+    """Per-voxel conductivity from the phase labels: (pore, AM, CBD) values."""
+    values = np.asarray(phase_conductivity, dtype=np.float64)
+    if values.shape != (3,) or np.any(values < 0) or not np.all(np.isfinite(values)):
+        raise ValueError(f"phase conductivities (pore, AM, CBD) must be three finite values "
+                         f">= 0, got {phase_conductivity}")
+    return values[image]
+
+
+# --------------------------------------------------------------------------- metrics
+@dataclass(frozen=True)
+class DirectionTransport:
+    """Pore-phase diffusion along one direction.
+
+    Attributes:
+        direction: "x", "y" or "z".
+        d_eff_m2_s: effective diffusivity [m²/s] (0 if not percolating).
+        tortuosity: τ = ε D0 / D_eff [-] (inf if not percolating).
+        macmullin: N_M = D0 / D_eff [-] (inf if not percolating).
+        percolates: pore (and conducting CBD) voxels join the two end planes.
+        iterations / wall_s: solver iterations and time [s].
+    """
+
+    direction: str
+    d_eff_m2_s: float
+    tortuosity: float
+    macmullin: float
+    percolates: bool
+    iterations: int
+    wall_s: float
+
+
+@dataclass(frozen=True)
+class PoreSizeDistribution:
+    """Continuous pore size distribution (local thickness, Münch & Holzer 2008).
+
+    ``cumulative_fraction[i]`` is the fraction of the pore volume that lies inside some sphere
+    of diameter >= ``diameter_um[i]`` that fits in the pores.
+    """
+
+    diameter_um: np.ndarray
+    cumulative_fraction: np.ndarray
+    d50_um: float
+    mean_diameter_um: float
+
+
+def _check_directions(directions: str) -> tuple[str, ...]:
+    out = tuple(dict.fromkeys(directions))
+    if not out or any(d not in DIRECTIONS for d in out):
+        raise ValueError(f"directions must be letters from 'xyz', got {directions!r}")
+    return out
+
+
+def diffusion_directions(micro: Microstructure, directions: str = "xyz",
+                         d0_m2_s: float = D0_M2_S, cbd_porosity: float = CBD_POROSITY,
+                         bruggeman_exponent: float = BRUGGEMAN_EXPONENT,
+                         settings: SolverSettings = SolverSettings()
+                         ) -> dict[str, DirectionTransport]:
+    """Effective diffusivity, τ and MacMullin number per direction (module docstring).
+
+    Args:
+        micro: the voxel image.
+        d0_m2_s: pore (electrolyte) diffusivity [m²/s], > 0.
+        cbd_porosity: CBD nano-porosity [-] in [0, 1); 0 makes the CBD impermeable.
+        bruggeman_exponent: CBD diffusivity D0 · cbd_porosity^exponent [-], > 0.
+    """
+    if not (math.isfinite(d0_m2_s) and d0_m2_s > 0):
+        raise ValueError(f"d0_m2_s must be a positive diffusivity in m²/s, got {d0_m2_s}")
+    if not (0.0 <= cbd_porosity < 1.0):
+        raise ValueError(f"cbd_porosity must lie in [0, 1), got {cbd_porosity}")
+    if not (bruggeman_exponent > 0):
+        raise ValueError(f"bruggeman_exponent must be > 0, got {bruggeman_exponent}")
+    rel_cbd = cbd_porosity ** bruggeman_exponent if cbd_porosity > 0 else 0.0
+    cond = conductivity_field(micro.image, (1.0, 0.0, rel_cbd))
+    eps = micro.porosity
+    out = {}
+    for name in _check_directions(directions):
+        sol = solve_field(cond, DIRECTIONS[name], settings)
+        d_rel = sol.k_eff
+        out[name] = DirectionTransport(
+            direction=name, d_eff_m2_s=d_rel * d0_m2_s,
+            tortuosity=eps / d_rel if d_rel > 0 else math.inf,
+            macmullin=1.0 / d_rel if d_rel > 0 else math.inf,
+            percolates=sol.percolates, iterations=sol.iterations, wall_s=sol.wall_s)
+    return out
+
+
+def electronic_conductivity(micro: Microstructure, directions: str = "z",
+                            sigma_am_s_m: float = SIGMA_AM_S_M,
+                            sigma_cbd_s_m: float = SIGMA_CBD_S_M,
+                            settings: SolverSettings = SolverSettings()
+                            ) -> dict[str, FieldSolution]:
+    """Effective electronic conductivity [S/m] of the solid (AM + CBD) per direction."""
+    for name, v in (("sigma_am_s_m", sigma_am_s_m), ("sigma_cbd_s_m", sigma_cbd_s_m)):
+        if not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{name} must be a conductivity >= 0 in S/m, got {v}")
+    cond = conductivity_field(micro.image, (0.0, sigma_am_s_m, sigma_cbd_s_m))
+    return {name: solve_field(cond, DIRECTIONS[name], settings)
+            for name in _check_directions(directions)}
+
+
+def phase_percolates(image: np.ndarray, phases: tuple[int, ...], axis: int) -> bool:
+    """Whether the union of ``phases`` joins the two ends of ``axis`` (6-connectivity)."""
+    mask = np.isin(np.moveaxis(image, axis, 0), phases)
+    return bool(spanning_mask(mask).any())
+
+
+def interface_area_per_volume_um(image: np.ndarray, a: int, b: int, voxel_um: float) -> float:
+    """Area of the a-b interface per image volume [µm⁻¹].
+
+    Counts voxel faces between phases a and b and multiplies by 2/3: for an isotropic
+    surface the faces overestimate the area by 3/2 on average (Cauchy's projection formula:
+    the faces are the projections on three axes, each twice the mean projected area S/4).
+    """
+    faces = 0
+    for axis in range(3):
+        lo = np.take(image, range(image.shape[axis] - 1), axis=axis)
+        hi = np.take(image, range(1, image.shape[axis]), axis=axis)
+        faces += int(np.count_nonzero((lo == a) & (hi == b)) + np.count_nonzero(
+            (lo == b) & (hi == a)))
+    return (2.0 / 3.0) * faces / (image.size * voxel_um)
+
+
+def pore_size_distribution(image: np.ndarray, voxel_um: float, n_sizes: int = 16
+                           ) -> PoreSizeDistribution:
+    """Continuous PSD by morphological opening with balls (local thickness).
+
+    A pore voxel belongs to size >= 2r when it lies inside a ball of radius r [voxels] that
+    fits in the pore phase: centres where the pore distance map is >= r, dilated by r.
+    Radii are ``n_sizes`` geometric steps from 1 voxel to the largest inscribed radius.
+    """
+    pore = image == PORE
+    n_pore = int(pore.sum())
+    if n_pore == 0:
+        return PoreSizeDistribution(np.zeros(0), np.zeros(0), 0.0, 0.0)
+    dist = ndimage.distance_transform_edt(pore)
+    r_max = float(dist.max())
+    radii = np.unique(np.concatenate(([0.5], np.geomspace(1.0, max(r_max, 1.0), n_sizes))))
+    frac = np.empty(radii.size)
+    for i, r in enumerate(radii):
+        centres = dist >= r
+        if not centres.any():
+            frac[i:] = 0.0
+            break
+        covered = ndimage.distance_transform_edt(~centres) <= r
+        frac[i] = np.count_nonzero(covered & pore) / n_pore
+    diam = 2.0 * radii * voxel_um
+    frac = np.minimum.accumulate(frac)
+    # mean diameter from the distribution: ∫ d dF with F = 1 - cumulative
+    weights = -np.diff(np.append(frac, 0.0))
+    mean_d = float(np.sum(weights * diam) / max(weights.sum(), 1e-300))
+    d50 = float(np.interp(0.5, frac[::-1], diam[::-1])) if frac[0] >= 0.5 else float(diam[0])
+    return PoreSizeDistribution(diam, frac, d50, mean_d)
+
+
+def slice_fractions(image: np.ndarray) -> np.ndarray:
+    """Phase fractions per z slice: array (nz, 3) for pore, AM, CBD."""
+    nz = image.shape[2]
+    counts = np.stack([np.count_nonzero(image == k, axis=(0, 1)) for k in (PORE, AM, CBD)],
+                      axis=1)
+    return counts / float(image.shape[0] * image.shape[1]) if nz else counts.astype(float)
+
+
+@dataclass(frozen=True)
+class TransportProperties:
+    """Everything :func:`transport_properties` measures on one image.
+
+    Attributes:
+        voxel_um, shape: the image's voxel edge [µm] and size [voxels].
+        porosity: pore-voxel fraction [-]; phase_fractions: per phase [-].
+        diffusion: per direction, pore-phase diffusion (:class:`DirectionTransport`).
+        sigma_eff_s_m: per direction, effective electronic conductivity [S/m].
+        solid_percolates: per direction, AM + CBD joins the end planes.
+        cbd_percolates: per direction, the CBD alone joins the end planes.
+        am_pore_area_per_volume_um: AM-pore interface per image volume [µm⁻¹].
+        am_cbd_area_per_volume_um: AM-CBD interface per image volume [µm⁻¹].
+        psd: pore size distribution (None when not requested).
+        slice_fractions: (nz, 3) pore/AM/CBD fractions per z slice.
+        wall_s: time per part [s].
+    """
+
+    voxel_um: float
+    shape: tuple[int, int, int]
+    porosity: float
+    phase_fractions: dict[str, float]
+    diffusion: dict[str, DirectionTransport]
+    sigma_eff_s_m: dict[str, float]
+    solid_percolates: dict[str, bool]
+    cbd_percolates: dict[str, bool]
+    am_pore_area_per_volume_um: float
+    am_cbd_area_per_volume_um: float
+    psd: PoreSizeDistribution | None
+    slice_fractions: np.ndarray
+    wall_s: dict[str, float]
+
+    def summary(self) -> dict:
+        """Flat JSON-ready numbers (inf where a direction does not percolate)."""
+        out: dict = {"voxel_um": self.voxel_um, "shape": list(self.shape),
+                     "porosity": self.porosity,
+                     **{f"fraction_{k}": v for k, v in self.phase_fractions.items()}}
+        for name, d in self.diffusion.items():
+            out[f"tau_{name}"] = d.tortuosity
+            out[f"d_eff_{name}_m2_s"] = d.d_eff_m2_s
+            out[f"macmullin_{name}"] = d.macmullin
+            out[f"pore_percolates_{name}"] = d.percolates
+        for name, v in self.sigma_eff_s_m.items():
+            out[f"sigma_eff_{name}_s_m"] = v
+        out["sigma_eff"] = self.sigma_eff_s_m.get("z", next(iter(self.sigma_eff_s_m.values()),
+                                                            math.nan))
+        out["percolates"] = self.solid_percolates.get(
+            "z", all(self.solid_percolates.values()))
+        for name, v in self.solid_percolates.items():
+            out[f"solid_percolates_{name}"] = v
+        for name, v in self.cbd_percolates.items():
+            out[f"cbd_percolates_{name}"] = v
+        out["am_pore_area_per_volume_um"] = self.am_pore_area_per_volume_um
+        out["am_cbd_area_per_volume_um"] = self.am_cbd_area_per_volume_um
+        if self.psd is not None:
+            out["pore_d50_um"] = self.psd.d50_um
+            out["pore_mean_diameter_um"] = self.psd.mean_diameter_um
+        out["wall_s"] = sum(self.wall_s.values())
+        return out
+
+
+def transport_properties(micro: Microstructure, directions: str = "xyz",
+                         conduction_directions: str = "z", d0_m2_s: float = D0_M2_S,
+                         cbd_porosity: float = CBD_POROSITY,
+                         bruggeman_exponent: float = BRUGGEMAN_EXPONENT,
+                         sigma_am_s_m: float = SIGMA_AM_S_M,
+                         sigma_cbd_s_m: float = SIGMA_CBD_S_M, psd: bool = True,
+                         settings: SolverSettings = SolverSettings(),
+                         progress=None) -> TransportProperties:
+    """Tortuosity per direction, electronic conductivity, surface areas, PSD and slices.
+
+    ``progress``, if given, is called with a short label before each part.
+    """
+    note = progress or (lambda label: None)
+    wall: dict[str, float] = {}
+
+    def timed(label, fn, *args, **kw):
+        note(label)
+        t = time.perf_counter()
+        out = fn(*args, **kw)
+        wall[label] = time.perf_counter() - t
+        return out
+
+    diffusion = timed("diffusion", diffusion_directions, micro, directions, d0_m2_s,
+                      cbd_porosity, bruggeman_exponent, settings)
+    sigma = timed("conduction", electronic_conductivity, micro, conduction_directions,
+                  sigma_am_s_m, sigma_cbd_s_m, settings)
+    img = micro.image
+    solid = {n: phase_percolates(img, (AM, CBD), DIRECTIONS[n]) for n in sigma}
+    cbd = {n: phase_percolates(img, (CBD,), DIRECTIONS[n]) for n in sigma}
+    a_pore = timed("surface", interface_area_per_volume_um, img, AM, PORE, micro.voxel_um)
+    a_cbd = interface_area_per_volume_um(img, AM, CBD, micro.voxel_um)
+    dist = timed("psd", pore_size_distribution, img, micro.voxel_um) if psd else None
+    return TransportProperties(
+        voxel_um=micro.voxel_um, shape=micro.shape, porosity=micro.porosity,
+        phase_fractions=micro.phase_fractions(), diffusion=diffusion,
+        sigma_eff_s_m={n: s.k_eff for n, s in sigma.items()}, solid_percolates=solid,
+        cbd_percolates=cbd, am_pore_area_per_volume_um=a_pore,
+        am_cbd_area_per_volume_um=a_cbd, psd=dist, slice_fractions=slice_fractions(img),
+        wall_s=wall)
