@@ -18,9 +18,10 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": False}
 
 
 @nb.njit(parallel=True, **_JIT)
-def face_conductances(cond, g0, g1, g2, bc_lo, bc_hi):
+def face_conductances(cond, g0, g1, g2, bc_lo, bc_hi, end_offset):
     """Harmonic-mean face conductances 2 k_a k_b / (k_a + k_b) (0 if either is 0) and end
-    conductances 2 k (half a voxel to the fixed value), for unit voxel edge."""
+    conductances k / end_offset (the fixed value ``end_offset`` voxels from the first and last
+    voxel centres), for unit voxel edge."""
     n0, n1, n2 = cond.shape
     for i in nb.prange(n0):
         for j in range(n1):
@@ -37,8 +38,8 @@ def face_conductances(cond, g0, g1, g2, bc_lo, bc_hi):
                     g2[i, j, k] = 2.0 * a * b / (a + b) if a > 0.0 and b > 0.0 else 0.0
     for j in nb.prange(n1):
         for k in range(n2):
-            bc_lo[j, k] = 2.0 * cond[0, j, k]
-            bc_hi[j, k] = 2.0 * cond[n0 - 1, j, k]
+            bc_lo[j, k] = cond[0, j, k] / end_offset
+            bc_hi[j, k] = cond[n0 - 1, j, k] / end_offset
 
 
 @nb.njit(parallel=True, **_JIT)

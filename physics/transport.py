@@ -7,7 +7,8 @@ Conventions (TauFactor's, so numbers compare; Cooper et al., SoftwareX 5 (2016) 
   through the four side faces.
 * Each voxel has the conductivity of its phase; the conductance of a face between two voxels is
   the harmonic mean 2 k_a k_b / (k_a + k_b) (0 if either is 0), and of the half-voxel link to an
-  end plane 2 k.
+  end plane 2 k.  (TauFactor's ``MultiPhaseSolver`` puts the planes one voxel out instead:
+  ``SolverSettings(end_offset_voxels=1.0)`` reproduces it; the difference is O(1/N).)
 * D_eff = F L / (A Δu) from the flux F through the end planes (mean of in and out), the length
   L and the cross-section A of the image.
 * Tortuosity factor τ = ε D0 / D_eff with ε the pore-voxel fraction of the whole image (isolated
@@ -66,6 +67,10 @@ class SolverSettings:
             deflation space (:class:`_Deflation`).
         deflation_threshold: conductivities >= this fraction of the largest are one class,
             the rest another; pieces never mix classes.
+        end_offset_voxels: distance [voxels] of the fixed-value end planes from the first and
+            last voxel centres, in the end voxel's phase; the length is N - 1 + 2·offset.
+            0.5 is TauFactor's ``Solver`` (and the default here); 1.0 reproduces its
+            ``MultiPhaseSolver`` (planes in a copy of the end layer, L = N + 1).
     """
 
     rtol: float = 1e-8
@@ -74,10 +79,14 @@ class SolverSettings:
     coarse_cells: int = 400
     deflation_block: int = 8
     deflation_threshold: float = 0.1
+    end_offset_voxels: float = 0.5
 
     def __post_init__(self) -> None:
         if not (0 < self.rtol < 1):
             raise ValueError(f"rtol must lie in (0, 1), got {self.rtol}")
+        if not (0 < self.end_offset_voxels <= 1):
+            raise ValueError(f"end_offset_voxels must lie in (0, 1], got "
+                             f"{self.end_offset_voxels}")
         if min(self.max_iterations, self.smoothing_sweeps, self.coarse_cells,
                self.deflation_block) < 1:
             raise ValueError("max_iterations, smoothing_sweeps, coarse_cells and "
@@ -264,7 +273,7 @@ def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSe
     g2 = np.zeros((n0, n1, n2 - 1))
     bc_lo = np.zeros((n1, n2))
     bc_hi = np.zeros((n1, n2))
-    kern.face_conductances(c, g0, g1, g2, bc_lo, bc_hi)
+    kern.face_conductances(c, g0, g1, g2, bc_lo, bc_hi, settings.end_offset_voxels)
     del span
     fine = _level_from_faces(g0, g1, g2, bc_lo, bc_hi)
     levels = _hierarchy(fine, settings)
@@ -309,7 +318,8 @@ def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSe
         raise RuntimeError(f"conduction solve along axis {axis} did not converge: relative "
                            f"residual {res:.2e} after {it} iterations (rtol {settings.rtol:g})")
     f_in, f_out = kern.end_fluxes(x, fine.bc_lo, fine.bc_hi)
-    k_eff = 0.5 * (f_in + f_out) * n0 / (n1 * n2)
+    length = n0 - 1 + 2 * settings.end_offset_voxels
+    k_eff = 0.5 * (f_in + f_out) * length / (n1 * n2)
     return FieldSolution(k_eff, True, f_in, f_out, it, res, active_fraction,
                          time.perf_counter() - t0)
 

@@ -142,3 +142,61 @@ def test_indent_writes_normalised_curve(tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     header = (tmp_path / "indentation.csv").read_text().splitlines()[0]
     assert "force_normalized" in header and "displacement_normalized" in header
+
+
+def test_transport_on_an_image_prints_the_issue_fields(tmp_path, capsys):
+    import numpy as np
+
+    img = np.zeros((16, 16, 24), np.uint8)
+    img[:, :, 8:12] = 2  # a CBD layer across z
+    img[4:8, 4:8, :] = 1  # an AM pillar through the film
+    path = tmp_path / "img.npy"
+    np.save(path, img)
+    assert main(["transport", str(path), "--voxel-um", "0.5", "--json", "--quiet",
+                 "--out", str(tmp_path / "out")]) == 0
+    data = json.loads(capsys.readouterr().out)
+    for key in ("porosity", "tau_x", "tau_y", "tau_z", "d_eff_x_m2_s", "d_eff_z_m2_s",
+                "sigma_eff", "percolates", "wall_s"):
+        assert key in data
+    assert data["porosity"] == pytest.approx(float((img == 0).mean()))
+    assert data["tau_z"] > data["tau_x"] > 1.0  # the CBD layer is in series along z only
+    assert data["percolates"] is True
+    assert (tmp_path / "out" / "img_psd.png").is_file()
+    assert (tmp_path / "out" / "img_slices.csv").is_file()
+    # --cbd-porosity 0: the CBD layer blocks z entirely
+    assert main(["transport", str(path), "--cbd-porosity", "0", "--directions", "z",
+                 "--no-psd", "--json", "--quiet"]) == 0
+    blocked = json.loads(capsys.readouterr().out)
+    assert blocked["tau_z"] is None and blocked["pore_percolates_z"] is False
+
+
+def test_transport_on_a_calendered_directory(tmp_path):
+    import shutil
+
+    shutil.copy("tests/data/dried_ci_seed0.npz", tmp_path / "dried.npz")
+    out = run_cli("transport", str(tmp_path), "--voxel-um", "0.5", "--directions", "z",
+                  "--no-psd", "--json", "--quiet")
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["input"] == "dried.npz"
+    assert abs(data["porosity"] - 0.445) < 0.02 and data["tau_z"] > 1.0
+
+
+@pytest.mark.parametrize("content,message", [
+    ("float", "dtype must be uint8"),
+    ("labels", "unknown phase labels"),
+    ("missing", "no such image file"),
+    ("garbage", "not a readable .npy image"),
+])
+def test_transport_bad_images(content, message, tmp_path, capsys):
+    import numpy as np
+
+    path = tmp_path / "img.npy"
+    if content == "float":
+        np.save(path, np.zeros((4, 4, 4)))
+    elif content == "labels":
+        np.save(path, np.full((4, 4, 4), 5, np.uint8))
+    elif content == "garbage":
+        path.write_bytes(b"not numpy")
+    assert main(["transport", str(path), "--quiet"]) == 2
+    assert message in capsys.readouterr().err
