@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/slurry.py
 	$(PY) benchmarks/calender.py
+	$(PY) benchmarks/transport.py
 
 clean:
 	rm -rf $(VENV) .numba_cache .pytest_cache build *.egg-info

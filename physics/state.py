@@ -27,13 +27,32 @@ import json
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 FORMAT_VERSION = 1
 AM_SPECIES, CBD_SPECIES = 0, 1
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[BinaryIO], None]) -> Path:
+    """Write a file through ``write(fh)`` into a temporary file beside ``path``, then rename it
+    into place: a crash leaves the old file or none, never a partial one.  Returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(fd)
+    try:
+        with open(tmp, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
 
 
 @dataclass(frozen=True, eq=False)
@@ -88,25 +107,18 @@ class ParticleState:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the state to ``path`` (``.npz``) atomically; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format": "electrode-twin ParticleState", "version": FORMAT_VERSION, **self.meta}
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        os.close(fd)
-        try:
-            with open(tmp, "wb") as fh:
-                np.savez_compressed(
-                    fh, position_um=self.position_um, radius_um=self.radius_um,
-                    species=self.species.astype(np.uint8), mass_pg=self.mass_pg,
-                    density=self.density_g_cm3, box_lo_um=self.box_lo_um,
-                    box_hi_um=self.box_hi_um, periodic=self.periodic.astype(bool),
-                    wall_z_um=self.wall_z_um, wall_side=self.wall_side.astype(np.int64),
-                    meta=np.array(json.dumps(meta)))
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+
+        def write(fh) -> None:
+            np.savez_compressed(
+                fh, position_um=self.position_um, radius_um=self.radius_um,
+                species=self.species.astype(np.uint8), mass_pg=self.mass_pg,
+                density=self.density_g_cm3, box_lo_um=self.box_lo_um,
+                box_hi_um=self.box_hi_um, periodic=self.periodic.astype(bool),
+                wall_z_um=self.wall_z_um, wall_side=self.wall_side.astype(np.int64),
+                meta=np.array(json.dumps(meta)))
+
+        return write_atomic(path, write)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> ParticleState:

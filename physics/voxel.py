@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numba as nb
 import numpy as np
 
-from physics.state import AM_SPECIES, CBD_SPECIES, ParticleState
+from physics.state import AM_SPECIES, CBD_SPECIES, ParticleState, write_atomic
 from physics.structure import film_bounds_um
 
 PORE, AM, CBD = 0, 1, 2
@@ -95,18 +94,7 @@ class Microstructure:
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the image as ``.npy`` (uint8 [x, y, z]) atomically; returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        os.close(fd)
-        try:
-            with open(tmp, "wb") as fh:
-                np.save(fh, self.image)
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-        return path
+        return write_atomic(path, lambda fh: np.save(fh, self.image))
 
     @classmethod
     def load(cls, path: str | os.PathLike, voxel_um: float) -> Microstructure:
