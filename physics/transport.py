@@ -22,8 +22,14 @@ Solver: preconditioned conjugate gradients on the symmetric positive-definite vo
 the preconditioner is one V-cycle of aggregation multigrid (2×2×2 aggregates, Galerkin coarse
 operators, which for this graph Laplacian are again seven-point grids with summed face
 conductances; symmetric red-black Gauss-Seidel smoothing; a dense Cholesky solve on the
-coarsest grid).  Convergence: relative residual ‖b - A u‖ / ‖b‖ <= ``rtol`` (default 1e-8),
-and the in/out fluxes then agree to ~1e-6.
+coarsest grid), with the Krylov iteration deflated by the connected pieces of 8³ blocks
+(:class:`_Deflation`: high-contrast and necked networks).  Convergence: relative residual
+‖b - A u‖ / ‖b‖ <= ``rtol`` (default 1e-8); the in and out fluxes then agree to ~1e-10.
+
+Resolution caveat: solid conduction runs through voxel faces, so two particles conduct only
+where their voxelized spheres share a face; AM-AM contacts thinner than a voxel are lost or
+kept by the grid.  σ_eff of a sparse AM network therefore depends on ``voxel_um`` more than τ
+of the pore phase does; compare σ_eff at one resolution.
 
 Default material values (paper §3 and §6.2; ``reference/parameters.md``): D0 = 7.5e-11 m²/s
 (electrolyte in the pores), CBD nano-porosity 0.47 with Bruggeman exponent 1.5, AM
