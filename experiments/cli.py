@@ -248,7 +248,14 @@ def _dried_state(args: argparse.Namespace, out):
         path = Path(args.dried)
         if path.is_dir():
             path = path / "dried.npz"
-        return ParticleState.load(path), str(path)
+        state = ParticleState.load(path)
+        if state.periodic[2]:
+            from physics.structure import open_periodic_z
+
+            state = open_periodic_z(state)
+            _log(f"{path} is periodic in z: opened at z = "
+                 f"{state.meta['opened_periodic_z_at_um']:.2f} µm onto a floor plane")
+        return state, str(path)
     cached = Path(out) / "dried" / "dried.npz"
     if cached.is_file():
         _log(f"using the dried structure in {cached}")

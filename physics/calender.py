@@ -358,7 +358,8 @@ def check_dried_state(state: ParticleState) -> None:
     """A calenderable structure: AM present, periodic x/y, open z."""
     if not (state.periodic[0] and state.periodic[1]) or state.periodic[2]:
         raise ValueError(f"the structure must be periodic in x and y and not in z "
-                         f"(periodic = {state.periodic.tolist()})")
+                         f"(periodic = {state.periodic.tolist()}); open a z-periodic "
+                         f"structure with physics.structure.open_periodic_z first")
     if not np.any(state.species == AM_SPECIES):
         raise ValueError("the structure holds no AM particle")
     if not np.all(np.isfinite(state.position_um)):

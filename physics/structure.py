@@ -17,7 +17,7 @@ Definitions (used by every stage):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -212,3 +212,42 @@ def am_cbd_shell_count(state: ParticleState, gap_um: float = 0.2) -> float:
     mixed = (si != sj) & (gap < gap_um)
     n_am = int(np.sum(state.species == AM_SPECIES))
     return float(mixed.sum()) / n_am if n_am else 0.0
+
+
+def open_periodic_z(state: ParticleState, n_bins: int = 400) -> ParticleState:
+    """A z-periodic structure (fully periodic drying, as the paper's CGMD) opened into a film
+    on a floor plane, ready for calendering.
+
+    The periodic column is cut at the height crossed by the least particle volume (AM counted
+    first: the cut avoids AM particles if it can), the particles are unwrapped to lie above the
+    cut, and a floor plane (the current collector) is put under the lowest particle bottom.
+    The free top is open; the box keeps the unwrapped height plus one largest diameter.
+    """
+    if not state.periodic[2]:
+        raise ValueError("open_periodic_z: the structure is not periodic in z")
+    lo, length = float(state.box_lo_um[2]), float(state.box_len_um[2])
+    z = (state.position_um[:, 2] - lo) % length
+    r = state.radius_um
+    heights = (np.arange(n_bins) + 0.5) * length / n_bins
+    # distance of each candidate cut to each centre, minimum image along z
+    d = np.abs((heights[:, None] - z[None, :] + 0.5 * length) % length - 0.5 * length)
+    crossed = d < r[None, :]
+    is_am = state.species == AM_SPECIES
+    am_cut = (crossed & is_am[None, :]) @ state.volume_um3
+    all_cut = crossed @ state.volume_um3
+    best = int(np.lexsort((all_cut, am_cut))[0])
+    z_cut = heights[best]
+    z_new = (z - z_cut) % length  # centres in [0, L): a cut particle sticks out below or above
+    floor = float(np.min(z_new - r))
+    z_new -= floor
+    pos = state.position_um.copy()
+    pos[:, 2] = z_new
+    top = float(np.max(z_new + r))
+    box_lo = state.box_lo_um.copy()
+    box_hi = state.box_hi_um.copy()
+    box_lo[2], box_hi[2] = 0.0, top + 2.0 * float(r.max())
+    meta = {**state.meta, "opened_periodic_z_at_um": lo + z_cut,
+            "opened_periodic_z_am_volume_cut_um3": float(am_cut[best])}
+    return replace(state, position_um=pos, box_lo_um=box_lo, box_hi_um=box_hi,
+                   periodic=np.array([state.periodic[0], state.periodic[1], False]),
+                   wall_z_um=np.array([0.0]), wall_side=np.array([1]), meta=meta)

@@ -200,3 +200,24 @@ def test_transport_bad_images(content, message, tmp_path, capsys):
         path.write_bytes(b"not numpy")
     assert main(["transport", str(path), "--quiet"]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_calender_opens_a_z_periodic_dried_structure(tmp_path, capsys):
+    """A fully periodic drying (the paper's CGMD set-up) is opened onto a floor plane."""
+    import argparse
+    from dataclasses import replace
+
+    import numpy as np
+
+    from experiments.cli import _dried_state
+    from physics.state import ParticleState
+
+    film = ParticleState.load("tests/data/dried_ci_seed0.npz")
+    top = float((film.position_um[:, 2] + film.radius_um).max())
+    periodic = replace(film, periodic=np.array([True, True, True]),
+                       box_hi_um=np.array([*film.box_hi_um[:2], top]),
+                       wall_z_um=np.zeros(0), wall_side=np.zeros(0, dtype=np.int64))
+    periodic.save(tmp_path / "dried.npz")
+    state, _ = _dried_state(argparse.Namespace(dried=str(tmp_path)), tmp_path)
+    assert not state.periodic[2] and state.wall_side.tolist() == [1]
+    assert "periodic in z: opened at z" in capsys.readouterr().err

@@ -102,3 +102,40 @@ def test_rdf_first_peak_of_a_hard_sphere_packing():
     assert 1.3 <= rdf.first_peak_um("CBD-CBD") <= 1.45
     i, _, overlap = contacts(state)
     assert i.size == 0 and overlap.size == 0
+
+
+def test_open_periodic_z_cuts_in_the_gap_and_puts_a_floor_under_the_film():
+    """Particles in a z-periodic column of 30 µm leave one empty slab (~14 to ~18 µm, particle
+    surfaces included): the cut lands in it, the film lies on a floor at 0 and is thinner
+    than the column by the slab, nothing is lost."""
+    from physics.state import AM_SPECIES, CBD_SPECIES
+    from physics.structure import open_periodic_z
+
+    rng = np.random.default_rng(4)
+    n = 60
+    pos = np.column_stack([rng.uniform(0, 20, n), rng.uniform(0, 20, n),
+                           np.concatenate([rng.uniform(2, 12, n // 2),
+                                           rng.uniform(20, 32, n // 2) % 30])])
+    radius = np.where(np.arange(n) % 3 == 0, 2.0, 0.6)
+    species = np.where(radius > 1, AM_SPECIES, CBD_SPECIES)
+    density = np.where(species == AM_SPECIES, 4.65, 0.95)
+    state = ParticleState(
+        position_um=pos, radius_um=radius, species=species,
+        mass_pg=4 / 3 * np.pi * radius ** 3 * density, density_g_cm3=density,
+        box_lo_um=np.zeros(3), box_hi_um=np.array([20.0, 20.0, 30.0]),
+        periodic=np.array([True, True, True]))
+    opened = open_periodic_z(state)
+    assert not opened.periodic[2] and opened.wall_side.tolist() == [1]
+    first = np.arange(n) < n // 2
+    gap = ((pos[first, 2] + radius[first]).max(), (pos[~first, 2] - radius[~first])[
+        pos[~first, 2] > 15].min())
+    assert gap[1] - gap[0] > 4.0
+    assert gap[0] <= opened.meta["opened_periodic_z_at_um"] <= gap[1]
+    assert opened.meta["opened_periodic_z_am_volume_cut_um3"] == 0.0
+    bottoms = opened.position_um[:, 2] - opened.radius_um
+    assert bottoms.min() == pytest.approx(0.0, abs=1e-12)
+    assert np.array_equal(opened.position_um[:, :2], state.position_um[:, :2])
+    assert opened.volume_um3.sum() == pytest.approx(state.volume_um3.sum())
+    assert (opened.position_um[:, 2] + opened.radius_um).max() < 30.0 - 3.0
+    with pytest.raises(ValueError, match="not periodic in z"):
+        open_periodic_z(opened)
