@@ -155,3 +155,14 @@ def plot_slice_fractions(fractions, voxel_um: float, path: str | Path, title: st
     ax.legend()
     ax.set_title(title or "phase fractions through the thickness")
     return _save(fig, path)
+
+
+def plot_discharge(capacity_mah_g, voltage_v, path: str | Path, title: str = "") -> Path:
+    """Voltage [V] against specific capacity [mAh/g AM]."""
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    ax.plot(capacity_mah_g, voltage_v, lw=1.5)
+    ax.set_xlabel("capacity [mAh/g AM]")
+    ax.set_ylabel("voltage vs Li/Li+ [V]")
+    ax.grid(alpha=0.3)
+    ax.set_title(title or "galvanostatic discharge")
+    return _save(fig, path)

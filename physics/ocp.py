@@ -65,9 +65,37 @@ class TableOCP:
         return 0.5 * (lo + hi)
 
 
-#: Cathode open-circuit potentials by name (``CathodeParameters.ocp``).
+class FormulaOCP:
+    """U(s) from a closed form with its derivative."""
+
+    def __init__(self, u, du):
+        self._u, self._du = u, du
+
+    def __call__(self, s):
+        return self._u(np.asarray(s, dtype=float))
+
+    def derivative(self, s):
+        return self._du(np.asarray(s, dtype=float))
+
+    stoichiometry_at = TableOCP.stoichiometry_at
+
+
+def _u_xu2019(s):
+    return (4.3452 - 1.6518 * s + 1.6225 * s ** 2 - 2.0843 * s ** 3 + 3.5146 * s ** 4
+            - 2.2166 * s ** 5 - 0.5623e-4 * np.exp(109.451 * s - 100.006))
+
+
+def _du_xu2019(s):
+    return (-1.6518 + 3.245 * s - 6.2529 * s ** 2 + 14.0584 * s ** 3 - 11.083 * s ** 4
+            - 0.5623e-4 * 109.451 * np.exp(109.451 * s - 100.006))
+
+
+#: Cathode open-circuit potentials by name (``CathodeParameters.ocp``).  "nmc_xu2019" is the
+#: NMC curve of PyBaMM's half-cell set Xu2019 (Mohtat et al., labelled NMC532 there), kept for
+#: the validation against PyBaMM; the paper's material is "nmc111".
 OCP_FUNCTIONS = {
     "nmc111": TableOCP(NMC111_ZHENG2013_STOICHIOMETRY, NMC111_ZHENG2013_VOLTAGE_V),
+    "nmc_xu2019": FormulaOCP(_u_xu2019, _du_xu2019),
 }
 
 

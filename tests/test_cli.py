@@ -221,3 +221,29 @@ def test_calender_opens_a_z_periodic_dried_structure(tmp_path, capsys):
     state, _ = _dried_state(argparse.Namespace(dried=str(tmp_path)), tmp_path)
     assert not state.periodic[2] and state.wall_side.tolist() == [1]
     assert "periodic in z: opened at z" in capsys.readouterr().err
+
+
+def test_cell_discharge_and_default_parameter_file(tmp_path, capsys):
+    from physics.cell_params import CellParameters
+
+    assert main(["cell", "--print-default-params"]) == 0
+    text = capsys.readouterr().out
+    path = tmp_path / "cell.json"
+    path.write_text(text)
+    assert CellParameters.load(path) == CellParameters()
+    data = json.loads(text)
+    data["cathode"].update({"thickness_m": 60e-6, "porosity": 0.35,
+                            "active_volume_fraction": 0.55, "cbd_volume_fraction": 0.05,
+                            "electronic_conductivity_s_m": 10.0})
+    path.write_text(json.dumps(data))
+    assert main(["cell", "--params", str(path), "--c-rate", "1", "--out", str(tmp_path / "o"),
+                 "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert 150 < result["capacity_mah_g"] < 240
+    assert 3.5 < result["mean_voltage_v"] < 4.1
+    assert (tmp_path / "o" / "discharge.png").is_file()
+    assert (tmp_path / "o" / "discharge.csv").read_text().startswith("time_s,")
+    data["cathode"]["porosity"] = 1.5
+    path.write_text(json.dumps(data))
+    assert main(["cell", "--params", str(path)]) == 2
+    assert "cathode.porosity = 1.5 is outside (0, 1)" in capsys.readouterr().err

@@ -1,0 +1,399 @@
+"""Pseudo-2D (Doyle-Fuller-Newman) half cell: porous cathode | separator | Li foil.
+
+x runs from the Li foil (x = 0, separator side) through the separator to the cathode's current
+collector (x = L).  Unknowns on linear finite elements in x: salt concentration c_e and
+electrolyte potential φ_e on all nodes, solid potential φ_s on the cathode nodes; for each AM
+size class and cathode node, the Li concentration c_s on linear elements in the particle radius.
+
+Equations (Doyle, Fuller & Newman 1993; half cell as PyBaMM's "working electrode: positive"):
+  ε_e ∂c_e/∂t = ∂x(D_eff ∂x c_e) + (1 - t+) j / F
+  ∂x i_e = j,   i_e = -κ_eff ∂x φ_e + κ_eff (2RT/F)(1 - t+) TDF ∂x ln c_e
+  ∂x i_s = -j,  i_s = -σ_eff ∂x φ_s
+  ∂t c_s = D_s r⁻² ∂r(r² ∂r c_s),  D_s ∂r c_s(R) = -i_k / F
+  i_k = 2 i0 sinh(F η / 2RT),  η = φ_s - φ_e - U(c_s(R)/c_max),
+  i0 = F k c_e^½ c_s^½ (c_max - c_s)^½,   j = Σ_k a_k i_k
+Boundary conditions: at the foil φ_e(0) = -(2RT/F) asinh(i_app / 2 i0_Li) (Li at 0 V) and a
+salt influx (1 - t+) i_app / F; at the collector i_s = i_app, i_e = 0, no salt flux; at the
+separator/cathode interface i_s = 0.  Cell voltage V = φ_s(L).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse import linalg as sparse_linalg
+
+from physics import electrolyte as el
+from physics.cell_params import FARADAY, GAS_CONSTANT, CellParameters
+from physics.fem1d import graded_nodes, mass_matrix, stiffness_matrix
+from physics.ocp import ocp_function
+
+
+@dataclass(frozen=True)
+class Mesh:
+    """Element counts: separator, cathode, particle radius."""
+
+    n_separator: int = 10
+    n_cathode: int = 20
+    n_radius: int = 12
+
+
+class HalfCellDFN:
+    """Discretized half cell: unknown layout, residual and Jacobian (module docstring)."""
+
+    def __init__(self, params: CellParameters, mesh: Mesh = Mesh()):
+        self.p = params
+        self.mesh = mesh
+        cat, sep = params.cathode, params.separator
+        self.ocp = ocp_function(cat.ocp)
+        self.temp = params.temperature_k
+        xs = graded_nodes(sep.thickness_m, mesh.n_separator)
+        xc = sep.thickness_m + graded_nodes(cat.thickness_m, mesh.n_cathode)
+        self.x = np.concatenate([xs, xc[1:]])
+        self.n_x = self.x.size
+        self.i_sep = mesh.n_separator  # node index of the separator/cathode interface
+        n_el = self.n_x - 1
+        in_cat = np.arange(n_el) >= mesh.n_separator
+        self.in_cathode_element = in_cat
+        # per-element properties
+        self.eps_e = np.where(in_cat, cat.electrolyte_volume_fraction, sep.porosity)
+        self.transport = np.where(in_cat, cat.transport_factor,
+                                  sep.porosity / sep.tortuosity_factor)
+        # lumped (nodal) weights: ε_e-weighted for storage, cathode-only for reactions
+        h = np.diff(self.x)
+        self.w_eps = np.zeros(self.n_x)
+        np.add.at(self.w_eps, np.arange(n_el), 0.5 * h * self.eps_e)
+        np.add.at(self.w_eps, np.arange(1, n_el + 1), 0.5 * h * self.eps_e)
+        self.w_cat = np.zeros(self.n_x)
+        hc = np.where(in_cat, 0.5 * h, 0.0)
+        np.add.at(self.w_cat, np.arange(n_el), hc)
+        np.add.at(self.w_cat, np.arange(1, n_el + 1), hc)
+        self.cat_nodes = np.arange(self.i_sep, self.n_x)
+        self.n_c = self.cat_nodes.size
+        # solid potential: stiffness on the cathode nodes
+        self.k_solid = stiffness_matrix(self.x[self.cat_nodes], cat.electronic_conductivity_s_m)
+        # particles
+        self.radii = np.asarray(cat.particle_radii_m)
+        self.n_k = self.radii.size
+        self.area = np.asarray(cat.surface_area_per_class_m())
+        self.r_nodes = [graded_nodes(r, mesh.n_radius, ratio=0.3) for r in self.radii]
+        self.m_r = [mass_matrix(rn, "spherical") for rn in self.r_nodes]
+        self.k_r = [stiffness_matrix(rn, cat.solid_diffusivity_m2_s, "spherical")
+                    for rn in self.r_nodes]
+        self.n_r = mesh.n_radius + 1
+        # layout
+        self.sl_ce = slice(0, self.n_x)
+        self.sl_pe = slice(self.n_x, 2 * self.n_x)
+        self.sl_ps = slice(2 * self.n_x, 2 * self.n_x + self.n_c)
+        self.off_cs = 2 * self.n_x + self.n_c
+        self.size = self.off_cs + self.n_k * self.n_c * self.n_r
+        self.c_max = cat.max_concentration_mol_m3
+        # which unknowns carry a time derivative
+        self.differential = np.zeros(self.size, bool)
+        self.differential[self.sl_ce] = True
+        self.differential[self.off_cs:] = True
+        self._mass = self._mass_matrix()
+        self._pattern = None
+
+    # ------------------------------------------------------------------ pieces
+    def cs_block(self, y: np.ndarray) -> np.ndarray:
+        """c_s as (class, cathode node, radial node)."""
+        return y[self.off_cs:].reshape(self.n_k, self.n_c, self.n_r)
+
+    def electrolyte_props(self, ce_el: np.ndarray):
+        e = self.p.electrolyte
+        if e.properties == "constant":
+            return (np.full_like(ce_el, e.diffusivity_m2_s), np.full_like(ce_el,
+                                                                          e.conductivity_s_m))
+        c = np.maximum(ce_el, 1.0)
+        return (el.diffusivity_valoen2005_m2_s(c, self.temp),
+                el.conductivity_valoen2005_s_m(c, self.temp))
+
+    def reaction(self, y: np.ndarray):
+        """(i_k per class and cathode node [A/m²], η) from the state."""
+        ce = y[self.sl_ce][self.cat_nodes]
+        pe = y[self.sl_pe][self.cat_nodes]
+        ps = y[self.sl_ps]
+        cs_surf = self.cs_block(y)[:, :, -1]
+        s = cs_surf / self.c_max
+        eta = ps[None, :] - pe[None, :] - self.ocp(s)
+        k = self.p.cathode.reaction_rate_constant
+        i0 = FARADAY * k * np.sqrt(np.maximum(ce, 1e-6))[None, :] * np.sqrt(
+            np.clip(cs_surf, 1e-6, None) * np.clip(self.c_max - cs_surf, 1e-6, None))
+        f = FARADAY / (2.0 * GAS_CONSTANT * self.temp)
+        return 2.0 * i0 * np.sinh(f * eta), eta
+
+    def foil_potential(self, ce0: float, i_app: float) -> float:
+        """φ_e(0) = -η_Li with i_app = 2 i0_Li sinh(F η / 2RT)."""
+        foil = self.p.lithium_foil
+        c0 = self.p.electrolyte.initial_concentration_mol_m3
+        i0 = foil.exchange_current_density_a_m2 * (max(ce0, 1e-6) / c0) ** 0.3
+        return -2.0 * GAS_CONSTANT * self.temp / FARADAY * math.asinh(i_app / (2.0 * i0))
+
+    def _mass_matrix(self) -> sparse.csr_matrix:
+        diag = np.zeros(self.size)
+        diag[self.sl_ce] = self.w_eps
+        blocks = [sparse.diags(diag[:self.off_cs])]
+        for k in range(self.n_k):
+            for _ in range(self.n_c):
+                blocks.append(self.m_r[k])
+        return sparse.block_diag(blocks, format="csr")
+
+    # ---------------------------------------------------------------- residual
+    def residual(self, y: np.ndarray, i_app: float) -> np.ndarray:
+        """G(y) with the time derivative excluded: the system is M y' + G(y) = 0."""
+        e = self.p.electrolyte
+        t_plus, tdf = e.transference_number, e.thermodynamic_factor
+        ce = y[self.sl_ce]
+        pe = y[self.sl_pe]
+        ps = y[self.sl_ps]
+        ce_el = 0.5 * (ce[1:] + ce[:-1])
+        d_el, kappa_el = self.electrolyte_props(ce_el)
+        d_eff = d_el * self.transport
+        k_eff = kappa_el * self.transport
+        h = np.diff(self.x)
+        i_k, _ = self.reaction(y)
+        j_node = np.zeros(self.n_x)
+        j_node[self.cat_nodes] = (self.area[:, None] * i_k).sum(0)
+        src = self.w_cat * j_node  # ∫ j w (lumped)
+        out = np.empty(self.size)
+        # salt: M ce' + K_D ce - (1 - t+)/F ∫ j w - boundary influx = 0
+        flux = d_eff * np.diff(ce) / h  # element D ∂c/∂x
+        g = np.zeros(self.n_x)
+        g[:-1] -= flux
+        g[1:] += flux
+        g -= (1.0 - t_plus) / FARADAY * src
+        g[0] -= (1.0 - t_plus) * i_app / FARADAY
+        out[self.sl_ce] = g
+        # electrolyte current: ∫ κ φe' w' - ∫ κ_D (ln c)' w' - ∫ j w = 0; φe(0) Dirichlet
+        kd = k_eff * 2.0 * GAS_CONSTANT * self.temp / FARADAY * (1.0 - t_plus) * tdf
+        cur = (k_eff * np.diff(pe) - kd * np.diff(np.log(np.maximum(ce, 1e-6)))) / h
+        g = np.zeros(self.n_x)
+        g[:-1] -= cur
+        g[1:] += cur
+        g -= src
+        g[0] = pe[0] - self.foil_potential(ce[0], i_app)
+        out[self.sl_pe] = g
+        # solid: ∫ σ φs' w' + ∫ j w + i_app w(L) = 0
+        g = self.k_solid @ ps + src[self.cat_nodes]
+        g[-1] += i_app
+        out[self.sl_ps] = g
+        # particles: M_r cs' + D K_r cs - R² (-i_k / F) e_surf = 0
+        cs = self.cs_block(y)
+        res_cs = np.empty_like(cs)
+        for k in range(self.n_k):
+            res_cs[k] = (self.k_r[k] @ cs[k].T).T
+            res_cs[k][:, -1] -= self.radii[k] ** 2 * (-i_k[k] / FARADAY)
+        out[self.off_cs:] = res_cs.ravel()
+        return out
+
+    # ---------------------------------------------------------------- Jacobian
+    def jacobian(self, y: np.ndarray, i_app: float) -> sparse.csc_matrix:
+        """∂G/∂y by finite differences over a column colouring of the sparsity pattern."""
+        if self._pattern is None:
+            self._pattern, self._colours = self._sparsity(y, i_app)
+        g0 = self.residual(y, i_app)
+        rows, cols = self._pattern
+        vals = np.empty(rows.size)
+        scale = np.maximum(np.abs(y), 1e-3)
+        for colour in range(self._colours.max() + 1):
+            members = np.flatnonzero(self._colours == colour)
+            dy = np.zeros_like(y)
+            step = 1e-7 * scale[members]
+            dy[members] = step
+            dg = (self.residual(y + dy, i_app) - g0)
+            sel = np.isin(cols, members)
+            vals[sel] = dg[rows[sel]] / dy[cols[sel]]
+        return sparse.csc_matrix((vals, (rows, cols)), shape=(self.size, self.size))
+
+    def _sparsity(self, y: np.ndarray, i_app: float):
+        """Pattern by perturbing one unknown at a time (once), then greedy colouring."""
+        g0 = self.residual(y, i_app)
+        rows, cols = [], []
+        scale = np.maximum(np.abs(y), 1e-3)
+        for c in range(self.size):
+            dy = np.zeros_like(y)
+            dy[c] = 1e-6 * scale[c]
+            nz = np.flatnonzero(self.residual(y + dy, i_app) != g0)
+            rows.extend(nz)
+            cols.extend([c] * nz.size)
+        rows = np.asarray(rows)
+        cols = np.asarray(cols)
+        pat = sparse.csc_matrix((np.ones(rows.size), (rows, cols)), shape=(self.size,) * 2)
+        colours = np.full(self.size, -1)
+        col_rows = [pat.indices[pat.indptr[c]:pat.indptr[c + 1]] for c in range(self.size)]
+        used: list[set] = []
+        for c in range(self.size):
+            rset = set(col_rows[c].tolist())
+            for k, taken in enumerate(used):
+                if not (taken & rset):
+                    colours[c] = k
+                    taken |= rset
+                    break
+            else:
+                colours[c] = len(used)
+                used.append(set(rset))
+        return (rows, cols), colours
+
+    # ---------------------------------------------------------------- state
+    def initial_state(self) -> np.ndarray:
+        cat = self.p.cathode
+        y = np.zeros(self.size)
+        y[self.sl_ce] = self.p.electrolyte.initial_concentration_mol_m3
+        u0 = float(self.ocp(cat.initial_stoichiometry))
+        y[self.sl_ps] = u0
+        y[self.off_cs:] = cat.initial_stoichiometry * self.c_max
+        return y
+
+    def voltage(self, y: np.ndarray) -> float:
+        """Cell voltage φ_s(L) - 0 (Li foil) [V]."""
+        return float(y[self.sl_ps][-1])
+
+    def lithium_in_solid_mol_m2(self, y: np.ndarray) -> float:
+        """Σ_k ε_AM f_k ∫ (3 / R³) ∫ c_s r² dr over the thickness [mol per m² of electrode]."""
+        cat = self.p.cathode
+        cs = self.cs_block(y)
+        total = 0.0
+        for k in range(self.n_k):
+            per_node = np.asarray(cs[k] @ (self.m_r[k] @ np.ones(self.n_r)))  # ∫ c r² dr
+            conc = 3.0 * per_node / self.radii[k] ** 3  # particle-mean concentration
+            vol = cat.active_volume_fraction * cat.particle_volume_fractions[k]
+            total += vol * float(self.w_cat[self.cat_nodes] @ conc)
+        return total
+
+    def salt_in_electrolyte_mol_m2(self, y: np.ndarray) -> float:
+        """∫ ε_e c_e dx with the lumped weights [mol/m²]."""
+        return float(self.w_eps @ y[self.sl_ce])
+
+
+@dataclass(frozen=True)
+class Discharge:
+    """A galvanostatic discharge: time [s], capacity [mAh/g], voltage [V] and summary."""
+
+    time_s: np.ndarray
+    capacity_mah_g: np.ndarray
+    voltage_v: np.ndarray
+    capacity_final_mah_g: float
+    energy_wh_kg: float
+    mean_voltage_v: float
+    steps: int
+    newton_iterations: int
+    current_density_a_m2: float
+    final_state: np.ndarray
+    initial_state: np.ndarray
+
+
+def active_mass_kg_m2(params: CellParameters) -> float:
+    c = params.cathode
+    return c.active_volume_fraction * c.thickness_m * c.active_density_kg_m3
+
+
+def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
+              rtol: float = 1e-4, max_steps: int = 5000,
+              current_density_a_m2: float | None = None) -> Discharge:
+    """Galvanostatic discharge at ``c_rate`` (1C = theoretical capacity in one hour) to the
+    cut-off voltage.
+
+    Time stepping: variable-step BDF2 (BDF1 first step) on M y' + G(y) = 0, Newton with a
+    finite-difference Jacobian (column colouring of the sparsity pattern) factorized once per
+    step; the step adapts to the local error of the differential unknowns (c_e, c_s) against
+    the extrapolated predictor (``rtol``).  The last step is cut at the cut-off voltage.
+
+    Raises RuntimeError with the time and voltage where Newton failed or the step budget ran
+    out, instead of returning a capacity.
+    """
+    model = HalfCellDFN(params, mesh)
+    mass = active_mass_kg_m2(params)
+    # theoretical capacity [mAh/g] × mass [g/m²] = mAh/m²; × 3.6 C/mAh / 3600 s = A/m² at 1C
+    i_app = c_rate * params.theoretical_capacity_mah_g() * (mass * 1e3) * 3.6 / 3600.0
+    if current_density_a_m2 is not None:
+        i_app = current_density_a_m2
+    y = model.initial_state()
+    y = _consistent_algebraic(model, y, i_app)
+    y_start = y.copy()
+    m = model._mass
+    diff = model.differential
+    t, h = 0.0, 1e-3
+    ts, vs = [0.0], [model.voltage(y)]
+    y_prev, h_prev = None, None
+    steps = newton_total = 0
+    cutoff = params.cutoff_voltage_v
+    atol = np.where(diff, 1e-3, 1e-6)
+    while steps < max_steps:
+        if y_prev is None:  # BDF1
+            a0, a1, a2 = 1.0 / h, -1.0 / h, 0.0
+            y_pred = y.copy()
+        else:
+            w = h / h_prev
+            a0 = (1 + 2 * w) / (h * (1 + w))
+            a1 = -(1 + w) / h
+            a2 = w * w / (h * (1 + w))
+            y_pred = y + w * (y - y_prev)
+        hist = a1 * y + (a2 * y_prev if y_prev is not None else 0.0)
+        z = y_pred.copy()
+        ok = False
+        with np.errstate(all="ignore"):  # a diverging iterate is caught below, not warned
+            for it in range(8):
+                g = m @ (a0 * z + hist) + model.residual(z, i_app)
+                if not np.all(np.isfinite(g)):
+                    break
+                if it == 0:
+                    jac = (a0 * m + model.jacobian(z, i_app)).tocsc()
+                    lu = sparse_linalg.splu(jac)
+                dz = lu.solve(-g)
+                z += dz
+                newton_total += 1
+                if np.max(np.abs(dz) / (atol + rtol * np.abs(z))) < 1.0:
+                    ok = True
+                    break
+        if not ok:
+            h *= 0.25
+            if h < 1e-8:
+                raise RuntimeError(f"discharge: Newton failed at t = {t:.3f} s, V = "
+                                   f"{model.voltage(y):.4f} V")
+            continue
+        err_vec = (z - y_pred)[diff] / (atol[diff] + rtol * np.abs(z[diff]))
+        err = np.sqrt(np.mean(err_vec ** 2)) / 3.0
+        if err > 1.0 and h > 1e-6:
+            h *= max(0.2, 0.9 / err ** (1 / 3))
+            continue
+        steps += 1
+        v_new = model.voltage(z)
+        if v_new <= cutoff:
+            frac = (vs[-1] - cutoff) / (vs[-1] - v_new)
+            ts.append(t + frac * h)
+            vs.append(cutoff)
+            y = y + frac * (z - y)
+            break
+        y_prev, h_prev, y = y, h, z
+        t += h
+        ts.append(t)
+        vs.append(v_new)
+        h *= min(2.0, max(0.2, 0.9 / max(err, 1e-6) ** (1 / 3)))
+    time_s = np.asarray(ts)
+    voltage = np.asarray(vs)
+    capacity = i_app * time_s / 3.6 / (mass * 1e3)  # mAh/g
+    energy = float(np.trapezoid(voltage, capacity))  # mWh/g = Wh/kg
+    if voltage[-1] > cutoff:
+        raise RuntimeError(f"discharge: stopped after {steps} steps at {time_s[-1]:.0f} s, "
+                           f"V = {voltage[-1]:.4f} V, above the cut-off {cutoff} V")
+    return Discharge(time_s, capacity, voltage, float(capacity[-1]), energy,
+                     energy / max(float(capacity[-1]), 1e-12), steps, newton_total, i_app,
+                     y, y_start)
+
+
+def _consistent_algebraic(model: HalfCellDFN, y: np.ndarray, i_app: float) -> np.ndarray:
+    """Solve the algebraic rows (φ_e, φ_s) with the differential unknowns frozen."""
+    alg = ~model.differential
+    for _ in range(30):
+        g = model.residual(y, i_app)
+        jac = model.jacobian(y, i_app).tocsc()[alg][:, alg]
+        dy = sparse_linalg.spsolve(jac.tocsc(), -g[alg])
+        y = y.copy()
+        y[alg] += dy
+        if np.max(np.abs(dy)) < 1e-10:
+            break
+    return y
