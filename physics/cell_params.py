@@ -30,7 +30,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from physics.materials import PAPER_AM_COUNTS, PAPER_AM_DIAMETERS_UM
+from physics.materials import PAPER_AM_COUNTS, PAPER_AM_DIAMETERS_UM, _check_range
 from physics.ocp import ocp_function
 
 FARADAY = 96485.33212  # C mol⁻¹
@@ -44,11 +44,7 @@ PAPER_PARTICLE_VOLUME_FRACTIONS = tuple(v / sum(_VOLUMES) for v in _VOLUMES)
 
 def _check(section: str, name: str, value: float, lo: float, hi: float,
            lo_open: bool = False, hi_open: bool = False) -> None:
-    ok = math.isfinite(value) and (value > lo if lo_open else value >= lo) and (
-        value < hi if hi_open else value <= hi)
-    if not ok:
-        left, right = "(" if lo_open else "[", ")" if hi_open else "]"
-        raise ValueError(f"{section}.{name} = {value} is outside {left}{lo:g}, {hi:g}{right}")
+    _check_range(f"{section}.{name}", value, lo, hi, lo_open=lo_open, hi_open=hi_open)
 
 
 @dataclass(frozen=True)

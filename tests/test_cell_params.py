@@ -33,8 +33,10 @@ def test_json_round_trip_and_partial_files(tmp_path):
 
 
 @pytest.mark.parametrize("data,message", [
-    ({"cathode": {"thickness_m": -1e-6}}, "cathode.thickness_m = -1e-06 is outside (0, 0.005]"),
-    ({"cathode": {"porosity": 1.2}}, "cathode.porosity = 1.2 is outside (0, 1)"),
+    ({"cathode": {"thickness_m": -1e-6}},
+     "cathode.thickness_m = -1e-06 is outside the allowed range (0.0, 0.005]"),
+    ({"cathode": {"porosity": 1.2}},
+     "cathode.porosity = 1.2 is outside the allowed range (0.0, 1.0)"),
     ({"cathode": {"porosity": 0.5, "active_volume_fraction": 0.6}}, "exceeds 1"),
     ({"cathode": {"porosty": 0.3}}, "unknown cathode parameter keys ['porosty']"),
     ({"anode": {}}, "unknown cell parameter keys ['anode']"),

@@ -246,4 +246,5 @@ def test_cell_discharge_and_default_parameter_file(tmp_path, capsys):
     data["cathode"]["porosity"] = 1.5
     path.write_text(json.dumps(data))
     assert main(["cell", "--params", str(path)]) == 2
-    assert "cathode.porosity = 1.5 is outside (0, 1)" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "cathode.porosity = 1.5 is outside the allowed range (0.0, 1.0)" in err
