@@ -524,6 +524,50 @@ def cmd_cell(args: argparse.Namespace) -> dict:
     return summary
 
 
+def cmd_eis(args: argparse.Namespace) -> dict:
+    """Impedance of the half-cell model at rest, with the transmission-line analysis."""
+    from pathlib import Path
+
+    from physics.cell import impedance
+    from physics.cell_params import CellParameters
+    from physics.electrolyte import conductivity_valoen2005_s_m
+    from physics.impedance import fit_tlm, frequencies_hz, tlm_blocking_impedance
+
+    params = CellParameters.load(args.params) if args.params else CellParameters()
+    f = frequencies_hz(args.f_min_hz, args.f_max_hz, args.points_per_decade)
+    spectrum = impedance(params, f)
+    fit = fit_tlm(f, spectrum.z_ohm_m2)
+    e, cat = params.electrolyte, params.cathode
+    kappa = e.conductivity_s_m if e.properties == "constant" else float(
+        conductivity_valoen2005_s_m(e.initial_concentration_mol_m3, params.temperature_k))
+    n_m = fit.r_ion_ohm_m2 * kappa / cat.thickness_m
+    summary = {
+        "params": args.params or "defaults", "points": int(f.size),
+        "f_min_hz": float(f.min()), "f_max_hz": float(f.max()),
+        "r_hf_ohm_cm2": fit.r_hf_ohm_m2 * 1e4, "r_ion_ohm_cm2": fit.r_ion_ohm_m2 * 1e4,
+        "r_ion_ohm_m2": fit.r_ion_ohm_m2, "c_dl_f_cm2": fit.c_dl_f_m2 * 1e-4,
+        "macmullin": n_m, "tau_eis": n_m * cat.porosity,
+        "tau_input": cat.tortuosity_factor,
+        "fit_rms_relative_residual": fit.rms_relative_residual,
+    }
+    if args.out:
+        from experiments.plots import plot_nyquist
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        _write_csv_atomic(out / "impedance.csv", [
+            {"frequency_hz": fr, "re_z_ohm_m2": z.real, "im_z_ohm_m2": z.imag}
+            for fr, z in zip(f, spectrum.z_ohm_m2, strict=True)])
+        plot_nyquist(spectrum.z_ohm_m2, out / "nyquist.png",
+                     fit_z=tlm_blocking_impedance(f, fit.r_ion_ohm_m2, fit.c_dl_f_m2,
+                                                  fit.r_hf_ohm_m2),
+                     title=f"R_ion {fit.r_ion_ohm_m2 * 1e4:.3g} Ω cm², τ_EIS "
+                           f"{summary['tau_eis']:.3g}")
+        _write_json_atomic(out / "metrics.json", summary)
+        summary["out"] = str(out)
+    return summary
+
+
 # ---------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> dict:
     """What the toolkit does so far, end to end: recipe mass balance, LIGGGHTS-law
@@ -743,6 +787,18 @@ def build_parser() -> argparse.ArgumentParser:
                         "[0.001, 100] (default 1)")
     p.add_argument("--print-default-params", action="store_true",
                    help="print the default parameter file and exit")
+    p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
+
+    p = add("eis", cmd_eis,
+            "Impedance of the half-cell model at rest (linearized, frequency domain): Nyquist "
+            "plot, transmission-line fit (Landesfeind 2016) with R_ion, MacMullin number and "
+            "tau_EIS = N_M · porosity. For a blocking electrode (reaction_rate_constant ~ 0) "
+            "the line is the electrode's ionic path. With --out writes impedance.csv, "
+            "nyquist.png and metrics.json.")
+    p.add_argument("--params", default=None, help="parameter file (JSON, SI units)")
+    p.add_argument("--f-min-hz", type=float, default=1.0, help="lowest frequency in Hz (1)")
+    p.add_argument("--f-max-hz", type=float, default=1e7, help="highest frequency in Hz (1e7)")
+    p.add_argument("--points-per-decade", type=int, default=7, help="points per decade (7)")
     p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
 
     p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "

@@ -166,3 +166,25 @@ def plot_discharge(capacity_mah_g, voltage_v, path: str | Path, title: str = "")
     ax.grid(alpha=0.3)
     ax.set_title(title or "galvanostatic discharge")
     return _save(fig, path)
+
+
+def plot_nyquist(z_ohm_m2, path: str | Path, fit_z=None, title: str = "") -> Path:
+    """Nyquist plot, -Im Z against Re Z [Ω cm²], equal axes up to 1.2 × the largest Re Z."""
+    import numpy as np
+
+    z = np.asarray(z_ohm_m2) * 1e4
+    fig, ax = plt.subplots(figsize=(5.6, 4.6))
+    ax.plot(z.real, -z.imag, "o", ms=3, label="model")
+    if fit_z is not None:
+        zf = np.asarray(fit_z) * 1e4
+        ax.plot(zf.real, -zf.imag, "-", lw=1.0, label="transmission-line fit")
+    ax.set_xlabel("Re Z [Ω cm²]")
+    ax.set_ylabel("-Im Z [Ω cm²]")
+    span = 1.2 * float(z.real.max())  # show the 45° branch, not the whole capacitive line
+    ax.set_xlim(0.0, span)
+    ax.set_ylim(0.0, span)
+    ax.set_aspect("equal")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    ax.set_title(title or "impedance")
+    return _save(fig, path)

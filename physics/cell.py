@@ -12,14 +12,14 @@ Equations (Doyle, Fuller & Newman 1993; half cell as PyBaMM's "working electrode
   ∂t c_s = D_s r⁻² ∂r(r² ∂r c_s),  D_s ∂r c_s(R) = -i_k / F
   i_k = 2 i0 sinh(F η / 2RT),  η = φ_s - φ_e - U(c_s(R)/c_max),
   i0 = F k c_e^½ c_s^½ (c_max - c_s)^½,   j = Σ_k a_k i_k
-Boundary conditions: at the foil φ_e(0) = -(2RT/F) asinh(i_app / 2 i0_Li) (Li at 0 V) and a
-salt influx (1 - t+) i_app / F; at the collector i_s = i_app, i_e = 0, no salt flux; at the
-separator/cathode interface i_s = 0.  Cell voltage V = φ_s(L).
+Boundary conditions: at the foil i_app = 2 i0_Li sinh(F η_Li / 2RT) with η_Li = -φ_e(0) (Li at
+0 V; plus C_dl,Li dη_Li/dt in the impedance) and a salt influx (1 - t+) i_app / F; at the
+collector i_s = i_app, i_e = 0, no salt flux; at the separator/cathode interface i_s = 0.
+Cell voltage V = φ_s(L).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -126,12 +126,26 @@ class HalfCellDFN:
         f = FARADAY / (2.0 * GAS_CONSTANT * self.temp)
         return 2.0 * i0 * np.sinh(f * eta), eta
 
-    def foil_potential(self, ce0: float, i_app: float) -> float:
-        """φ_e(0) = -η_Li with i_app = 2 i0_Li sinh(F η / 2RT)."""
+    def foil_current(self, ce0: float, eta: float) -> float:
+        """Faradaic current of the Li foil [A/m²]: 2 i0 sinh(F η / 2RT), η = 0 - φ_e(0) (Li at
+        0 V), i0 = i0_ref (c_e / c_e0)^0.3."""
         foil = self.p.lithium_foil
         c0 = self.p.electrolyte.initial_concentration_mol_m3
         i0 = foil.exchange_current_density_a_m2 * (max(ce0, 1e-6) / c0) ** 0.3
-        return -2.0 * GAS_CONSTANT * self.temp / FARADAY * math.asinh(i_app / (2.0 * i0))
+        return float(2.0 * i0 * np.sinh(FARADAY * eta / (2.0 * GAS_CONSTANT * self.temp)))
+
+    def capacitance_matrix(self) -> sparse.csr_matrix:
+        """Double-layer terms C y' of the residual: AM surfaces (a C_dl per volume, lumped on
+        the cathode nodes, charging φ_s - φ_e) and the Li foil (C_dl,Li on η = -φ_e(0))."""
+        cat = self.p.cathode
+        cap = sum(self.area) * cat.double_layer_capacitance_f_m2 * self.w_cat[self.cat_nodes]
+        pe = np.arange(self.n_x)[self.cat_nodes] + self.sl_pe.start
+        ps = np.arange(self.n_c) + self.sl_ps.start
+        rows = np.concatenate([pe, pe, ps, ps, [self.sl_pe.start]])
+        cols = np.concatenate([pe, ps, ps, pe, [self.sl_pe.start]])
+        vals = np.concatenate([cap, -cap, cap, -cap,
+                               [-self.p.lithium_foil.double_layer_capacitance_f_m2]])
+        return sparse.csr_matrix((vals, (rows, cols)), shape=(self.size, self.size))
 
     def _mass_matrix(self) -> sparse.csr_matrix:
         diag = np.zeros(self.size)
@@ -175,7 +189,7 @@ class HalfCellDFN:
         g[:-1] -= cur
         g[1:] += cur
         g -= src
-        g[0] = pe[0] - self.foil_potential(ce[0], i_app)
+        g[0] = self.foil_current(ce[0], -pe[0]) - i_app  # Li foil: i_F(η_Li) = i_app
         out[self.sl_pe] = g
         # solid: ∫ σ φs' w' + ∫ j w + i_app w(L) = 0
         g = self.k_solid @ ps + src[self.cat_nodes]
@@ -397,3 +411,35 @@ def _consistent_algebraic(model: HalfCellDFN, y: np.ndarray, i_app: float) -> np
         if np.max(np.abs(dy)) < 1e-10:
             break
     return y
+
+
+@dataclass(frozen=True)
+class Impedance:
+    """Small-signal impedance at rest: frequency [Hz] and Z [Ω m², area-specific]."""
+
+    frequency_hz: np.ndarray
+    z_ohm_m2: np.ndarray
+    stoichiometry: float
+
+
+def impedance(params: CellParameters, frequencies_hz: np.ndarray,
+              mesh: Mesh = Mesh()) -> Impedance:
+    """Impedance of the half cell at rest (initial stoichiometry, uniform salt).
+
+    The model M y' + C y' + G(y, i) = 0 (C: double layers) is linearized at the rest state:
+    (jω (M + C) + ∂G/∂y) ŷ = -∂G/∂i î, and Z = -V̂ / î (a discharge current lowers V).
+    """
+    model = HalfCellDFN(params, mesh)
+    y = model.initial_state()  # exact rest state: uniform salt, φ_e = 0, φ_s = U(s0)
+    jac = model.jacobian(y, 0.0).tocsc()
+    step = 1e-6
+    b = (model.residual(y, step) - model.residual(y, 0.0)) / step
+    storage = (model._mass + model.capacitance_matrix()).tocsc()
+    out = np.empty(len(frequencies_hz), dtype=complex)
+    v_index = model.sl_ps.stop - 1
+    for n, f in enumerate(np.asarray(frequencies_hz, dtype=float)):
+        a = (1j * 2.0 * np.pi * f * storage + jac).tocsc()
+        y_hat = sparse_linalg.splu(a).solve(-b.astype(complex))
+        out[n] = -y_hat[v_index]
+    return Impedance(np.asarray(frequencies_hz, dtype=float), out,
+                     params.cathode.initial_stoichiometry)

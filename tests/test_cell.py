@@ -92,3 +92,36 @@ def test_agrees_with_pybamm_dfn_half_cell():
     rmse = np.sqrt(np.mean((np.interp(grid, q, ours.voltage_v)
                             - np.interp(grid, q_ref, v_ref)) ** 2))
     assert rmse < 0.010
+
+
+def test_blocking_impedance_is_the_transmission_line():
+    """No faradaic reaction in the cathode (k → 0), a fast Li foil and t+ → 1: the DFN's
+    impedance is R_sep + the blocking transmission line with R_ion = L / κ_eff and
+    C = a C_dl L (Landesfeind 2016).  Within 1.5 % from 10 Hz to 100 kHz (the rest is the
+    solid's own resistance L/σ, 0.3 % of R_ion, and the mesh); R_ion from a TLM fit of the
+    DFN spectrum within 2 %."""
+    from physics.cell import impedance
+    from physics.cell_params import ElectrolyteParameters
+    from physics.electrolyte import conductivity_valoen2005_s_m
+    from physics.impedance import fit_tlm, frequencies_hz, tlm_blocking_impedance
+
+    cat = CathodeParameters(thickness_m=60e-6, porosity=0.35, active_volume_fraction=0.55,
+                            cbd_volume_fraction=0.0, electronic_conductivity_s_m=100.0,
+                            reaction_rate_constant=1e-25, tortuosity_factor=1.5)
+    params = CellParameters(
+        cathode=cat, lithium_foil=LithiumFoilParameters(exchange_current_density_a_m2=1e6,
+                                                        double_layer_capacitance_f_m2=0.0),
+        electrolyte=ElectrolyteParameters(transference_number=0.99))
+    f = frequencies_hz(10.0, 1e5, 7)
+    z = impedance(params, f, Mesh(10, 80, 6)).z_ohm_m2
+    kappa = conductivity_valoen2005_s_m(1000.0, 298.15)
+    r_ion = cat.thickness_m / (kappa * cat.transport_factor)
+    sep = params.separator
+    r_sep = sep.thickness_m / (kappa * sep.porosity / sep.tortuosity_factor)
+    c_dl = sum(cat.surface_area_per_class_m()) * cat.double_layer_capacitance_f_m2 \
+        * cat.thickness_m
+    expected = tlm_blocking_impedance(f, r_ion, c_dl, r_sep)
+    assert np.max(np.abs(z / expected - 1)) < 0.015
+    fit = fit_tlm(f, z)
+    assert fit.r_ion_ohm_m2 == pytest.approx(r_ion, rel=0.02)
+    assert fit.c_dl_f_m2 == pytest.approx(c_dl, rel=0.02)
