@@ -288,3 +288,29 @@ class CellParameters:
         if not isinstance(data, dict):
             raise ValueError(f"{path}: the parameter file must hold one JSON object")
         return cls.from_dict(data)
+
+
+def cathode_from_transport(summary: dict, base: CathodeParameters = CathodeParameters(),
+                           direction: str = "z") -> CathodeParameters:
+    """Cathode parameters from an ``etwin transport`` result (``TransportProperties.summary()``
+    or its metrics.json): thickness = image height along z, porosity, AM and CBD fractions,
+    τ and σ_eff along ``direction`` (through-plane), and the AM surface open to Li+ (AM-pore
+    plus AM-CBD, the CBD being nano-porous).  Everything else comes from ``base``.
+    """
+    try:
+        tau = summary[f"tau_{direction}"]
+        sigma = summary[f"sigma_eff_{direction}_s_m"]
+        thickness_m = summary["shape"][2] * summary["voxel_um"] * 1e-6
+        area_m = (summary["am_pore_area_per_volume_um"]
+                  + summary["am_cbd_area_per_volume_um"]) * 1e6
+        fractions = (summary["porosity"], summary["fraction_AM"], summary["fraction_CBD"])
+    except KeyError as err:
+        raise ValueError(f"transport result lacks {err}; run etwin transport with direction "
+                         f"{direction!r} and conduction on") from None
+    if tau is None or not math.isfinite(tau) or not sigma:
+        raise ValueError(f"the structure does not percolate along {direction} (τ = {tau}, "
+                         f"σ_eff = {sigma} S/m): no cell to simulate")
+    return dataclasses.replace(base, thickness_m=thickness_m, porosity=fractions[0],
+                               active_volume_fraction=fractions[1],
+                               cbd_volume_fraction=fractions[2], tortuosity_factor=tau,
+                               electronic_conductivity_s_m=sigma, specific_surface_area_m=area_m)

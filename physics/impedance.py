@@ -84,7 +84,8 @@ def fit_tlm(freq_hz: np.ndarray, z_ohm_m2: np.ndarray) -> TLMFit:
     c0 = max(-1.0 / (2 * np.pi * f[lo] * float(z[lo].imag)), 1e-12) if z[lo].imag < 0 else 1.0
 
     def residual(p: np.ndarray) -> np.ndarray:
-        model = tlm_blocking_impedance(f, math.exp(p[1]), math.exp(p[2]), math.exp(p[0]))
+        q = np.clip(p, -60.0, 60.0)  # keep exp() finite and > 0 while the solver explores
+        model = tlm_blocking_impedance(f, math.exp(q[1]), math.exp(q[2]), math.exp(q[0]))
         rel = (model - z) / np.abs(z)
         return np.concatenate([rel.real, rel.imag])
 

@@ -59,3 +59,22 @@ def test_missing_or_corrupt_file(tmp_path):
     with pytest.raises(ValueError, match="not a readable JSON"):
         CellParameters.load(tmp_path / "bad.json")
     assert CathodeParameters().electrolyte_volume_fraction == pytest.approx(0.416 + 0.47 * 0.099)
+
+
+def test_cathode_from_a_transport_result():
+    from physics.cell_params import cathode_from_transport
+
+    summary = {"shape": [103, 103, 266], "voxel_um": 0.25, "porosity": 0.27,
+               "fraction_AM": 0.6, "fraction_CBD": 0.12, "tau_z": 1.58,
+               "sigma_eff_z_s_m": 0.058, "am_pore_area_per_volume_um": 0.44,
+               "am_cbd_area_per_volume_um": 0.045}
+    cat = cathode_from_transport(summary)
+    assert cat.thickness_m == pytest.approx(266 * 0.25e-6)
+    assert (cat.porosity, cat.active_volume_fraction, cat.cbd_volume_fraction) == (0.27, 0.6,
+                                                                                   0.12)
+    assert cat.tortuosity_factor == 1.58 and cat.electronic_conductivity_s_m == 0.058
+    assert sum(cat.surface_area_per_class_m()) == pytest.approx(0.485e6)
+    with pytest.raises(ValueError, match="does not percolate"):
+        cathode_from_transport({**summary, "tau_z": None})
+    with pytest.raises(ValueError, match="lacks 'tau_x'"):
+        cathode_from_transport(summary, direction="x")
