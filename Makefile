@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/slurry.py
 	$(PY) benchmarks/calender.py
 	$(PY) benchmarks/transport.py
+	$(PY) benchmarks/cell.py
 
 clean:
 	rm -rf $(VENV) .numba_cache .pytest_cache build *.egg-info

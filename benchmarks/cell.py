@@ -1,0 +1,80 @@
+"""Half-cell model: wall time of one 1C discharge and one impedance spectrum.
+
+Case: PyBaMM's half-cell parameter set Xu2019 expressed in this model's terms (the validation
+case of tests/test_cell.py), at PyBaMM's 1C (15.58 A/m²) to 3.0 V, 20/20/20 elements; and a
+50-point spectrum (1 Hz-10 MHz, 7 per decade) of the same cell at rest.  With ``--pybamm``
+the same discharge runs in PyBaMM's DFN (``working electrode: positive``), set-up included
+(import excluded), for the comparison.  Each timing is the best of ``--repeat`` runs.
+
+Run: ``python benchmarks/cell.py [--pybamm] [--repeat 3] [--json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+
+
+def best_of(fn, repeat: int):
+    times, out = [], None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t)
+    return min(times), out
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--pybamm", action="store_true", help="time PyBaMM's DFN beside ours")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--json", action="store_true")
+    args = ap.parse_args(argv)
+    from test_cell import xu2019_parameters
+
+    from physics.cell import Mesh, discharge, impedance
+    from physics.impedance import frequencies_hz
+
+    params = xu2019_parameters()
+    t_dis, dis = best_of(lambda: discharge(params, current_density_a_m2=15.5844,
+                                           mesh=Mesh(20, 20, 20)), args.repeat)
+    f = frequencies_hz()
+    t_eis, _ = best_of(lambda: impedance(params, f, Mesh(20, 20, 20)), args.repeat)
+    out = {"discharge_s": t_dis, "steps": dis.steps, "newton_iterations": dis.newton_iterations,
+           "capacity_ah_m2": dis.current_density_a_m2 * dis.time_s[-1] / 3600.0,
+           "impedance_s": t_eis, "impedance_points": int(f.size)}
+    if args.pybamm:
+        os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
+        import pybamm
+
+        def run_pybamm():
+            model = pybamm.lithium_ion.DFN(options={"working electrode": "positive"})
+            values = pybamm.ParameterValues("Xu2019")
+            values.update({"Current function [A]": values["Nominal cell capacity [A.h]"],
+                           "Lower voltage cut-off [V]": 3.0})
+            return pybamm.Simulation(model, parameter_values=values).solve(
+                [0, 10800], t_interp=np.linspace(0, 10800, 4001))
+
+        t_pb, sol = best_of(run_pybamm, args.repeat)
+        out["pybamm_discharge_s"] = t_pb
+    if args.json:
+        print(json.dumps(out))
+        return out
+    print(f"1C discharge (Xu2019 case, 20/20/20 elements): {t_dis:.3f} s, {dis.steps} steps, "
+          f"{dis.newton_iterations} Newton iterations, {out['capacity_ah_m2']:.3f} Ah/m²")
+    print(f"impedance spectrum, {f.size} frequencies: {t_eis:.3f} s")
+    if "pybamm_discharge_s" in out:
+        print(f"PyBaMM DFN, same case, set-up + solve: {out['pybamm_discharge_s']:.3f} s")
+    return out
+
+
+if __name__ == "__main__":
+    main()
