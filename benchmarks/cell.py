@@ -63,7 +63,7 @@ def main(argv=None) -> dict:
             return pybamm.Simulation(model, parameter_values=values).solve(
                 [0, 10800], t_interp=np.linspace(0, 10800, 4001))
 
-        t_pb, sol = best_of(run_pybamm, args.repeat)
+        t_pb, _ = best_of(run_pybamm, args.repeat)
         out["pybamm_discharge_s"] = t_pb
     if args.json:
         print(json.dumps(out))
