@@ -12,7 +12,7 @@ runs K perturbed copies per setting and compares the ensemble means (± standard
 runs took 20-40 h per pressure for 9 859 particles on 28 cores.
 
 Run: ``python benchmarks/calender.py [--fidelity fast] [--pressures-mpa 2,5,20,60,120]
-[--halve] [--copies K] [--temperatures-c T1,T2] [--json]``.
+[--halve] [--copies K] [--first-copy J] [--temperatures-c T1,T2] [--json]``.
 """
 
 from __future__ import annotations
@@ -115,10 +115,14 @@ def main(argv=None) -> dict:
                     help="comma-separated roll temperatures to compare (default: 60 only)")
     ap.add_argument("--copies", type=int, default=1,
                     help="perturbed copies per setting (ensemble means)")
+    ap.add_argument("--first-copy", type=int, default=0,
+                    help="index of the first copy (to extend an ensemble in another process)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     if args.copies < 1:
         ap.error(f"--copies must be >= 1, got {args.copies}")
+    if args.first_copy < 0:
+        ap.error(f"--first-copy must be >= 0, got {args.first_copy}")
     state = ParticleState.load(args.dried) if args.dried else dried_structure(args.fidelity,
                                                                                args.seed)
     pressures = [float(p) for p in args.pressures_mpa.split(",")]
@@ -131,7 +135,7 @@ def main(argv=None) -> dict:
             settings[f"{t:g} °C, halved speed"] = (CalenderProtocol().slower(2.0),
                                                    ProcessConditions(temperature_c=t))
     results: dict[str, list[dict]] = {label: [] for label in settings}
-    for copy in range(args.copies):
+    for copy in range(args.first_copy, args.first_copy + args.copies):
         for label, (protocol, conditions) in settings.items():
             r = run(perturbed(state, copy), pressures, protocol, conditions)
             results[label].append(r)

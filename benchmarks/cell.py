@@ -63,8 +63,16 @@ def main(argv=None) -> dict:
             return pybamm.Simulation(model, parameter_values=values).solve(
                 [0, 10800], t_interp=np.linspace(0, 10800, 4001))
 
-        t_pb, _ = best_of(run_pybamm, args.repeat)
+        t_pb, sol = best_of(run_pybamm, args.repeat)
         out["pybamm_discharge_s"] = t_pb
+        area = 1.0 / (15.5844 / sol["Current [A]"].entries[0])  # electrode area [m²]
+        q_ref = sol["Discharge capacity [A.h]"].entries / area
+        q = dis.current_density_a_m2 * dis.time_s / 3600.0
+        grid = np.linspace(0.0, 0.98 * min(q[-1], q_ref[-1]), 400)
+        out["pybamm_capacity_ah_m2"] = float(q_ref[-1])
+        out["voltage_rmse_mv"] = 1e3 * float(np.sqrt(np.mean(
+            (np.interp(grid, q, dis.voltage_v)
+             - np.interp(grid, q_ref, sol["Voltage [V]"].entries)) ** 2)))
     if args.json:
         print(json.dumps(out))
         return out
@@ -72,7 +80,9 @@ def main(argv=None) -> dict:
           f"{dis.newton_iterations} Newton iterations, {out['capacity_ah_m2']:.3f} Ah/m²")
     print(f"impedance spectrum, {f.size} frequencies: {t_eis:.3f} s")
     if "pybamm_discharge_s" in out:
-        print(f"PyBaMM DFN, same case, set-up + solve: {out['pybamm_discharge_s']:.3f} s")
+        print(f"PyBaMM DFN, same case, set-up + solve: {out['pybamm_discharge_s']:.3f} s, "
+              f"{out['pybamm_capacity_ah_m2']:.3f} Ah/m²; voltage RMSE between the two "
+              f"{out['voltage_rmse_mv']:.2f} mV")
     return out
 
 

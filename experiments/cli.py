@@ -7,6 +7,7 @@ the result as one JSON object on stdout; progress and logs go to stderr.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import json
 import math
@@ -399,13 +400,20 @@ def _number_list(text: str, flag: str) -> tuple[float, ...]:
 
 
 # ---------------------------------------------------------------------------- transport
-def _transport_inputs(path_text: str, voxel_um: float) -> list[tuple[str, object]]:
-    """(name, Microstructure) for an .npy image, a ParticleState .npz, or a directory of
-    calendered_*.npz (else dried.npz) structures."""
+def _transport_inputs(path_text: str, voxel_um: float) -> list[tuple[str, object, dict]]:
+    """(name, Microstructure, extra summary fields) for an .npy image, a ParticleState .npz,
+    or a directory of calendered_*.npz (else dried.npz) structures.  A particle structure
+    adds its AM size classes (``am_radii_um``, ``am_volume_fractions``) for the cell model."""
     from pathlib import Path
 
     from physics.state import ParticleState
-    from physics.voxel import Microstructure, voxelize
+    from physics.voxel import Microstructure, am_size_classes, voxelize
+
+    def from_state(path: Path) -> tuple[str, object, dict]:
+        state = ParticleState.load(path)
+        radii, shares = am_size_classes(state)
+        return (path.name, voxelize(state, voxel_um),
+                {"am_radii_um": list(radii), "am_volume_fractions": list(shares)})
 
     path = Path(path_text)
     if path.is_dir():
@@ -416,11 +424,11 @@ def _transport_inputs(path_text: str, voxel_um: float) -> list[tuple[str, object
         if not files:
             raise ValueError(f"{path}: no calendered_*.npz or dried.npz structure in the "
                              f"directory")
-        return [(f.name, voxelize(ParticleState.load(f), voxel_um)) for f in files]
+        return [from_state(f) for f in files]
     if path.suffix == ".npz":
-        return [(path.name, voxelize(ParticleState.load(path), voxel_um))]
+        return [from_state(path)]
     if path.suffix == ".npy" or not path.exists():
-        return [(path.name, Microstructure.load(path, voxel_um))]
+        return [(path.name, Microstructure.load(path, voxel_um), {})]
     raise ValueError(f"{path}: expected an .npy image, a structure .npz or a directory")
 
 
@@ -439,7 +447,7 @@ def cmd_transport(args: argparse.Namespace) -> dict:
     inputs = _transport_inputs(args.image, args.voxel_um)
     out = Path(args.out) if args.out else None
     results = []
-    for name, micro in inputs:
+    for name, micro, extra in inputs:
         bar = tqdm(total=4, desc=f"transport {name}", file=sys.stderr, disable=args.quiet)
 
         def progress(label: str, bar=bar) -> None:
@@ -454,7 +462,7 @@ def cmd_transport(args: argparse.Namespace) -> dict:
             psd=not args.no_psd, settings=settings, progress=progress)
         bar.update(bar.total - bar.n)
         bar.close()
-        summary = {"input": name, **props.summary(),
+        summary = {"input": name, **props.summary(), **extra,
                    "iterations": {k: d.iterations for k, d in props.diffusion.items()}}
         if out is not None:
             stem = Path(name).stem
@@ -482,6 +490,37 @@ def cmd_transport(args: argparse.Namespace) -> dict:
 
 
 # ---------------------------------------------------------------------------- cell
+def _cell_cases(args: argparse.Namespace) -> list[tuple[str, object]]:
+    """(label, CellParameters) to run: --params (or the defaults), or, with --transport, one
+    cell per structure of an ``etwin transport`` metrics.json, its cathode from the
+    microstructure and everything else from --params."""
+    from pathlib import Path
+
+    from physics.cell_params import CellParameters, cathode_from_transport
+
+    base = CellParameters.load(args.params) if args.params else CellParameters()
+    if not args.transport:
+        return [(args.params or "defaults", base)]
+    path = Path(args.transport)
+    if path.is_dir():
+        path = path / "metrics.json"
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"--transport {path}: not a readable etwin transport metrics.json "
+                         f"({err})") from None
+    structures = data.get("structures", [data]) if isinstance(data, dict) else []
+    if not structures:
+        raise ValueError(f"--transport {path}: no transport result in the file")
+    return [(str(s.get("input", f"structure {n}")),
+             dataclasses.replace(base, cathode=cathode_from_transport(s, base.cathode)))
+            for n, s in enumerate(structures)]
+
+
+def _cases_result(rows: list[dict]) -> dict:
+    return rows[0] if len(rows) == 1 else {"cases": rows}
+
+
 def cmd_cell(args: argparse.Namespace) -> dict:
     """Galvanostatic discharge of the half-cell DFN model."""
     from pathlib import Path
@@ -490,79 +529,126 @@ def cmd_cell(args: argparse.Namespace) -> dict:
     from physics.cell_params import CellParameters
 
     if args.print_default_params:
-        import dataclasses
-
         print(json.dumps(dataclasses.asdict(CellParameters()), indent=2))
         return {}
-    params = CellParameters.load(args.params) if args.params else CellParameters()
     if not (math.isfinite(args.c_rate) and 0.001 <= args.c_rate <= 100.0):
         raise ValueError(f"--c-rate must lie in [0.001, 100], got {args.c_rate}")
-    result = discharge(params, c_rate=args.c_rate)
-    summary = {
-        "params": args.params or "defaults", "c_rate": args.c_rate,
-        "current_density_a_m2": result.current_density_a_m2,
-        "capacity_mah_g": result.capacity_final_mah_g,
-        "theoretical_capacity_mah_g": params.theoretical_capacity_mah_g(),
-        "energy_wh_kg": result.energy_wh_kg, "mean_voltage_v": result.mean_voltage_v,
-        "cutoff_voltage_v": params.cutoff_voltage_v, "time_s": float(result.time_s[-1]),
-        "steps": result.steps, "newton_iterations": result.newton_iterations,
-    }
-    if args.out:
+    out = Path(args.out) if args.out else None
+    rows, curves = [], []
+    for label, params in _cell_cases(args):
+        result = discharge(params, c_rate=args.c_rate)
+        cat = params.cathode
+        rows.append({
+            "input": label, "c_rate": args.c_rate,
+            "porosity": cat.porosity, "thickness_um": cat.thickness_m * 1e6,
+            "tortuosity_factor": cat.tortuosity_factor,
+            "electronic_conductivity_s_m": cat.electronic_conductivity_s_m,
+            "current_density_a_m2": result.current_density_a_m2,
+            "capacity_mah_g": result.capacity_final_mah_g,
+            "theoretical_capacity_mah_g": params.theoretical_capacity_mah_g(),
+            "energy_wh_kg": result.energy_wh_kg, "mean_voltage_v": result.mean_voltage_v,
+            "cutoff_voltage_v": params.cutoff_voltage_v, "time_s": float(result.time_s[-1]),
+            "steps": result.steps, "newton_iterations": result.newton_iterations,
+        })
+        curves.append((f"{label}: {result.capacity_final_mah_g:.1f} mAh/g",
+                       result.capacity_mah_g, result.voltage_v))
+        _log(f"{label}: ε {cat.porosity:.3f}, τ {cat.tortuosity_factor:.3f}, σ_eff "
+             f"{cat.electronic_conductivity_s_m:.3g} S/m -> {result.capacity_final_mah_g:.1f} "
+             f"mAh/g at {args.c_rate:g}C")
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            stem = "discharge" if len(curves) == 1 and not args.transport else \
+                f"discharge_{Path(label).stem}"
+            _write_csv_atomic(out / f"{stem}.csv", [
+                {"time_s": t, "capacity_mah_g": q, "voltage_v": v}
+                for t, q, v in zip(result.time_s, result.capacity_mah_g, result.voltage_v,
+                                   strict=True)])
+    summary = _cases_result(rows)
+    if out is not None:
         from experiments.plots import plot_discharge
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        _write_csv_atomic(out / "discharge.csv", [
-            {"time_s": t, "capacity_mah_g": q, "voltage_v": v}
-            for t, q, v in zip(result.time_s, result.capacity_mah_g, result.voltage_v,
-                               strict=True)])
-        plot_discharge(result.capacity_mah_g, result.voltage_v, out / "discharge.png",
-                       title=f"{args.c_rate:g}C discharge: {result.capacity_final_mah_g:.1f} "
-                             f"mAh/g")
+        plot_discharge(curves, out / "discharge.png", title=f"{args.c_rate:g}C discharge")
+        if len(rows) > 1:
+            _write_csv_atomic(out / "cases.csv", rows)
         _write_json_atomic(out / "metrics.json", summary)
         summary["out"] = str(out)
     return summary
 
 
 def cmd_eis(args: argparse.Namespace) -> dict:
-    """Impedance of the half-cell model at rest, with the transmission-line analysis."""
+    """Impedance of the half cell at rest, and of the symmetric blocking cell of its cathode
+    with the transmission-line analysis (R_ion, τ_EIS)."""
     from pathlib import Path
 
-    from physics.cell import impedance
-    from physics.cell_params import CellParameters
-    from physics.electrolyte import conductivity_valoen2005_s_m
-    from physics.impedance import fit_tlm, frequencies_hz, tlm_blocking_impedance
+    from physics.cell import (
+        electrolyte_conductivity_s_m,
+        impedance,
+        symmetric_blocking_impedance,
+    )
+    from physics.impedance import (
+        fit_tlm,
+        frequencies_hz,
+        r_ion_graphical,
+        tlm_blocking_impedance,
+        tortuosity_from_r_ion,
+    )
 
-    params = CellParameters.load(args.params) if args.params else CellParameters()
+    if args.blocking_sigma_s_m is not None and not (
+            math.isfinite(args.blocking_sigma_s_m) and 0 < args.blocking_sigma_s_m <= 1e8):
+        raise ValueError(f"--blocking-sigma-s-m must lie in (0, 1e8] S/m, got "
+                         f"{args.blocking_sigma_s_m}")
     f = frequencies_hz(args.f_min_hz, args.f_max_hz, args.points_per_decade)
-    spectrum = impedance(params, f)
-    fit = fit_tlm(f, spectrum.z_ohm_m2)
-    e, cat = params.electrolyte, params.cathode
-    kappa = e.conductivity_s_m if e.properties == "constant" else float(
-        conductivity_valoen2005_s_m(e.initial_concentration_mol_m3, params.temperature_k))
-    n_m = fit.r_ion_ohm_m2 * kappa / cat.thickness_m
-    summary = {
-        "params": args.params or "defaults", "points": int(f.size),
-        "f_min_hz": float(f.min()), "f_max_hz": float(f.max()),
-        "r_hf_ohm_cm2": fit.r_hf_ohm_m2 * 1e4, "r_ion_ohm_cm2": fit.r_ion_ohm_m2 * 1e4,
-        "r_ion_ohm_m2": fit.r_ion_ohm_m2, "c_dl_f_cm2": fit.c_dl_f_m2 * 1e-4,
-        "macmullin": n_m, "tau_eis": n_m * cat.porosity,
-        "tau_input": cat.tortuosity_factor,
-        "fit_rms_relative_residual": fit.rms_relative_residual,
-    }
-    if args.out:
+    out = Path(args.out) if args.out else None
+    rows, half_spectra, blocking_spectra = [], [], []
+    for label, params in _cell_cases(args):
+        half = impedance(params, f)
+        blocking = symmetric_blocking_impedance(
+            params, f, electronic_conductivity_s_m=args.blocking_sigma_s_m)
+        fit = fit_tlm(f, blocking.z_ohm_m2)  # the symmetric cell: 2 R_ion, C_dl / 2
+        cat = params.cathode
+        kappa = electrolyte_conductivity_s_m(params)
+        r_ion = fit.r_ion_ohm_m2 / 2.0
+        tau = tortuosity_from_r_ion(r_ion, cat.thickness_m, cat.porosity, kappa)
+        rows.append({
+            "input": label, "points": int(f.size),
+            "f_min_hz": float(f.min()), "f_max_hz": float(f.max()),
+            "porosity": cat.porosity, "thickness_um": cat.thickness_m * 1e6,
+            "half_cell_z_at_f_max_ohm_cm2": [float(half.z_ohm_m2[0].real * 1e4),
+                                              float(half.z_ohm_m2[0].imag * 1e4)],
+            "half_cell_z_at_f_min_ohm_cm2": [float(half.z_ohm_m2[-1].real * 1e4),
+                                              float(half.z_ohm_m2[-1].imag * 1e4)],
+            "r_hf_ohm_cm2": fit.r_hf_ohm_m2 * 1e4, "r_ion_ohm_cm2": r_ion * 1e4,
+            "r_ion_ohm_m2": r_ion,
+            "r_ion_graphical_ohm_cm2": r_ion_graphical(f, blocking.z_ohm_m2) / 2.0 * 1e4,
+            "c_dl_f_cm2": 2.0 * fit.c_dl_f_m2 * 1e-4, "electrolyte_conductivity_s_m": kappa,
+            "macmullin": tau / cat.porosity, "tau_eis": tau,
+            "tau_input": cat.tortuosity_factor,
+            "fit_rms_relative_residual": fit.rms_relative_residual,
+        })
+        _log(f"{label}: R_ion {r_ion * 1e4:.3g} Ω cm², τ_EIS {tau:.3f} (input τ "
+             f"{cat.tortuosity_factor:.3f})")
+        half_spectra.append((label, half.z_ohm_m2, None))
+        blocking_spectra.append((f"{label}: τ_EIS {tau:.2f}", blocking.z_ohm_m2,
+                                 tlm_blocking_impedance(f, fit.r_ion_ohm_m2, fit.c_dl_f_m2,
+                                                        fit.r_hf_ohm_m2)))
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            suffix = "" if not args.transport else f"_{Path(label).stem}"
+            for name, spectrum in (("impedance", half),
+                                   ("impedance_blocking_symmetric", blocking)):
+                _write_csv_atomic(out / f"{name}{suffix}.csv", [
+                    {"frequency_hz": fr, "re_z_ohm_m2": z.real, "im_z_ohm_m2": z.imag}
+                    for fr, z in zip(f, spectrum.z_ohm_m2, strict=True)])
+    summary = _cases_result(rows)
+    if out is not None:
         from experiments.plots import plot_nyquist
 
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        _write_csv_atomic(out / "impedance.csv", [
-            {"frequency_hz": fr, "re_z_ohm_m2": z.real, "im_z_ohm_m2": z.imag}
-            for fr, z in zip(f, spectrum.z_ohm_m2, strict=True)])
-        plot_nyquist(spectrum.z_ohm_m2, out / "nyquist.png",
-                     fit_z=tlm_blocking_impedance(f, fit.r_ion_ohm_m2, fit.c_dl_f_m2,
-                                                  fit.r_hf_ohm_m2),
-                     title=f"R_ion {fit.r_ion_ohm_m2 * 1e4:.3g} Ω cm², τ_EIS "
-                           f"{summary['tau_eis']:.3g}")
+        plot_nyquist(half_spectra, out / "nyquist.png", title="half cell at rest")
+        plot_nyquist(blocking_spectra, out / "nyquist_blocking.png",
+                     title="symmetric blocking cell")
+        if len(rows) > 1:
+            _write_csv_atomic(out / "cases.csv", [
+                {k: v for k, v in r.items() if not isinstance(v, list)} for r in rows])
         _write_json_atomic(out / "metrics.json", summary)
         summary["out"] = str(out)
     return summary
@@ -778,10 +864,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("cell", cmd_cell,
             "Half-cell DFN (porous NMC cathode | separator | Li foil): galvanostatic discharge "
             "to the cut-off; prints capacity (mAh/g AM), energy, mean voltage; with --out "
-            "writes discharge.csv, discharge.png and metrics.json.")
+            "writes discharge.csv, discharge.png and metrics.json. With --transport, one cell "
+            "per structure of an etwin transport result (cases.csv).")
     p.add_argument("--params", default=None,
                    help="parameter file (JSON, SI units; see --print-default-params); default: "
                         "the paper's uncalendered electrode")
+    p.add_argument("--transport", default=None,
+                   help="an etwin transport metrics.json (or its directory): one cell per "
+                        "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
+                        "surface area and AM size classes from it, the rest from --params")
     p.add_argument("--c-rate", type=float, default=1.0,
                    help="discharge rate in C (1C = the theoretical capacity in one hour), in "
                         "[0.001, 100] (default 1)")
@@ -790,15 +881,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
 
     p = add("eis", cmd_eis,
-            "Impedance of the half-cell model at rest (linearized, frequency domain): Nyquist "
-            "plot, transmission-line fit (Landesfeind 2016) with R_ion, MacMullin number and "
-            "tau_EIS = N_M · porosity. For a blocking electrode (reaction_rate_constant ~ 0) "
-            "the line is the electrode's ionic path. With --out writes impedance.csv, "
-            "nyquist.png and metrics.json.")
+            "Impedance of the half-cell model at rest (linearized, frequency domain), and of "
+            "the symmetric blocking cell of its cathode (no reaction, t+ = 1) with the "
+            "transmission-line fit (Landesfeind 2016): R_ion per electrode (fit and 3 x the "
+            "projection), MacMullin number and tau_EIS = N_M · porosity. With --out writes "
+            "impedance.csv, impedance_blocking_symmetric.csv, nyquist.png, "
+            "nyquist_blocking.png and metrics.json.")
     p.add_argument("--params", default=None, help="parameter file (JSON, SI units)")
+    p.add_argument("--transport", default=None,
+                   help="an etwin transport metrics.json (or its directory): one cell per "
+                        "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
+                        "surface area and AM size classes from it, the rest from --params")
     p.add_argument("--f-min-hz", type=float, default=1.0, help="lowest frequency in Hz (1)")
     p.add_argument("--f-max-hz", type=float, default=1e7, help="highest frequency in Hz (1e7)")
     p.add_argument("--points-per-decade", type=int, default=7, help="points per decade (7)")
+    p.add_argument("--blocking-sigma-s-m", type=float, default=None,
+                   help="σ_eff of the blocking cell in S/m (default: max(σ_eff, 1e3 κ_eff), "
+                        "the electronic rail made negligible as in the paper)")
     p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
 
     p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "

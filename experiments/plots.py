@@ -157,34 +157,42 @@ def plot_slice_fractions(fractions, voxel_um: float, path: str | Path, title: st
     return _save(fig, path)
 
 
-def plot_discharge(capacity_mah_g, voltage_v, path: str | Path, title: str = "") -> Path:
-    """Voltage [V] against specific capacity [mAh/g AM]."""
+def plot_discharge(curves, path: str | Path, title: str = "") -> Path:
+    """Voltage [V] against specific capacity [mAh/g AM]; ``curves`` is a list of
+    (label, capacity [mAh/g], voltage [V])."""
     fig, ax = plt.subplots(figsize=(6.0, 4.0))
-    ax.plot(capacity_mah_g, voltage_v, lw=1.5)
+    for label, capacity_mah_g, voltage_v in curves:
+        ax.plot(capacity_mah_g, voltage_v, lw=1.5, label=label)
     ax.set_xlabel("capacity [mAh/g AM]")
     ax.set_ylabel("voltage vs Li/Li+ [V]")
     ax.grid(alpha=0.3)
+    if len(curves) > 1:
+        ax.legend(fontsize=8)
     ax.set_title(title or "galvanostatic discharge")
     return _save(fig, path)
 
 
-def plot_nyquist(z_ohm_m2, path: str | Path, fit_z=None, title: str = "") -> Path:
-    """Nyquist plot, -Im Z against Re Z [Ω cm²], equal axes up to 1.2 × the largest Re Z."""
+def plot_nyquist(spectra, path: str | Path, title: str = "") -> Path:
+    """Nyquist plot, -Im Z against Re Z [Ω cm²], equal axes up to 1.2 × the largest Re Z;
+    ``spectra`` is a list of (label, Z [Ω m²], fitted Z or None)."""
     import numpy as np
 
-    z = np.asarray(z_ohm_m2) * 1e4
     fig, ax = plt.subplots(figsize=(5.6, 4.6))
-    ax.plot(z.real, -z.imag, "o", ms=3, label="model")
-    if fit_z is not None:
-        zf = np.asarray(fit_z) * 1e4
-        ax.plot(zf.real, -zf.imag, "-", lw=1.0, label="transmission-line fit")
+    span = 0.0
+    for n, (label, z_ohm_m2, fit_z) in enumerate(spectra):
+        z = np.asarray(z_ohm_m2) * 1e4
+        line, = ax.plot(z.real, -z.imag, "o", ms=3, label=label)
+        if fit_z is not None:
+            zf = np.asarray(fit_z) * 1e4
+            ax.plot(zf.real, -zf.imag, "-", lw=1.0, color=line.get_color(),
+                    label="transmission-line fit" if n == 0 else None)
+        span = max(span, 1.2 * float(z.real.max()))  # the 45° branch, not the whole tail
     ax.set_xlabel("Re Z [Ω cm²]")
     ax.set_ylabel("-Im Z [Ω cm²]")
-    span = 1.2 * float(z.real.max())  # show the 45° branch, not the whole capacitive line
     ax.set_xlim(0.0, span)
     ax.set_ylim(0.0, span)
     ax.set_aspect("equal")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     ax.set_title(title or "impedance")
     return _save(fig, path)

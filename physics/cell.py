@@ -20,7 +20,7 @@ Cell voltage V = φ_s(L).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import sparse
@@ -97,6 +97,7 @@ class HalfCellDFN:
         self.differential[self.off_cs:] = True
         self._mass = self._mass_matrix()
         self._pattern = None
+        self.on_pattern_mass = self.on_pattern(self._mass)
 
     # ------------------------------------------------------------------ pieces
     def cs_block(self, y: np.ndarray) -> np.ndarray:
@@ -192,65 +193,89 @@ class HalfCellDFN:
         g[0] = self.foil_current(ce[0], -pe[0]) - i_app  # Li foil: i_F(η_Li) = i_app
         out[self.sl_pe] = g
         # solid: ∫ σ φs' w' + ∫ j w + i_app w(L) = 0
-        g = self.k_solid @ ps + src[self.cat_nodes]
+        g = self.k_solid @ (ps - ps[0]) + src[self.cat_nodes]  # K 1 = 0, as for c_s below
         g[-1] += i_app
         out[self.sl_ps] = g
         # particles: M_r cs' + D K_r cs - R² (-i_k / F) e_surf = 0
         cs = self.cs_block(y)
         res_cs = np.empty_like(cs)
         for k in range(self.n_k):
-            res_cs[k] = (self.k_r[k] @ cs[k].T).T
+            # K_r 1 = 0: diffusing the excess over the centre value gives the same residual
+            # and keeps finite differences of it conservative (cancellation of c_s ~ 1e4
+            # mol/m³ against steps of ~1e-3 breaks the Jacobian's column sums otherwise, a
+            # leak that shows in the impedance near DC)
+            res_cs[k] = (self.k_r[k] @ (cs[k] - cs[k][:, :1]).T).T
             res_cs[k][:, -1] -= self.radii[k] ** 2 * (-i_k[k] / FARADAY)
         out[self.off_cs:] = res_cs.ravel()
         return out
 
     # ---------------------------------------------------------------- Jacobian
     def jacobian(self, y: np.ndarray, i_app: float) -> sparse.csc_matrix:
-        """∂G/∂y by finite differences over a column colouring of the sparsity pattern."""
-        if self._pattern is None:
-            self._pattern, self._colours = self._sparsity(y, i_app)
+        """∂G/∂y by finite differences over a column colouring of the structural pattern:
+        one residual per colour (about 10 for any mesh).  Stored on the pattern's layout, so
+        that ``on_pattern(M)`` data add to it entry by entry."""
+        pat = self._jacobian_pattern()
+        rows, cols = pat.indices, self._pattern_cols
         g0 = self.residual(y, i_app)
-        rows, cols = self._pattern
         vals = np.empty(rows.size)
         scale = np.maximum(np.abs(y), 1e-3)
-        for colour in range(self._colours.max() + 1):
-            members = np.flatnonzero(self._colours == colour)
+        for members, entries in self._colour_groups:
             dy = np.zeros_like(y)
-            step = 1e-7 * scale[members]
-            dy[members] = step
-            dg = (self.residual(y + dy, i_app) - g0)
-            sel = np.isin(cols, members)
-            vals[sel] = dg[rows[sel]] / dy[cols[sel]]
-        return sparse.csc_matrix((vals, (rows, cols)), shape=(self.size, self.size))
+            dy[members] = 1e-7 * scale[members]
+            dg = self.residual(y + dy, i_app) - g0
+            vals[entries] = dg[rows[entries]] / dy[cols[entries]]
+        return sparse.csc_matrix((vals, pat.indices, pat.indptr), shape=pat.shape)
 
-    def _sparsity(self, y: np.ndarray, i_app: float):
-        """Pattern by perturbing one unknown at a time (once), then greedy colouring."""
-        g0 = self.residual(y, i_app)
+    def on_pattern(self, matrix: sparse.spmatrix) -> np.ndarray:
+        """The entries of ``matrix`` in the Jacobian's storage order (it must fit the
+        structural pattern)."""
+        pat = self._jacobian_pattern()
+        coo = sparse.coo_matrix(matrix)
+        if not np.all(np.asarray(pat[coo.row, coo.col]).ravel()):
+            raise ValueError("on_pattern: the matrix has entries outside the Jacobian pattern")
+        return np.asarray(sparse.csc_matrix(matrix)[pat.indices, self._pattern_cols]).ravel()
+
+    def _jacobian_pattern(self) -> sparse.csc_matrix:
+        if self._pattern is None:
+            self._pattern = sparse.csc_matrix(self.structural_pattern(), dtype=float)
+            self._pattern.sort_indices()
+            self._pattern_cols = np.repeat(np.arange(self.size), np.diff(self._pattern.indptr))
+            self._colour_groups = _colour_groups(self._pattern)
+        return self._pattern
+
+    def structural_pattern(self) -> sparse.csr_matrix:
+        """Which unknowns each residual row can depend on (a superset of the true pattern):
+        neighbours in x for c_e, φ_e, φ_s; neighbours in r inside one particle; and, at each
+        cathode node, every pair among c_e, φ_e, φ_s and the surface c_s of each size class
+        (the reaction)."""
         rows, cols = [], []
-        scale = np.maximum(np.abs(y), 1e-3)
-        for c in range(self.size):
-            dy = np.zeros_like(y)
-            dy[c] = 1e-6 * scale[c]
-            nz = np.flatnonzero(self.residual(y + dy, i_app) != g0)
-            rows.extend(nz)
-            cols.extend([c] * nz.size)
-        rows = np.asarray(rows)
-        cols = np.asarray(cols)
-        pat = sparse.csc_matrix((np.ones(rows.size), (rows, cols)), shape=(self.size,) * 2)
-        colours = np.full(self.size, -1)
-        col_rows = [pat.indices[pat.indptr[c]:pat.indptr[c + 1]] for c in range(self.size)]
-        used: list[set] = []
-        for c in range(self.size):
-            rset = set(col_rows[c].tolist())
-            for k, taken in enumerate(used):
-                if not (taken & rset):
-                    colours[c] = k
-                    taken |= rset
-                    break
-            else:
-                colours[c] = len(used)
-                used.append(set(rset))
-        return (rows, cols), colours
+
+        def couple(r, c):
+            r, c = np.broadcast_arrays(np.asarray(r), np.asarray(c))
+            rows.append(r.ravel())
+            cols.append(c.ravel())
+
+        nx, ce0, pe0, ps0 = self.n_x, self.sl_ce.start, self.sl_pe.start, self.sl_ps.start
+        for d in (-1, 0, 1):  # x neighbours: salt (c_e), current (φ_e and ln c_e)
+            i = np.arange(max(0, -d), nx - max(0, d))
+            couple(ce0 + i, ce0 + i + d)
+            couple(pe0 + i, pe0 + i + d)
+            couple(pe0 + i, ce0 + i + d)
+            n = np.arange(max(0, -d), self.n_c - max(0, d))
+            couple(ps0 + n, ps0 + n + d)
+        n = np.arange(self.n_c)
+        cs = self.off_cs + (np.arange(self.n_k)[:, None, None] * self.n_c
+                            + n[None, :, None]) * self.n_r + np.arange(self.n_r)[None, None, :]
+        for d in (-1, 0, 1):  # r neighbours inside each particle
+            couple(cs[:, :, max(0, -d):self.n_r - max(0, d)],
+                   cs[:, :, max(0, -d) + d:self.n_r - max(0, d) + d])
+        reaction = np.concatenate([np.stack([ce0 + self.cat_nodes, pe0 + self.cat_nodes,
+                                             ps0 + n]), cs[:, :, -1]])  # (3 + n_k, n_c)
+        couple(reaction[:, None, :], reaction[None, :, :])
+        r, c = np.concatenate(rows), np.concatenate(cols)
+        pat = sparse.csr_matrix((np.ones(r.size, bool), (r, c)), shape=(self.size,) * 2)
+        pat.sum_duplicates()
+        return pat
 
     # ---------------------------------------------------------------- state
     def initial_state(self) -> np.ndarray:
@@ -283,6 +308,27 @@ class HalfCellDFN:
         return float(self.w_eps @ y[self.sl_ce])
 
 
+def _colour_groups(pattern: sparse.csc_matrix) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Greedy column colouring (no two columns of one colour share a row); per colour, its
+    columns and the positions of its entries in the pattern's storage."""
+    size = pattern.shape[1]
+    colours = np.full(size, -1)
+    used: list[set] = []
+    for c in range(size):
+        rset = set(pattern.indices[pattern.indptr[c]:pattern.indptr[c + 1]].tolist())
+        for k, taken in enumerate(used):
+            if not (taken & rset):
+                colours[c] = k
+                taken |= rset
+                break
+        else:
+            colours[c] = len(used)
+            used.append(rset)
+    entry_colour = np.repeat(colours, np.diff(pattern.indptr))
+    return [(np.flatnonzero(colours == k), np.flatnonzero(entry_colour == k))
+            for k in range(len(used))]
+
+
 @dataclass(frozen=True)
 class Discharge:
     """A galvanostatic discharge: time [s], capacity [mAh/g], voltage [V] and summary."""
@@ -311,10 +357,12 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
     """Galvanostatic discharge at ``c_rate`` (1C = theoretical capacity in one hour) to the
     cut-off voltage.
 
-    Time stepping: variable-step BDF2 (BDF1 first step) on M y' + G(y) = 0, Newton with a
-    finite-difference Jacobian (column colouring of the sparsity pattern) factorized once per
-    step; the step adapts to the local error of the differential unknowns (c_e, c_s) against
-    the extrapolated predictor (``rtol``).  The last step is cut at the cut-off voltage.
+    Time stepping: variable-step BDF2 (BDF1 first step) on M y' + G(y) = 0, modified Newton:
+    ∂G/∂y (finite differences over a column colouring of the structural pattern) is kept
+    across steps and refreshed only when Newton fails to converge with it; a0 M + ∂G/∂y is
+    factorized once per step.  The step adapts to the local error of the differential
+    unknowns (c_e, c_s) against the extrapolated predictor (``rtol``).  The last step is cut
+    at the cut-off voltage.
 
     Raises RuntimeError with the time and voltage where Newton failed or the step budget ran
     out, instead of returning a capacity.
@@ -336,6 +384,7 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
     steps = newton_total = 0
     cutoff = params.cutoff_voltage_v
     atol = np.where(diff, 1e-3, 1e-6)
+    jac_g, jac_fresh = model.jacobian(y, i_app), True
     while steps < max_steps:
         if y_prev is None:  # BDF1
             a0, a1, a2 = 1.0 / h, -1.0 / h, 0.0
@@ -347,24 +396,18 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
             a2 = w * w / (h * (1 + w))
             y_pred = y + w * (y - y_prev)
         hist = a1 * y + (a2 * y_prev if y_prev is not None else 0.0)
-        z = y_pred.copy()
-        ok = False
-        with np.errstate(all="ignore"):  # a diverging iterate is caught below, not warned
-            for it in range(8):
-                g = m @ (a0 * z + hist) + model.residual(z, i_app)
-                if not np.all(np.isfinite(g)):
-                    break
-                if it == 0:
-                    jac = (a0 * m + model.jacobian(z, i_app)).tocsc()
-                    lu = sparse_linalg.splu(jac)
-                dz = lu.solve(-g)
-                z += dz
-                newton_total += 1
-                if np.max(np.abs(dz) / (atol + rtol * np.abs(z))) < 1.0:
-                    ok = True
-                    break
+        z, iters, ok = _newton(model, m, a0, hist, y_pred, i_app, jac_g, atol, rtol,
+                               stale=not jac_fresh)
+        if not ok and not jac_fresh:  # a stale Jacobian: refresh it and retry the step
+            with np.errstate(all="ignore"):  # an overshooting predictor may overflow sinh
+                jac_g, jac_fresh = model.jacobian(y_pred, i_app), True
+            newton_total += iters
+            z, iters, ok = _newton(model, m, a0, hist, y_pred, i_app, jac_g, atol, rtol,
+                                   stale=False)
+        newton_total += iters
         if not ok:
             h *= 0.25
+            jac_fresh = False  # the Jacobian of a failed predictor is refreshed at the next
             if h < 1e-8:
                 raise RuntimeError(f"discharge: Newton failed at t = {t:.3f} s, V = "
                                    f"{model.voltage(y):.4f} V")
@@ -375,6 +418,7 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
             h *= max(0.2, 0.9 / err ** (1 / 3))
             continue
         steps += 1
+        jac_fresh = False
         v_new = model.voltage(z)
         if v_new <= cutoff:
             frac = (vs[-1] - cutoff) / (vs[-1] - v_new)
@@ -397,6 +441,40 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
     return Discharge(time_s, capacity, voltage, float(capacity[-1]), energy,
                      energy / max(float(capacity[-1]), 1e-12), steps, newton_total, i_app,
                      y, y_start)
+
+
+NEWTON_TOL = 0.03
+
+
+def _newton(model: HalfCellDFN, m: sparse.csr_matrix, a0: float, hist: np.ndarray,
+            z0: np.ndarray, i_app: float, jac_g: sparse.csc_matrix, atol: np.ndarray,
+            rtol: float, stale: bool) -> tuple[np.ndarray, int, bool]:
+    """Solve M (a0 z + hist) + G(z) = 0 from z0 with the fixed Jacobian a0 M + jac_g:
+    (z, iterations, converged).  Converged when the update is below the error tolerance;
+    with a ``stale`` Jacobian (linear convergence, leaving an error of the order of the last
+    update) below ``NEWTON_TOL`` of it, and it gives up when the update grows."""
+    a = sparse.csc_matrix((a0 * model.on_pattern_mass + jac_g.data, jac_g.indices,
+                           jac_g.indptr), shape=jac_g.shape)
+    try:
+        lu = sparse_linalg.splu(a)
+    except RuntimeError:  # singular at an overshooting predictor: the caller shortens h
+        return z0, 0, False
+    z = z0.copy()
+    prev = np.inf
+    with np.errstate(all="ignore"):  # a diverging iterate is caught here, not warned
+        for it in range(1, 9):
+            g = m @ (a0 * z + hist) + model.residual(z, i_app)
+            if not np.all(np.isfinite(g)):
+                return z, it, False
+            dz = lu.solve(-g)
+            z += dz
+            norm = np.max(np.abs(dz) / (atol + rtol * np.abs(z)))
+            if norm < (NEWTON_TOL if stale else 1.0):
+                return z, it, True
+            if stale and it >= 3 and norm > prev:  # diverging with an old Jacobian
+                return z, it, False
+            prev = norm
+    return z, 8, False
 
 
 def _consistent_algebraic(model: HalfCellDFN, y: np.ndarray, i_app: float) -> np.ndarray:
@@ -439,7 +517,73 @@ def impedance(params: CellParameters, frequencies_hz: np.ndarray,
     v_index = model.sl_ps.stop - 1
     for n, f in enumerate(np.asarray(frequencies_hz, dtype=float)):
         a = (1j * 2.0 * np.pi * f * storage + jac).tocsc()
-        y_hat = sparse_linalg.splu(a).solve(-b.astype(complex))
+        # equilibrate rows, then columns: the entries span ~30 decades (particle storage
+        # against reaction conductances), beyond what pivoting alone resolves near DC
+        row = 1.0 / abs(a).max(axis=1).toarray().ravel()
+        a = sparse.diags(row) @ a
+        col = 1.0 / abs(a).max(axis=0).toarray().ravel()
+        a = (a @ sparse.diags(col)).tocsc()
+        y_hat = col * sparse_linalg.splu(a).solve(-row * b.astype(complex))
         out[n] = -y_hat[v_index]
     return Impedance(np.asarray(frequencies_hz, dtype=float), out,
                      params.cathode.initial_stoichiometry)
+
+
+def blocking_variant(params: CellParameters,
+                     electronic_conductivity_s_m: float | None = None) -> CellParameters:
+    """The same cell as measured for the ionic resistance (Landesfeind et al. 2016): no
+    faradaic reaction in the cathode (k = 1e-25), an ideal counter electrode (i0 = 1e6 A/m²,
+    no double layer) and t+ = 1, i.e. the electrolyte a pure ionic conductor without
+    concentration polarization, which is the transmission-line model's assumption.
+
+    The solid's rail enters a blocking line symmetrically with the ionic one, so the line
+    reads R_ion + R_el unless σ_eff ≫ κ_eff.  As the paper (§ EIS methods: AM conductivity
+    raised to 1 S/m "to neglect the role of electronic resistance"), ``None`` sets
+    σ_eff = max(σ_eff, 1e3 κ_eff); pass a value to keep another one (e.g. the model's own).
+    """
+    cat = params.cathode
+    if electronic_conductivity_s_m is None:
+        kappa_eff = electrolyte_conductivity_s_m(params) * cat.transport_factor
+        electronic_conductivity_s_m = max(cat.electronic_conductivity_s_m, 1e3 * kappa_eff)
+    return replace(
+        params,
+        cathode=replace(cat, reaction_rate_constant=1e-25,
+                        electronic_conductivity_s_m=electronic_conductivity_s_m),
+        lithium_foil=replace(params.lithium_foil, exchange_current_density_a_m2=1e6,
+                             double_layer_capacitance_f_m2=0.0),
+        electrolyte=replace(params.electrolyte, transference_number=1.0))
+
+
+def electrolyte_conductivity_s_m(params: CellParameters) -> float:
+    """Bulk κ at the initial salt concentration [S/m]."""
+    e = params.electrolyte
+    return e.conductivity_s_m if e.properties == "constant" else float(
+        el.conductivity_valoen2005_s_m(e.initial_concentration_mol_m3, params.temperature_k))
+
+
+def separator_resistance_ohm_m2(params: CellParameters) -> float:
+    """L_sep τ_sep / (ε_sep κ(c_e0)) [Ω m²]."""
+    sep = params.separator
+    return sep.thickness_m * sep.tortuosity_factor / (
+        sep.porosity * electrolyte_conductivity_s_m(params))
+
+
+def symmetric_blocking_impedance(params: CellParameters, frequencies_hz: np.ndarray,
+                                 mesh: Mesh = Mesh(10, 80, 2),
+                                 electronic_conductivity_s_m: float | None = None) -> Impedance:
+    """Impedance of a symmetric cell of two copies of the cathode under blocking conditions
+    (:func:`blocking_variant`) around the separator [Ω m²].
+
+    The half cell of the blocking variant is R_ct,Li + R_sep + Z_el (in series, the ideal foil
+    adds only R_ct,Li = RT / (F i0), 2.6e-8 Ω m²); the symmetric cell is Z = R_sep + 2 Z_el, so
+    its transmission-line fit gives 2 R_ion and C_dl / 2 of one electrode.  The default
+    mesh resolves the line's penetration depth up to ~10 MHz with 80 elements through the
+    cathode; the particles carry no current, so two radial elements suffice.
+    """
+    blocking = blocking_variant(params, electronic_conductivity_s_m)
+    half = impedance(blocking, frequencies_hz, mesh)
+    r_ct_li = GAS_CONSTANT * params.temperature_k / (
+        FARADAY * blocking.lithium_foil.exchange_current_density_a_m2)
+    r_sep = separator_resistance_ohm_m2(blocking)
+    z_electrode = half.z_ohm_m2 - r_ct_li - r_sep
+    return Impedance(half.frequency_hz, r_sep + 2.0 * z_electrode, half.stoichiometry)

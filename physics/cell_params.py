@@ -166,7 +166,8 @@ class SeparatorParameters:
 class ElectrolyteParameters:
     """Attributes:
         initial_concentration_mol_m3: salt concentration at rest [mol/m³].
-        transference_number: cation transference number t+ [-].
+        transference_number: cation transference number t+ [-] (1: a single-ion conductor, no
+            concentration polarization, as the blocking-cell analysis assumes).
         thermodynamic_factor: 1 + d ln f± / d ln c [-].
         properties: "valoen2005" (D(c, T), κ(c, T) of :mod:`physics.electrolyte`) or
             "constant" (the two values below).
@@ -184,7 +185,7 @@ class ElectrolyteParameters:
         s = "electrolyte"
         _check(s, "initial_concentration_mol_m3", self.initial_concentration_mol_m3, 0.0, 5000.0,
                lo_open=True)
-        _check(s, "transference_number", self.transference_number, 0.0, 1.0, hi_open=True)
+        _check(s, "transference_number", self.transference_number, 0.0, 1.0)
         _check(s, "thermodynamic_factor", self.thermodynamic_factor, 0.0, 10.0, lo_open=True)
         if self.properties not in ("valoen2005", "constant"):
             raise ValueError(f"electrolyte.properties = {self.properties!r}; allowed: "
@@ -294,8 +295,10 @@ def cathode_from_transport(summary: dict, base: CathodeParameters = CathodeParam
                            direction: str = "z") -> CathodeParameters:
     """Cathode parameters from an ``etwin transport`` result (``TransportProperties.summary()``
     or its metrics.json): thickness = image height along z, porosity, AM and CBD fractions,
-    τ and σ_eff along ``direction`` (through-plane), and the AM surface open to Li+ (AM-pore
-    plus AM-CBD, the CBD being nano-porous).  Everything else comes from ``base``.
+    τ and σ_eff along ``direction`` (through-plane), the AM surface open to Li+ (AM-pore
+    plus AM-CBD, the CBD being nano-porous) and, when the result came from a particle
+    structure, its AM size classes (``am_radii_um``, ``am_volume_fractions``).  Everything
+    else comes from ``base``.
     """
     try:
         tau = summary[f"tau_{direction}"]
@@ -310,7 +313,12 @@ def cathode_from_transport(summary: dict, base: CathodeParameters = CathodeParam
     if tau is None or not math.isfinite(tau) or not sigma:
         raise ValueError(f"the structure does not percolate along {direction} (τ = {tau}, "
                          f"σ_eff = {sigma} S/m): no cell to simulate")
+    sizes = {}
+    if summary.get("am_radii_um"):
+        sizes = {"particle_radii_m": tuple(r * 1e-6 for r in summary["am_radii_um"]),
+                 "particle_volume_fractions": tuple(summary["am_volume_fractions"])}
     return dataclasses.replace(base, thickness_m=thickness_m, porosity=fractions[0],
                                active_volume_fraction=fractions[1],
                                cbd_volume_fraction=fractions[2], tortuosity_factor=tau,
-                               electronic_conductivity_s_m=sigma, specific_surface_area_m=area_m)
+                               electronic_conductivity_s_m=sigma, specific_surface_area_m=area_m,
+                               **sizes)

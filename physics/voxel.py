@@ -151,6 +151,22 @@ def real_radius_um(state: ParticleState) -> np.ndarray:
     return np.cbrt(3.0 * state.volume_um3 / (4.0 * math.pi))
 
 
+def am_size_classes(state: ParticleState, rel_tol: float = 0.01
+                    ) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """AM size distribution of a structure: (class radii [µm], share of the AM volume in each
+    class [-]), real radii within ``rel_tol`` of each other pooled (their volume-weighted mean
+    radius).  The cell model takes one particle per class (``CathodeParameters``)."""
+    radius = np.sort(real_radius_um(state)[state.species == AM_SPECIES])
+    if radius.size == 0:
+        raise ValueError("am_size_classes: the structure holds no AM particle")
+    starts = np.flatnonzero(np.r_[True, np.diff(radius) > rel_tol * radius[:-1]])
+    volume = radius ** 3
+    class_volume = np.add.reduceat(volume, starts)
+    class_radius = np.add.reduceat(volume * radius, starts) / class_volume
+    return (tuple(float(r) for r in class_radius),
+            tuple(float(v) for v in class_volume / class_volume.sum()))
+
+
 def voxel_grid(state: ParticleState, voxel_um: float,
                z_range_um: tuple[float, float] | None = None
                ) -> tuple[float, tuple[int, int, int], np.ndarray]:

@@ -74,6 +74,11 @@ def test_cathode_from_a_transport_result():
                                                                                    0.12)
     assert cat.tortuosity_factor == 1.58 and cat.electronic_conductivity_s_m == 0.058
     assert sum(cat.surface_area_per_class_m()) == pytest.approx(0.485e6)
+    assert cat.particle_radii_m == CathodeParameters().particle_radii_m  # none in the result
+    sized = cathode_from_transport({**summary, "am_radii_um": [2.0, 4.0],
+                                    "am_volume_fractions": [0.25, 0.75]})
+    assert sized.particle_radii_m == pytest.approx((2e-6, 4e-6))
+    assert sized.particle_volume_fractions == (0.25, 0.75)
     with pytest.raises(ValueError, match="does not percolate"):
         cathode_from_transport({**summary, "tau_z": None})
     with pytest.raises(ValueError, match="lacks 'tau_x'"):

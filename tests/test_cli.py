@@ -180,6 +180,41 @@ def test_transport_on_a_calendered_directory(tmp_path):
     data = json.loads(out.stdout)
     assert data["input"] == "dried.npz"
     assert abs(data["porosity"] - 0.445) < 0.02 and data["tau_z"] > 1.0
+    assert len(data["am_radii_um"]) == 6 and sum(data["am_volume_fractions"]) == \
+        pytest.approx(1.0)
+
+
+def test_cell_and_eis_follow_the_calendering_trend_of_transport_results(tmp_path, capsys):
+    """Two etwin transport results shaped as the fast dried and 20 MPa structures: the cell
+    of the calendered one has more 1C capacity (σ_eff limits the dried one) and a higher
+    R_ion and τ_EIS, the paper's trend (§6.2, Table 3)."""
+    common = {"voxel_um": 0.25, "am_pore_area_per_volume_um": 0.40,
+              "am_cbd_area_per_volume_um": 0.02, "am_radii_um": [2.25, 4.14, 5.175],
+              "am_volume_fractions": [0.2, 0.5, 0.3]}
+    dried = {**common, "input": "dried.npz", "shape": [103, 103, 334], "porosity": 0.420,
+             "fraction_AM": 0.48, "fraction_CBD": 0.10, "tau_z": 1.41,
+             "sigma_eff_z_s_m": 8.6e-4}
+    calendered = {**common, "input": "calendered_20MPa.npz", "shape": [103, 103, 264],
+                  "porosity": 0.264, "fraction_AM": 0.61, "fraction_CBD": 0.126,
+                  "tau_z": 1.57, "sigma_eff_z_s_m": 0.069}
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"structures": [dried, calendered]}))
+    assert main(["cell", "--transport", str(path), "--out", str(tmp_path / "c"),
+                 "--json"]) == 0
+    cases = json.loads(capsys.readouterr().out)["cases"]
+    assert [c["input"] for c in cases] == ["dried.npz", "calendered_20MPa.npz"]
+    assert cases[1]["capacity_mah_g"] > 2 * cases[0]["capacity_mah_g"]
+    assert cases[1]["thickness_um"] == pytest.approx(66.0)
+    assert (tmp_path / "c" / "cases.csv").is_file()
+    assert (tmp_path / "c" / "discharge_calendered_20MPa.csv").is_file()
+    assert main(["eis", "--transport", str(tmp_path / "missing.json"), "--json"]) == 2
+    assert "not a readable etwin transport metrics.json" in capsys.readouterr().err
+    assert main(["eis", "--transport", str(path), "--f-max-hz", "1e6", "--json"]) == 0
+    cases = json.loads(capsys.readouterr().out)["cases"]
+    assert cases[1]["r_ion_ohm_cm2"] > cases[0]["r_ion_ohm_cm2"]
+    assert cases[1]["tau_eis"] > cases[0]["tau_eis"]
+    for case, tau in zip(cases, (1.41, 1.57), strict=True):
+        assert case["tau_eis"] == pytest.approx(tau, rel=0.03)
 
 
 @pytest.mark.parametrize("content,message", [
@@ -250,21 +285,22 @@ def test_cell_discharge_and_default_parameter_file(tmp_path, capsys):
     assert "cathode.porosity = 1.5 is outside the allowed range (0.0, 1.0)" in err
 
 
-def test_eis_blocking_electrode_recovers_the_tortuosity(tmp_path, capsys):
-    """A blocking cathode (k → 0) with τ = 1.5: the transmission-line fit of the model's
-    spectrum gives τ_EIS = N_M ε within 3 % (default mesh)."""
+def test_eis_blocking_symmetric_cell_recovers_the_tortuosity(tmp_path, capsys):
+    """A reacting cathode with τ = 1.5: the transmission-line fit of its symmetric blocking
+    cell gives τ_EIS = N_M ε within 3 % (default mesh), the graphical R_ion within 6 %."""
     params = {"cathode": {"thickness_m": 6e-05, "porosity": 0.35, "active_volume_fraction": 0.55,
                           "cbd_volume_fraction": 0.0, "electronic_conductivity_s_m": 100.0,
-                          "reaction_rate_constant": 1e-25, "tortuosity_factor": 1.5},
-              "lithium_foil": {"exchange_current_density_a_m2": 1e6,
-                               "double_layer_capacitance_f_m2": 0.0},
-              "electrolyte": {"transference_number": 0.99}}
-    path = tmp_path / "blocking.json"
+                          "tortuosity_factor": 1.5}}
+    path = tmp_path / "cell.json"
     path.write_text(json.dumps(params))
-    assert main(["eis", "--params", str(path), "--f-min-hz", "10", "--f-max-hz", "1e5",
+    assert main(["eis", "--params", str(path), "--f-min-hz", "1", "--f-max-hz", "1e6",
                  "--out", str(tmp_path / "o"), "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
-    assert data["points"] == 29
+    assert data["points"] == 43
     assert data["tau_eis"] == pytest.approx(1.5, rel=0.03)
-    assert (tmp_path / "o" / "nyquist.png").is_file()
+    assert data["r_ion_graphical_ohm_cm2"] == pytest.approx(data["r_ion_ohm_cm2"], rel=0.06)
+    for name in ("nyquist.png", "nyquist_blocking.png", "metrics.json"):
+        assert (tmp_path / "o" / name).is_file()
+    assert (tmp_path / "o" / "impedance_blocking_symmetric.csv").read_text().startswith(
+        "frequency_hz,")
     assert (tmp_path / "o" / "impedance.csv").read_text().startswith("frequency_hz,")
