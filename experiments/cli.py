@@ -15,6 +15,8 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 
+from experiments.files import json_safe, write_csv_atomic, write_json_atomic
+
 RECIPES = ("paper",)
 MATERIAL_NAMES = ("AM", "CBD", "Al", "steel")
 
@@ -156,16 +158,6 @@ def cmd_collide(args: argparse.Namespace) -> dict:
 FIDELITIES = ("ci", "fast", "paper")
 
 
-def _write_json_atomic(path, data: dict) -> None:
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1)
-    os.replace(tmp, path)
 
 
 def cmd_dry(args: argparse.Namespace) -> dict:
@@ -217,25 +209,11 @@ def cmd_dry(args: argparse.Namespace) -> dict:
         "cbd_cbd_first_peak_um": rdf.first_peak_um("CBD-CBD"),
         "out": str(out),
     }
-    _write_json_atomic(out / "metrics.json", summary)
+    write_json_atomic(out / "metrics.json", summary)
     return summary
 
 
 # ---------------------------------------------------------------------------- calender
-def _write_csv_atomic(path, rows: list[dict]) -> None:
-    import csv
-    import os
-    import tempfile
-    from pathlib import Path
-
-    path = Path(path)
-    keys = list(dict.fromkeys(k for row in rows for k in row))
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", newline="") as fh:
-        writer = csv.DictWriter(fh, fieldnames=keys)
-        writer.writeheader()
-        writer.writerows(rows)
-    os.replace(tmp, path)
 
 
 def _dried_state(args: argparse.Namespace, out):
@@ -315,8 +293,8 @@ def cmd_calender(args: argparse.Namespace) -> dict:
         point.state.save(out / name)
         points.append({**point.summary(), "structure": name})
     curve = [{k: v for k, v in p.items() if not k.startswith("stress")} for p in points]
-    _write_csv_atomic(out / "curve.csv", curve)
-    _write_csv_atomic(out / "force_displacement.csv", result.trace)
+    write_csv_atomic(out / "curve.csv", curve)
+    write_csv_atomic(out / "force_displacement.csv", result.trace)
     fit = result.fit
     plot_porosity_pressure([p.pressure_max_mpa for p in result.points],
                            [p.porosity for p in result.points], out / "porosity_pressure.png",
@@ -357,7 +335,7 @@ def cmd_calender(args: argparse.Namespace) -> dict:
         "particle_steps_per_s": result.particle_steps_per_s, "wall_s": result.wall_s,
         "out": str(out),
     }
-    _write_json_atomic(out / "metrics.json", _json_safe(summary))
+    write_json_atomic(out / "metrics.json", json_safe(summary))
     return summary
 
 
@@ -381,14 +359,14 @@ def cmd_indent(args: argparse.Namespace) -> dict:
     result = indent(state, args.depth_fraction, args.hold_us, conditions, protocol,
                     progress=progress)
     bar.close()
-    _write_csv_atomic(out / "indentation.csv", result.trace)
+    write_csv_atomic(out / "indentation.csv", result.trace)
     plot_indentation(result.trace, out / "indentation.png",
                      title=f"micro-indentation to {100 * args.depth_fraction:g} % of "
                            f"{result.thickness_um:.1f} µm ({result.n_particles} particles)")
     summary = {k: v for k, v in result.__dict__.items() if k != "trace"}
     summary.update({"dried": source, "tile": args.tile, "depth_fraction": args.depth_fraction,
                     "hold_us": args.hold_us, "out": str(out)})
-    _write_json_atomic(out / "metrics.json", _json_safe(summary))
+    write_json_atomic(out / "metrics.json", json_safe(summary))
     return summary
 
 
@@ -471,11 +449,11 @@ def cmd_transport(args: argparse.Namespace) -> dict:
                 micro.save(out / f"{stem}_image.npy")
             rows = [{"z_um": (k + 0.5) * micro.voxel_um, "pore": f[0], "am": f[1], "cbd": f[2]}
                     for k, f in enumerate(props.slice_fractions)]
-            _write_csv_atomic(out / f"{stem}_slices.csv", rows)
+            write_csv_atomic(out / f"{stem}_slices.csv", rows)
             plot_slice_fractions(props.slice_fractions, micro.voxel_um,
                                  out / f"{stem}_slices.png", title=name)
             if props.psd is not None:
-                _write_csv_atomic(out / f"{stem}_psd.csv", [
+                write_csv_atomic(out / f"{stem}_psd.csv", [
                     {"diameter_um": d, "cumulative_fraction": c}
                     for d, c in zip(props.psd.diameter_um, props.psd.cumulative_fraction,
                                     strict=True)])
@@ -485,7 +463,7 @@ def cmd_transport(args: argparse.Namespace) -> dict:
         results.append(summary)
     result = results[0] if len(results) == 1 else {"structures": results}
     if out is not None:
-        _write_json_atomic(out / "metrics.json", _json_safe(result))
+        write_json_atomic(out / "metrics.json", json_safe(result))
     return result
 
 
@@ -559,7 +537,7 @@ def cmd_cell(args: argparse.Namespace) -> dict:
             out.mkdir(parents=True, exist_ok=True)
             stem = "discharge" if len(curves) == 1 and not args.transport else \
                 f"discharge_{Path(label).stem}"
-            _write_csv_atomic(out / f"{stem}.csv", [
+            write_csv_atomic(out / f"{stem}.csv", [
                 {"time_s": t, "capacity_mah_g": q, "voltage_v": v}
                 for t, q, v in zip(result.time_s, result.capacity_mah_g, result.voltage_v,
                                    strict=True)])
@@ -569,8 +547,8 @@ def cmd_cell(args: argparse.Namespace) -> dict:
 
         plot_discharge(curves, out / "discharge.png", title=f"{args.c_rate:g}C discharge")
         if len(rows) > 1:
-            _write_csv_atomic(out / "cases.csv", rows)
-        _write_json_atomic(out / "metrics.json", summary)
+            write_csv_atomic(out / "cases.csv", rows)
+        write_json_atomic(out / "metrics.json", summary)
         summary["out"] = str(out)
     return summary
 
@@ -636,7 +614,7 @@ def cmd_eis(args: argparse.Namespace) -> dict:
             suffix = "" if not args.transport else f"_{Path(label).stem}"
             for name, spectrum in (("impedance", half),
                                    ("impedance_blocking_symmetric", blocking)):
-                _write_csv_atomic(out / f"{name}{suffix}.csv", [
+                write_csv_atomic(out / f"{name}{suffix}.csv", [
                     {"frequency_hz": fr, "re_z_ohm_m2": z.real, "im_z_ohm_m2": z.imag}
                     for fr, z in zip(f, spectrum.z_ohm_m2, strict=True)])
     summary = _cases_result(rows)
@@ -647,11 +625,167 @@ def cmd_eis(args: argparse.Namespace) -> dict:
         plot_nyquist(blocking_spectra, out / "nyquist_blocking.png",
                      title="symmetric blocking cell")
         if len(rows) > 1:
-            _write_csv_atomic(out / "cases.csv", [
+            write_csv_atomic(out / "cases.csv", [
                 {k: v for k, v in r.items() if not isinstance(v, list)} for r in rows])
-        _write_json_atomic(out / "metrics.json", summary)
+        write_json_atomic(out / "metrics.json", summary)
         summary["out"] = str(out)
     return summary
+
+
+# ------------------------------------------------------------------------ pipeline
+def _stage_bars(quiet: bool):
+    """(progress, detail, close) for simulate(): a log line per stage and a tqdm bar over the
+    steps of the dry and calender stages."""
+    from tqdm import tqdm
+
+    bars: dict = {}
+
+    def progress(stage: str, message: str) -> None:
+        _log(f"[{stage}] {message}")
+
+    def detail(stage: str, row: dict) -> None:
+        if quiet:
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            for other in bars.values():
+                other.close()
+            bar = bars[stage] = tqdm(desc=stage, unit="step", file=sys.stderr)
+        bar.update(row["step"] - bar.n)
+        post = {"phase": row.get("phase")}
+        for name in ("porosity", "density_g_cm3", "pressure_mpa"):
+            if name in row:
+                post[name] = f"{row[name]:.4g}"
+        bar.set_postfix(post)
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+
+    return progress, detail, close
+
+
+def _process_inputs_from_args(args: argparse.Namespace) -> dict:
+    from physics.pipeline import INPUT_RANGES
+
+    return {name: getattr(args, name) for name in INPUT_RANGES
+            if getattr(args, name) is not None}
+
+
+def cmd_simulate(args: argparse.Namespace) -> dict:
+    """One process point through the whole chain, logged as an MLflow run."""
+    from experiments.batch import make_point, result_artifacts
+    from physics.pipeline import ProcessInputs, simulate
+
+    point = make_point(_process_inputs_from_args(args), args.fidelity, args.seed,
+                       _number_list(args.c_rates, "--c-rates"))
+    progress, detail, close = _stage_bars(args.quiet)
+    started = time.time()
+    try:
+        result = simulate(ProcessInputs(**point["inputs"]), point["fidelity"], point["seed"],
+                          c_rates=point["c_rates"], cache_dir=args.cache_dir,
+                          progress=progress, detail=detail)
+        payload = {"status": "ok", "metrics": result.metrics(),
+                   "cache_hit": result.cache_hit, "started": started, "ended": time.time()}
+    except Exception as err:
+        import traceback
+
+        payload = {"status": "failed", "error": f"{type(err).__name__}: {err}",
+                   "traceback": traceback.format_exc(), "started": started,
+                   "ended": time.time()}
+        result = None
+    finally:
+        close()
+    summary = result.summary() if result is not None else {"key": point["key"]}
+    if not args.no_track:
+        from experiments.tracking import Tracker
+
+        tracker = Tracker(args.experiment)
+        if result is not None:
+            payload["artifacts"] = result_artifacts(result)
+        summary["run_id"] = tracker.log(point, payload)
+        summary["tracking_uri"] = tracker.uri
+        _log(f"MLflow run {summary['run_id']} ({payload['status']}) in experiment "
+             f"{tracker.experiment!r} at {tracker.uri}")
+    if result is None:
+        raise RuntimeError(f"simulation failed: {payload['error']}")
+    return summary
+
+
+
+
+def cmd_sweep(args: argparse.Namespace) -> dict:
+    """A design of process points (grid, Sobol or CSV) through the chain in parallel."""
+    from experiments.batch import (
+        csv_points,
+        grid_points,
+        make_point,
+        parse_bounds,
+        run_batch,
+        sobol_points,
+    )
+
+    designs = [d for d in (args.grid, args.sobol, args.points) if d is not None]
+    if len(designs) != 1:
+        raise ValueError("give exactly one design: --grid, --sobol N (with --bounds) or "
+                         "--points FILE.csv")
+    if args.grid is not None:
+        raw = grid_points(args.grid)
+    elif args.sobol is not None:
+        if not args.bounds:
+            raise ValueError("--sobol needs --bounds name=low:high,...")
+        raw = sobol_points(parse_bounds(args.bounds), args.sobol, args.design_seed)
+    else:
+        raw = csv_points(args.points)
+    seeds = [int(s) for s in _number_list(args.seeds, "--seeds")]
+    if any(s < 0 for s in seeds):
+        raise ValueError(f"--seeds must be integers >= 0, got {args.seeds}")
+    rates = _number_list(args.c_rates, "--c-rates")
+    points = [make_point(p, args.fidelity, s, rates) for p in raw for s in seeds]
+    if args.workers is not None and not 1 <= args.workers <= 1024:
+        raise ValueError(f"--workers must lie in [1, 1024], got {args.workers}")
+    report = run_batch(points, executor=args.executor, workers=args.workers,
+                       cache_dir=args.cache_dir, experiment=args.experiment,
+                       progress=not args.quiet)
+    summary = {"points": len(points), "skipped": report.skipped, "finished": report.finished,
+               "failed": report.failed, "interrupted": report.interrupted,
+               "wall_s": report.wall_s}
+    if args.json:
+        summary["rows"] = report.rows
+    else:
+        _print_sweep_table(report.rows)
+    if report.interrupted:
+        raise KeyboardInterrupt
+    return summary
+
+
+def _print_sweep_table(rows: list[dict]) -> None:
+    from physics.pipeline import INPUT_RANGES
+
+    columns = [c for c in INPUT_RANGES if len({r.get(c) for r in rows}) > 1] or ["pressure_mpa"]
+    outputs = ["porosity", "tau_z", "sigma_eff_s_m", "capacity_1C_mah_g", "tau_eis"]
+    head = [*columns, "seed", "status", *outputs]
+    _log("  ".join(f"{h:>12s}" for h in head))
+    for r in rows:
+        cells = [f"{r.get(c, ''):>12.4g}" if isinstance(r.get(c), float) else
+                 f"{r.get(c, '')!s:>12s}" for c in head]
+        _log("  ".join(cells))
+
+
+def cmd_runs(args: argparse.Namespace) -> dict:
+    """The tracked simulations of an experiment as a table (CSV with --out)."""
+    from experiments.tracking import runs_dataframe, tracking_uri
+
+    df = runs_dataframe(args.experiment, finished_only=not args.all)
+    if args.out:
+        from pathlib import Path
+
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        write_csv_atomic(args.out, df.to_dict("records"))
+    if not args.json:
+        _log(df.to_string(max_cols=12) if not df.empty else "no runs")
+    return {"experiment": args.experiment, "tracking_uri": tracking_uri(), "runs": len(df),
+            "columns": list(df.columns), "out": args.out}
 
 
 # ---------------------------------------------------------------------------- demo
@@ -900,6 +1034,68 @@ def build_parser() -> argparse.ArgumentParser:
                         "the electronic rail made negligible as in the paper)")
     p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
 
+    def add_pipeline_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--fidelity", default="fast",
+                       help="ci (80 AM particles, tests), fast (200, default) or paper (396)")
+        p.add_argument("--c-rates", default="1",
+                       help="discharge rates in C, comma-separated, each in [0.001, 100]")
+        p.add_argument("--cache-dir", default=None,
+                       help="stage cache (default $ETWIN_CACHE_DIR or ./etwin_cache)")
+        p.add_argument("--experiment", default="electrode-twin",
+                       help="MLflow experiment (store: $MLFLOW_TRACKING_URI or "
+                            "sqlite:///mlflow.db in the working directory)")
+        p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = add("simulate", cmd_simulate,
+            "One process point through slurry -> drying -> calendering -> voxel transport -> "
+            "half cell, each stage cached by a hash of its inputs; logged as an MLflow run "
+            "(params, metrics, curves, plots, the calendered structure). View with: mlflow "
+            "ui --backend-store-uri sqlite:///mlflow.db")
+    p.add_argument("--pressure-mpa", dest="pressure_mpa", type=float, default=None,
+                   help="calendering pressure in MPa, in [0.1, 500] (default 20)")
+    p.add_argument("--temperature-c", dest="temperature_c", type=float, default=None,
+                   help="roll temperature in °C, in [0, 150] (default 60)")
+    p.add_argument("--line-speed-m-min", dest="line_speed_m_min", type=float, default=None,
+                   help="line speed in m/min, in [0.01, 200] (default 0.54)")
+    p.add_argument("--solid-content", dest="solid_content", type=float, default=None,
+                   help="slurry solids mass fraction, in [0.5, 0.8] (default 0.69)")
+    p.add_argument("--am-mass-fraction", dest="am_mass_fraction", type=float, default=None,
+                   help="AM share of the dry solids, in [0.8, 0.98] (default 0.96; carbon "
+                        "and binder share the rest)")
+    p.add_argument("--coating-thickness-um", dest="coating_thickness_um", type=float,
+                   default=None, help="dry coating thickness before calendering in µm, in "
+                                      "[20, 500] (default 165)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
+    p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+    add_pipeline_options(p)
+
+    p = add("sweep", cmd_sweep,
+            "A design of process points through the chain in parallel, each an MLflow run; "
+            "points already finished in the experiment are skipped, so rerunning a stopped "
+            "sweep resumes it. Inputs not in the design take the simulate defaults.")
+    p.add_argument("--grid", default=None,
+                   help="full grid, e.g. 'pressure_mpa=5,20,60;temperature_c=25,60'")
+    p.add_argument("--sobol", type=int, default=None, help="N points of a Sobol design")
+    p.add_argument("--bounds", default=None,
+                   help="Sobol bounds, e.g. 'pressure_mpa=1:100,temperature_c=25:120'")
+    p.add_argument("--design-seed", type=int, default=0, help="Sobol scrambling seed")
+    p.add_argument("--points", default=None,
+                   help="CSV file of points, one column per process input")
+    p.add_argument("--seeds", default="0", help="simulation seeds, comma-separated")
+    p.add_argument("--executor", default="local",
+                   help="local (process pool), dask-local (Dask LocalCluster) or "
+                        "tcp://host:port (a Dask scheduler, e.g. dask-jobqueue SLURM)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel simulations (default: the cores, at most the points)")
+    add_pipeline_options(p)
+
+    p = add("runs", cmd_runs,
+            "The tracked simulations of an MLflow experiment as a table: inputs, fidelity, "
+            "seed and every metric (the training set of the surrogates).")
+    p.add_argument("--experiment", default="electrode-twin", help="MLflow experiment")
+    p.add_argument("--all", action="store_true", help="include failed runs")
+    p.add_argument("--out", default=None, help="write the table as CSV")
+
     p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "
                               "dense AM + CBD packing and the engine throughput.")
     p.add_argument("--n-am", type=int, default=80,
@@ -925,15 +1121,6 @@ def _print_human(result: dict, indent: str = "") -> None:
             print(f"{indent}{key}: {value}")
 
 
-def _json_safe(value):
-    """Non-finite floats become null (strict JSON has no NaN or Infinity)."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(v) for v in value]
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -946,8 +1133,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (RuntimeError, FloatingPointError) as err:
         _log(f"etwin {args.command}: failed: {err}")
         return 1
+    except KeyboardInterrupt:
+        _log(f"etwin {args.command}: interrupted")
+        return 130
     if args.json:
-        print(json.dumps(_json_safe(result)))
+        print(json.dumps(json_safe(result)))
     else:
         _print_human(result)
     return 0

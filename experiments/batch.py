@@ -1,0 +1,325 @@
+"""Batches of simulations through a ``concurrent.futures.Executor``, tracked in MLflow.
+
+Executors (:func:`make_executor`):
+- ``local`` (default): a process pool (spawned workers).  Each worker gets
+  ``NUMBA_NUM_THREADS = cores // workers`` before numba is imported, so the workers together
+  use the cores once and never oversubscribe them.
+- ``dask-local``: a Dask ``LocalCluster`` (worker processes, one thread each, numba threads
+  set through the nanny's pre-spawn environment) behind ``Client.get_executor()``.
+- ``tcp://host:port``: an existing Dask scheduler.  On a SLURM cluster, start one with
+  dask-jobqueue and point ``--executor`` at it, e.g. in Python::
+
+      from dask_jobqueue import SLURMCluster
+      cluster = SLURMCluster(cores=8, processes=8, memory="32GB", walltime="04:00:00",
+                             job_script_prologue=["export NUMBA_NUM_THREADS=1"])
+      cluster.scale(jobs=4)
+      print(cluster.scheduler_address)  # tcp://...: etwin sweep --executor tcp://...
+
+  The workers need this package installed and a shared ``--cache-dir``, or each worker
+  builds its own stage cache.
+
+Workers run :func:`run_point` and return a payload (status, metrics, artifacts as bytes); a
+failed simulation becomes a payload with its error, never an exception that stops the batch.
+The driver logs every payload as an MLflow run as it arrives, so a batch stopped half-way
+keeps its finished runs, and the same command resumes it: points whose key already has a
+FINISHED run are skipped (:func:`run_batch`).
+
+Designs (:func:`grid_points`, :func:`sobol_points`, :func:`csv_points`) produce lists of
+process-input dicts; every point takes the defaults of :class:`physics.pipeline.ProcessInputs`
+for the inputs it does not name.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import itertools
+import os
+import sys
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+# -------------------------------------------------------------------------------- points
+def make_point(inputs: dict, fidelity: str, seed: int, c_rates: Sequence[float]) -> dict:
+    """A validated point: inputs (all six, floats), fidelity, seed, C-rates and its key."""
+    from physics.pipeline import ProcessInputs, check_c_rates, check_fidelity, point_key
+
+    process = ProcessInputs.from_dict(inputs)
+    rates = check_c_rates(c_rates)
+    check_fidelity(fidelity)
+    return {"inputs": process.to_dict(), "fidelity": fidelity, "seed": int(seed),
+            "c_rates": list(rates), "key": point_key(process, fidelity, int(seed), rates)}
+
+
+def _input_name(name: str) -> str:
+    from physics.pipeline import INPUT_RANGES
+
+    name = name.strip()
+    if name not in INPUT_RANGES:
+        raise ValueError(f"unknown process input {name!r}; allowed: {', '.join(INPUT_RANGES)}")
+    return name
+
+
+def grid_points(spec: str) -> list[dict]:
+    """Full factorial grid from ``"pressure_mpa=5,20;temperature_c=25,60"``."""
+    axes: dict[str, list[float]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(";"))):
+        name, _, values = part.partition("=")
+        try:
+            axes[_input_name(name)] = [float(v) for v in values.split(",")]
+        except ValueError as err:
+            if "unknown process input" in str(err):
+                raise
+            raise ValueError(f"--grid {part!r}: expected name=v1,v2,... with numbers") from None
+    if not axes:
+        raise ValueError("--grid: give at least one name=v1,v2,... axis")
+    return [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*axes.values())]
+
+
+def parse_bounds(spec: str) -> dict[str, tuple[float, float]]:
+    """``"pressure_mpa=1:100,temperature_c=25:120"`` -> {name: (low, high)} inside the input
+    ranges, low < high."""
+    from physics.pipeline import INPUT_RANGES
+
+    bounds: dict[str, tuple[float, float]] = {}
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, rng = part.partition("=")
+        name = _input_name(name)
+        try:
+            lo, hi = (float(v) for v in rng.split(":"))
+        except ValueError:
+            raise ValueError(f"--bounds {part!r}: expected name=low:high") from None
+        allowed = INPUT_RANGES[name]
+        if not (allowed[0] <= lo < hi <= allowed[1]):
+            raise ValueError(f"--bounds {name}: need {allowed[0]} <= low < high <= "
+                             f"{allowed[1]}, got {lo}:{hi}")
+        bounds[name] = (lo, hi)
+    if not bounds:
+        raise ValueError("--bounds: give at least one name=low:high")
+    return bounds
+
+
+def sobol_points(bounds: dict[str, tuple[float, float]], n: int, seed: int = 0) -> list[dict]:
+    """``n`` points of a scrambled Sobol sequence (scipy.stats.qmc) over ``bounds``."""
+    from scipy.stats import qmc
+
+    if n < 1:
+        raise ValueError(f"--sobol must be >= 1, got {n}")
+    unit = qmc.Sobol(d=len(bounds), scramble=True, seed=seed).random(n)
+    lo = [b[0] for b in bounds.values()]
+    hi = [b[1] for b in bounds.values()]
+    scaled = qmc.scale(unit, lo, hi)
+    return [dict(zip(bounds, map(float, row), strict=True)) for row in scaled]
+
+
+def csv_points(path: str | Path) -> list[dict]:
+    """Points from a CSV file whose header names process inputs."""
+    path = Path(path)
+    try:
+        with open(path, newline="") as fh:
+            rows = list(csv.DictReader(fh))
+    except OSError as err:
+        raise ValueError(f"--points {path}: cannot read it ({err})") from None
+    if not rows:
+        raise ValueError(f"--points {path}: no rows")
+    names = [_input_name(n) for n in rows[0]]
+    try:
+        return [{n: float(row[n]) for n in names} for row in rows]
+    except (TypeError, ValueError):
+        raise ValueError(f"--points {path}: every cell must be a number") from None
+
+
+# -------------------------------------------------------------------------------- worker
+def _init_worker(numba_threads: int) -> None:
+    """Process-pool initializer: numba's thread count before numba is imported."""
+    os.environ["NUMBA_NUM_THREADS"] = str(numba_threads)
+
+
+def run_point(point: dict, cache_dir: str | None = None,
+              numba_threads: int | None = None) -> dict:
+    """Simulate one point (in a worker) and return the payload the driver logs: status "ok"
+    with metrics, cache hits, the summary and the artifacts as bytes, or status "failed" with
+    the error and its traceback.  Never raises."""
+    started = time.time()
+    try:
+        if numba_threads:
+            import numba
+
+            numba.set_num_threads(min(numba_threads, numba.config.NUMBA_NUM_THREADS))
+        from physics.pipeline import ProcessInputs, simulate
+
+        result = simulate(ProcessInputs(**point["inputs"]), point["fidelity"], point["seed"],
+                          c_rates=point["c_rates"], cache_dir=cache_dir)
+        return {"status": "ok", "metrics": result.metrics(), "cache_hit": result.cache_hit,
+                "summary": result.summary(), "artifacts": result_artifacts(result),
+                "started": started, "ended": time.time()}
+    except Exception as err:  # a failed simulation is a result, not a crash of the batch
+        return {"status": "failed", "error": f"{type(err).__name__}: {err}",
+                "traceback": traceback.format_exc(), "started": started, "ended": time.time()}
+
+
+def result_artifacts(result) -> dict[str, bytes]:
+    """Curves (CSV), plots (PNG), the calendered structure (.npz) and result.json."""
+    import json
+    import tempfile
+
+    from experiments.files import csv_text, json_safe
+    from experiments.plots import plot_discharge, plot_nyquist, plot_press_trace
+
+    out: dict[str, bytes] = {}
+    curves = result.curves
+    discharge_curves = []
+    for rate, d in curves["discharge"].items():
+        out[f"curves/discharge_{rate}C.csv"] = csv_text([
+            {"time_s": t, "capacity_mah_g": q, "voltage_v": v} for t, q, v in
+            zip(d["time_s"], d["capacity_curve_mah_g"], d["voltage_v"], strict=True)]).encode()
+        discharge_curves.append((f"{rate}C: {d['capacity_mah_g']:.1f} mAh/g",
+                                 d["capacity_curve_mah_g"], d["voltage_v"]))
+    imp = curves["impedance"]
+    out["curves/impedance_blocking_symmetric.csv"] = csv_text([
+        {"frequency_hz": f, "re_z_ohm_m2": re, "im_z_ohm_m2": im} for f, re, im in
+        zip(imp["frequency_hz"], imp["re_ohm_m2"], imp["im_ohm_m2"], strict=True)]).encode()
+    out["curves/press_trace.csv"] = csv_text(curves["press_trace"]).encode()
+    with tempfile.TemporaryDirectory() as tmp:
+        import numpy as np
+
+        z = np.asarray(imp["re_ohm_m2"]) + 1j * np.asarray(imp["im_ohm_m2"])
+        plots = {
+            "plots/discharge.png": lambda p: plot_discharge(discharge_curves, p),
+            "plots/nyquist_blocking.png": lambda p: plot_nyquist(
+                [(f"τ_EIS {result.tau_eis:.2f}", z, None)], p, title="symmetric blocking cell"),
+            "plots/press_trace.png": lambda p: plot_press_trace(
+                curves["press_trace"], p, title=f"{result.inputs.pressure_mpa:g} MPa")}
+        for name, draw in plots.items():
+            path = Path(tmp) / Path(name).name
+            draw(path)
+            out[name] = path.read_bytes()
+    if result.structure_path and Path(result.structure_path).is_file():
+        out["structure/calendered.npz"] = Path(result.structure_path).read_bytes()
+    out["result.json"] = json.dumps(json_safe(result.summary()), indent=1).encode()
+    return out
+
+
+# ------------------------------------------------------------------------------ executors
+def make_executor(spec: str, workers: int) -> tuple[cf.Executor, Callable[[], None], int]:
+    """(executor, close, numba threads per worker) for "local", "dask-local" or
+    "tcp://host:port" (module docstring)."""
+    cores = os.cpu_count() or 1
+    threads = max(1, cores // workers)
+    if spec == "local":
+        import multiprocessing
+
+        pool = cf.ProcessPoolExecutor(max_workers=workers,
+                                      mp_context=multiprocessing.get_context("spawn"),
+                                      initializer=_init_worker, initargs=(threads,))
+
+        def close() -> None:
+            # a stopped batch must not wait for the running simulations: end the workers
+            # (their finished stages stay in the cache), then the pool
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=True, cancel_futures=True)
+
+        return pool, close, threads
+    if spec == "dask-local" or spec.startswith("tcp://"):
+        import dask
+        from distributed import Client, LocalCluster
+
+        if spec == "dask-local":
+            dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": threads})
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+            client = Client(cluster)
+        else:
+            cluster, client = None, Client(spec, timeout=30)
+
+        def close() -> None:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+
+        return client.get_executor(), close, threads if spec == "dask-local" else 0
+    raise ValueError(f"--executor {spec!r} is unknown; allowed: local, dask-local, "
+                     f"tcp://host:port")
+
+
+# ---------------------------------------------------------------------------------- batch
+@dataclass(frozen=True)
+class BatchReport:
+    """What a batch did: rows (one per point: key, inputs, status, metrics or error),
+    how many points were skipped as already finished, ran, failed, and the wall time."""
+
+    rows: list[dict]
+    skipped: int
+    finished: int
+    failed: int
+    wall_s: float
+    interrupted: bool
+
+
+def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int | None = None,
+              cache_dir: str | None = None, experiment: str | None = None,
+              tracking_uri: str | None = None, progress: bool = True,
+              log: Callable[[str], None] | None = None) -> BatchReport:
+    """Simulate ``points`` (from :func:`make_point`) in parallel, logging each as an MLflow
+    run; points with a FINISHED run already are skipped (resume).  Ctrl-C stops the batch,
+    keeping every run finished so far."""
+    from tqdm import tqdm
+
+    from experiments.tracking import DEFAULT_EXPERIMENT, Tracker
+
+    say = log or (lambda message: print(message, file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
+    tracker = Tracker(experiment or DEFAULT_EXPERIMENT, tracking_uri)
+    done = tracker.finished_keys()
+    unique = list({p["key"]: p for p in points}.values())
+    todo = [p for p in unique if p["key"] not in done]
+    stale = tracker.mark_stale_runs_failed({p["key"] for p in todo})
+    if stale:
+        say(f"{stale} run(s) left RUNNING by an interrupted driver marked FAILED")
+    skipped = len(unique) - len(todo)
+    if skipped:
+        say(f"{skipped} of {len(unique)} points already have a finished run in experiment "
+            f"{tracker.experiment!r}: skipped")
+    rows = [{"key": p["key"], **p["inputs"], "seed": p["seed"], "status": "skipped"}
+            for p in unique if p["key"] in done]
+    if not todo:
+        return BatchReport(rows, skipped, 0, 0, time.perf_counter() - t0, False)
+    workers = max(1, min(workers or (os.cpu_count() or 1), len(todo)))
+    pool, close, threads = make_executor(executor, workers)
+    say(f"{len(todo)} point(s) on {executor} with {workers} worker(s)"
+        + (f", {threads} numba thread(s) each" if threads else ""))
+    finished = failed = 0
+    interrupted = False
+    bar = tqdm(total=len(todo), desc="simulations", file=sys.stderr, disable=not progress)
+    try:
+        futures = {pool.submit(run_point, p, cache_dir, threads or None): p for p in todo}
+        for future in cf.as_completed(futures):
+            point = futures[future]
+            try:
+                payload = future.result()
+            except Exception as err:  # the worker itself died (killed, out of memory)
+                payload = {"status": "failed", "error": f"worker lost: {err}"}
+            run_id = tracker.log(point, payload)
+            row = {"key": point["key"], **point["inputs"], "seed": point["seed"],
+                   "status": payload["status"], "run_id": run_id}
+            if payload["status"] == "ok":
+                finished += 1
+                row.update(payload["metrics"])
+            else:
+                failed += 1
+                row["error"] = payload["error"]
+                say(f"point {point['key'][:8]} failed: {payload['error']}")
+            rows.append(row)
+            bar.update(1)
+    except KeyboardInterrupt:
+        interrupted = True
+        say("interrupted: finished runs are kept in MLflow; run the same command to resume")
+    finally:
+        bar.close()
+        close()
+    return BatchReport(rows, skipped, finished, failed, time.perf_counter() - t0, interrupted)

@@ -1,0 +1,436 @@
+"""The high-fidelity chain: slurry → drying → calendering → voxel transport → half cell.
+
+:func:`simulate` takes the process inputs in engineering units (:class:`ProcessInputs`), a
+fidelity tier and a seed, and returns one :class:`RunResult`.  Each stage is a pure function of
+its inputs, so it is cached on disk under a content hash of them (:class:`StageCache`): a
+dried electrode is reused by every calendering setting of the same recipe, a calendered one by
+every cell setting.  The stage keys hold a version number per stage (``STAGE_VERSIONS``), bumped
+whenever a stage's physics changes, so that a cache never serves results of older code.
+
+How the inputs enter the physics:
+- ``solid_content`` and ``am_mass_fraction`` make the recipe (carbon and binder share the rest
+  equally, as the paper's 96:2:2); the slurry and drying stage (CGMD) builds the film from it.
+- ``pressure_mpa``, ``temperature_c`` and ``line_speed_m_min`` are the calender's (DEM): the
+  temperature and the Deborah number of the nip act through the binder law
+  (:class:`physics.calender.BinderRheology`).
+- The simulated column is a representative volume: porosity, tortuosity, conductivity, surface
+  area and size classes are intensive and come from it.  ``coating_thickness_um`` is the dry
+  coating before calendering; the cell's cathode is that thickness times the column's
+  calendered/dried thickness ratio.
+
+Fidelity tiers (:data:`FIDELITY_N_AM`, :data:`FIDELITY_VOXEL_UM`): the same model at ``ci``
+(80 AM particles, 0.5 µm voxels: seconds, tests), ``fast`` (200, 0.25 µm) and ``paper`` (396,
+0.25 µm, the paper's column).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+STAGES = ("dry", "calender", "transport", "cell")
+STAGE_VERSIONS = {"dry": 1, "calender": 1, "transport": 1, "cell": 1}
+FIDELITY_VOXEL_UM = {"ci": 0.5, "fast": 0.25, "paper": 0.25}
+DEFAULT_CACHE_DIR = "etwin_cache"
+
+
+def _check(name: str, value: float, lo: float, hi: float) -> None:
+    if not (isinstance(value, int | float) and math.isfinite(value) and lo <= value <= hi):
+        raise ValueError(f"{name} = {value!r} is outside the allowed range [{lo}, {hi}]")
+
+
+INPUT_RANGES = {"pressure_mpa": (0.1, 500.0), "temperature_c": (0.0, 150.0),
+                "line_speed_m_min": (0.01, 200.0), "solid_content": (0.5, 0.8),
+                "am_mass_fraction": (0.8, 0.98), "coating_thickness_um": (20.0, 500.0)}
+
+
+@dataclass(frozen=True)
+class ProcessInputs:
+    """Process inputs of one simulation, in engineering units.
+
+    Attributes:
+        pressure_mpa: maximum calendering pressure [MPa], in [0.1, 500].
+        temperature_c: roll temperature [°C], in [0, 150] (the binder law's range).
+        line_speed_m_min: line speed [m/min], in [0.01, 200].
+        solid_content: slurry solids mass fraction [-], in [0.5, 0.8] (paper 0.69).
+        am_mass_fraction: AM share of the dry solids [-], in [0.8, 0.98] (paper 0.96); carbon
+            and binder share the rest equally.
+        coating_thickness_um: dry coating thickness before calendering [µm], in [20, 500]
+            (paper 165).
+    """
+
+    pressure_mpa: float = 20.0
+    temperature_c: float = 60.0
+    line_speed_m_min: float = 0.54
+    solid_content: float = 0.69
+    am_mass_fraction: float = 0.96
+    coating_thickness_um: float = 165.0
+
+    def __post_init__(self) -> None:
+        for name, (lo, hi) in INPUT_RANGES.items():
+            value = getattr(self, name)
+            _check(name, value, lo, hi)
+            object.__setattr__(self, name, float(value))  # 20 and 20.0 hash alike
+
+    @classmethod
+    def from_dict(cls, data: dict) -> ProcessInputs:
+        """From a mapping of input names to numbers; unknown names are an error."""
+        names = [f.name for f in fields(cls)]
+        unknown = set(data) - set(names)
+        if unknown:
+            raise ValueError(f"unknown process inputs {sorted(unknown)}; allowed: {names}")
+        try:
+            values = {k: float(v) for k, v in data.items()}
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"process inputs must be numbers ({err})") from None
+        return cls(**values)
+
+    def to_dict(self) -> dict[str, float]:
+        return {f.name: float(getattr(self, f.name)) for f in fields(self)}
+
+    def recipe(self):
+        from physics.materials import paper_recipe
+
+        rest = 1.0 - self.am_mass_fraction
+        return replace(paper_recipe(), am_mass_fraction=self.am_mass_fraction,
+                       carbon_mass_fraction=rest / 2, binder_mass_fraction=rest / 2,
+                       solid_content=self.solid_content)
+
+    def conditions(self):
+        from physics.calender import ProcessConditions
+
+        return ProcessConditions(temperature_c=self.temperature_c,
+                                 line_speed_m_min=self.line_speed_m_min)
+
+
+def check_fidelity(fidelity: str) -> str:
+    if fidelity not in FIDELITY_VOXEL_UM:
+        raise ValueError(f"fidelity {fidelity!r} is unknown; allowed: "
+                         f"{', '.join(FIDELITY_VOXEL_UM)}")
+    return fidelity
+
+
+def check_c_rates(c_rates) -> tuple[float, ...]:
+    rates = tuple(float(c) for c in c_rates)
+    if not rates:
+        raise ValueError("c_rates: give at least one C-rate")
+    for c in rates:
+        _check("c_rate", c, 0.001, 100.0)
+    return tuple(sorted(set(rates)))
+
+
+def point_key(inputs: ProcessInputs, fidelity: str, seed: int,
+              c_rates: tuple[float, ...]) -> str:
+    """Hash of everything that defines one simulation (inputs, fidelity, seed, C-rates and the
+    stage versions): equal keys mean the same result."""
+    return content_hash({"inputs": inputs.to_dict(), "fidelity": fidelity, "seed": int(seed),
+                         "c_rates": list(c_rates), "versions": STAGE_VERSIONS})
+
+
+def content_hash(data) -> str:
+    """SHA-256 (first 20 hex digits) of the canonical JSON of ``data``."""
+    text = json.dumps(data, sort_keys=True, default=_jsonable)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def _jsonable(value):
+    if isinstance(value, np.ndarray | np.generic):
+        return value.tolist()
+    if isinstance(value, tuple | set):
+        return list(value)
+    raise TypeError(f"cannot hash {type(value).__name__}")
+
+
+# ------------------------------------------------------------------------------- cache
+class StageCache:
+    """Stage results on disk: ``root/<stage>/<hash>/`` holds ``result.json`` and the stage's
+    files.  An entry appears whole or not at all (written in a temporary directory, then
+    renamed), so a crash never leaves a half entry; two processes computing the same entry
+    both finish, the first rename wins."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root or os.environ.get("ETWIN_CACHE_DIR", DEFAULT_CACHE_DIR))
+
+    def entry(self, stage: str, key: dict) -> Path:
+        return self.root / stage / content_hash({"stage": stage,
+                                                 "version": STAGE_VERSIONS[stage], **key})
+
+    def load(self, stage: str, key: dict) -> tuple[Path, dict] | None:
+        path = self.entry(stage, key)
+        try:
+            return path, json.loads((path / "result.json").read_text())
+        except (OSError, json.JSONDecodeError):
+            return None
+
+    def store(self, stage: str, key: dict, result: dict,
+              write_files: Callable[[Path], None] | None = None) -> Path:
+        path = self.entry(stage, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
+        try:
+            if write_files is not None:
+                write_files(tmp)
+            (tmp / "result.json").write_text(json.dumps({"key": key, **result},
+                                                        default=_jsonable, indent=1))
+            try:
+                os.rename(tmp, path)
+            except OSError:  # another process stored it first: keep theirs
+                if not (path / "result.json").is_file():
+                    raise
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+        return path
+
+
+# ------------------------------------------------------------------------------ result
+@dataclass(frozen=True)
+class RunResult:
+    """One simulation: structure, transport and cell outputs, time per stage.
+
+    Attributes (units in the names): ``porosity`` is the voxel porosity of the calendered
+    column (the one its transport sees), ``porosity_particles`` the particle porosity after
+    spring-back; ``capacity_mah_g`` maps each C-rate to the discharge capacity; ``wall_s``
+    and ``cache_hit`` are per stage.  ``curves`` holds the discharge curves, the blocking
+    spectrum and the press trace; ``structure_path`` the calendered structure (.npz).
+    """
+
+    inputs: ProcessInputs
+    fidelity: str
+    seed: int
+    key: str
+    porosity: float
+    porosity_particles: float
+    porosity_dried: float
+    thickness_column_um: float
+    electrode_thickness_um: float
+    springback_percent: float
+    inertial_number: float
+    deborah_number: float
+    tau_x: float
+    tau_y: float
+    tau_z: float
+    sigma_eff_s_m: float
+    surface_area_per_volume_um: float
+    capacity_mah_g: dict[float, float]
+    mean_voltage_v: dict[float, float]
+    r_ion_ohm_cm2: float
+    tau_eis: float
+    wall_s: dict[str, float]
+    cache_hit: dict[str, bool]
+    structure_path: str = ""
+    curves: dict = field(default_factory=dict, repr=False)
+
+    def metrics(self) -> dict[str, float]:
+        """Flat numeric outputs (MLflow metrics, dataset columns)."""
+        out = {name: float(getattr(self, name)) for name in (
+            "porosity", "porosity_particles", "porosity_dried", "thickness_column_um",
+            "electrode_thickness_um", "springback_percent", "inertial_number",
+            "deborah_number", "tau_x", "tau_y", "tau_z", "sigma_eff_s_m",
+            "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis")}
+        for rate, cap in self.capacity_mah_g.items():
+            out[f"capacity_{rate:g}C_mah_g"] = float(cap)
+            out[f"mean_voltage_{rate:g}C_v"] = float(self.mean_voltage_v[rate])
+        for stage in STAGES:
+            out[f"wall_{stage}_s"] = float(self.wall_s.get(stage, 0.0))
+        out["wall_total_s"] = float(sum(self.wall_s.values()))
+        return out
+
+    def summary(self) -> dict:
+        return {"key": self.key, "fidelity": self.fidelity, "seed": self.seed,
+                "inputs": self.inputs.to_dict(), **self.metrics(),
+                "cache_hit": dict(self.cache_hit), "structure_path": self.structure_path}
+
+
+# ------------------------------------------------------------------------------ stages
+def _dry(cache: StageCache, inputs: ProcessInputs, fidelity: str, seed: int, note, detail):
+    from physics.slurry import FIDELITY_N_AM, DryingProtocol, dry_electrode
+    from physics.state import ParticleState
+
+    key = {"recipe": asdict(inputs.recipe()), "n_am": FIDELITY_N_AM[fidelity],
+           "seed": int(seed), "protocol": asdict(DryingProtocol())}
+    hit = cache.load("dry", key)
+    if hit is None:
+        note("dry", f"slurry + drying, {FIDELITY_N_AM[fidelity]} AM particles")
+        res = dry_electrode(inputs.recipe(), FIDELITY_N_AM[fidelity], seed=seed,
+                            progress=lambda row: detail("dry", row))
+        path = cache.store("dry", key, {"metrics": res.to_metrics()},
+                           lambda d: res.dried.save(d / "dried.npz"))
+        hit = (path, {"metrics": res.to_metrics()})
+        cached = False
+    else:
+        note("dry", "cache hit")
+        cached = True
+    return key, ParticleState.load(hit[0] / "dried.npz"), hit[1], cached
+
+
+def _calender(cache: StageCache, dry_key: dict, dried, inputs: ProcessInputs, note, detail):
+    from physics.calender import CalenderProtocol, calender
+    from physics.state import ParticleState
+
+    conditions = inputs.conditions()
+    key = {"dried": content_hash(dry_key), "pressure_mpa": inputs.pressure_mpa,
+           "conditions": asdict(conditions), "protocol": asdict(CalenderProtocol())}
+    hit = cache.load("calender", key)
+    if hit is None:
+        note("calender", f"{inputs.pressure_mpa:g} MPa, {inputs.temperature_c:g} °C, "
+                         f"{inputs.line_speed_m_min:g} m/min")
+        res = calender(dried, [inputs.pressure_mpa], conditions,
+                       progress=lambda row: detail("calender", row))
+        point = res.points[0]
+        result = {"point": point.summary(), "thickness_dried_um": res.initial.thickness_um,
+                  "porosity_dried": res.initial.porosity, "trace": res.trace,
+                  "steps": res.steps, "particle_steps_per_s": res.particle_steps_per_s}
+        path = cache.store("calender", key, result,
+                           lambda d: point.state.save(d / "calendered.npz"))
+        hit, cached = (path, result), False
+    else:
+        note("calender", "cache hit")
+        cached = True
+    path = hit[0] / "calendered.npz"
+    return key, ParticleState.load(path), hit[1], cached, str(path)
+
+
+def _transport(cache: StageCache, calender_key: dict, calendered, fidelity: str, note):
+    from physics.transport import SolverSettings, transport_properties
+    from physics.voxel import am_size_classes, voxelize
+
+    settings = SolverSettings()
+    key = {"calendered": content_hash(calender_key), "voxel_um": FIDELITY_VOXEL_UM[fidelity],
+           "settings": asdict(settings)}
+    hit = cache.load("transport", key)
+    if hit is None:
+        note("transport", f"voxels of {FIDELITY_VOXEL_UM[fidelity]} µm, τ x/y/z and σ_z")
+        micro = voxelize(calendered, FIDELITY_VOXEL_UM[fidelity])
+        props = transport_properties(micro, directions="xyz", conduction_directions="z",
+                                     psd=False, settings=settings)
+        radii, shares = am_size_classes(calendered)
+        summary = {**props.summary(), "am_radii_um": list(radii),
+                   "am_volume_fractions": list(shares)}
+        path = cache.store("transport", key, {"summary": summary})
+        hit, cached = (path, {"summary": summary}), False
+    else:
+        note("transport", "cache hit")
+        cached = True
+    return key, hit[1]["summary"], cached
+
+
+def _cell(cache: StageCache, transport_key: dict, summary: dict, thickness_m: float,
+          c_rates: tuple[float, ...], note):
+    from physics.cell import discharge, symmetric_blocking_impedance
+    from physics.cell import electrolyte_conductivity_s_m as kappa_of
+    from physics.cell_params import CellParameters, cathode_from_transport
+    from physics.impedance import fit_tlm, frequencies_hz, tortuosity_from_r_ion
+
+    base = CellParameters()
+    cathode = replace(cathode_from_transport(summary, base.cathode), thickness_m=thickness_m)
+    params = replace(base, cathode=cathode)
+    key = {"transport": content_hash(transport_key), "params": asdict(params),
+           "c_rates": list(c_rates)}
+    hit = cache.load("cell", key)
+    if hit is not None:
+        note("cell", "cache hit")
+        return hit[1], True
+    note("cell", f"{thickness_m * 1e6:.1f} µm cathode, {', '.join(f'{c:g}C' for c in c_rates)}"
+                 f" discharge and blocking impedance")
+    result: dict = {"discharge": {}}
+    for rate in c_rates:
+        d = discharge(params, c_rate=rate)
+        result["discharge"][f"{rate:g}"] = {
+            "capacity_mah_g": d.capacity_final_mah_g, "mean_voltage_v": d.mean_voltage_v,
+            "energy_wh_kg": d.energy_wh_kg, "time_s": d.time_s.tolist(),
+            "capacity_curve_mah_g": d.capacity_mah_g.tolist(), "voltage_v": d.voltage_v.tolist()}
+    f = frequencies_hz()
+    z = symmetric_blocking_impedance(params, f).z_ohm_m2
+    fit = fit_tlm(f, z)
+    r_ion = fit.r_ion_ohm_m2 / 2.0
+    result.update({
+        "r_ion_ohm_m2": r_ion,
+        "tau_eis": tortuosity_from_r_ion(r_ion, cathode.thickness_m, cathode.porosity,
+                                         kappa_of(params)),
+        "impedance": {"frequency_hz": f.tolist(), "re_ohm_m2": z.real.tolist(),
+                      "im_ohm_m2": z.imag.tolist()}})
+    cache.store("cell", key, result)
+    return result, False
+
+
+# ---------------------------------------------------------------------------- simulate
+def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
+             c_rates=(1.0,), cache_dir: str | Path | None = None,
+             progress: Callable[[str, str], None] | None = None,
+             detail: Callable[[str, dict], None] | None = None) -> RunResult:
+    """Run the chain for one process point (module docstring); stages found in the cache are
+    read, not run.
+
+    Args:
+        inputs: process inputs (validated on construction).
+        fidelity: "ci", "fast" or "paper".
+        seed: random seed of the slurry placement and thermostats.
+        c_rates: discharge rates of the cell stage [C].
+        cache_dir: stage cache root (default $ETWIN_CACHE_DIR or ./etwin_cache).
+        progress: called with (stage, message) when a stage starts or is found in the cache.
+        detail: called with (stage, row) for every log row of the dry and calender stages
+            (their progress: density, pressure, porosity).
+    """
+    check_fidelity(fidelity)
+    rates = check_c_rates(c_rates)
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
+    cache = StageCache(cache_dir)
+    note = progress or (lambda stage, message: None)
+    detail = detail or (lambda stage, row: None)
+    wall: dict[str, float] = {}
+    hits: dict[str, bool] = {}
+
+    t = time.perf_counter()
+    dry_key, dried, _, hits["dry"] = _dry(cache, inputs, fidelity, int(seed), note,
+                                                detail)
+    wall["dry"] = time.perf_counter() - t
+    t = time.perf_counter()
+    cal_key, calendered, cal, hits["calender"], structure_path = _calender(
+        cache, dry_key, dried, inputs, note, detail)
+    wall["calender"] = time.perf_counter() - t
+    t = time.perf_counter()
+    tr_key, summary, hits["transport"] = _transport(cache, cal_key, calendered, fidelity, note)
+    wall["transport"] = time.perf_counter() - t
+    point = cal["point"]
+    ratio = point["thickness_um"] / cal["thickness_dried_um"]
+    thickness_m = inputs.coating_thickness_um * 1e-6 * ratio
+    t = time.perf_counter()
+    cell, hits["cell"] = _cell(cache, tr_key, summary, thickness_m, rates, note)
+    wall["cell"] = time.perf_counter() - t
+
+    def number(value) -> float:
+        return float("nan") if value is None else float(value)
+
+    discharge = cell["discharge"]
+    return RunResult(
+        inputs=inputs, fidelity=fidelity, seed=int(seed),
+        key=point_key(inputs, fidelity, int(seed), rates),
+        porosity=float(summary["porosity"]), porosity_particles=float(point["porosity"]),
+        porosity_dried=float(cal["porosity_dried"]),
+        thickness_column_um=float(point["thickness_um"]),
+        electrode_thickness_um=thickness_m * 1e6,
+        springback_percent=float(point["springback_percent"]),
+        inertial_number=float(point["inertial_number"]),
+        deborah_number=number(point["deborah_number"]),
+        tau_x=number(summary["tau_x"]), tau_y=number(summary["tau_y"]),
+        tau_z=number(summary["tau_z"]), sigma_eff_s_m=number(summary["sigma_eff_z_s_m"]),
+        surface_area_per_volume_um=float(summary["am_pore_area_per_volume_um"]
+                                         + summary["am_cbd_area_per_volume_um"]),
+        capacity_mah_g={r: discharge[f"{r:g}"]["capacity_mah_g"] for r in rates},
+        mean_voltage_v={r: discharge[f"{r:g}"]["mean_voltage_v"] for r in rates},
+        r_ion_ohm_cm2=float(cell["r_ion_ohm_m2"]) * 1e4, tau_eis=float(cell["tau_eis"]),
+        wall_s=wall, cache_hit=hits, structure_path=structure_path,
+        curves={"discharge": discharge, "impedance": cell["impedance"],
+                "press_trace": cal["trace"]})

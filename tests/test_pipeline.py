@@ -1,0 +1,220 @@
+"""The whole chain at ci size, its stage cache, MLflow tracking and batches (local processes,
+a real Dask LocalCluster, a sweep killed half-way and resumed).
+
+One real simulation (drying 80 AM particles, calendering at 20 MPa, transport, cell) fills a
+module-wide stage cache; the other tests reuse its stages and add only what they change.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+
+import pytest
+
+from experiments.cli import main
+from physics.pipeline import ProcessInputs, StageCache, simulate
+
+PRESSURE = 20.0
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("stage_cache")
+
+
+@pytest.fixture(scope="module")
+def first(cache_dir):
+    return simulate(ProcessInputs(pressure_mpa=PRESSURE), "ci", 0, cache_dir=cache_dir)
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    """A fresh MLflow SQLite store for one test."""
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+def test_chain_gives_physical_outputs(first):
+    assert not any(first.cache_hit.values())
+    assert 0.2 < first.porosity < first.porosity_dried < 0.5
+    assert abs(first.porosity - first.porosity_particles) < 0.02  # voxels vs particles
+    assert min(first.tau_x, first.tau_y, first.tau_z) > 1.0
+    assert first.sigma_eff_s_m > 0 and first.r_ion_ohm_cm2 > 0
+    assert 1.0 < first.tau_eis < 3.0 and abs(first.tau_eis - first.tau_z) < 0.1
+    assert 50 < first.capacity_mah_g[1.0] < 280
+    # the cathode is the coating times the column's calendered/dried thickness ratio
+    assert first.electrode_thickness_um < 165.0
+    assert first.inertial_number < 2e-3
+    metrics = first.metrics()
+    assert metrics["capacity_1C_mah_g"] == first.capacity_mah_g[1.0]
+    assert all(metrics[f"wall_{stage}_s"] > 0 for stage in ("dry", "calender"))
+
+
+def test_stages_are_served_from_the_cache(first, cache_dir):
+    again = simulate(ProcessInputs(pressure_mpa=int(PRESSURE)), "ci", 0, cache_dir=cache_dir)
+    assert all(again.cache_hit.values())
+    assert again.key == first.key  # 20 and 20.0 are the same input
+    assert again.metrics()["tau_z"] == first.metrics()["tau_z"]
+    assert again.capacity_mah_g == first.capacity_mah_g
+    thicker = simulate(ProcessInputs(pressure_mpa=PRESSURE, coating_thickness_um=200.0), "ci",
+                       0, cache_dir=cache_dir, c_rates=(0.5, 1.0))
+    assert thicker.cache_hit == {"dry": True, "calender": True, "transport": True,
+                                 "cell": False}
+    assert thicker.electrode_thickness_um == pytest.approx(
+        first.electrode_thickness_um * 200 / 165)
+    assert thicker.capacity_mah_g[0.5] > thicker.capacity_mah_g[1.0]
+
+
+def test_stage_cache_entries_appear_whole(tmp_path):
+    cache = StageCache(tmp_path)
+    key = {"x": 1}
+
+    def broken(directory):
+        (directory / "part.npz").write_bytes(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        cache.store("cell", key, {"a": 1}, broken)
+    assert cache.load("cell", key) is None
+    assert not any(p.name.endswith("part.npz") for p in tmp_path.rglob("*"))
+    cache.store("cell", key, {"a": 2})
+    assert cache.load("cell", key)[1]["a"] == 2
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"pressure_mpa": -1.0}, r"pressure_mpa = -1.0 is outside the allowed range \[0.1, 500"),
+    ({"temperature_c": 300.0}, r"temperature_c = 300.0 is outside .* \[0.0, 150.0\]"),
+    ({"am_mass_fraction": 0.5}, r"am_mass_fraction = 0.5 .* \[0.8, 0.98\]"),
+    ({"coating_thickness_um": float("nan")}, r"coating_thickness_um = nan"),
+])
+def test_bad_inputs_name_the_field_and_range(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        ProcessInputs(**kwargs)
+
+
+def test_bad_points_and_designs_are_refused(tmp_path):
+    from experiments.batch import csv_points, grid_points, make_point, parse_bounds
+
+    with pytest.raises(ValueError, match=r"unknown process inputs \['pressure'\]"):
+        make_point({"pressure": 5}, "ci", 0, [1.0])
+    with pytest.raises(ValueError, match="fidelity 'huge' is unknown"):
+        make_point({}, "huge", 0, [1.0])
+    with pytest.raises(ValueError, match=r"c_rate = 500.0 is outside"):
+        make_point({}, "ci", 0, [500.0])
+    with pytest.raises(ValueError, match="unknown process input 'speed'"):
+        grid_points("speed=1,2")
+    with pytest.raises(ValueError, match=r"need 0.1 <= low < high <= 500.0, got 50.0:5.0"):
+        parse_bounds("pressure_mpa=50:5")
+    (tmp_path / "p.csv").write_text("pressure_mpa,temperature_c\n5,x\n")
+    with pytest.raises(ValueError, match="every cell must be a number"):
+        csv_points(tmp_path / "p.csv")
+    assert grid_points("pressure_mpa=5,20;temperature_c=25,60")[3] == {
+        "pressure_mpa": 20.0, "temperature_c": 60.0}
+
+
+def test_simulate_and_sweep_through_the_cli_into_mlflow(first, cache_dir, store, capsys):
+    """etwin simulate logs a run with params, metrics and artifacts; etwin sweep skips the
+    point already finished, runs the new one, records a failing one as a FAILED run without
+    stopping; the runs read back as a DataFrame."""
+    from mlflow import MlflowClient
+
+    from experiments.tracking import runs_dataframe
+
+    assert main(["simulate", "--fidelity", "ci", "--pressure-mpa", "20", "--cache-dir",
+                 str(cache_dir), "--quiet", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["key"] == first.key and all(out["cache_hit"].values())
+    client = MlflowClient(store)
+    run = client.get_run(out["run_id"])
+    assert run.info.status == "FINISHED"
+    assert run.data.params["pressure_mpa"] == "20" and run.data.params["fidelity"] == "ci"
+    assert {"package_version", "git_commit", "seed", "c_rates"} <= set(run.data.params)
+    assert run.data.metrics["tau_z"] == pytest.approx(first.tau_z)
+    names = {a.path for a in client.list_artifacts(out["run_id"])}
+    assert {"curves", "plots", "structure", "result.json"} <= names
+    assert {a.path for a in client.list_artifacts(out["run_id"], "structure")} == {
+        "structure/calendered.npz"}
+
+    assert main(["sweep", "--fidelity", "ci", "--grid",
+                 "pressure_mpa=20;coating_thickness_um=165,120", "--workers", "1",
+                 "--cache-dir", str(cache_dir), "--quiet", "--json"]) == 0
+    sweep = json.loads(capsys.readouterr().out)
+    assert (sweep["skipped"], sweep["finished"], sweep["failed"]) == (1, 1, 0)
+    assert main(["sweep", "--fidelity", "ci", "--grid", "coating_thickness_um=140",
+                 "--c-rates", "100", "--workers", "1", "--cache-dir", str(cache_dir),
+                 "--quiet", "--json"]) == 0
+    failing = json.loads(capsys.readouterr().out)
+    assert failing["failed"] == 1 and "Newton failed" in failing["rows"][0]["error"]
+    failed_run = client.get_run(failing["rows"][0]["run_id"])
+    assert failed_run.info.status == "FAILED" and "Newton failed" in failed_run.data.tags["error"]
+
+    df = runs_dataframe()
+    assert len(df) == 2 and set(df["coating_thickness_um"]) == {165.0, 120.0}
+    assert {"porosity", "tau_x", "tau_y", "tau_z", "capacity_1C_mah_g", "r_ion_ohm_cm2",
+            "tau_eis", "wall_calender_s", "pressure_mpa", "seed", "fidelity"} <= set(df.columns)
+    assert len(runs_dataframe(finished_only=False)) == 3
+
+
+def test_sweep_on_a_dask_local_cluster(first, cache_dir, store, capsys):
+    assert main(["sweep", "--fidelity", "ci", "--grid", "coating_thickness_um=100,130",
+                 "--executor", "dask-local", "--workers", "2", "--cache-dir", str(cache_dir),
+                 "--quiet", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert (out["finished"], out["failed"]) == (2, 0)
+    rows = sorted(out["rows"], key=lambda r: r["coating_thickness_um"])
+    assert rows[0]["electrode_thickness_um"] < rows[1]["electrode_thickness_um"]
+    assert all(r["tau_z"] == pytest.approx(first.tau_z) for r in rows)
+
+
+def test_a_killed_sweep_resumes_without_redoing_finished_runs(first, cache_dir, store,
+                                                              tmp_path):
+    """Four points, one worker: the first two need only the cell stage, the third a new
+    calendering.  The sweep (driver and worker) is killed once the first two are logged; the
+    same command then runs only the last two."""
+    from experiments.tracking import Tracker
+
+    command = [sys.executable, "-m", "experiments.cli", "sweep", "--fidelity", "ci",
+               "--grid", "pressure_mpa=20,26;coating_thickness_um=110,150", "--workers", "1",
+               "--cache-dir", str(cache_dir), "--quiet", "--json"]
+    env = {**os.environ, "MLFLOW_TRACKING_URI": store}
+    # points run in grid order: (20, 110), (20, 150), (26, 110), (26, 150)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    tracker = Tracker()
+    deadline = time.time() + 600
+    while len(tracker.finished_keys()) < 2:
+        assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+        assert time.time() < deadline, "the first two points took over 10 minutes"
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished_before = tracker.finished_keys()
+    assert len(finished_before) == 2
+
+    resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    out = json.loads(resumed.stdout)
+    assert (out["skipped"], out["finished"], out["failed"]) == (2, 2, 0)
+    assert "2 of 4 points already have a finished run" in resumed.stderr
+    runs = tracker.client.search_runs([tracker.experiment_id])
+    keys = [r.data.tags["point_key"] for r in runs if r.info.status == "FINISHED"]
+    assert len(keys) == len(set(keys)) == 4 and finished_before <= set(keys)
+    rows = {(r["pressure_mpa"], r["coating_thickness_um"]): r for r in out["rows"]}
+    assert rows[(26.0, 110.0)]["porosity"] < first.porosity + 0.02
+
+
+def test_inputs_change_the_recipe_and_conditions():
+    inputs = ProcessInputs(am_mass_fraction=0.9, solid_content=0.6, temperature_c=100.0)
+    recipe = inputs.recipe()
+    assert (recipe.am_mass_fraction, recipe.carbon_mass_fraction,
+            recipe.binder_mass_fraction) == pytest.approx((0.9, 0.05, 0.05))
+    assert recipe.solid_content == 0.6
+    assert inputs.conditions().temperature_c == 100.0
+    assert replace(inputs, pressure_mpa=5).pressure_mpa == 5.0
