@@ -310,6 +310,12 @@ def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int |
             if payload["status"] == "ok":
                 finished += 1
                 row.update(payload["metrics"])
+                cached = [st for st, hit in payload["cache_hit"].items() if hit]
+                if progress:
+                    bar.write(f"point {point['key'][:8]} done in "
+                              f"{payload['metrics']['wall_total_s']:.1f} s"
+                              + (f"; cache hits: {', '.join(cached)}" if cached else ""),
+                              file=sys.stderr)
             else:
                 failed += 1
                 row["error"] = payload["error"]

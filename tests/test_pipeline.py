@@ -210,6 +210,21 @@ def test_a_killed_sweep_resumes_without_redoing_finished_runs(first, cache_dir, 
     assert rows[(26.0, 110.0)]["porosity"] < first.porosity + 0.02
 
 
+def test_sobol_and_csv_designs(tmp_path):
+    from experiments.batch import csv_points, parse_bounds, sobol_points
+
+    bounds = parse_bounds("pressure_mpa=1:100,temperature_c=25:120")
+    points = sobol_points(bounds, 8, seed=3)
+    assert points == sobol_points(bounds, 8, seed=3) and len(points) == 8
+    for name, (lo, hi) in bounds.items():
+        values = sorted(p[name] for p in points)
+        assert lo <= values[0] and values[-1] <= hi
+        assert sum(v < (lo + hi) / 2 for v in values) == 4  # balanced: a Sobol property
+    (tmp_path / "p.csv").write_text("pressure_mpa,line_speed_m_min\n5,1\n20,2.5\n")
+    assert csv_points(tmp_path / "p.csv") == [{"pressure_mpa": 5.0, "line_speed_m_min": 1.0},
+                                              {"pressure_mpa": 20.0, "line_speed_m_min": 2.5}]
+
+
 def test_inputs_change_the_recipe_and_conditions():
     inputs = ProcessInputs(am_mass_fraction=0.9, solid_content=0.6, temperature_c=100.0)
     recipe = inputs.recipe()
