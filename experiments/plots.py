@@ -196,3 +196,24 @@ def plot_nyquist(spectra, path: str | Path, title: str = "") -> Path:
     ax.legend(fontsize=8)
     ax.set_title(title or "impedance")
     return _save(fig, path)
+
+
+def plot_parity(output: str, y, predictions: dict, path: str | Path, title: str = "") -> Path:
+    """Held-out prediction against simulated value, one marker set per model, with 90 %
+    predictive intervals; ``predictions`` maps model name -> (mean, std)."""
+    import numpy as np
+
+    y = np.asarray(y)
+    fig, ax = plt.subplots(figsize=(4.8, 4.6))
+    for (name, (mean, std)), marker in zip(predictions.items(), "os^", strict=False):
+        ax.errorbar(y, mean, yerr=1.645 * np.asarray(std), fmt=marker, ms=3.5, lw=0.6,
+                    alpha=0.8, label=name)
+    lo, hi = float(y.min()), float(y.max())
+    pad = 0.05 * (hi - lo or 1.0)
+    ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], "k-", lw=0.8)
+    ax.set_xlabel(f"simulated {output}")
+    ax.set_ylabel(f"predicted {output} (held out, 90 % interval)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"{output}: cross-validation")
+    return _save(fig, path)

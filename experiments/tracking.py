@@ -170,3 +170,24 @@ def runs_dataframe(experiment: str = DEFAULT_EXPERIMENT, uri: str | None = None,
         if column.startswith("metrics."):
             out[column.removeprefix("metrics.")] = df[column]
     return out.reset_index(drop=True)
+
+
+def log_training(experiment: str, report: dict, out_dir: str | Path,
+                 params: dict[str, str]) -> str:
+    """One MLflow run for a surrogate fit: params, the cross-validation scores as metrics
+    (``<output>.<model>.<score>``) and the output directory (models, report, parity plots) as
+    artifacts; returns the run id."""
+    import mlflow
+
+    tracker = Tracker(experiment)  # creates it with its artifacts beside a SQLite store
+    metrics = {f"{output}.{model}.{score}": float(value)
+               for output, rep in report["outputs"].items() for model in ("gp", "sklearn")
+               for score, value in rep[model].items() if score != "n"}
+    with mlflow.start_run(experiment_id=tracker.experiment_id) as run:
+        mlflow.log_params({**params, "inputs": ",".join(report["inputs"]),
+                           "folds": report["folds"], "seed": report["seed"],
+                           **{f"{o}.features": "+".join(r["features"]) or "none"
+                              for o, r in report["outputs"].items()}, **tracker.version})
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(out_dir))
+        return run.info.run_id

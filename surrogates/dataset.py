@@ -1,0 +1,69 @@
+"""Training sets for the surrogates: process inputs (X) and simulated outputs (Y).
+
+A :class:`Dataset` comes from a pandas DataFrame with one row per simulation, typically
+:func:`experiments.tracking.runs_dataframe` (the MLflow runs of ``etwin simulate/sweep``).
+Inputs that never vary in the data carry no information for a GP and are dropped; rows where an
+output is missing or not finite are dropped for that output only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+OUTPUTS = ("porosity", "tau_x", "tau_y", "tau_z", "capacity_1C_mah_g", "r_ion_ohm_cm2")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Inputs ``x`` (n × d, engineering units, columns ``input_names``) and outputs ``y``
+    (name -> (n,) array, NaN where a run lacks it)."""
+
+    x: np.ndarray
+    input_names: tuple[str, ...]
+    y: dict[str, np.ndarray]
+
+    def __post_init__(self) -> None:
+        if self.x.ndim != 2 or self.x.shape[1] != len(self.input_names):
+            raise ValueError(f"x must be n × {len(self.input_names)}, got {self.x.shape}")
+        for name, values in self.y.items():
+            if values.shape != (self.x.shape[0],):
+                raise ValueError(f"output {name!r} has {values.shape}, expected "
+                                 f"({self.x.shape[0]},)")
+
+    @property
+    def n(self) -> int:
+        return self.x.shape[0]
+
+    def rows(self, output: str) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of the rows where ``output`` is finite."""
+        if output not in self.y:
+            raise ValueError(f"unknown output {output!r}; the dataset has: "
+                             f"{', '.join(self.y)}")
+        values = self.y[output]
+        ok = np.isfinite(values)
+        return self.x[ok], values[ok]
+
+    @classmethod
+    def from_frame(cls, frame, outputs=OUTPUTS, inputs=None) -> Dataset:
+        """From a DataFrame with one column per process input and per output.  ``inputs``
+        defaults to the process inputs that vary in the frame."""
+        from physics.pipeline import INPUT_RANGES
+
+        if frame is None or len(frame) == 0:
+            raise ValueError("the dataset is empty: run etwin sweep (or simulate) first")
+        if inputs is None:
+            inputs = [n for n in INPUT_RANGES if n in frame and frame[n].nunique() > 1]
+        missing = [n for n in inputs if n not in frame]
+        if missing:
+            raise ValueError(f"inputs {missing} are not columns of the dataset")
+        if not inputs:
+            raise ValueError("no process input varies in the dataset: nothing to learn from")
+        unknown = [o for o in outputs if o not in frame]
+        if unknown:
+            raise ValueError(f"unknown output(s) {unknown}; the dataset has: "
+                             f"{', '.join(c for c in frame.columns if frame[c].dtype.kind == 'f')}")
+        x = frame[list(inputs)].to_numpy(dtype=float)
+        y = {o: frame[o].to_numpy(dtype=float) for o in outputs}
+        return cls(x, tuple(inputs), y)

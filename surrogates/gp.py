@@ -1,0 +1,185 @@
+"""Gaussian-process surrogates (GPyTorch through BoTorch), one exact GP per output.
+
+Each output gets a ``SingleTaskGP`` in float64: Matérn-5/2 kernel with one length scale per
+input (BoTorch's default priors), inputs normalized to the unit cube over the training range
+(``Normalize``), the output standardized (``Standardize``), Gaussian noise learned.  The
+hyperparameters maximize the exact marginal likelihood (``fit_gpytorch_mll``, L-BFGS-B); if
+that fails the fit falls back to Adam (``fit_gpytorch_mll_torch``) and says so in
+``GPSurrogate.fit_note``.  Predictions give the mean and the standard deviation of a new
+observation (noise included), which is what coverage of simulated values measures.
+
+A :class:`SurrogateSet` holds the models of several outputs and saves them in one file (the
+training data, the transforms' state and the hyperparameters; loading refits nothing).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from surrogates.features import check_features, model_inputs
+
+
+def _torch():
+    import torch
+
+    return torch
+
+
+@contextmanager
+def single_threaded():
+    """Run torch and BLAS on one thread: these GPs hold tens to hundreds of points, where
+    threads cost more than they give (a 36-point fit: 0.05 s on one thread, 2.8 s on two
+    beside a running simulation)."""
+    from threadpoolctl import threadpool_limits
+
+    torch = _torch()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+@dataclass
+class GPSurrogate:
+    """One output's GP: ``input_names`` and ``features`` define its input space."""
+
+    output: str
+    input_names: tuple[str, ...]
+    features: tuple[str, ...] = ()
+    model: object = None
+    fit_note: str = ""
+    train_x: np.ndarray | None = None  # the GP's inputs (features applied)
+    train_y: np.ndarray | None = None
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> GPSurrogate:
+        """Fit to inputs ``x`` (n × d, engineering units) and outputs ``y`` (n,)."""
+        self.features = check_features(self.features, self.input_names)
+        x = np.asarray(x, dtype=float)
+        y = np.asarray(y, dtype=float)
+        if x.ndim != 2 or x.shape[1] != len(self.input_names) or y.shape != (x.shape[0],):
+            raise ValueError(f"{self.output}: need x of n × {len(self.input_names)} and y of "
+                             f"n, got {x.shape} and {y.shape}")
+        if x.shape[0] < 3 or not np.all(np.isfinite(y)):
+            raise ValueError(f"{self.output}: need >= 3 finite training values, got "
+                             f"{int(np.isfinite(y).sum())}")
+        self.train_x = model_inputs(x, self.input_names, self.features)
+        self.train_y = y.copy()
+        with single_threaded():
+            self.model = _build(self.train_x, self.train_y)
+            self.fit_note = _fit(self.model)
+        return self
+
+    def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, standard deviation of a new observation) at inputs ``x`` (n × d)."""
+        if self.model is None:
+            raise ValueError(f"{self.output}: the surrogate is not fitted")
+        torch = _torch()
+        xm = torch.as_tensor(model_inputs(np.atleast_2d(x), self.input_names, self.features),
+                             dtype=torch.float64)
+        self.model.eval()
+        with torch.no_grad(), single_threaded():
+            post = self.model.posterior(xm, observation_noise=True)
+            mean = post.mean.squeeze(-1).numpy().copy()
+            std = post.variance.clamp_min(0).sqrt().squeeze(-1).numpy().copy()
+        return mean, std
+
+    def state(self) -> dict:
+        """Everything needed to rebuild the fitted model without refitting."""
+        if self.model is None:
+            raise ValueError(f"{self.output}: the surrogate is not fitted")
+        return {"output": self.output, "input_names": list(self.input_names),
+                "features": list(self.features), "fit_note": self.fit_note,
+                "train_x": self.train_x, "train_y": self.train_y,
+                "state_dict": {k: v.detach().clone() for k, v in
+                               self.model.state_dict().items()}}
+
+    @classmethod
+    def from_state(cls, state: dict) -> GPSurrogate:
+        out = cls(state["output"], tuple(state["input_names"]), tuple(state["features"]),
+                  fit_note=state["fit_note"], train_x=np.asarray(state["train_x"]),
+                  train_y=np.asarray(state["train_y"]))
+        out.model = _build(out.train_x, out.train_y)
+        out.model.load_state_dict(state["state_dict"])
+        out.model.eval()
+        return out
+
+
+def _build(xm: np.ndarray, y: np.ndarray):
+    torch = _torch()
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms import Normalize, Standardize
+
+    tx = torch.as_tensor(xm, dtype=torch.float64)
+    ty = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
+    return SingleTaskGP(tx, ty, input_transform=Normalize(d=tx.shape[-1]),
+                        outcome_transform=Standardize(m=1))
+
+
+def _fit(model) -> str:
+    """Maximize the marginal likelihood; fall back to Adam; returns a note ('' if L-BFGS-B
+    converged)."""
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.optim.fit import fit_gpytorch_mll_torch
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit_gpytorch_mll(mll)
+        return ""
+    except Exception as err:  # BoTorch raises ModelFittingError after its retries
+        fit_gpytorch_mll(mll, optimizer=fit_gpytorch_mll_torch,
+                         optimizer_kwargs={"step_limit": 300})
+        return f"L-BFGS-B failed ({type(err).__name__}); fitted with Adam"
+
+
+class SurrogateSet:
+    """GPs of several outputs over the same process inputs; one file on disk."""
+
+    def __init__(self, models: dict[str, GPSurrogate]):
+        if not models:
+            raise ValueError("a SurrogateSet needs at least one model")
+        self.models = dict(models)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return tuple(self.models)
+
+    def predict(self, x: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        return {name: m.predict(x) for name, m in self.models.items()}
+
+    def save(self, path: str | Path) -> Path:
+        """Write all models atomically (torch serialization of plain tensors and arrays)."""
+        torch = _torch()
+        from physics.state import write_atomic
+
+        buffer = io.BytesIO()
+        torch.save({"format": "electrode-twin SurrogateSet", "version": 1,
+                    "models": [m.state() for m in self.models.values()]}, buffer)
+        return write_atomic(path, lambda fh: fh.write(buffer.getvalue()))
+
+    @classmethod
+    def load(cls, path: str | Path) -> SurrogateSet:
+        torch = _torch()
+
+        path = Path(path)
+        if not path.is_file():
+            raise ValueError(f"{path}: no such surrogate file")
+        try:
+            data = torch.load(path, weights_only=False)
+        except Exception as err:
+            raise ValueError(f"{path}: not a readable surrogate file ({err})") from None
+        if not isinstance(data, dict) or data.get("format") != "electrode-twin SurrogateSet":
+            raise ValueError(f"{path}: not an electrode-twin surrogate file")
+        models = [GPSurrogate.from_state(state) for state in data["models"]]
+        return cls({m.output: m for m in models})

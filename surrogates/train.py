@@ -1,0 +1,51 @@
+"""Fit the surrogates of several outputs with their validation report (``etwin train``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from surrogates.dataset import Dataset
+from surrogates.features import check_features
+from surrogates.gp import GPSurrogate, SurrogateSet
+from surrogates.validation import cross_validate, select_features
+
+
+@dataclass(frozen=True)
+class Training:
+    """Fitted models, the report (per output: features, scores, feature comparison) and the
+    held-out predictions behind it (for parity plots)."""
+
+    models: SurrogateSet
+    report: dict
+    cross_validation: dict
+
+
+def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
+                     seed: int = 0, progress=None) -> Training:
+    """Per output: choose the features (``"auto"``: :func:`select_features`; a list: those;
+    ``()``: none), cross-validate the GP and the sklearn baseline with them, then fit the GP on
+    all rows."""
+    note = progress or (lambda message: None)
+    if features != "auto":
+        features = check_features(features, data.input_names)
+    models, report, cvs = {}, {}, {}
+    for output in outputs:
+        _, y = data.rows(output)
+        if y.size < max(folds, 3):
+            raise ValueError(f"output {output!r} has {y.size} finite values; need at least "
+                             f"max(folds, 3) = {max(folds, 3)}")
+        comparison = None
+        chosen = features
+        if features == "auto":
+            note(f"{output}: comparing feature sets by {folds}-fold RMSE")
+            chosen, comparison = select_features(data, output, folds, seed)
+        note(f"{output}: cross-validating with features {list(chosen) or 'none'}")
+        cv = cross_validate(data, output, chosen, folds, seed)
+        model = GPSurrogate(output, data.input_names, tuple(chosen)).fit(*data.rows(output))
+        models[output] = model
+        cvs[output] = cv
+        report[output] = {"n": int(y.size), "features": list(chosen),
+                          "feature_rmse": comparison, **cv["scores"],
+                          "fit_note": model.fit_note}
+    return Training(SurrogateSet(models), {"inputs": list(data.input_names), "folds": folds,
+                                           "seed": seed, "outputs": report}, cvs)
