@@ -1,0 +1,186 @@
+"""One Bayesian-optimization step: fit the outcome models, propose the next q points.
+
+The search space is the unit cube over the problem's bounds (log10 axes for ``log_inputs``).
+Each required output (objective, constrained outputs) gets an exact GP (BoTorch SingleTaskGP,
+float64, outcome standardized) on the evaluations that succeeded.  Failed evaluations are
+modelled, not dropped: a GP on all evaluations of success = 1 / failure = 0 enters as one more
+outcome constraint (predicted success >= 0.5), so the model steers away from where runs crash.
+
+Acquisition: ``qLogNoisyExpectedImprovement`` (the log-EI family) with the objective's sign
+for the direction and the outcome constraints as sigmoid-relaxed feasibility weights,
+optimized with ``optimize_acqf`` (multi-start L-BFGS-B, sequential greedy for q > 1, earlier
+proposals and ``pending`` points as ``X_pending``).  A proposal inside the known-failed region
+(within ``FAILED_RADIUS`` of a failed point, unit-cube distance) is replaced by the best of 1024
+scrambled-Sobol candidates outside it, so a failed region is never proposed twice.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from optimize.problem import Problem
+
+FAILED_RADIUS = 0.05
+
+
+def to_unit(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Engineering units (n × d) -> unit cube."""
+    x = np.atleast_2d(np.asarray(x, dtype=float))
+    out = np.empty_like(x)
+    for k, name in enumerate(problem.names):
+        lo, hi = problem.bounds[name]
+        v = x[:, k]
+        if name in problem.log_inputs:
+            lo, hi, v = math.log10(lo), math.log10(hi), np.log10(v)
+        out[:, k] = (v - lo) / (hi - lo)
+    return out
+
+
+def from_unit(problem: Problem, u: np.ndarray) -> np.ndarray:
+    """Unit cube -> engineering units, clipped into the bounds."""
+    u = np.clip(np.atleast_2d(np.asarray(u, dtype=float)), 0.0, 1.0)
+    out = np.empty_like(u)
+    for k, name in enumerate(problem.names):
+        lo, hi = problem.bounds[name]
+        if name in problem.log_inputs:
+            out[:, k] = 10 ** (math.log10(lo) + u[:, k] * (math.log10(hi) - math.log10(lo)))
+        else:
+            out[:, k] = lo + u[:, k] * (hi - lo)
+        out[:, k] = np.clip(out[:, k], lo, hi)
+    return out
+
+
+def sobol_design(problem: Problem, n: int, seed: int) -> np.ndarray:
+    """The first ``n`` points of a scrambled Sobol sequence in the bounds (engineering
+    units)."""
+    from scipy.stats import qmc
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # balance warning for n not a power of two
+        u = qmc.Sobol(len(problem.names), scramble=True, seed=seed).random(n)
+    return from_unit(problem, u)
+
+
+def in_failed_region(u: np.ndarray, u_failed: np.ndarray) -> np.ndarray:
+    """Per row of ``u``: within FAILED_RADIUS of a failed point."""
+    if u_failed.size == 0:
+        return np.zeros(len(u), bool)
+    d = np.linalg.norm(u[:, None, :] - u_failed[None, :, :], axis=-1)
+    return d.min(axis=1) < FAILED_RADIUS
+
+
+def _gp(u, y):
+    import torch
+    from botorch.models import SingleTaskGP
+    from botorch.models.transforms import Standardize
+
+    return SingleTaskGP(torch.as_tensor(u), torch.as_tensor(y).unsqueeze(-1),
+                        outcome_transform=Standardize(m=1))
+
+
+def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
+            failed: np.ndarray, q: int, seed: int,
+            pending: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+    """The next ``q`` points (engineering units) given evaluations ``x`` (n × d), their
+    outputs ``values`` (name -> (n,), NaN where failed) and ``failed`` (n,) flags.  Returns
+    (q × d proposals, info: which path produced them and the model's fit notes)."""
+    import torch
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.acquisition.objective import GenericMCObjective
+    from botorch.models import ModelListGP
+    from botorch.optim import optimize_acqf
+
+    from surrogates.gp import _fit, single_threaded
+
+    u = to_unit(problem, x)
+    failed = np.asarray(failed, bool)
+    u_failed = u[failed]
+    ok = ~failed
+    for name in problem.outputs:
+        ok &= np.isfinite(values[name])
+    rng_seed = int(seed)
+    if ok.sum() < 2:  # nothing to model yet: space-filling points outside failed regions
+        return _fallback(problem, u_failed, q, rng_seed), {"path": "sobol (under 2 successes)"}
+    with single_threaded():
+        models, notes = [], []
+        for name in problem.outputs:
+            m = _gp(u[ok], values[name][ok])
+            notes.append(_fit(m))
+            models.append(m)
+        has_failures = bool(failed.any())
+        if has_failures:
+            m = _gp(u, (~failed).astype(float))
+            notes.append(_fit(m))
+            models.append(m)
+        model = ModelListGP(*models)
+        sign = 1.0 if problem.maximize else -1.0
+        index = {name: k for k, name in enumerate(problem.outputs)}
+        constraints = []
+        for c in problem.constraints:
+            k = index[c.output]
+            if c.lower is not None:
+                constraints.append(lambda z, k=k, lo=c.lower: lo - z[..., k])
+            if c.upper is not None:
+                constraints.append(lambda z, k=k, hi=c.upper: z[..., k] - hi)
+        if has_failures:
+            k_success = len(problem.outputs)
+            constraints.append(lambda z, k=k_success: 0.5 - z[..., k])
+        torch.manual_seed(rng_seed)
+        acq = qLogNoisyExpectedImprovement(
+            model=model, X_baseline=torch.as_tensor(u[ok]),
+            objective=GenericMCObjective(lambda z, X=None: sign * z[..., 0]),
+            constraints=constraints or None,
+            X_pending=None if pending is None or len(pending) == 0
+            else torch.as_tensor(to_unit(problem, pending)), prune_baseline=True)
+        d = len(problem.names)
+        bounds = torch.stack([torch.zeros(d, dtype=torch.float64),
+                              torch.ones(d, dtype=torch.float64)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cand, _ = optimize_acqf(acq, bounds=bounds, q=q, num_restarts=10, raw_samples=256,
+                                    sequential=True, options={"seed": rng_seed})
+        u_new = cand.detach().numpy()
+        replaced = 0
+        bad = in_failed_region(u_new, u_failed)
+        if bad.any():
+            from scipy.stats import qmc
+
+            pool = qmc.Sobol(d, scramble=True, seed=rng_seed).random(1024)
+            pool = pool[~in_failed_region(pool, u_failed)]
+            with torch.no_grad():
+                score = acq(torch.as_tensor(pool).unsqueeze(1)).numpy()
+            for k in np.flatnonzero(bad):
+                best = int(np.argmax(score))
+                u_new[k] = pool[best]
+                score[best] = -np.inf
+                replaced += 1
+    return from_unit(problem, u_new), {"path": "qLogNEI", "fit_notes": [n for n in notes if n],
+                                       "replaced_in_failed_region": replaced}
+
+
+def _fallback(problem: Problem, u_failed: np.ndarray, q: int, seed: int) -> np.ndarray:
+    from scipy.stats import qmc
+
+    pool = qmc.Sobol(len(problem.names), scramble=True, seed=seed + 7919).random(256)
+    pool = pool[~in_failed_region(pool, u_failed)]
+    return from_unit(problem, pool[:q])
+
+
+def best_feasible(problem: Problem, values: dict[str, np.ndarray],
+                  failed: np.ndarray) -> tuple[int | None, float]:
+    """(index, objective value) of the best feasible evaluation, or (None, nan)."""
+    best, best_value = None, math.nan
+    n = len(failed)
+    for i in range(n):
+        if failed[i]:
+            continue
+        point = {name: float(values[name][i]) for name in problem.outputs}
+        v = point[problem.objective]
+        if not math.isfinite(v) or not problem.feasible(point):
+            continue
+        if best is None or (v > best_value if problem.maximize else v < best_value):
+            best, best_value = i, v
+    return best, best_value

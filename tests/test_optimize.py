@@ -1,0 +1,138 @@
+"""Optimization problems (TOML, validation) and the BO step on a constrained problem with a
+crash region whose optimum is known from a dense grid."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from optimize.bo import best_feasible, in_failed_region, propose, sobol_design, to_unit
+from optimize.problem import Constraint, Problem
+
+PROBLEM = Problem(objective="capacity_1C_mah_g", maximize=True,
+                  bounds={"pressure_mpa": (1.0, 100.0), "temperature_c": (25.0, 120.0)},
+                  constraints=(Constraint("tau_z", upper=1.75),),
+                  log_inputs=("pressure_mpa",), fidelity="ci")
+
+
+def response(x) -> dict | None:
+    """A calendering-shaped stand-in: porosity falls with pressure (compaction law), τ_z =
+    ε^-0.5 rises, capacity rises with pressure and peaks in temperature; runs crash above
+    105 °C and 30 MPa.  The constraint τ_z <= 1.75 caps the pressure near 2.75 MPa."""
+    p, t = x
+    if t > 105 and p > 30:
+        return None
+    porosity = 0.264 + 0.156 * math.exp(-p / 3.0)
+    return {"tau_z": porosity ** -0.5 + 0.001 * (t - 60) / 10,
+            "capacity_1C_mah_g": 150 + 100 * (1 - math.exp(-p / 5)) - 0.004 * (t - 80) ** 2}
+
+
+def evaluate(xs):
+    rows = [response(x) for x in xs]
+    failed = np.array([r is None for r in rows])
+    values = {k: np.array([np.nan if r is None else r[k] for r in rows])
+              for k in ("capacity_1C_mah_g", "tau_z")}
+    return values, failed
+
+
+def grid_optimum() -> float:
+    best = -math.inf
+    for p in np.logspace(0, 2, 600):
+        for t in np.linspace(25, 120, 200):
+            r = response((p, t))
+            if r and r["tau_z"] <= 1.75:
+                best = max(best, r["capacity_1C_mah_g"])
+    return best
+
+
+def test_bo_reaches_the_constrained_optimum_and_avoids_the_crash_region():
+    optimum = grid_optimum()
+    xs = list(sobol_design(PROBLEM, 5, seed=0))
+    for it in range(15):
+        values, failed = evaluate(xs)
+        _, best = best_feasible(PROBLEM, values, failed)
+        if best >= 0.99 * optimum:
+            break
+        new, info = propose(PROBLEM, np.array(xs), values, failed, q=1, seed=it)
+        u_failed = to_unit(PROBLEM, np.array(xs))[failed]
+        assert not in_failed_region(to_unit(PROBLEM, new), u_failed).any()
+        assert info["path"] in ("qLogNEI", "sobol (under 2 successes)")
+        xs += list(new)
+    assert best >= 0.99 * optimum, f"{best} after {len(xs)} evaluations, optimum {optimum}"
+    assert len(xs) <= 20
+
+
+def test_batch_proposals_are_distinct_and_inside_the_bounds():
+    xs = sobol_design(PROBLEM, 6, seed=1)
+    values, failed = evaluate(xs)
+    new, _ = propose(PROBLEM, xs, values, failed, q=3, seed=0)
+    assert new.shape == (3, 2)
+    assert np.all((new[:, 0] >= 1.0) & (new[:, 0] <= 100.0))
+    assert np.all((new[:, 1] >= 25.0) & (new[:, 1] <= 120.0))
+    assert len({tuple(np.round(r, 6)) for r in new}) == 3
+
+
+def test_best_feasible_ignores_failed_and_infeasible_points():
+    values = {"capacity_1C_mah_g": np.array([200.0, np.nan, 190.0, 180.0]),
+              "tau_z": np.array([1.9, np.nan, 1.7, 1.6])}
+    failed = np.array([False, True, False, False])
+    assert best_feasible(PROBLEM, values, failed) == (2, 190.0)
+    index, value = best_feasible(PROBLEM, {k: v[:2] for k, v in values.items()}, failed[:2])
+    assert index is None and math.isnan(value)
+
+
+def test_problem_file_round_trip(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text('''
+[objective]
+output = "capacity_1C_mah_g"
+direction = "maximize"
+
+[[constraints]]
+output = "tau_z"
+max = 1.7
+
+[[constraints]]
+output = "porosity"
+min = 0.28
+max = 0.34
+
+[bounds]
+pressure_mpa = [1.0, 100.0]
+temperature_c = [25, 120]
+
+[fixed]
+coating_thickness_um = 120
+
+[settings]
+fidelity = "ci"
+log_inputs = ["pressure_mpa"]
+q = 2
+''')
+    problem = Problem.load(path)
+    assert problem.outputs == ("capacity_1C_mah_g", "tau_z", "porosity")
+    assert problem.inputs([10.0, 60.0]) == {"coating_thickness_um": 120.0,
+                                            "pressure_mpa": 10.0, "temperature_c": 60.0}
+    assert problem.feasible({"tau_z": 1.6, "porosity": 0.3})
+    assert not problem.feasible({"tau_z": 1.6, "porosity": 0.35})
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"bounds": {"pressure_mpa": [50.0, 5.0]}}, r"pressure_mpa = \[50.0, 5.0\] is reversed"),
+    ({"bounds": {"pressure_mpa": [1.0, 900.0]}}, r"leaves the allowed range \[0.1, 500.0\]"),
+    ({"bounds": {"speed": [1.0, 2.0]}}, "'speed' is not a process input"),
+    ({"objective": {"output": "capacity"}}, "unknown output 'capacity'"),
+    ({"constraints": [{"output": "porosity", "min": 0.4, "max": 0.3}]},
+     "min 0.4 > max 0.3; no point can satisfy it"),
+    ({"constraints": [{"output": "porosity"}]}, "has neither min nor max"),
+    ({"settings": {"q": 0}}, r"q must lie in \[1, 64\]"),
+    ({"settings": {"budget": 3}}, r"unknown \[settings\] \['budget'\]"),
+    ({"objective": {"output": "tau_z", "direction": "up"}}, "direction = 'up'"),
+])
+def test_bad_problems_name_the_entry(change, message):
+    base = {"objective": {"output": "capacity_1C_mah_g"},
+            "bounds": {"pressure_mpa": [1.0, 100.0]}, "settings": {"fidelity": "ci"}}
+    with pytest.raises(ValueError, match=message):
+        Problem.from_dict({**base, **change})
