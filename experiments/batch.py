@@ -264,10 +264,11 @@ class BatchReport:
 def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int | None = None,
               cache_dir: str | None = None, experiment: str | None = None,
               tracking_uri: str | None = None, progress: bool = True,
-              log: Callable[[str], None] | None = None) -> BatchReport:
+              log: Callable[[str], None] | None = None,
+              tags: dict[str, str] | None = None) -> BatchReport:
     """Simulate ``points`` (from :func:`make_point`) in parallel, logging each as an MLflow
-    run; points with a FINISHED run already are skipped (resume).  Ctrl-C stops the batch,
-    keeping every run finished so far."""
+    run (with ``tags``); points with a FINISHED run already are skipped (resume).  Ctrl-C
+    stops the batch, keeping every run finished so far."""
     from tqdm import tqdm
 
     from experiments.tracking import DEFAULT_EXPERIMENT, Tracker
@@ -304,7 +305,7 @@ def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int |
                 payload = future.result()
             except Exception as err:  # the worker itself died (killed, out of memory)
                 payload = {"status": "failed", "error": f"worker lost: {err}"}
-            run_id = tracker.log(point, payload)
+            run_id = tracker.log(point, payload, tags)
             row = {"key": point["key"], **point["inputs"], "seed": point["seed"],
                    "status": payload["status"], "run_id": run_id}
             if payload["status"] == "ok":

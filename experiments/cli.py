@@ -526,6 +526,7 @@ def cmd_cell(args: argparse.Namespace) -> dict:
             "theoretical_capacity_mah_g": params.theoretical_capacity_mah_g(),
             "energy_wh_kg": result.energy_wh_kg, "mean_voltage_v": result.mean_voltage_v,
             "cutoff_voltage_v": params.cutoff_voltage_v, "time_s": float(result.time_s[-1]),
+            "end_reason": result.end_reason,
             "steps": result.steps, "newton_iterations": result.newton_iterations,
         })
         curves.append((f"{label}: {result.capacity_final_mah_g:.1f} mAh/g",
@@ -853,6 +854,42 @@ def cmd_train(args: argparse.Namespace) -> dict:
                  f"{r['r2']:.3f}  RMSE {r['rmse']:.4g}  90 % coverage {r['coverage90']:.2f}")
         summary.pop("report")
     return summary
+
+
+def cmd_optimize(args: argparse.Namespace) -> dict:
+    """Bayesian optimization of a TOML problem on the physics (resumable from MLflow)."""
+    from pathlib import Path
+
+    from optimize.loop import run_loop
+    from optimize.problem import Problem
+
+    problem = Problem.load(args.problem)
+    overrides = {k: getattr(args, k) for k in ("iterations", "q", "initial", "fidelity")
+                 if getattr(args, k) is not None}
+    if overrides:
+        problem = dataclasses.replace(problem, **overrides)
+    experiment = args.experiment or f"optimize-{Path(args.problem).stem}"
+    result = run_loop(problem, experiment, executor=args.executor, workers=args.workers,
+                      cache_dir=args.cache_dir, progress=not args.quiet)
+    if args.out:
+        from experiments.plots import plot_convergence
+
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        write_csv_atomic(out / "history.csv", result["history"])
+        write_json_atomic(out / "result.json", result)
+        plot_convergence(problem, result["history"], out / "convergence.png")
+        result["out"] = str(out)
+    if result["best"] is None:
+        _log(f"{problem.objective}: no feasible point found yet in {result['evaluations']} "
+             f"evaluations")
+    else:
+        _log(f"best feasible {problem.objective} = {result['best']['objective']:.5g} at "
+             + ", ".join(f"{k} {v:.4g}" for k, v in result["best"]["inputs"].items()))
+    if not args.json:
+        result.pop("history")
+        result.pop("records")
+    return result
 
 
 # ---------------------------------------------------------------------------- demo
@@ -1186,6 +1223,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="runs/surrogates", help="output directory")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
+
+    p = add("optimize", cmd_optimize,
+            "Bayesian optimization on the physics: Sobol start, then qLogNoisyExpected"
+            "Improvement batches simulated in parallel, outcome constraints, failed runs "
+            "modelled; every evaluation and iteration an MLflow run; rerun to resume.")
+    p.add_argument("--problem", required=True,
+                   help="TOML problem file (objective, constraints, bounds, fixed, settings; "
+                        "see optimize/problem.py)")
+    p.add_argument("--experiment", default=None,
+                   help="MLflow experiment of the evaluations (default optimize-<file stem>)")
+    p.add_argument("--iterations", type=int, default=None, help="override [settings]")
+    p.add_argument("--initial", type=int, default=None, help="override [settings]")
+    p.add_argument("--q", type=int, default=None, help="override [settings]")
+    p.add_argument("--fidelity", default=None, help="override [settings]")
+    p.add_argument("--executor", default="local",
+                   help="local, dask-local or tcp://host:port (as etwin sweep)")
+    p.add_argument("--workers", type=int, default=None, help="parallel simulations")
+    p.add_argument("--cache-dir", default=None, help="stage cache (as etwin simulate)")
+    p.add_argument("--out", default=None,
+                   help="write history.csv, result.json and convergence.png here")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "
                               "dense AM + CBD packing and the engine throughput.")

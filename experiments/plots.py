@@ -217,3 +217,34 @@ def plot_parity(output: str, y, predictions: dict, path: str | Path, title: str 
     ax.legend(fontsize=8)
     ax.set_title(title or f"{output}: cross-validation")
     return _save(fig, path)
+
+
+def plot_convergence(problem, history: list[dict], path: str | Path) -> Path:
+    """Objective of each evaluation (feasible filled, infeasible open, failed as crosses on
+    the lower edge) and the best feasible value so far, against the evaluation number."""
+    import math
+
+    fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    best, trace, failed, values = None, [], [], []
+    for n, row in enumerate(history, start=1):
+        value = row.get(problem.objective, math.nan)
+        if row["failed"] or not math.isfinite(value):
+            failed.append(n)
+        else:
+            feasible = problem.feasible({k: row[k] for k in problem.outputs})
+            values.append(value)
+            ax.plot(n, value, "o", color="C0", mfc="C0" if feasible else "none", ms=5)
+            if feasible and (best is None or (value > best if problem.maximize
+                                              else value < best)):
+                best = value
+        trace.append(best if best is not None else math.nan)
+    if failed:
+        low = min(values) if values else 0.0
+        ax.plot(failed, [low] * len(failed), "x", color="C3", ms=7, label="failed")
+    ax.step(range(1, len(trace) + 1), trace, where="post", color="C1", label="best feasible")
+    ax.set_xlabel("evaluation")
+    ax.set_ylabel(problem.objective)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("optimization: filled feasible, open infeasible")
+    return _save(fig, path)

@@ -98,14 +98,14 @@ class Tracker:
             self.client.set_terminated(run.info.run_id, status="FAILED")
         return len(stale)
 
-    def log(self, point: dict, payload: dict) -> str:
+    def log(self, point: dict, payload: dict, tags: dict[str, str] | None = None) -> str:
         """Log one simulated point (``payload`` from :func:`experiments.batch.run_point`) as a
-        run, FINISHED or FAILED; returns the run id."""
+        run, FINISHED or FAILED, with extra ``tags``; returns the run id."""
         from mlflow.entities import Metric, Param, RunTag
 
         started_ms = int(1000 * payload.get("started", time.time()))
         ended_ms = int(1000 * payload.get("ended", time.time()))
-        tags = {POINT_KEY_TAG: point["key"], "fidelity": point["fidelity"],
+        tags = {**(tags or {}), POINT_KEY_TAG: point["key"], "fidelity": point["fidelity"],
                 "mlflow.source.name": "etwin"}
         if payload["status"] == "failed":
             tags["error"] = payload["error"][:4000]
@@ -113,7 +113,7 @@ class Tracker:
                                      run_name=f"{point['fidelity']}-{point['key'][:8]}")
         run_id = run.info.run_id
         try:
-            params = {**{k: f"{v:g}" for k, v in point["inputs"].items()},
+            params = {**{k: _param(v) for k, v in point["inputs"].items()},
                       "fidelity": point["fidelity"], "seed": str(point["seed"]),
                       "c_rates": ",".join(f"{c:g}" for c in point["c_rates"]), **self.version}
             metrics = [Metric(k, float(v), ended_ms, 0)
@@ -138,6 +138,12 @@ class Tracker:
         self.client.set_terminated(run_id, status="FINISHED" if payload["status"] == "ok"
                                    else "FAILED", end_time=ended_ms)
         return run_id
+
+
+def _param(value: float) -> str:
+    """Short text of a number that reads back exactly: '20', '0.54', '12.345678912345'."""
+    short = f"{value:g}"
+    return short if float(short) == value else repr(float(value))
 
 
 def runs_dataframe(experiment: str = DEFAULT_EXPERIMENT, uri: str | None = None,

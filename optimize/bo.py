@@ -104,7 +104,10 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
     rng_seed = int(seed)
     if ok.sum() < 2:  # nothing to model yet: space-filling points outside failed regions
         return _fallback(problem, u_failed, q, rng_seed), {"path": "sobol (under 2 successes)"}
-    with single_threaded():
+    with single_threaded(), warnings.catch_warnings():
+        # BoTorch's advice for an all-infeasible baseline fires per MC sample here; the
+        # constrained log-EI still ranks candidates by feasibility-weighted improvement
+        warnings.filterwarnings("ignore", message="When all training points are infeasible")
         models, notes = [], []
         for name in problem.outputs:
             m = _gp(u[ok], values[name][ok])

@@ -130,7 +130,8 @@ class Problem:
 
     def allowed_outputs(self) -> tuple[str, ...]:
         rates = tuple(f"{kind}_{c:g}C_{unit}" for c in self.c_rates
-                      for kind, unit in (("capacity", "mah_g"), ("mean_voltage", "v")))
+                      for kind, unit in (("capacity", "mah_g"), ("areal_capacity", "mah_cm2"),
+                                         ("mean_voltage", "v")))
         return (*BASE_OUTPUTS, *rates)
 
     @property

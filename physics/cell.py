@@ -344,6 +344,10 @@ class Discharge:
     current_density_a_m2: float
     final_state: np.ndarray
     initial_state: np.ndarray
+    end_reason: str = "cut-off voltage"
+
+
+DEPLETION_FRACTION = 0.01  # salt at 1 % of its initial concentration ends a discharge
 
 
 def active_mass_kg_m2(params: CellParameters) -> float:
@@ -362,7 +366,11 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
     across steps and refreshed only when Newton fails to converge with it; a0 M + ∂G/∂y is
     factorized once per step.  The step adapts to the local error of the differential
     unknowns (c_e, c_s) against the extrapolated predictor (``rtol``).  The last step is cut
-    at the cut-off voltage.
+    at the cut-off voltage.  A discharge also ends when the salt somewhere falls to
+    ``DEPLETION_FRACTION`` of its initial concentration (``end_reason`` "electrolyte
+    depletion"): the current is then beyond the electrode's limiting current, the voltage
+    collapses within an instant and the equations turn singular at c_e = 0 (PyBaMM's DFN
+    stops on the same event).
 
     Raises RuntimeError with the time and voltage where Newton failed or the step budget ran
     out, instead of returning a capacity.
@@ -385,6 +393,8 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
     cutoff = params.cutoff_voltage_v
     atol = np.where(diff, 1e-3, 1e-6)
     jac_g, jac_fresh = model.jacobian(y, i_app), True
+    depleted = DEPLETION_FRACTION * params.electrolyte.initial_concentration_mol_m3
+    end_reason = "cut-off voltage"
     while steps < max_steps:
         if y_prev is None:  # BDF1
             a0, a1, a2 = 1.0 / h, -1.0 / h, 0.0
@@ -409,6 +419,9 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
             h *= 0.25
             jac_fresh = False  # the Jacobian of a failed predictor is refreshed at the next
             if h < 1e-8:
+                if y[model.sl_ce].min() < 5 * depleted:  # the c_e -> 0 singularity
+                    end_reason = "electrolyte depletion"
+                    break
                 raise RuntimeError(f"discharge: Newton failed at t = {t:.3f} s, V = "
                                    f"{model.voltage(y):.4f} V")
             continue
@@ -430,17 +443,20 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
         t += h
         ts.append(t)
         vs.append(v_new)
+        if y[model.sl_ce].min() <= depleted:
+            end_reason = "electrolyte depletion"
+            break
         h *= min(2.0, max(0.2, 0.9 / max(err, 1e-6) ** (1 / 3)))
     time_s = np.asarray(ts)
     voltage = np.asarray(vs)
     capacity = i_app * time_s / 3.6 / (mass * 1e3)  # mAh/g
     energy = float(np.trapezoid(voltage, capacity))  # mWh/g = Wh/kg
-    if voltage[-1] > cutoff:
+    if voltage[-1] > cutoff and end_reason == "cut-off voltage":
         raise RuntimeError(f"discharge: stopped after {steps} steps at {time_s[-1]:.0f} s, "
                            f"V = {voltage[-1]:.4f} V, above the cut-off {cutoff} V")
     return Discharge(time_s, capacity, voltage, float(capacity[-1]), energy,
                      energy / max(float(capacity[-1]), 1e-12), steps, newton_total, i_app,
-                     y, y_start)
+                     y, y_start, end_reason)
 
 
 NEWTON_TOL = 0.03

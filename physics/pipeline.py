@@ -39,7 +39,7 @@ from pathlib import Path
 import numpy as np
 
 STAGES = ("dry", "calender", "transport", "cell")
-STAGE_VERSIONS = {"dry": 1, "calender": 1, "transport": 1, "cell": 1}
+STAGE_VERSIONS = {"dry": 1, "calender": 1, "transport": 1, "cell": 2}
 FIDELITY_VOXEL_UM = {"ci": 0.5, "fast": 0.25, "paper": 0.25}
 DEFAULT_CACHE_DIR = "etwin_cache"
 
@@ -200,7 +200,8 @@ class RunResult:
 
     Attributes (units in the names): ``porosity`` is the voxel porosity of the calendered
     column (the one its transport sees), ``porosity_particles`` the particle porosity after
-    spring-back; ``capacity_mah_g`` maps each C-rate to the discharge capacity; ``wall_s``
+    spring-back; ``capacity_mah_g`` maps each C-rate to the discharge capacity per gram of
+    AM and ``areal_capacity_mah_cm2`` to the capacity per electrode area; ``wall_s``
     and ``cache_hit`` are per stage.  ``curves`` holds the discharge curves, the blocking
     spectrum and the press trace; ``structure_path`` the calendered structure (.npz).
     """
@@ -223,6 +224,7 @@ class RunResult:
     sigma_eff_s_m: float
     surface_area_per_volume_um: float
     capacity_mah_g: dict[float, float]
+    areal_capacity_mah_cm2: dict[float, float]
     mean_voltage_v: dict[float, float]
     r_ion_ohm_cm2: float
     tau_eis: float
@@ -240,6 +242,7 @@ class RunResult:
             "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis")}
         for rate, cap in self.capacity_mah_g.items():
             out[f"capacity_{rate:g}C_mah_g"] = float(cap)
+            out[f"areal_capacity_{rate:g}C_mah_cm2"] = float(self.areal_capacity_mah_cm2[rate])
             out[f"mean_voltage_{rate:g}C_v"] = float(self.mean_voltage_v[rate])
         for stage in STAGES:
             out[f"wall_{stage}_s"] = float(self.wall_s.get(stage, 0.0))
@@ -327,7 +330,7 @@ def _transport(cache: StageCache, calender_key: dict, calendered, fidelity: str,
 
 def _cell(cache: StageCache, transport_key: dict, summary: dict, thickness_m: float,
           c_rates: tuple[float, ...], note):
-    from physics.cell import discharge, symmetric_blocking_impedance
+    from physics.cell import active_mass_kg_m2, discharge, symmetric_blocking_impedance
     from physics.cell import electrolyte_conductivity_s_m as kappa_of
     from physics.cell_params import CellParameters, cathode_from_transport
     from physics.impedance import fit_tlm, frequencies_hz, tortuosity_from_r_ion
@@ -343,12 +346,13 @@ def _cell(cache: StageCache, transport_key: dict, summary: dict, thickness_m: fl
         return hit[1], True
     note("cell", f"{thickness_m * 1e6:.1f} µm cathode, {', '.join(f'{c:g}C' for c in c_rates)}"
                  f" discharge and blocking impedance")
-    result: dict = {"discharge": {}}
+    result: dict = {"discharge": {}, "active_mass_g_m2": 1e3 * active_mass_kg_m2(params)}
     for rate in c_rates:
         d = discharge(params, c_rate=rate)
         result["discharge"][f"{rate:g}"] = {
             "capacity_mah_g": d.capacity_final_mah_g, "mean_voltage_v": d.mean_voltage_v,
-            "energy_wh_kg": d.energy_wh_kg, "time_s": d.time_s.tolist(),
+            "energy_wh_kg": d.energy_wh_kg, "end_reason": d.end_reason,
+            "time_s": d.time_s.tolist(),
             "capacity_curve_mah_g": d.capacity_mah_g.tolist(), "voltage_v": d.voltage_v.tolist()}
     f = frequencies_hz()
     z = symmetric_blocking_impedance(params, f).z_ohm_m2
@@ -429,6 +433,9 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         surface_area_per_volume_um=float(summary["am_pore_area_per_volume_um"]
                                          + summary["am_cbd_area_per_volume_um"]),
         capacity_mah_g={r: discharge[f"{r:g}"]["capacity_mah_g"] for r in rates},
+        areal_capacity_mah_cm2={  # mAh/g × g/m² = mAh/m², / 1e4 per cm²
+            r: discharge[f"{r:g}"]["capacity_mah_g"] * cell["active_mass_g_m2"] * 1e-4
+            for r in rates},
         mean_voltage_v={r: discharge[f"{r:g}"]["mean_voltage_v"] for r in rates},
         r_ion_ohm_cm2=float(cell["r_ion_ohm_m2"]) * 1e4, tau_eis=float(cell["tau_eis"]),
         wall_s=wall, cache_hit=hits, structure_path=structure_path,

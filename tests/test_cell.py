@@ -46,6 +46,27 @@ def test_low_rate_capacity_is_the_stoichiometric_capacity():
     assert 3.7 < d.mean_voltage_v < 4.0
 
 
+def test_a_discharge_ends_when_the_salt_runs_out():
+    """A 260 µm calendered cathode at 1C (196 A/m², beyond its ~56 A/m² limiting current):
+    the salt at the collector runs out within about a minute and the discharge ends there,
+    reporting why, instead of failing in Newton at c_e -> 0."""
+    from physics.cell import DEPLETION_FRACTION
+
+    cat = CathodeParameters(thickness_m=260e-6, porosity=0.295, active_volume_fraction=0.58,
+                            cbd_volume_fraction=0.115, tortuosity_factor=1.89,
+                            electronic_conductivity_s_m=0.0356)
+    params = CellParameters(cathode=cat)
+    d = discharge(params, c_rate=1.0)
+    assert d.end_reason == "electrolyte depletion"
+    model = HalfCellDFN(params)
+    assert d.final_state[model.sl_ce].min() <= DEPLETION_FRACTION * 1000.0
+    assert d.time_s[-1] < 300 and d.voltage_v[-1] > params.cutoff_voltage_v
+    thin = discharge(CellParameters(cathode=CathodeParameters(
+        thickness_m=100e-6, porosity=0.295, active_volume_fraction=0.58,
+        cbd_volume_fraction=0.115, tortuosity_factor=1.89, electronic_conductivity_s_m=0.0356)))
+    assert thin.end_reason == "cut-off voltage"
+
+
 def test_a_stopped_solve_says_where():
     with pytest.raises(RuntimeError, match=r"stopped after 3 steps .* above the cut-off"):
         discharge(THIN, c_rate=1.0, max_steps=3)

@@ -233,3 +233,57 @@ def test_inputs_change_the_recipe_and_conditions():
     assert recipe.solid_content == 0.6
     assert inputs.conditions().temperature_c == 100.0
     assert replace(inputs, pressure_mpa=5).pressure_mpa == 5.0
+
+
+def test_optimize_loop_on_the_physics_resumes_from_mlflow(first, cache_dir, store, tmp_path,
+                                                          capsys):
+    """etwin optimize on the ci chain (the calendered structure cached, the coating thickness
+    the decision variable): maximize the 1C areal capacity with the specific capacity >= a
+    floor.  Two iterations, then the same command with four runs only iterations 2-3; every
+    evaluation and iteration is an MLflow run."""
+    from mlflow import MlflowClient
+
+    floor = first.capacity_mah_g[1.0] - 8.0  # binds inside the thickness range
+    problem = tmp_path / "thick.toml"
+    problem.write_text(f'''
+[objective]
+output = "areal_capacity_1C_mah_cm2"
+
+[[constraints]]
+output = "capacity_1C_mah_g"
+min = {floor}
+
+[bounds]
+coating_thickness_um = [60.0, 400.0]
+
+[fixed]
+pressure_mpa = {PRESSURE}
+
+[settings]
+fidelity = "ci"
+initial = 3
+iterations = 2
+q = 2
+''')
+    args = ["optimize", "--problem", str(problem), "--workers", "1", "--cache-dir",
+            str(cache_dir), "--quiet", "--json"]
+    assert main([*args, "--out", str(tmp_path / "o")]) == 0
+    first_run = json.loads(capsys.readouterr().out)
+    assert first_run["evaluations"] == 7 and first_run["iterations_run"] == 2
+    assert (tmp_path / "o" / "convergence.png").is_file()
+    assert main([*args, "--iterations", "4"]) == 0
+    resumed = json.loads(capsys.readouterr().out)
+    assert resumed["iterations_run"] == 2 and resumed["evaluations"] == 11
+    assert [r["iteration"] for r in resumed["records"]] == [2, 3]
+    best = resumed["best"]
+    assert best["capacity_1C_mah_g"] >= floor
+    # the optimum sits on the constraint: the thickest electrode that keeps the floor
+    feasible = [h for h in resumed["history"] if not h["failed"]
+                and h["capacity_1C_mah_g"] >= floor]
+    assert best["objective"] == max(h["areal_capacity_1C_mah_cm2"] for h in feasible)
+    assert best["capacity_1C_mah_g"] < floor + 4.0
+    client = MlflowClient(store)
+    loop = client.get_experiment_by_name("optimize-thick-loop")
+    iterations = client.search_runs([loop.experiment_id])
+    assert sorted(int(r.data.params["iteration"]) for r in iterations) == [0, 1, 2, 3]
+    assert all("best_so_far" in r.data.metrics for r in iterations)
