@@ -63,7 +63,7 @@ class RecordedPhysics:
                          key=lambda r: r["pressure_mpa"])
         logp = np.log10([r["pressure_mpa"] for r in pressed])
         self.interp = {k: PchipInterpolator(logp, [r[k] for r in pressed])
-                       for k in ("porosity", "fraction_am", "fraction_cbd", "tau_z",
+                       for k in ("porosity", "fraction_am", "tau_z",
                                  "sigma_eff_z_s_m", "am_surface_per_volume_um",
                                  "column_thickness_um")}
         self.dried_thickness_um = dried["column_thickness_um"]
@@ -81,7 +81,9 @@ class RecordedPhysics:
                           thickness_m=h * 1e-6 * m["column_thickness_um"]
                           / self.dried_thickness_um,
                           porosity=m["porosity"], active_volume_fraction=m["fraction_am"],
-                          cbd_volume_fraction=m["fraction_cbd"], tortuosity_factor=m["tau_z"],
+                          # the three phases fill the image: CBD is the rest
+                          cbd_volume_fraction=max(0.0, 1.0 - m["porosity"] - m["fraction_am"]),
+                          tortuosity_factor=m["tau_z"],
                           electronic_conductivity_s_m=m["sigma_eff_z_s_m"],
                           specific_surface_area_m=m["am_surface_per_volume_um"] * 1e6)
         params = replace(base, cathode=cathode)
@@ -165,7 +167,8 @@ def run_optuna(f, prob, budget: int, seed: int, sampler: str) -> list:
         rows.append(r)
         if r is None:
             raise optuna.TrialPruned("simulation failed")  # same treatment: counted, no value
-        trial.set_constraint([CAPACITY_FLOOR - r["capacity_1C_mah_g"], r["tau_z"] - TAU_LIMIT])
+        trial.set_constraint("utilization", CAPACITY_FLOOR - r["capacity_1C_mah_g"])
+        trial.set_constraint("tortuosity", r["tau_z"] - TAU_LIMIT)
         return r[prob.objective]
 
     samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed),
