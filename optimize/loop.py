@@ -56,10 +56,11 @@ def history(tracker, problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray
             continue
         failed = run.info.status == "FAILED"
         rows.append({"x": x, "failed": failed, "run_id": run.info.run_id,
+                     "started": run.info.start_time,
                      "iteration": run.data.tags.get("iteration", ""),
                      "key": run.data.tags.get("point_key", ""),
                      **{name: run.data.metrics.get(name, math.nan) for name in problem.outputs}})
-    rows.sort(key=lambda r: r["run_id"])
+    rows.sort(key=lambda r: (r["started"], r["run_id"]))  # evaluation order
     x = np.array([r["x"] for r in rows], dtype=float).reshape(len(rows), len(problem.names))
     values = {name: np.array([r[name] if not r["failed"] else math.nan for r in rows])
               for name in problem.outputs}
