@@ -12,7 +12,7 @@ runs K perturbed copies per setting and compares the ensemble means (± standard
 runs took 20-40 h per pressure for 9 859 particles on 28 cores.
 
 Run: ``python benchmarks/calender.py [--fidelity fast] [--pressures-mpa 2,5,20,60,120]
-[--halve] [--copies K] [--first-copy J] [--temperatures-c T1,T2] [--json]``.
+[--halve [--halved-only]] [--copies K] [--first-copy J] [--temperatures-c T1,T2] [--json]``.
 """
 
 from __future__ import annotations
@@ -111,6 +111,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pressures-mpa", default="2,5,20,60,120")
     ap.add_argument("--halve", action="store_true", help="repeat with every speed halved")
+    ap.add_argument("--halved-only", action="store_true",
+                    help="run only the halved-speed setting (to extend its ensemble)")
     ap.add_argument("--temperatures-c", default=None,
                     help="comma-separated roll temperatures to compare (default: 60 only)")
     ap.add_argument("--copies", type=int, default=1,
@@ -134,6 +136,10 @@ def main(argv=None) -> dict:
         for t in temperatures:
             settings[f"{t:g} °C, halved speed"] = (CalenderProtocol().slower(2.0),
                                                    ProcessConditions(temperature_c=t))
+    if args.halved_only:
+        if not args.halve:
+            ap.error("--halved-only needs --halve")
+        settings = {k: v for k, v in settings.items() if k.endswith("halved speed")}
     results: dict[str, list[dict]] = {label: [] for label in settings}
     for copy in range(args.first_copy, args.first_copy + args.copies):
         for label, (protocol, conditions) in settings.items():

@@ -892,6 +892,53 @@ def cmd_optimize(args: argparse.Namespace) -> dict:
     return result
 
 
+# ---------------------------------------------------------------------------- jobs
+def cmd_calibrate(args: argparse.Namespace) -> dict:
+    """Bayesian calibration (experiments/calibrate.py)."""
+    from experiments.calibrate import calibrate_tortuosity
+
+    lo, hi = _float_pair(args.alpha_range, "--alpha-range")
+    result = calibrate_tortuosity(
+        args.data, args.out, fit_gamma=args.fit_gamma, fit_noise_scale=args.fit_noise_scale,
+        relative_noise=args.relative_noise, conductivity_s_m=args.conductivity_s_m,
+        z_relative_sd=args.z_relative_sd, alpha_range=(lo, hi),
+        experiment=None if args.no_mlflow else args.experiment)
+    a = result["parameters"]["alpha"]
+    _log(f"alpha = {a['mean']:.3f} ± {a['sd']:.3f}, 95 % credible interval "
+         f"[{a['ci95_lower']:.3f}, {a['ci95_upper']:.3f}] from {result['measurements']} "
+         f"measurements; report {result['out']}/report.md")
+    return result
+
+
+def cmd_variability(args: argparse.Namespace) -> dict:
+    """Monte Carlo variability (experiments/variability.py)."""
+    from experiments.variability import OUTPUTS, Distribution, run_variability
+
+    dists = [Distribution.parse(spec) for spec in args.vary] if args.vary else None
+    result = run_variability(
+        args.out, dists, transport=args.transport, n_full=args.n_full, n_train=args.n_train,
+        n_surrogate=args.n_surrogate, n_sobol=args.n_sobol, seed=args.seed,
+        executor=args.executor, workers=args.workers,
+        experiment=None if args.no_mlflow else args.experiment, quiet=args.quiet)
+    for name, label in OUTPUTS.items():
+        f = result["outputs"][name]["full_model"]
+        a = result["outputs"][name]["agreement_on_shared_sample"]
+        _log(f"{label}: P5 {f['p5']:.4g}, P50 {f['p50']:.4g}, P95 {f['p95']:.4g}; surrogate "
+             f"RMSE {a['rmse']:.3g}, KS {a['ks_distance']:.3f}")
+    _log(f"report {result['out']}/report.md")
+    return result
+
+
+def _float_pair(text: str, flag: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise ValueError(f"{flag} must be 'LOW,HIGH', got {text!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"{flag} needs finite LOW < HIGH, got {text!r}")
+    return lo, hi
+
+
 # ---------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> dict:
     """What the toolkit does so far, end to end: recipe mass balance, LIGGGHTS-law
@@ -1245,6 +1292,65 @@ def build_parser() -> argparse.ArgumentParser:
                    help="write history.csv, result.json and convergence.png here")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
+    p = add("calibrate", cmd_calibrate,
+            "Bayesian calibration of the tortuosity (Bruggeman) exponent α in τ = γ ε^(1-α) "
+            "from ionic resistances or blocking impedance spectra at several porosities: grid "
+            "quadrature posterior, 95 % credible intervals, posterior-predictive plot, report "
+            "folder and an MLflow run.")
+    p.add_argument("--target", default="tortuosity", choices=["tortuosity"],
+                   help="what to calibrate (default tortuosity)")
+    p.add_argument("--data", required=True,
+                   help="CSV: porosity, thickness_um and r_ion_ohm_cm2 [, r_ion_sd_ohm_cm2] or "
+                        "spectrum (a CSV path: frequency_hz, re_z_ohm_cm2, im_z_ohm_cm2) "
+                        "[, cell, z_relative_sd, conductivity_s_m]")
+    p.add_argument("--out", default="calibration", help="report folder (default calibration)")
+    p.add_argument("--fit-gamma", action="store_true",
+                   help="also calibrate the prefactor γ (log-uniform prior 0.5-2; default γ = 1)")
+    p.add_argument("--fit-noise-scale", action="store_true",
+                   help="also calibrate a factor on the stated noise (log-uniform 0.25-4)")
+    p.add_argument("--alpha-range", default="1,6",
+                   help="uniform prior range of α, 'LOW,HIGH' (default 1,6)")
+    p.add_argument("--relative-noise", type=float, default=None,
+                   help="R_ion sd as a fraction of R_ion where the table has no "
+                        "r_ion_sd_ohm_cm2, in (0, 1)")
+    p.add_argument("--z-relative-sd", type=float, default=0.01,
+                   help="noise of |Z| for spectra without z_relative_sd, in (0, 1) "
+                        "(default 0.01)")
+    p.add_argument("--conductivity-s-m", type=float, default=None,
+                   help="bulk electrolyte conductivity κ [S/m] for rows without "
+                        "conductivity_s_m (default: the cell model's electrolyte, 1 M, 25 °C)")
+    p.add_argument("--experiment", default="calibrate", help="MLflow experiment")
+    p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+
+    p = add("variability", cmd_variability,
+            "Monte Carlo of coating scatter (thickness, porosity, Bruggeman exponent, "
+            "conductivity) through the cell model and through GP surrogates: capacity and "
+            "resistance distributions, percentiles, Sobol' indices, surrogate-vs-full "
+            "agreement; report folder and an MLflow run.")
+    p.add_argument("--transport", default=None,
+                   help="base cathode from an etwin transport metrics.json (default: the cell "
+                        "model's defaults)")
+    p.add_argument("--vary", action="append", default=[],
+                   help="NAME=KIND:A,B, repeatable; NAME in thickness_um, porosity, "
+                        "bruggeman_alpha, electronic_conductivity_s_m; KIND normal (mean, sd), "
+                        "uniform (low, high) or lognormal (median, sd of ln) (default: "
+                        "thickness sd 2 %, porosity sd 0.01)")
+    p.add_argument("--n-full", type=int, default=200,
+                   help="full-model draws (DFN discharges), in [10, 100000] (default 200)")
+    p.add_argument("--n-train", type=int, default=48,
+                   help="surrogate training points (Sobol), in [8, 2000] (default 48)")
+    p.add_argument("--n-surrogate", type=int, default=100000,
+                   help="surrogate draws, in [1000, 1e7] (default 100000)")
+    p.add_argument("--n-sobol", type=int, default=8192,
+                   help="base sample of the Sobol' indices, in [64, 1e6] (default 8192)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (integer)")
+    p.add_argument("--executor", default="local", help="local, dask-local or tcp://host:port")
+    p.add_argument("--workers", type=int, default=2, help="parallel cell-model processes")
+    p.add_argument("--out", default="variability", help="report folder (default variability)")
+    p.add_argument("--experiment", default="variability", help="MLflow experiment")
+    p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
     p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "
                               "dense AM + CBD packing and the engine throughput.")
     p.add_argument("--n-am", type=int, default=80,
@@ -1276,7 +1382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         result = args.func(args)
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:
         _log(f"etwin {args.command}: error: {err}")
         return 2
     except (RuntimeError, FloatingPointError) as err:

@@ -248,3 +248,148 @@ def plot_convergence(problem, history: list[dict], path: str | Path) -> Path:
     ax.legend(fontsize=8)
     ax.set_title("optimization: filled feasible, open infeasible")
     return _save(fig, path)
+
+
+def plot_marginals(marginals: dict, path: str | Path) -> Path:
+    """Marginal posterior density of each calibrated parameter with its 95 % credible
+    interval shaded and the mean marked."""
+    import numpy as np
+
+    n = len(marginals)
+    fig, axes = plt.subplots(1, n, figsize=(4.0 * n, 3.4), squeeze=False)
+    for ax, m in zip(axes[0], marginals.values(), strict=True):
+        ax.plot(m.grid, m.density, color="C0")
+        inside = (m.grid >= m.lower) & (m.grid <= m.upper)
+        ax.fill_between(m.grid, 0, m.density, where=inside, alpha=0.3, color="C0",
+                        label=f"95 %: [{m.lower:.3g}, {m.upper:.3g}]")
+        ax.axvline(m.mean, color="C3", lw=1, label=f"mean {m.mean:.3g}")
+        span = m.upper - m.lower
+        ax.set_xlim(max(m.grid[0], m.lower - 2 * span), min(m.grid[-1], m.upper + 2 * span))
+        ax.set_ylim(0, 1.1 * float(np.max(m.density)))
+        ax.set_xlabel(m.name)
+        ax.set_ylabel("posterior density")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_joint_posterior(post, path: str | Path) -> Path:
+    """Contours of the joint posterior of the first two parameters (others summed out) at
+    the 50, 90 and 99 % highest-density levels."""
+    import numpy as np
+
+    w = post.weights.sum(axis=tuple(range(2, post.weights.ndim)))
+    order = np.sort(w.ravel())[::-1]
+    cum = np.cumsum(order)
+    levels = sorted({float(order[min(np.searchsorted(cum, q), order.size - 1)])
+                     for q in (0.99, 0.9, 0.5)})
+    x, y = post.parameters[0], post.parameters[1]
+    fig, ax = plt.subplots(figsize=(4.8, 4.2))
+    ax.contour(x.grid(), y.grid(), w.T, levels=levels, colors=["C0", "C1", "C3"][: len(levels)],
+               linewidths=1)
+    ax.set_xlabel(x.name)
+    ax.set_ylabel(y.name)
+    if y.log:
+        ax.set_yscale("log")
+    ax.set_title("joint posterior: 99, 90, 50 % regions")
+    ax.grid(alpha=0.3)
+    jx, jy = np.nonzero(w >= levels[0])
+    gx, gy = x.grid(), y.grid()
+    ax.set_xlim(gx[max(jx.min() - 3, 0)], gx[min(jx.max() + 3, gx.size - 1)])
+    ax.set_ylim(gy[max(jy.min() - 3, 0)], gy[min(jy.max() + 3, gy.size - 1)])
+    return _save(fig, path)
+
+
+def plot_macmullin_predictive(rows: list[dict], pred: dict, path: str | Path) -> Path:
+    """MacMullin number N_M = R_ion κ / L against porosity: measurements (±2 sd), the
+    posterior median curve with its 95 % band, and Bruggeman's α = 1.5 for reference."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(5.4, 4.2))
+    eps = pred["porosity"]
+    lo, mid, hi = pred["curve_percentiles"]
+    ax.fill_between(eps, lo, hi, alpha=0.3, color="C0", label="posterior 95 % band")
+    ax.plot(eps, mid, color="C0", label="posterior median")
+    ax.plot(eps, eps ** -1.5, "k--", lw=0.8, label="Bruggeman α = 1.5")
+    e = np.array([r["porosity"] for r in rows])
+    nm = np.array([r["macmullin"] for r in rows])
+    sd = np.array([r["r_ion_sd_ohm_cm2"] / r["r_ion_ohm_cm2"] for r in rows]) * nm
+    ax.errorbar(e, nm, yerr=2 * sd, fmt="o", color="C3", ms=4, capsize=2,
+                label="measured (± 2 sd)")
+    ax.set_yscale("log")
+    ax.set_xlabel("porosity ε [-]")
+    ax.set_ylabel("MacMullin number N_M = R_ion κ / L [-]")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_variability(full: dict, surrogate: dict, labels: dict, path: str | Path) -> Path:
+    """Histogram (density) of each output: full-model Monte Carlo against the surrogate's
+    larger sample, with the full model's 5th, 50th and 95th percentiles."""
+    import numpy as np
+
+    n = len(labels)
+    cols = 2
+    rows = (n + 1) // 2
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 3.4 * rows), squeeze=False)
+    for ax, (name, label) in zip(axes.ravel(), labels.items(), strict=False):
+        f = full[name][np.isfinite(full[name])]
+        s = surrogate[name][np.isfinite(surrogate[name])]
+        lo, hi = np.percentile(np.concatenate([f, s]), [0.1, 99.9])
+        bins = np.linspace(lo, hi, 40)
+        ax.hist(s, bins=bins, density=True, alpha=0.35, color="C0",
+                label=f"surrogate (n = {s.size})")
+        ax.hist(f, bins=bins, density=True, histtype="step", lw=1.4, color="C3",
+                label=f"full model (n = {f.size})")
+        for q, ls in zip(np.percentile(f, [5, 50, 95]), (":", "-", ":"), strict=True):
+            ax.axvline(q, color="C3", ls=ls, lw=0.8)
+        ax.set_xlabel(label)
+        ax.set_ylabel("density")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes.ravel()[n:]:
+        ax.set_visible(False)
+    return _save(fig, path)
+
+
+def plot_sensitivity(indices: dict, labels: dict, path: str | Path) -> Path:
+    """First-order (S1) and total (ST) Sobol' indices per input for each output, with 95 %
+    bootstrap intervals."""
+    import numpy as np
+
+    n = len(labels)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.4), squeeze=False, sharey=True)
+    for ax, (name, label) in zip(axes[0], labels.items(), strict=True):
+        s = indices[name]
+        x = np.arange(len(s.names))
+        ax.bar(x - 0.18, s.first_order, 0.36, label="S1",
+               yerr=np.abs(s.first_order_ci.T - s.first_order), capsize=2)
+        ax.bar(x + 0.18, s.total, 0.36, label="ST", yerr=np.abs(s.total_ci.T - s.total),
+               capsize=2)
+        ax.set_xticks(x, s.names, rotation=30, ha="right", fontsize=7)
+        ax.set_title(label, fontsize=8)
+        ax.set_ylim(0, 1.05)
+        ax.grid(alpha=0.3, axis="y")
+    axes[0][0].set_ylabel("Sobol' index")
+    axes[0][0].legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_parity_shared(full: dict, surrogate: dict, labels: dict, path: str | Path) -> Path:
+    """Surrogate against full model on the shared Monte Carlo draws, one panel per output."""
+    import numpy as np
+
+    n = len(labels)
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.3), squeeze=False)
+    for ax, (name, label) in zip(axes[0], labels.items(), strict=True):
+        f, s = full[name], surrogate[name]
+        ok = np.isfinite(f) & np.isfinite(s)
+        ax.plot(f[ok], s[ok], "o", ms=2.5, alpha=0.6)
+        lo, hi = float(min(f[ok].min(), s[ok].min())), float(max(f[ok].max(), s[ok].max()))
+        ax.plot([lo, hi], [lo, hi], "k-", lw=0.8)
+        ax.set_xlabel("full model", fontsize=8)
+        ax.set_ylabel("surrogate", fontsize=8)
+        ax.set_title(label, fontsize=8)
+        ax.grid(alpha=0.3)
+    return _save(fig, path)

@@ -20,6 +20,7 @@ import os
 import subprocess
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_EXPERIMENT = "electrode-twin"
@@ -178,6 +179,25 @@ def runs_dataframe(experiment: str = DEFAULT_EXPERIMENT, uri: str | None = None,
     return out.reset_index(drop=True)
 
 
+@contextmanager
+def job_run(experiment: str, job: str, params: dict):
+    """An MLflow run around one job (train, calibrate, variability, ...): params and version
+    logged at the start; the caller logs metrics and artifacts inside.  An exception inside
+    marks the run FAILED (MLflow's context manager), so a crashed job is visible as such."""
+    import mlflow
+
+    tracker = Tracker(experiment)  # creates it with its artifacts beside a SQLite store
+    with mlflow.start_run(experiment_id=tracker.experiment_id, run_name=job) as run:
+        mlflow.set_tag("job", job)
+        mlflow.log_params({k: _job_param(v) for k, v in {**params, **tracker.version}.items()})
+        yield run
+
+
+def _job_param(value) -> str:
+    text = str(value)
+    return text if len(text) <= 500 else text[:497] + "..."
+
+
 def log_training(experiment: str, report: dict, out_dir: str | Path,
                  params: dict[str, str]) -> str:
     """One MLflow run for a surrogate fit: params, the cross-validation scores as metrics
@@ -185,15 +205,13 @@ def log_training(experiment: str, report: dict, out_dir: str | Path,
     artifacts; returns the run id."""
     import mlflow
 
-    tracker = Tracker(experiment)  # creates it with its artifacts beside a SQLite store
     metrics = {f"{output}.{model}.{score}": float(value)
                for output, rep in report["outputs"].items() for model in ("gp", "sklearn")
                for score, value in rep[model].items() if score != "n"}
-    with mlflow.start_run(experiment_id=tracker.experiment_id) as run:
-        mlflow.log_params({**params, "inputs": ",".join(report["inputs"]),
-                           "folds": report["folds"], "seed": report["seed"],
-                           **{f"{o}.features": "+".join(r["features"]) or "none"
-                              for o, r in report["outputs"].items()}, **tracker.version})
+    with job_run(experiment, "train", {
+            **params, "inputs": ",".join(report["inputs"]), "folds": report["folds"],
+            "seed": report["seed"], **{f"{o}.features": "+".join(r["features"]) or "none"
+                                       for o, r in report["outputs"].items()}}) as run:
         mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(out_dir))
         return run.info.run_id

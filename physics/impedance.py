@@ -59,20 +59,32 @@ class TLMFit:
         r_ion_ohm_m2: ionic resistance of the electrode [Ω m²].
         c_dl_f_m2: double-layer capacitance of the electrode per area [F m⁻²].
         rms_relative_residual: RMS of |Z_fit - Z| / |Z| over the points [-].
+        r_ion_log_sd_per_noise: sd of ln R_ion per unit relative noise of Z (the
+            linearized least-squares covariance sqrt([(JᵀJ)⁻¹]_Rion) [-]).
     """
 
     r_hf_ohm_m2: float
     r_ion_ohm_m2: float
     c_dl_f_m2: float
     rms_relative_residual: float
+    r_ion_log_sd_per_noise: float = math.nan
+
+    def r_ion_sd_ohm_m2(self, z_relative_sd: float, points: int) -> float:
+        """Standard deviation of R_ion [Ω m²] for independent Gaussian noise of
+        ``z_relative_sd`` × |Z| on the real and imaginary parts of ``points`` points; the
+        noise used is the larger of that and the fit's own residual estimate
+        (per real or imaginary part: RMS / √2 × sqrt(2n / (2n - 3)))."""
+        residual_sd = self.rms_relative_residual * math.sqrt(points / max(2 * points - 3, 1))
+        return self.r_ion_ohm_m2 * self.r_ion_log_sd_per_noise * max(z_relative_sd,
+                                                                     residual_sd)
 
 
 def fit_tlm(freq_hz: np.ndarray, z_ohm_m2: np.ndarray) -> TLMFit:
     """Least-squares fit of :func:`tlm_blocking_impedance` (relative residuals, log params).
 
     The start values come from the spectrum itself: R_HF from the highest-frequency real part,
-    R_ion from 3 × (lowest-frequency real part - R_HF), C_dl from the lowest-frequency
-    imaginary part (-1 / (ω Im Z)).
+    R_ion from 3 × (lowest-frequency real part - R_HF) and from R_HF × 10^(-2..2) (the best
+    of the six fits is kept), C_dl from the lowest-frequency imaginary part (-1 / (ω Im Z)).
     """
     f = np.asarray(freq_hz, dtype=float)
     z = np.asarray(z_ohm_m2, dtype=complex)
@@ -89,11 +101,20 @@ def fit_tlm(freq_hz: np.ndarray, z_ohm_m2: np.ndarray) -> TLMFit:
         rel = (model - z) / np.abs(z)
         return np.concatenate([rel.real, rel.imag])
 
-    p0 = np.log([r_hf0, r_ion0, c0])
-    sol = optimize.least_squares(residual, p0, method="lm", xtol=1e-14, ftol=1e-14)
+    # the low-frequency start can be swamped by noise on the capacitive branch: start also
+    # from R_ion = R_HF × 10^k and keep the lowest cost
+    sol = min((optimize.least_squares(residual, np.log([r_hf0, r, c0]), method="lm",
+                                      xtol=1e-14, ftol=1e-14)
+               for r in (r_ion0, *(r_hf0 * 10.0 ** np.arange(-2, 3)))),
+              key=lambda s: s.cost)
     r_hf, r_ion, c_dl = np.exp(sol.x)
     rms = float(np.sqrt(np.mean(np.abs(residual(sol.x)) ** 2) * 2))
-    return TLMFit(float(r_hf), float(r_ion), float(c_dl), rms)
+    try:
+        unit_cov = np.linalg.inv(sol.jac.T @ sol.jac)
+        log_sd = float(math.sqrt(max(unit_cov[1, 1], 0.0)))
+    except np.linalg.LinAlgError:
+        log_sd = math.inf
+    return TLMFit(float(r_hf), float(r_ion), float(c_dl), rms, log_sd)
 
 
 def r_ion_graphical(freq_hz: np.ndarray, z_ohm_m2: np.ndarray) -> float:
