@@ -895,14 +895,25 @@ def cmd_optimize(args: argparse.Namespace) -> dict:
 # ---------------------------------------------------------------------------- jobs
 def cmd_calibrate(args: argparse.Namespace) -> dict:
     """Bayesian calibration (experiments/calibrate.py)."""
-    from experiments.calibrate import calibrate_tortuosity
+    from experiments.calibrate import calibrate_dem, calibrate_tortuosity
 
+    experiment = None if args.no_mlflow else args.experiment
+    if args.target == "dem":
+        result = calibrate_dem(args.data, args.out, dried=args.dried, n_design=args.design,
+                               seed=args.seed, porosity_sd=args.porosity_sd,
+                               temperature_c=args.temperature_c,
+                               line_speed_m_min=args.line_speed_m_min, experiment=experiment,
+                               quiet=args.quiet)
+        for name, m in result["parameters"].items():
+            _log(f"{name} = {m['mean']:.4g}, 95 % credible interval [{m['ci95_lower']:.4g}, "
+                 f"{m['ci95_upper']:.4g}]")
+        _log(f"report {result['out']}/report.md")
+        return result
     lo, hi = _float_pair(args.alpha_range, "--alpha-range")
     result = calibrate_tortuosity(
         args.data, args.out, fit_gamma=args.fit_gamma, fit_noise_scale=args.fit_noise_scale,
         relative_noise=args.relative_noise, conductivity_s_m=args.conductivity_s_m,
-        z_relative_sd=args.z_relative_sd, alpha_range=(lo, hi),
-        experiment=None if args.no_mlflow else args.experiment)
+        z_relative_sd=args.z_relative_sd, alpha_range=(lo, hi), experiment=experiment)
     a = result["parameters"]["alpha"]
     _log(f"alpha = {a['mean']:.3f} ± {a['sd']:.3f}, 95 % credible interval "
          f"[{a['ci95_lower']:.3f}, {a['ci95_upper']:.3f}] from {result['measurements']} "
@@ -1293,16 +1304,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = add("calibrate", cmd_calibrate,
-            "Bayesian calibration of the tortuosity (Bruggeman) exponent α in τ = γ ε^(1-α) "
-            "from ionic resistances or blocking impedance spectra at several porosities: grid "
-            "quadrature posterior, 95 % credible intervals, posterior-predictive plot, report "
-            "folder and an MLflow run.")
-    p.add_argument("--target", default="tortuosity", choices=["tortuosity"],
+            "Bayesian calibration by grid quadrature, with 95 % credible intervals, a "
+            "posterior-predictive plot, a report folder and an MLflow run.  --target "
+            "tortuosity: the Bruggeman exponent α in τ = γ ε^(1-α) from ionic resistances or "
+            "blocking impedance spectra at several porosities.  --target dem: the binder's "
+            "modulus and cohesion energy density from a measured porosity–pressure curve, "
+            "through DEM calenderings of a dried structure and a GP emulator.")
+    p.add_argument("--target", default="tortuosity", choices=["tortuosity", "dem"],
                    help="what to calibrate (default tortuosity)")
     p.add_argument("--data", required=True,
-                   help="CSV: porosity, thickness_um and r_ion_ohm_cm2 [, r_ion_sd_ohm_cm2] or "
-                        "spectrum (a CSV path: frequency_hz, re_z_ohm_cm2, im_z_ohm_cm2) "
-                        "[, cell, z_relative_sd, conductivity_s_m]")
+                   help="tortuosity: CSV with porosity, thickness_um and r_ion_ohm_cm2 [, "
+                        "r_ion_sd_ohm_cm2] or spectrum (a CSV path: frequency_hz, "
+                        "re_z_ohm_cm2, im_z_ohm_cm2) [, cell, z_relative_sd, conductivity_s_m]; "
+                        "dem: CSV with pressure_mpa, porosity (fraction) [, porosity_sd]")
+    p.add_argument("--dried", default=None, help="dem: the dried structure (etwin dry "
+                                                 "dried.npz) to calender")
+    p.add_argument("--design", type=int, default=10,
+                   help="dem: DEM runs on a Sobol design over the priors, in [4, 200] "
+                        "(default 10)")
+    p.add_argument("--porosity-sd", type=float, default=None,
+                   help="dem: porosity sd (fraction) for rows without porosity_sd")
+    p.add_argument("--temperature-c", type=float, default=60.0,
+                   help="dem: roll temperature of the measured curve [°C] (default 60)")
+    p.add_argument("--line-speed-m-min", type=float, default=0.54,
+                   help="dem: line speed of the measured curve [m/min] (default 0.54)")
+    p.add_argument("--seed", type=int, default=0, help="dem: seed of the design")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--out", default="calibration", help="report folder (default calibration)")
     p.add_argument("--fit-gamma", action="store_true",
                    help="also calibrate the prefactor γ (log-uniform prior 0.5-2; default γ = 1)")

@@ -273,9 +273,10 @@ def plot_marginals(marginals: dict, path: str | Path) -> Path:
     return _save(fig, path)
 
 
-def plot_joint_posterior(post, path: str | Path) -> Path:
+def plot_joint_posterior(post, path: str | Path, points=None) -> Path:
     """Contours of the joint posterior of the first two parameters (others summed out) at
-    the 50, 90 and 99 % highest-density levels."""
+    the 50, 90 and 99 % highest-density levels; ``points`` (m × 2), e.g. the design runs of
+    an emulator, are drawn as crosses."""
     import numpy as np
 
     w = post.weights.sum(axis=tuple(range(2, post.weights.ndim)))
@@ -293,10 +294,19 @@ def plot_joint_posterior(post, path: str | Path) -> Path:
         ax.set_yscale("log")
     ax.set_title("joint posterior: 99, 90, 50 % regions")
     ax.grid(alpha=0.3)
-    jx, jy = np.nonzero(w >= levels[0])
+    if x.log:
+        ax.set_xscale("log")
     gx, gy = x.grid(), y.grid()
-    ax.set_xlim(gx[max(jx.min() - 3, 0)], gx[min(jx.max() + 3, gx.size - 1)])
-    ax.set_ylim(gy[max(jy.min() - 3, 0)], gy[min(jy.max() + 3, gy.size - 1)])
+    if points is not None:
+        pts = np.asarray(points)
+        ax.plot(pts[:, 0], pts[:, 1], "kx", ms=5, label="design runs")
+        ax.legend(fontsize=8)
+        ax.set_xlim(gx[0], gx[-1])
+        ax.set_ylim(gy[0], gy[-1])
+    else:
+        jx, jy = np.nonzero(w >= levels[0])
+        ax.set_xlim(gx[max(jx.min() - 3, 0)], gx[min(jx.max() + 3, gx.size - 1)])
+        ax.set_ylim(gy[max(jy.min() - 3, 0)], gy[min(jy.max() + 3, gy.size - 1)])
     return _save(fig, path)
 
 
@@ -392,4 +402,24 @@ def plot_parity_shared(full: dict, surrogate: dict, labels: dict, path: str | Pa
         ax.set_ylabel("surrogate", fontsize=8)
         ax.set_title(label, fontsize=8)
         ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, path: str | Path
+                               ) -> Path:
+    """Measured porosity–pressure curve (± 2 sd) with the calibrated emulator's posterior
+    median and 95 % band."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(5.4, 4.0))
+    ax.fill_between(grid_mpa, 100 * band[0], 100 * band[2], alpha=0.3, color="C0",
+                    label="posterior 95 % band (emulator)")
+    ax.plot(grid_mpa, 100 * band[1], color="C0", label="posterior median")
+    ax.errorbar(pressures, 100 * np.asarray(observed), yerr=200 * np.asarray(sigma), fmt="o",
+                color="C3", ms=4, capsize=2, label="measured (± 2 sd)")
+    ax.set_xscale("log")
+    ax.set_xlabel("maximum pressure [MPa]")
+    ax.set_ylabel("porosity after spring-back [%]")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
     return _save(fig, path)

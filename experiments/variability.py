@@ -122,11 +122,9 @@ def sample_inputs(dists: Sequence[Distribution], n: int, seed: int) -> np.ndarra
 def design_inputs(dists: Sequence[Distribution], n: int, seed: int) -> np.ndarray:
     """n scrambled-Sobol points over each input's 0.5-99.5 % quantile range (the
     surrogate's training design)."""
-    import warnings
+    from optimize.bo import sobol_unit
 
-    with warnings.catch_warnings():  # balance properties need 2^m points; any n is usable
-        warnings.simplefilter("ignore", UserWarning)
-        u = stats.qmc.Sobol(len(dists), scramble=True, seed=seed).random(n)
+    u = sobol_unit(len(dists), n, seed)
     u = 0.005 + 0.99 * u
     return np.column_stack([d.ppf(u[:, k]) for k, d in enumerate(dists)])
 

@@ -53,15 +53,19 @@ def from_unit(problem: Problem, u: np.ndarray) -> np.ndarray:
     return out
 
 
-def sobol_design(problem: Problem, n: int, seed: int) -> np.ndarray:
-    """The first ``n`` points of a scrambled Sobol sequence in the bounds (engineering
-    units)."""
+def sobol_unit(dimensions: int, n: int, seed: int) -> np.ndarray:
+    """The first ``n`` points (n × dimensions) of a scrambled Sobol sequence in [0, 1)."""
     from scipy.stats import qmc
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # balance warning for n not a power of two
-        u = qmc.Sobol(len(problem.names), scramble=True, seed=seed).random(n)
-    return from_unit(problem, u)
+        return qmc.Sobol(dimensions, scramble=True, seed=seed).random(n)
+
+
+def sobol_design(problem: Problem, n: int, seed: int) -> np.ndarray:
+    """The first ``n`` points of a scrambled Sobol sequence in the bounds (engineering
+    units)."""
+    return from_unit(problem, sobol_unit(len(problem.names), n, seed))
 
 
 def in_failed_region(u: np.ndarray, u_failed: np.ndarray) -> np.ndarray:

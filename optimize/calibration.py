@@ -271,3 +271,30 @@ def synthetic_r_ion_data(alpha: float, porosity: Sequence[float], thickness_m: f
     n = eps.size
     return IonicResistanceData(eps, np.full(n, thickness_m), true + rng.normal(0, sigma),
                                sigma, np.full(n, conductivity_s_m))
+
+
+# ---------------------------------------------------------------------------- emulated models
+def calibrate_with_emulator(predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                            observed: np.ndarray, sigma: np.ndarray,
+                            parameters: Sequence[Parameter]) -> GridPosterior:
+    """Posterior by grid quadrature where an emulator stands in for an expensive forward
+    model (Kennedy & O'Hagan 2001, with the emulator's predictive variance added to the
+    measurement variance): y_i ~ N(μ_i(θ), σ_i² + s_i(θ)²).
+
+    ``predict(theta)`` takes m parameter points (m × k, in the order of ``parameters``) and
+    returns the emulator's mean and standard deviation for every observation (m × n each)."""
+    observed = np.asarray(observed, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    if observed.ndim != 1 or sigma.shape != observed.shape or np.any(sigma <= 0):
+        raise ValueError("observed and sigma need the same length and sigma > 0")
+    names = [p.name for p in parameters]
+
+    def loglik(**mesh):
+        shape = np.broadcast_shapes(*(np.shape(mesh[n]) for n in names))
+        points = np.column_stack([np.broadcast_to(mesh[n], shape).ravel() for n in names])
+        mean, sd = predict(points)
+        var = sigma ** 2 + np.asarray(sd) ** 2
+        ll = -0.5 * np.sum((observed - mean) ** 2 / var + np.log(2 * math.pi * var), axis=-1)
+        return ll.reshape(shape)
+
+    return grid_posterior(loglik, parameters)

@@ -110,6 +110,11 @@ class BinderRheology:
         cohesion_exponent: m in CED ∝ E^m [-] (JKR: 2/3).
         min_temperature_c, max_temperature_c: validity of the law [°C] (PVDF semicrystalline
             state, above its glass transition and below melting).
+        reference_modulus_gpa: E_CBD at the reference state [GPa] (Table 2: 2), in
+            [0.01, 200]; ``etwin calibrate --target dem`` infers it from a porosity–pressure
+            curve.
+        reference_cohesion_gpa: CED_CBD at the reference state [GPa] (Table 2: 0.07), in
+            [1e-5, 10].
     """
 
     reference_temperature_c: float = 60.0
@@ -120,8 +125,14 @@ class BinderRheology:
     cohesion_exponent: float = 2.0 / 3.0
     min_temperature_c: float = 0.0
     max_temperature_c: float = 150.0
+    reference_modulus_gpa: float = CBD.young_modulus_pa / 1e9
+    reference_cohesion_gpa: float = CBD.cohesion_energy_density_pa / 1e9
 
     def __post_init__(self) -> None:
+        _check_range("BinderRheology.reference_modulus_gpa", self.reference_modulus_gpa,
+                     0.01, 200.0)
+        _check_range("BinderRheology.reference_cohesion_gpa", self.reference_cohesion_gpa,
+                     1e-5, 10.0)
         _check_range("BinderRheology.activation_energy_kj_mol", self.activation_energy_kj_mol,
                      0.0, 1e3, lo_open=True)
         _check_range("BinderRheology.relaxation_time_ref_s", self.relaxation_time_ref_s,
@@ -182,11 +193,12 @@ class ProcessConditions:
         _check_range("roll_diameter_m", self.roll_diameter_m, 0.02, 3.0)
 
     def cbd_material(self, base: Material = CBD) -> Material:
-        """The CBD material at these conditions (Table 2 values at the reference state)."""
+        """The CBD material at these conditions (the binder's reference modulus and cohesion,
+        Table 2 by default, shifted by temperature and rate)."""
         b = self.binder
-        return replace(base, young_modulus_pa=base.young_modulus_pa * b.modulus_factor(
+        return replace(base, young_modulus_pa=b.reference_modulus_gpa * 1e9 * b.modulus_factor(
             self.temperature_c, self.line_speed_m_min),
-            cohesion_energy_density_pa=base.cohesion_energy_density_pa * b.cohesion_factor(
+            cohesion_energy_density_pa=b.reference_cohesion_gpa * 1e9 * b.cohesion_factor(
                 self.temperature_c, self.line_speed_m_min))
 
     def contact_table(self) -> ContactTable:

@@ -87,9 +87,10 @@ class GPSurrogate:
                              dtype=torch.float64)
         self.model.eval()
         with torch.no_grad(), single_threaded():
-            post = self.model.posterior(xm, observation_noise=True)
-            mean = post.mean.squeeze(-1).numpy().copy()
-            std = post.variance.clamp_min(0).sqrt().squeeze(-1).numpy().copy()
+            # one point per batch: the marginal variances without the n × n joint covariance
+            post = self.model.posterior(xm.unsqueeze(-2), observation_noise=True)
+            mean = post.mean.reshape(-1).numpy().copy()
+            std = post.variance.clamp_min(0).sqrt().reshape(-1).numpy().copy()
         return mean, std
 
     def state(self) -> dict:
