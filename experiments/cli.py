@@ -940,6 +940,32 @@ def cmd_variability(args: argparse.Namespace) -> dict:
     return result
 
 
+def cmd_process_window(args: argparse.Namespace) -> dict:
+    """The process window (experiments/process_window.py)."""
+    from experiments.batch import parse_bounds
+    from experiments.process_window import run_process_window
+
+    fixed = {}
+    if args.coating_thickness_um is not None:
+        fixed["coating_thickness_um"] = args.coating_thickness_um
+    result = run_process_window(
+        args.out, [m.strip() for m in args.materials.split(",") if m.strip()],
+        porosity_band=_float_pair(args.porosity_band, "--porosity-band"),
+        tau_z_max=args.tau_z_max, capacity_min=args.capacity_min,
+        fracture_max=args.fracture_max,
+        bounds=parse_bounds(args.bounds) if args.bounds else None, fixed=fixed,
+        fidelity=args.fidelity, initial=args.initial, iterations=args.iterations, q=args.q,
+        seed=args.seed, experiment=args.experiment, executor=args.executor,
+        workers=args.workers, cache_dir=args.cache_dir, progress=not args.quiet, log=_log)
+    for material, s in result["materials"].items():
+        w = s["pressure_window_mpa_at_nominal"]
+        _log(f"{material}: {s['feasible']} of {s['evaluations']} evaluations feasible; "
+             + (f"P(feasible) >= 0.5 from {w[0]:.3g} to {w[1]:.3g} MPa at the nominal "
+                f"temperature and line speed" if w else "no window at the nominal settings"))
+    _log(f"report {result['out']}/report.md")
+    return result
+
+
 def _float_pair(text: str, flag: str) -> tuple[float, float]:
     try:
         lo, hi = (float(v) for v in text.split(","))
@@ -1227,6 +1253,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coating-thickness-um", dest="coating_thickness_um", type=float,
                    default=None, help="dry coating thickness before calendering in µm, in "
                                       "[20, 500] (default 165)")
+    p.add_argument("--am-young-modulus-gpa", dest="am_young_modulus_gpa", type=float,
+                   default=None, help="AM Young's modulus in GPa, in [1, 1000] (default 200, "
+                                      "NMC; graphite-like ~15)")
+    p.add_argument("--am-fracture-strength-mpa", dest="am_fracture_strength_mpa", type=float,
+                   default=None, help="AM particle crushing strength in MPa, in [1, 1e4] "
+                                      "(default 150, NMC; graphite-like ~40)")
     p.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     add_pipeline_options(p)
@@ -1376,6 +1408,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="variability", help="report folder (default variability)")
     p.add_argument("--experiment", default="variability", help="MLflow experiment")
     p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    p = add("process-window", cmd_process_window,
+            "Process window: the BO loop on the physics per active material (NMC, a "
+            "graphite-like anode material) for calendering settings with porosity in a band, "
+            "τ_z and capacity limits and a particle-fracture limit; then maps of the "
+            "probability of feasibility over 2-D slices with the evaluated points and the "
+            "model uncertainty, and the materials' pressure windows compared.")
+    p.add_argument("--materials", default="nmc,graphite",
+                   help="comma-separated: nmc, graphite (default both)")
+    p.add_argument("--porosity-band", default="0.27,0.31",
+                   help="target porosity 'LOW,HIGH' as fractions (default 0.27,0.31)")
+    p.add_argument("--tau-z-max", type=float, default=1.7,
+                   help="through-plane tortuosity factor limit (default 1.7)")
+    p.add_argument("--capacity-min", type=float, default=150.0,
+                   help="1C capacity floor [mAh/g] (default 150)")
+    p.add_argument("--fracture-max", type=float, default=0.05,
+                   help="largest share of AM particles above their crushing strength, in "
+                        "[0, 1] (default 0.05)")
+    p.add_argument("--bounds", default=None,
+                   help="decision variables 'name=low:high,...' (default pressure_mpa=1:150,"
+                        "temperature_c=25:120,line_speed_m_min=0.2:20)")
+    p.add_argument("--coating-thickness-um", type=float, default=None,
+                   help="dry coating thickness [µm] (default 165)")
+    p.add_argument("--fidelity", default="ci", help="ci, fast or paper (default ci)")
+    p.add_argument("--initial", type=int, default=6, help="Sobol points per material")
+    p.add_argument("--iterations", type=int, default=4, help="BO iterations per material")
+    p.add_argument("--q", type=int, default=1, help="proposals per iteration (in parallel)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the design and simulations")
+    p.add_argument("--experiment", default="process-window",
+                   help="MLflow experiment of the job (evaluations in <experiment>-<material>)")
+    p.add_argument("--executor", default="local", help="local, dask-local or tcp://host:port")
+    p.add_argument("--workers", type=int, default=None, help="parallel simulations")
+    p.add_argument("--cache-dir", default=None, help="stage cache (as etwin simulate)")
+    p.add_argument("--out", default="process_window", help="report folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "

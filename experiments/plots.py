@@ -423,3 +423,70 @@ def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, path:
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_window_maps(maps: list[dict], x, values: dict, failed, problem, path: str | Path,
+                     title: str = "") -> Path:
+    """Per pair of decision variables: P(feasible) (colour, contours at 0.1/0.5/0.9) with the
+    evaluations (filled: feasible, open: infeasible, x: failed), and the porosity model's
+    standard deviation; the other inputs are held at the values in the panel title."""
+    import numpy as np
+
+    n = len(maps)
+    fig, axes = plt.subplots(2, n, figsize=(4.3 * n, 7.2), squeeze=False)
+    names = list(problem.names)
+    feasible = np.array([not failed[i] and problem.feasible(
+        {o: values[o][i] for o in problem.outputs}) for i in range(len(x))])
+    for col, m in enumerate(maps):
+        a, b = names.index(m["x"]), names.index(m["y"])
+        held = ", ".join(f"{k} {v:.3g}" for k, v in m["held"].items())
+        for row, (field, label, cmap) in enumerate((
+                ("probability", "P(feasible)", "RdYlGn"),
+                ("porosity_sd", "porosity model sd [-]", "viridis"))):
+            ax = axes[row][col]
+            z = m[field].T
+            mesh = ax.pcolormesh(m["x_values"], m["y_values"], z, shading="auto", cmap=cmap,
+                                 vmin=0.0 if row == 0 else None, vmax=1.0 if row == 0 else None)
+            fig.colorbar(mesh, ax=ax, label=label)
+            if row == 0:
+                cs = ax.contour(m["x_values"], m["y_values"], z, levels=[0.1, 0.5, 0.9],
+                                colors=["0.3", "k", "0.3"], linewidths=[0.7, 1.4, 0.7])
+                ax.clabel(cs, fontsize=7)
+            ok = ~np.asarray(failed)
+            ax.plot(x[ok & feasible, a], x[ok & feasible, b], "o", mfc="w", mec="k", ms=5,
+                    label="feasible")
+            ax.plot(x[ok & ~feasible, a], x[ok & ~feasible, b], "o", mfc="none", mec="k",
+                    ms=5, mew=0.8, label="infeasible")
+            if (~ok).any():
+                ax.plot(x[~ok, a], x[~ok, b], "x", color="r", ms=6, label="failed")
+            if m["x"] in problem.log_inputs:
+                ax.set_xscale("log")
+            if m["y"] in problem.log_inputs:
+                ax.set_yscale("log")
+            ax.set_xlabel(m["x"])
+            ax.set_ylabel(m["y"])
+            ax.set_title(f"{title} ({held})" if row == 0 else f"held: {held}", fontsize=8)
+            if row == 0 and col == 0:
+                ax.legend(fontsize=7, loc="lower left")
+    return _save(fig, path)
+
+
+def plot_pressure_windows(windows: dict, porosity_band, path: str | Path) -> Path:
+    """P(feasible) against pressure at the nominal temperature and line speed, one line per
+    material, with each window (P >= 0.5) shaded."""
+    fig, ax = plt.subplots(figsize=(6.0, 3.8))
+    for k, (material, w) in enumerate(windows.items()):
+        color = f"C{k}"
+        ax.plot(w["pressure_mpa"], w["probability"], color=color, label=material)
+        if w["window_mpa"]:
+            ax.axvspan(*w["window_mpa"], color=color, alpha=0.12)
+    ax.axhline(0.5, color="0.5", ls=":", lw=0.8)
+    ax.set_xscale("log")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("calendering pressure [MPa]")
+    ax.set_ylabel("P(feasible)")
+    ax.set_title(f"porosity {porosity_band[0]:g}–{porosity_band[1]:g} and constraints",
+                 fontsize=9)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -45,7 +45,8 @@ from pathlib import Path
 BASE_OUTPUTS = ("porosity", "porosity_particles", "porosity_dried", "thickness_column_um",
                 "electrode_thickness_um", "springback_percent", "inertial_number",
                 "deborah_number", "tau_x", "tau_y", "tau_z", "sigma_eff_s_m",
-                "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis")
+                "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis", "am_stress_p95_mpa",
+                "am_stress_max_mpa", "fractured_fraction")
 
 
 @dataclass(frozen=True)

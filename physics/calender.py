@@ -76,6 +76,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from physics.engine import Langevin, Simulation, Wall, liggghts_table, rayleigh_time_us
+from physics.engine._contact_kernels import KN
 from physics.engine.contact import ContactTable
 from physics.materials import ALUMINIUM, CBD, NMC, STEEL, Material, _check_range
 from physics.state import AM_SPECIES, ParticleState
@@ -180,17 +181,26 @@ class ProcessConditions:
         line_speed_m_min: line speed [m/min], in [0.01, 200].
         roll_diameter_m: roll diameter [m], in [0.02, 3] (paper: 0.25 m).
         binder: the CBD temperature/rate law.
+        am_young_modulus_gpa: Young's modulus of the active material [GPa], in [1, 1000]
+            (Table 2 NMC: 200).
     """
 
     temperature_c: float = 60.0
     line_speed_m_min: float = 0.54
     roll_diameter_m: float = 0.25
     binder: BinderRheology = field(default_factory=BinderRheology)
+    am_young_modulus_gpa: float = NMC.young_modulus_pa / 1e9
 
     def __post_init__(self) -> None:
         self.binder.check_temperature(self.temperature_c)
         _check_range("line_speed_m_min", self.line_speed_m_min, 0.01, 200.0)
         _check_range("roll_diameter_m", self.roll_diameter_m, 0.02, 3.0)
+        _check_range("am_young_modulus_gpa", self.am_young_modulus_gpa, 1.0, 1000.0)
+
+    def am_material(self) -> Material:
+        """The AM with this Young's modulus (Table 2's NMC otherwise; a graphite-like anode
+        material is ~15 GPa).  Density, restitution, friction and cohesion stay Table 2's."""
+        return replace(NMC, young_modulus_pa=self.am_young_modulus_gpa * 1e9)
 
     def cbd_material(self, base: Material = CBD) -> Material:
         """The CBD material at these conditions (the binder's reference modulus and cohesion,
@@ -203,7 +213,7 @@ class ProcessConditions:
 
     def contact_table(self) -> ContactTable:
         """Table 2 law with the CBD at these conditions: types AM, CBD, Al, steel."""
-        return liggghts_table([NMC, self.cbd_material(), ALUMINIUM, STEEL])
+        return liggghts_table([self.am_material(), self.cbd_material(), ALUMINIUM, STEEL])
 
     def nip_contact_time_s(self, reduction_um: float) -> float:
         """t_nip = sqrt(R_roll Δh) / v_line [s] for a thickness reduction Δh [µm]."""
@@ -280,7 +290,9 @@ class PressPoint:
     Stress tensors are Cauchy stresses of the film [MPa], tension positive, row-major 3×3;
     ``pressure_max_mpa`` is the plane pressure at the turning point, ``pressure_dwell_mpa`` the
     mean plane pressure over the end of the dwell, where the stress and the thickness at
-    maximum compression are read.
+    maximum compression are read.  ``am_contact_stress_mpa`` holds, per AM particle, the
+    Hiramatsu–Oka stress of its largest contact force at the end of the dwell
+    (:func:`am_contact_stress_mpa`), the particle-fracture reading.
     """
 
     pressure_target_mpa: float
@@ -303,11 +315,18 @@ class PressPoint:
     coordination_recovered: float
     steps_release: int
     state: ParticleState = field(repr=False)
+    am_contact_stress_mpa: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     def summary(self) -> dict:
-        out = {k: v for k, v in asdict(self).items() if k != "state"}
+        out = {k: v for k, v in asdict(self).items()
+               if k not in ("state", "am_contact_stress_mpa")}
         out["stress_max_mpa"] = list(self.stress_max_mpa)
         out["stress_recovered_mpa"] = list(self.stress_recovered_mpa)
+        s = self.am_contact_stress_mpa
+        if s.size:
+            out.update({"am_stress_p50_mpa": float(np.percentile(s, 50)),
+                        "am_stress_p95_mpa": float(np.percentile(s, 95)),
+                        "am_stress_max_mpa": float(s.max())})
         return out
 
 
@@ -457,7 +476,8 @@ class _Press:
         self.conditions = conditions
         self.cbd = conditions.cbd_material()
         table = conditions.contact_table()
-        dt = time_step_us([NMC, self.cbd], state, protocol.dt_rayleigh_fraction)
+        dt = time_step_us([conditions.am_material(), self.cbd], state,
+                          protocol.dt_rayleigh_fraction)
         floor = film_bounds_um(replace(state, wall_z_um=state.wall_z_um[state.wall_side > 0],
                                        wall_side=state.wall_side[state.wall_side > 0]))[0]
         top = float(np.max(state.position_um[:, 2] + state.radius_um))
@@ -649,6 +669,7 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
     stress_max = tuple(float(v) for v in np.mean(stresses, axis=0))
     pressure_dwell = float(np.mean(pressures[-len(stresses):]))
     coord_max = float(sim.coordination_numbers().mean())
+    am_stress = am_contact_stress_mpa(sim)
     while True:
         p_kpa = press.block(+1, phase, trace)
         if progress:
@@ -689,7 +710,43 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
         deborah_number=conditions.deborah_number(reduction), stress_max_mpa=stress_max,
         stress_recovered_mpa=stress_rec, coordination_max=coord_max,
         coordination_recovered=coord_rec, steps_release=sim.step_count - start,
-        state=recovered)
+        state=recovered, am_contact_stress_mpa=am_stress)
+
+
+def am_contact_stress_mpa(sim: Simulation, am_type: int = AM_TYPE) -> np.ndarray:
+    """Per AM particle: σ = 2.8 F / (π d²) [MPa], the Hiramatsu–Oka tensile stress at the
+    centre of a sphere of diameter d loaded by a diametral force F (Hiramatsu & Oka, Int. J.
+    Rock Mech. Min. Sci. 3 (1966) 89), with F the largest elastic Hertz normal force on the
+    particle, F = (4/3) E* √R* δ^(3/2) (the contact law's normal spring), over its particle
+    and plane contacts.  Particle crushing strengths are measured in the same form (single
+    particle compression), so σ > strength flags a particle that would crack."""
+    pos, r, ptype = sim.position, sim.radius, sim.ptype
+    kn = sim.table.params[:, :, KN]
+    i, j = sim.pair_i, sim.pair_j
+    d = pos[i] - pos[j]
+    for a in range(3):
+        if sim.periodic[a]:
+            d[:, a] -= sim.box_len[a] * np.rint(d[:, a] / sim.box_len[a])
+    overlap = r[i] + r[j] - np.sqrt(np.einsum("ij,ij->i", d, d))
+    touch = overlap > 0
+    i, j, overlap = i[touch], j[touch], overlap[touch]
+    force = kn[ptype[i], ptype[j]] * np.sqrt(r[i] * r[j] / (r[i] + r[j])) * overlap ** 1.5
+    f_max = np.zeros(sim.n)
+    np.maximum.at(f_max, i, force)
+    np.maximum.at(f_max, j, force)
+    for z, side, wtype in zip(sim.wall_z, sim.wall_side, sim.wall_type, strict=True):
+        overlap = r - side * (pos[:, 2] - z)
+        hit = overlap > 0
+        f_wall = kn[ptype[hit], wtype] * np.sqrt(r[hit]) * overlap[hit] ** 1.5
+        f_max[hit] = np.maximum(f_max[hit], f_wall)
+    am = ptype == am_type
+    return 2.8 * f_max[am] / (math.pi * (2.0 * r[am]) ** 2) / KPA_PER_MPA
+
+
+def fractured_fraction(am_contact_stress_mpa: np.ndarray, strength_mpa: float) -> float:
+    """Share of AM particles whose Hiramatsu–Oka stress exceeds the crushing strength."""
+    s = np.asarray(am_contact_stress_mpa, dtype=float)
+    return float(np.mean(s > strength_mpa)) if s.size else 0.0
 
 
 # ---------------------------------------------------------------------------- indentation

@@ -12,7 +12,10 @@ How the inputs enter the physics:
   equally, as the paper's 96:2:2); the slurry and drying stage (CGMD) builds the film from it.
 - ``pressure_mpa``, ``temperature_c`` and ``line_speed_m_min`` are the calender's (DEM): the
   temperature and the Deborah number of the nip act through the binder law
-  (:class:`physics.calender.BinderRheology`).
+  (:class:`physics.calender.BinderRheology`).  ``am_young_modulus_gpa`` is the AM's modulus
+  in the DEM; ``am_fracture_strength_mpa`` only reads the calendered result: the share of AM
+  particles whose largest contact stress at maximum pressure exceeds it
+  (:func:`physics.calender.am_contact_stress_mpa`) is ``fractured_fraction``.
 - The simulated column is a representative volume: porosity, tortuosity, conductivity, surface
   area and size classes are intensive and come from it.  ``coating_thickness_um`` is the dry
   coating before calendering; the cell's cathode is that thickness times the column's
@@ -39,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 STAGES = ("dry", "calender", "transport", "cell")
-STAGE_VERSIONS = {"dry": 1, "calender": 1, "transport": 1, "cell": 3}
+STAGE_VERSIONS = {"dry": 1, "calender": 2, "transport": 1, "cell": 3}
 FIDELITY_VOXEL_UM = {"ci": 0.5, "fast": 0.25, "paper": 0.25}
 DEFAULT_CACHE_DIR = "etwin_cache"
 
@@ -51,7 +54,16 @@ def _check(name: str, value: float, lo: float, hi: float) -> None:
 
 INPUT_RANGES = {"pressure_mpa": (0.1, 500.0), "temperature_c": (0.0, 150.0),
                 "line_speed_m_min": (0.01, 200.0), "solid_content": (0.5, 0.8),
-                "am_mass_fraction": (0.8, 0.98), "coating_thickness_um": (20.0, 500.0)}
+                "am_mass_fraction": (0.8, 0.98), "coating_thickness_um": (20.0, 500.0),
+                "am_young_modulus_gpa": (1.0, 1000.0), "am_fracture_strength_mpa": (1.0, 1e4)}
+#: Active-material presets (modulus [GPa], crushing strength [MPa], Hiramatsu–Oka form).
+#: NMC: Table 2's 200 GPa; single secondary-particle compression tests of NMC give crushing
+#: strengths of ~100-250 MPa, 150 MPa taken here.  A graphite-like anode material: ~15 GPa
+#: (particle-scale modulus of natural and synthetic graphite, 10-35 GPa) and ~40 MPa (weaker,
+#: flake-built particles).  Both strengths are assumptions of this model; pass measured
+#: values as process inputs.
+AM_MATERIALS = {"nmc": {"am_young_modulus_gpa": 200.0, "am_fracture_strength_mpa": 150.0},
+                "graphite": {"am_young_modulus_gpa": 15.0, "am_fracture_strength_mpa": 40.0}}
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,11 @@ class ProcessInputs:
             and binder share the rest equally.
         coating_thickness_um: dry coating thickness before calendering [µm], in [20, 500]
             (paper 165).
+        am_young_modulus_gpa: Young's modulus of the active material in the calender [GPa],
+            in [1, 1000] (NMC 200; :data:`AM_MATERIALS`).
+        am_fracture_strength_mpa: crushing strength of the AM particles [MPa], in [1, 1e4]
+            (NMC 150); particles whose contact stress at maximum pressure exceeds it count as
+            fractured (``fractured_fraction``).
     """
 
     pressure_mpa: float = 20.0
@@ -75,6 +92,8 @@ class ProcessInputs:
     solid_content: float = 0.69
     am_mass_fraction: float = 0.96
     coating_thickness_um: float = 165.0
+    am_young_modulus_gpa: float = 200.0
+    am_fracture_strength_mpa: float = 150.0
 
     def __post_init__(self) -> None:
         for name, (lo, hi) in INPUT_RANGES.items():
@@ -110,7 +129,8 @@ class ProcessInputs:
         from physics.calender import ProcessConditions
 
         return ProcessConditions(temperature_c=self.temperature_c,
-                                 line_speed_m_min=self.line_speed_m_min)
+                                 line_speed_m_min=self.line_speed_m_min,
+                                 am_young_modulus_gpa=self.am_young_modulus_gpa)
 
 
 def check_fidelity(fidelity: str) -> str:
@@ -228,6 +248,9 @@ class RunResult:
     mean_voltage_v: dict[float, float]
     r_ion_ohm_cm2: float
     tau_eis: float
+    am_stress_p95_mpa: float
+    am_stress_max_mpa: float
+    fractured_fraction: float
     wall_s: dict[str, float]
     cache_hit: dict[str, bool]
     structure_path: str = ""
@@ -239,7 +262,8 @@ class RunResult:
             "porosity", "porosity_particles", "porosity_dried", "thickness_column_um",
             "electrode_thickness_um", "springback_percent", "inertial_number",
             "deborah_number", "tau_x", "tau_y", "tau_z", "sigma_eff_s_m",
-            "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis")}
+            "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis", "am_stress_p95_mpa",
+            "am_stress_max_mpa", "fractured_fraction")}
         for rate, cap in self.capacity_mah_g.items():
             out[f"capacity_{rate:g}C_mah_g"] = float(cap)
             out[f"areal_capacity_{rate:g}C_mah_cm2"] = float(self.areal_capacity_mah_cm2[rate])
@@ -292,6 +316,7 @@ def _calender(cache: StageCache, dry_key: dict, dried, inputs: ProcessInputs, no
                        progress=lambda row: detail("calender", row))
         point = res.points[0]
         result = {"point": point.summary(), "thickness_dried_um": res.initial.thickness_um,
+                  "am_contact_stress_mpa": point.am_contact_stress_mpa.tolist(),
                   "porosity_dried": res.initial.porosity, "trace": res.trace,
                   "steps": res.steps, "particle_steps_per_s": res.particle_steps_per_s}
         path = cache.store("calender", key, result,
@@ -417,7 +442,10 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
     def number(value) -> float:
         return float("nan") if value is None else float(value)
 
+    from physics.calender import fractured_fraction
+
     discharge = cell["discharge"]
+    am_stress = np.asarray(cal["am_contact_stress_mpa"], dtype=float)
     return RunResult(
         inputs=inputs, fidelity=fidelity, seed=int(seed),
         key=point_key(inputs, fidelity, int(seed), rates),
@@ -438,6 +466,9 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
             for r in rates},
         mean_voltage_v={r: discharge[f"{r:g}"]["mean_voltage_v"] for r in rates},
         r_ion_ohm_cm2=float(cell["r_ion_ohm_m2"]) * 1e4, tau_eis=float(cell["tau_eis"]),
+        am_stress_p95_mpa=float(np.percentile(am_stress, 95)),
+        am_stress_max_mpa=float(am_stress.max()),
+        fractured_fraction=fractured_fraction(am_stress, inputs.am_fracture_strength_mpa),
         wall_s=wall, cache_hit=hits, structure_path=structure_path,
         curves={"discharge": discharge, "impedance": cell["impedance"],
                 "press_trace": cal["trace"]})
