@@ -978,74 +978,20 @@ def _float_pair(text: str, flag: str) -> tuple[float, float]:
 
 # ---------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> dict:
-    """What the toolkit does so far, end to end: recipe mass balance, LIGGGHTS-law
-    collisions, and a dense AM + CBD packing stepped by the engine."""
-    import numpy as np
+    """The toolkit end to end on the embedded defaults (experiments/demo.py)."""
+    from experiments.demo import run_demo
 
-    from physics.engine import Berendsen, Langevin, Simulation, liggghts_table
-    from physics.engine.placement import random_placement
-    from physics.forcefield import DRIED_FORCE_FIELD
-    from physics.materials import ALUMINIUM, CBD, NMC, STEEL, paper_recipe, sphere_volume_um3
-
-    if not 50 <= args.n_am <= 5000:
-        raise ValueError(f"--n-am {args.n_am} is outside the allowed range [50, 5000] (the "
-                         "periodic box must exceed twice the largest AM contact diameter)")
-    t_start = time.perf_counter()
-    _log("[1/3] recipe mass balance (paper 96:2:2, 396 AM particles)")
-    recipe_out = cmd_recipe(argparse.Namespace(recipe="paper", n_am=396, box_um=None,
-                                               porosity=None))
-    _log(f"      {recipe_out['n_am']} AM + {recipe_out['n_cbd']} CBD, AM/CBD mass "
-         f"{recipe_out['am_to_cbd_mass_ratio']:.2f}")
-    _log("[2/3] collisions with the Table 2 law (AM on steel, AM on CBD)")
-    collisions = []
-    for target, radius in (("steel", None), ("CBD", 0.65)):
-        collisions.append(cmd_collide(argparse.Namespace(
-            particle="AM", target=target, radius_um=2.5, target_radius_um=radius,
-            speed_m_s=1.0, no_cohesion=True, dt_us=None)))
-        c = collisions[-1]
-        _log(f"      AM -> {c['target']}: e = {c['restitution']:.4f} "
-             f"(input {c['restitution_pair_input']:.4f}), "
-             f"contact {c['contact_time_us'] * 1e3:.2f} ns")
-    _log("[3/3] dense AM + CBD packing: random placement, Berendsen compression, timing")
-    recipe = paper_recipe()
-    counts = recipe.counts_for_am(args.n_am)
-    d_am = np.repeat(np.asarray(counts.am_diameters_um) * DRIED_FORCE_FIELD.am_contact_factor,
-                     counts.am_counts)
-    radius = np.concatenate([0.5 * d_am, np.full(counts.n_cbd, recipe.cbd_radius_dry_um)])
-    ptype = np.concatenate([np.zeros(d_am.size, int), np.ones(counts.n_cbd, int)])
-    mass = np.where(ptype == 0, 4.65, 0.95) * sphere_volume_um3(2 * radius)
-    solid = float(sphere_volume_um3(2 * radius).sum())
-    length = (solid / 0.35) ** (1 / 3)
-    table = liggghts_table([NMC, CBD, ALUMINIUM, STEEL])
-    pos = random_placement(radius, (0, 0, 0), (length,) * 3, seed=args.seed)
-    sim = Simulation(pos, radius, mass, ptype, table, (0, 0, 0), (length,) * 3, dt_us=1e-4)
-    baro = Berendsen(pressure_kpa=2000.0, tau_us=1.0, bulk_modulus_kpa=1e4,
-                     max_strain_per_step=2e-5)
-    damp = Langevin(0.0, damping_per_us=20.0, seed=args.seed)
-    from tqdm import tqdm
-
-    phi = solid / sim.volume_um3
-    with tqdm(total=40, desc="compress", file=sys.stderr, disable=args.json) as bar:
-        for _ in range(40):
-            sim.run(500, thermostat=damp, barostat=baro)
-            phi = solid / sim.volume_um3
-            bar.set_postfix(solid_fraction=f"{phi:.3f}")
-            bar.update()
-            if phi > 0.58:
-                break
-    t0 = time.perf_counter()
-    n_steps = 2000
-    sim.run(n_steps)
-    wall = time.perf_counter() - t0
-    coordination = sim.coordination_numbers()
-    packing = {"n_particles": sim.n, "solid_fraction": phi,
-               "mean_coordination": float(coordination.mean()),
-               "pressure_kpa": float(np.trace(sim.pressure_tensor_kpa()) / 3),
-               "particle_steps_per_s": sim.n * n_steps / wall, "threads": sim.n_threads}
-    _log(f"      {sim.n} particles at solid fraction {phi:.3f}: "
-         f"{packing['particle_steps_per_s']:.3g} particle-steps/s")
-    return {"recipe": recipe_out, "collisions": collisions, "packing": packing,
-            "wall_s": time.perf_counter() - t_start}
+    if not 4 <= args.initial <= 20:  # the surrogates' cross-validation needs >= 4 runs
+        raise ValueError(f"--initial must lie in [4, 20], got {args.initial}")
+    if not 0 <= args.iterations <= 20:
+        raise ValueError(f"--iterations must lie in [0, 20], got {args.iterations}")
+    result = run_demo(args.out, fidelity=args.fidelity, initial=args.initial,
+                      iterations=args.iterations, cache_dir=args.cache_dir, log=_log,
+                      quiet=args.quiet)
+    _log(f"done in {result['timings_s']['total_s'] / 60:.1f} min; report: "
+         f"{result['out']}/report.md")
+    _log(f"open the runs: mlflow ui --backend-store-uri {result['mlflow_store']}")
+    return result
 
 
 # ---------------------------------------------------------------------------- parser
@@ -1445,12 +1391,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="process_window", help="report folder")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
-    p = add("demo", cmd_demo, "Short end-to-end run of what exists: recipe, collisions, a "
-                              "dense AM + CBD packing and the engine throughput.")
-    p.add_argument("--n-am", type=int, default=80,
-                   help="AM particles in the demo packing, integer in [50, 5000] (default 80 "
-                        "-> ~2000 particles with CBD)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (integer)")
+    p = add("demo", cmd_demo,
+            "End to end on the embedded defaults (~10 min on 2 cores): dry the paper recipe, "
+            "a process-window BO loop on the physics (calender, transport, cell), GP "
+            "surrogates, the Bruggeman exponent from the simulated impedance, and Monte Carlo "
+            "variability; prints the report and how to open the MLflow UI.")
+    p.add_argument("--out", default="etwin_demo", help="report folder (default etwin_demo)")
+    p.add_argument("--fidelity", default="ci", help="ci (default), fast or paper")
+    p.add_argument("--initial", type=int, default=5,
+                   help="Sobol evaluations of the process window, in [4, 20] (default 5)")
+    p.add_argument("--iterations", type=int, default=2,
+                   help="BO iterations of the process window, in [0, 20] (default 2)")
+    p.add_argument("--cache-dir", default=None, help="stage cache (default ./etwin_cache)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
     return ap
 
 

@@ -98,14 +98,17 @@ class GridPosterior:
     """A normalized posterior on a tensor grid.
 
     Attributes:
-        parameters: the calibrated parameters (grid axes in this order).
+        parameters: the calibrated parameters on the final (possibly zoomed) grid, in
+            axis order.
         weights: posterior mass per grid node (sums to 1), shape (n_1, ..., n_d).
-        log_evidence: log of the grid estimate of p(y) (up to the prior-box volume).
+        log_evidence: log of the grid estimate of p(y) under the uniform prior box.
+        priors: the parameters as given (the prior boxes; default: ``parameters``).
     """
 
     parameters: tuple[Parameter, ...]
     weights: np.ndarray
     log_evidence: float
+    priors: tuple[Parameter, ...] = ()
 
     def axes(self) -> list[np.ndarray]:
         return [p.grid() for p in self.parameters]
@@ -119,7 +122,8 @@ class GridPosterior:
         sd = float(math.sqrt(max(np.sum(mass * (grid - mean) ** 2), 0.0)))
         lo, hi = _equal_tailed(grid, mass, CREDIBLE_MASS)
         density = mass / np.gradient(grid)
-        edge = bool(lo <= grid[1] or hi >= grid[-2])
+        prior = (self.priors or self.parameters)[k].grid()
+        edge = bool(lo <= prior[1] or hi >= prior[-2])
         return Marginal(name, mean, sd, float(grid[int(np.argmax(density))]), lo, hi, edge,
                         grid, density)
 
@@ -152,18 +156,8 @@ def _equal_tailed(grid: np.ndarray, mass: np.ndarray, level: float) -> tuple[flo
     return (float(np.interp(tail, centred, grid)), float(np.interp(1.0 - tail, centred, grid)))
 
 
-def grid_posterior(log_likelihood: Callable[..., np.ndarray],
-                   parameters: Sequence[Parameter]) -> GridPosterior:
-    """Posterior on the tensor grid of ``parameters`` (uniform priors in each parameter's own
-    scale: the grid is uniform in log θ for log parameters, so equal node weights are the
-    prior).  ``log_likelihood(**{name: array})`` gets broadcastable arrays of shape
-    (n_1, 1, ...), (1, n_2, ...) and returns the log-likelihood on the grid."""
-    parameters = tuple(parameters)
-    if not 1 <= len(parameters) <= 3:
-        raise ValueError(f"grid quadrature takes 1 to 3 parameters, got {len(parameters)}")
-    names = [p.name for p in parameters]
-    if len(set(names)) != len(names):
-        raise ValueError(f"parameter names must differ, got {names}")
+def _evaluate(log_likelihood, parameters: tuple[Parameter, ...]) -> tuple[np.ndarray, float]:
+    """(log-likelihood on the tensor grid, its maximum)."""
     d = len(parameters)
     mesh = {}
     for k, p in enumerate(parameters):
@@ -175,10 +169,55 @@ def grid_posterior(log_likelihood: Callable[..., np.ndarray],
     if not np.isfinite(loglik).any():
         raise ValueError("the likelihood is zero (or not finite) everywhere on the prior grid")
     loglik = np.where(np.isfinite(loglik), loglik, -np.inf)
-    top = float(loglik.max())
-    w = np.exp(loglik - top)
+    return loglik, float(loglik.max())
+
+
+def _scale(p: Parameter, value):
+    return np.log(value) if p.log else value
+
+
+def grid_posterior(log_likelihood: Callable[..., np.ndarray],
+                   parameters: Sequence[Parameter], refinements: int = 3) -> GridPosterior:
+    """Posterior on the tensor grid of ``parameters`` (uniform priors in each parameter's own
+    scale: the grid is uniform in log θ for log parameters, so equal node weights are the
+    prior).  ``log_likelihood(**{name: array})`` gets broadcastable arrays of shape
+    (n_1, 1, ...), (1, n_2, ...) and returns the log-likelihood on the grid.
+
+    Where the posterior is much narrower than the prior box, the grid zooms in (up to
+    ``refinements`` times) on the nodes carrying more than 1e-12 of the peak density, two
+    nodes of margin on each side, so that the interval is resolved by many nodes rather than
+    one.  The uniform prior makes the truncation exact up to the neglected mass; the
+    evidence keeps the original box's normalization."""
+    priors = tuple(parameters)
+    if not 1 <= len(priors) <= 3:
+        raise ValueError(f"grid quadrature takes 1 to 3 parameters, got {len(priors)}")
+    names = [p.name for p in priors]
+    if len(set(names)) != len(names):
+        raise ValueError(f"parameter names must differ, got {names}")
+    grid = priors
+    for _ in range(refinements + 1):
+        loglik, top = _evaluate(log_likelihood, grid)
+        w = np.exp(loglik - top)
+        zoomed, narrow = [], False
+        for k, p in enumerate(grid):
+            mass = w.max(axis=tuple(i for i in range(w.ndim) if i != k))
+            idx = np.nonzero(mass > 1e-12)[0]
+            lo, hi = max(idx[0] - 2, 0), min(idx[-1] + 2, p.points - 1)
+            if hi - lo < p.points // 4:
+                narrow = True
+                nodes = p.grid()
+                zoomed.append(Parameter(p.name, float(nodes[lo]), float(nodes[hi]), p.log,
+                                        p.points))
+            else:
+                zoomed.append(p)
+        if not narrow:
+            break
+        grid = tuple(zoomed)
     total = float(w.sum())
-    return GridPosterior(parameters, w / total, top + math.log(total / w.size))
+    volume = math.prod((_scale(g, g.upper) - _scale(g, g.lower))
+                       / (_scale(p, p.upper) - _scale(p, p.lower))
+                       for g, p in zip(grid, priors, strict=True))
+    return GridPosterior(grid, w / total, top + math.log(total / w.size * volume), priors)
 
 
 # ---------------------------------------------------------------------------- tortuosity

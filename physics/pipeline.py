@@ -223,7 +223,8 @@ class RunResult:
     spring-back; ``capacity_mah_g`` maps each C-rate to the discharge capacity per gram of
     AM and ``areal_capacity_mah_cm2`` to the capacity per electrode area; ``wall_s``
     and ``cache_hit`` are per stage.  ``curves`` holds the discharge curves, the blocking
-    spectrum and the press trace; ``structure_path`` the calendered structure (.npz).
+    spectrum and the press trace; ``structure_path`` the calendered structure (.npz);
+    ``transport`` the voxel transport result (``etwin transport`` metrics).
     """
 
     inputs: ProcessInputs
@@ -255,6 +256,7 @@ class RunResult:
     cache_hit: dict[str, bool]
     structure_path: str = ""
     curves: dict = field(default_factory=dict, repr=False)
+    transport: dict = field(default_factory=dict, repr=False)
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric outputs (MLflow metrics, dataset columns)."""
@@ -471,4 +473,4 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         fractured_fraction=fractured_fraction(am_stress, inputs.am_fracture_strength_mpa),
         wall_s=wall, cache_hit=hits, structure_path=structure_path,
         curves={"discharge": discharge, "impedance": cell["impedance"],
-                "press_trace": cal["trace"]})
+                "press_trace": cal["trace"]}, transport=summary)

@@ -34,6 +34,20 @@ def test_grid_posterior_of_a_gaussian_likelihood_matches_the_closed_form():
     assert not m.at_prior_edge
 
 
+def test_a_posterior_narrower_than_a_grid_step_is_resolved_by_zooming():
+    # sd 1e-3 on a 0.025-wide grid step: the zoomed grid gives the sd, the interval and the
+    # evidence ∫ L p(θ) dθ = s √(2π) / 5 of the closed form
+    mu, s = 1.2345, 1e-3
+    post = grid_posterior(lambda theta: -0.5 * ((theta - mu) / s) ** 2,
+                          [Parameter("theta", 0.0, 5.0, points=201)])
+    m = post.marginal("theta")
+    assert m.sd == pytest.approx(s, rel=0.02)
+    assert m.upper - m.lower == pytest.approx(2 * 1.959964 * s, rel=0.02)
+    assert post.log_evidence == pytest.approx(math.log(s * math.sqrt(2 * math.pi) / 5.0),
+                                              abs=0.01)
+    assert not m.at_prior_edge
+
+
 def test_two_parameter_gaussian_posterior_has_the_right_correlation():
     # bivariate normal likelihood with correlation -0.8: the grid recovers the marginals
     rho, sx, sy = -0.8, 0.2, 0.1

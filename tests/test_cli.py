@@ -41,7 +41,7 @@ def test_collide_reports_restitution(capsys):
     (["recipe", "--n-am", "0"], "n_am = 0 is outside the allowed range"),
     (["recipe", "--box-um", "1,2"], "--box-um '1,2': expected 3"),
     (["collide", "--speed-m-s", "-1"], "--speed-m-s -1.0 is outside the allowed range (0, 100]"),
-    (["demo", "--n-am", "20"], "--n-am 20 is outside the allowed range [50, 5000]"),
+    (["demo", "--initial", "1"], "--initial must lie in [4, 20]"),
 ])
 def test_bad_input_exits_2_with_message(args, message, capsys):
     assert main(args) == 2
@@ -53,13 +53,20 @@ def test_help_documents_units():
     assert "m/s" in out.stdout and "µm" in out.stdout and "(0, 100]" in out.stdout
 
 
-def test_demo_runs_end_to_end():
-    out = run_cli("demo", "--n-am", "50", "--json")
+@pytest.mark.slow
+def test_demo_runs_end_to_end(tmp_path):
+    """The demo with its smallest settings (four Sobol points, no BO iteration): every job's
+    report and the MLflow store appear (``make demo`` runs the default, ~10 min)."""
+    out = subprocess.run([sys.executable, "-m", "experiments.cli", "demo", "--initial", "4",
+                          "--iterations", "0", "--quiet", "--json"], capture_output=True,
+                         text=True, timeout=1800, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
-    assert data["packing"]["solid_fraction"] > 0.5
-    assert data["packing"]["particle_steps_per_s"] > 1e5
-    assert [c["target"] for c in data["collisions"]] == ["steel plane", "CBD"]
+    for report in ("report.md", "process_window/report.md", "calibration/report.md",
+                   "variability/report.md", "surrogates/report.json"):
+        assert (tmp_path / "etwin_demo" / report).is_file()
+    assert (tmp_path / "mlflow.db").is_file()
+    assert 1.0 < data["calibration_alpha"]["mean"] < 6.0
 
 
 def test_dry_ci_writes_structure_metrics_and_plots(tmp_path):

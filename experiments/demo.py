@@ -1,0 +1,132 @@
+"""``etwin demo`` (``make demo``): the toolkit end to end on the embedded defaults, in about
+ten minutes on two cores.
+
+1. Process window (NMC, ``ci`` fidelity): the paper recipe is dried once (CGMD), then the BO
+   loop calenders it (DEM) at a Sobol start and a few proposed settings of pressure,
+   temperature and line speed; each calendered structure goes through voxel transport and
+   the half-cell model (capacity, impedance); GPs map the feasible window.
+2. Surrogates: GP and scikit-learn models of porosity, τ_z and capacity trained on those
+   runs (read back from MLflow) with their cross-validation report.
+3. Calibration: the Bruggeman exponent from the simulated electrodes' ionic resistances
+   (the blocking-cell impedance of every calendered structure), 2 % measurement noise.
+4. Variability: coating thickness and porosity scatter and the calibrated exponent's
+   posterior through the cell model (and its GP surrogate) around the best feasible run.
+
+Everything lands in the MLflow store of the working directory and in ``<out>/``, with one
+report per job and ``<out>/report.md`` linking them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+DEMO_EXPERIMENT = "demo"
+
+
+def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initial: int = 5,
+             iterations: int = 2, cache_dir: str | None = None,
+             log: Callable[[str], None] = print, quiet: bool = False) -> dict:
+    """Run the four steps (module docstring); returns their headline numbers."""
+    from experiments.calibrate import calibrate_tortuosity
+    from experiments.cli import cmd_train
+    from experiments.files import write_csv_atomic, write_json_atomic
+    from experiments.process_window import run_process_window, window_problem
+    from experiments.report import Section, write_report
+    from experiments.tracking import runs_dataframe, tracking_uri
+    from experiments.variability import Distribution, run_variability
+    from physics.pipeline import ProcessInputs, simulate
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    timings = {}
+    window_settings = dict(porosity_band=(0.27, 0.31), tau_z_max=1.8, capacity_min=150.0,
+                           fracture_max=0.1, fidelity=fidelity, initial=initial,
+                           iterations=iterations, q=1, seed=0,
+                           fixed={"coating_thickness_um": 80.0})
+    log(f"[1/4] process window, NMC, fidelity {fidelity}: {initial} Sobol + {iterations} BO "
+        "evaluations (dry once, then calender -> transport -> cell each)")
+    window = run_process_window(out / "process_window", ("nmc",), **window_settings,
+                                experiment=f"{DEMO_EXPERIMENT}-window", cache_dir=cache_dir,
+                                progress=not quiet, log=log)
+    timings["process_window_s"] = time.perf_counter() - t0
+    nmc = window["materials"]["nmc"]
+    evaluations = f"{DEMO_EXPERIMENT}-window-nmc"
+
+    log("[2/4] GP surrogates of porosity, tau_z and capacity from the MLflow runs")
+    t = time.perf_counter()
+    frame = runs_dataframe(evaluations)
+    train = cmd_train(argparse.Namespace(
+        data=None, experiment=evaluations, fidelity=fidelity,
+        outputs="porosity,tau_z,capacity_1C_mah_g", features="auto",
+        folds=min(5, len(frame)), seed=0, out=str(out / "surrogates"), no_track=False,
+        quiet=quiet, json=True))
+    report = {"outputs": train["report"]}
+    timings["surrogates_s"] = time.perf_counter() - t
+
+    log("[3/4] Bruggeman exponent from the simulated electrodes' ionic resistance")
+    t = time.perf_counter()
+    rows = [{"porosity": float(r["porosity"]), "thickness_um": float(r["electrode_thickness_um"]),
+             "r_ion_ohm_cm2": float(r["r_ion_ohm_cm2"])} for _, r in frame.iterrows()]
+    write_csv_atomic(out / "r_ion_measurements.csv", rows)
+    calibration = calibrate_tortuosity(out / "r_ion_measurements.csv", out / "calibration",
+                                       relative_noise=0.02,
+                                       experiment=f"{DEMO_EXPERIMENT}-calibrate")
+    timings["calibration_s"] = time.perf_counter() - t
+    alpha = calibration["parameters"]["alpha"]
+
+    log("[4/4] variability around the best run: thickness, porosity and the exponent")
+    t = time.perf_counter()
+    problem = window_problem("nmc", **{k: v for k, v in window_settings.items()})
+    best = nmc["best"]["inputs"] if nmc["best"] else {n: float(
+        frame.iloc[0][n]) for n in problem.names}
+    result = simulate(ProcessInputs(**problem.inputs([best[n] for n in problem.names])),
+                      fidelity, 0, cache_dir=cache_dir)  # every stage a cache hit
+    transport_file = out / "best_transport.json"
+    write_json_atomic(transport_file, result.transport)
+    thickness = result.electrode_thickness_um
+    dists = [Distribution("thickness_um", "normal", thickness, 0.02 * thickness),
+             Distribution("porosity", "normal", result.porosity, 0.01),
+             Distribution("bruggeman_alpha", "normal", alpha["mean"], max(alpha["sd"], 0.01))]
+    variability = run_variability(out / "variability", dists, transport=transport_file,
+                                  n_full=48, n_train=24, n_surrogate=20000, n_sobol=2048,
+                                  workers=2, experiment=f"{DEMO_EXPERIMENT}-variability",
+                                  quiet=quiet)
+    timings["variability_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+
+    cap = variability["outputs"]["capacity_1C_mah_g"]["full_model"]
+    dcir = variability["outputs"]["dcir_10s_ohm_cm2"]["full_model"]
+    w = nmc["pressure_window_mpa_at_nominal"]
+    lines = [
+        f"- Process window (NMC, {fidelity}): {nmc['feasible']} of {nmc['evaluations']} "
+        "evaluations feasible; "
+        + (f"at 60 °C and 0.54 m/min P(feasible) >= 0.5 from {w[0]:.3g} to {w[1]:.3g} MPa."
+           if w else "no window at 60 °C and 0.54 m/min yet.")
+        + " [report](process_window/report.md)",
+        "- Surrogates: cross-validated R² " + ", ".join(
+            f"{o} {r['gp']['r2']:.2f}" for o, r in report["outputs"].items())
+        + " [report](surrogates/report.json)",
+        f"- Bruggeman exponent α = {alpha['mean']:.2f}, 95 % [{alpha['ci95_lower']:.2f}, "
+        f"{alpha['ci95_upper']:.2f}] [report](calibration/report.md)",
+        f"- Variability around the best run: 1C capacity P5-P95 {cap['p5']:.1f}-"
+        f"{cap['p95']:.1f} mAh/g, 10 s DC resistance {dcir['p5']:.1f}-{dcir['p95']:.1f} Ω cm² "
+        "[report](variability/report.md)",
+        f"- Wall time: {timings['total_s'] / 60:.1f} min "
+        f"({', '.join(f'{k[:-2]} {v:.0f} s' for k, v in timings.items() if k != 'total_s')})",
+    ]
+    store = tracking_uri()
+    write_report(out, "electrode-twin demo", [
+        Section("Results", "\n".join(lines)),
+        Section("MLflow", f"Store: `{store}`.  Open it with\n\n"
+                f"    mlflow ui --backend-store-uri {store}\n")])
+    summary = {"out": str(out), "timings_s": timings, "mlflow_store": store,
+               "process_window": nmc, "calibration_alpha": alpha,
+               "variability_capacity_1C_mah_g": cap, "variability_dcir_10s_ohm_cm2": dcir,
+               "surrogate_r2": {o: r["gp"]["r2"] for o, r in report["outputs"].items()}}
+    write_json_atomic(out / "summary.json", json.loads(json.dumps(summary, default=float)))
+    return summary
