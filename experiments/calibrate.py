@@ -196,13 +196,11 @@ def calibrate_tortuosity(table: str | Path, out_dir: str | Path, *, fit_gamma: b
             table, out_dir, fit_gamma, fit_noise_scale, relative_noise, conductivity_s_m,
             z_relative_sd, alpha_range)
         if mlrun is not None:
-            import mlflow
-
-            mlflow.log_metrics({f"{n}.{k}": float(v) for n, m in marginals.items()
+            mlrun.log_metrics({f"{n}.{k}": float(v) for n, m in marginals.items()
                                 for k, v in m.summary().items() if k != "at_prior_edge"}
                                | {"measurements": summary["measurements"]})
-            mlflow.log_artifacts(summary["out"])
-            summary["mlflow_run_id"] = mlrun.info.run_id
+            mlrun.log_artifacts(summary["out"])
+            summary["mlflow_run_id"] = mlrun.run_id
     return summary
 
 
@@ -494,13 +492,11 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *, dried: str | Path |
                 for p, y, s in zip(pressures, observed, sigma, strict=True)])])
         write_json_atomic(out / "summary.json", summary)
         if mlrun is not None:
-            import mlflow
-
-            mlflow.log_metrics({f"{n}.{k}": float(v) for n, m in marginals.items()
+            mlrun.log_metrics({f"{n}.{k}": float(v) for n, m in marginals.items()
                                 for k, v in m.summary().items() if k != "at_prior_edge"}
                                | {"emulator_rmse": cv["rmse"]})
-            mlflow.log_artifacts(str(out))
-            summary["mlflow_run_id"] = mlrun.info.run_id
+            mlrun.log_artifacts(str(out))
+            summary["mlflow_run_id"] = mlrun.run_id
     summary["out"] = str(out)
     return summary
 

@@ -244,8 +244,6 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
             *sections])
         write_json_atomic(out / "summary.json", summary)
         if mlrun is not None:
-            import mlflow
-
             metrics = {}
             for m, s in summary["materials"].items():
                 metrics[f"{m}.feasible"] = s["feasible"]
@@ -254,9 +252,9 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
                     lo, hi = s["pressure_window_mpa_at_nominal"]
                     metrics[f"{m}.window_low_mpa"] = lo
                     metrics[f"{m}.window_high_mpa"] = hi
-            mlflow.log_metrics(metrics)
-            mlflow.log_artifacts(str(out))
-            summary["mlflow_run_id"] = mlrun.info.run_id
+            mlrun.log_metrics(metrics)
+            mlrun.log_artifacts(str(out))
+            summary["mlflow_run_id"] = mlrun.run_id
     summary["out"] = str(out)
     return summary
 

@@ -179,18 +179,48 @@ def runs_dataframe(experiment: str = DEFAULT_EXPERIMENT, uri: str | None = None,
     return out.reset_index(drop=True)
 
 
+class JobRun:
+    """An MLflow run of one job, written through the client (not MLflow's global active run,
+    so loops inside a job can open their own runs)."""
+
+    def __init__(self, client, run_id: str):
+        self.client = client
+        self.run_id = run_id
+
+    def log_metrics(self, metrics: dict[str, float]) -> None:
+        from mlflow.entities import Metric
+
+        now = int(1000 * time.time())
+        self.client.log_batch(self.run_id, metrics=[Metric(k, float(v), now, 0)
+                                                    for k, v in metrics.items()])
+
+    def log_artifacts(self, directory: str | Path) -> None:
+        self.client.log_artifacts(self.run_id, str(directory))
+
+    def log_artifact(self, path: str | Path) -> None:
+        self.client.log_artifact(self.run_id, str(path))
+
+
 @contextmanager
 def job_run(experiment: str, job: str, params: dict):
-    """An MLflow run around one job (train, calibrate, variability, ...): params and version
-    logged at the start; the caller logs metrics and artifacts inside.  An exception inside
-    marks the run FAILED (MLflow's context manager), so a crashed job is visible as such."""
-    import mlflow
+    """A :class:`JobRun` around one job (train, calibrate, variability, ...): params and
+    version logged at the start; the caller logs metrics and artifacts inside.  An exception
+    (Ctrl-C included) inside marks the run FAILED, so a crashed job is visible as such."""
+    from mlflow.entities import Param, RunTag
 
     tracker = Tracker(experiment)  # creates it with its artifacts beside a SQLite store
-    with mlflow.start_run(experiment_id=tracker.experiment_id, run_name=job) as run:
-        mlflow.set_tag("job", job)
-        mlflow.log_params({k: _job_param(v) for k, v in {**params, **tracker.version}.items()})
-        yield run
+    run = tracker.client.create_run(tracker.experiment_id, run_name=job,
+                                    tags={"job": job, "mlflow.source.name": "etwin"})
+    job_run_ = JobRun(tracker.client, run.info.run_id)
+    try:
+        tracker.client.log_batch(run.info.run_id, params=[
+            Param(k, _job_param(v)) for k, v in {**params, **tracker.version}.items()],
+            tags=[RunTag("job", job)])
+        yield job_run_
+    except BaseException:
+        tracker.client.set_terminated(run.info.run_id, status="FAILED")
+        raise
+    tracker.client.set_terminated(run.info.run_id, status="FINISHED")
 
 
 def _job_param(value) -> str:
@@ -203,8 +233,6 @@ def log_training(experiment: str, report: dict, out_dir: str | Path,
     """One MLflow run for a surrogate fit: params, the cross-validation scores as metrics
     (``<output>.<model>.<score>``) and the output directory (models, report, parity plots) as
     artifacts; returns the run id."""
-    import mlflow
-
     metrics = {f"{output}.{model}.{score}": float(value)
                for output, rep in report["outputs"].items() for model in ("gp", "sklearn")
                for score, value in rep[model].items() if score != "n"}
@@ -212,6 +240,6 @@ def log_training(experiment: str, report: dict, out_dir: str | Path,
             **params, "inputs": ",".join(report["inputs"]), "folds": report["folds"],
             "seed": report["seed"], **{f"{o}.features": "+".join(r["features"]) or "none"
                                        for o, r in report["outputs"].items()}}) as run:
-        mlflow.log_metrics(metrics)
-        mlflow.log_artifacts(str(out_dir))
-        return run.info.run_id
+        run.log_metrics(metrics)
+        run.log_artifacts(out_dir)
+        return run.run_id

@@ -374,14 +374,12 @@ def run_variability(out_dir: str | Path, dists: Sequence[Distribution] | None = 
                 {"output": o, **row} for o in OUTPUTS for row in summary["outputs"][o]["sobol"]])])
         write_json_atomic(out / "summary.json", summary)
         if mlrun is not None:
-            import mlflow
-
-            mlflow.log_metrics({f"{o}.{m}.{k}": float(v) for o in OUTPUTS
+            mlrun.log_metrics({f"{o}.{m}.{k}": float(v) for o in OUTPUTS
                                 for m in ("full_model", "surrogate")
                                 for k, v in summary["outputs"][o][m].items()})
             for name in ("report.md", "summary.json", "percentiles.csv", "sobol_indices.csv",
                          "full_model_samples.csv", *plots):
-                mlflow.log_artifact(str(out / name))
-            summary["mlflow_run_id"] = mlrun.info.run_id
+                mlrun.log_artifact(str(out / name))
+            summary["mlflow_run_id"] = mlrun.run_id
     summary["out"] = str(out)
     return summary

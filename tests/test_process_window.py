@@ -78,3 +78,23 @@ def test_window_maps_find_the_known_windows_and_they_differ(tmp_path, monkeypatc
     assert run.info.status == "FINISHED"
     assert run.data.metrics["nmc.window_high_mpa"] == pytest.approx(nmc[1])
     assert np.isfinite(run.data.metrics["graphite.window_low_mpa"])
+
+
+def test_a_job_run_leaves_room_for_the_loops_own_runs(tmp_path, monkeypatch):
+    # the process-window job holds its run while run_loop opens one per iteration
+    import mlflow
+    from mlflow import MlflowClient
+
+    from experiments.tracking import job_run
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    inner = Tracker("inner")
+    with job_run("outer", "process-window", {"a": 1}) as run:
+        with mlflow.start_run(experiment_id=inner.experiment_id) as loop_run:
+            mlflow.log_metric("best", 1.0)
+        run.log_metrics({"window_low_mpa": 5.0})
+    client = MlflowClient(uri)
+    assert client.get_run(loop_run.info.run_id).info.status == "FINISHED"
+    outer = client.get_run(run.run_id)
+    assert outer.info.status == "FINISHED" and outer.data.metrics["window_low_mpa"] == 5.0
