@@ -92,7 +92,10 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
     outputs ``values`` (name -> (n,), NaN where failed) and ``failed`` (n,) flags.  Returns
     (q × d proposals, info: which path produced them and the model's fit notes)."""
     import torch
-    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.acquisition.logei import (
+        qLogNoisyExpectedImprovement,
+        qLogProbabilityOfFeasibility,
+    )
     from botorch.acquisition.objective import GenericMCObjective
     from botorch.models import ModelListGP
     from botorch.optim import optimize_acqf
@@ -136,12 +139,22 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
             k_success = len(problem.outputs)
             constraints.append(lambda z, k=k_success: 0.5 - z[..., k])
         torch.manual_seed(rng_seed)
-        acq = qLogNoisyExpectedImprovement(
-            model=model, X_baseline=torch.as_tensor(u[ok]),
-            objective=GenericMCObjective(lambda z, X=None: sign * z[..., 0]),
-            constraints=constraints or None,
-            X_pending=None if pending is None or len(pending) == 0
-            else torch.as_tensor(to_unit(problem, pending)), prune_baseline=True)
+        x_pending = None if pending is None or len(pending) == 0 \
+            else torch.as_tensor(to_unit(problem, pending))
+        any_feasible = any(problem.feasible({o: values[o][i] for o in problem.outputs})
+                           for i in np.flatnonzero(ok))
+        if constraints and not any_feasible:
+            # nothing feasible yet: improvement is undefined, so look for feasibility first
+            # (the constrained-EI limit of Gardner et al. 2014 / Gelbart et al. 2014)
+            path = "qLogPoF (no feasible point yet)"
+            acq = qLogProbabilityOfFeasibility(model=model, constraints=constraints,
+                                               X_pending=x_pending)
+        else:
+            path = "qLogNEI"
+            acq = qLogNoisyExpectedImprovement(
+                model=model, X_baseline=torch.as_tensor(u[ok]),
+                objective=GenericMCObjective(lambda z, X=None: sign * z[..., 0]),
+                constraints=constraints or None, X_pending=x_pending, prune_baseline=True)
         d = len(problem.names)
         bounds = torch.stack([torch.zeros(d, dtype=torch.float64),
                               torch.ones(d, dtype=torch.float64)])
@@ -164,7 +177,7 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
                 u_new[k] = pool[best]
                 score[best] = -np.inf
                 replaced += 1
-    return from_unit(problem, u_new), {"path": "qLogNEI", "fit_notes": [n for n in notes if n],
+    return from_unit(problem, u_new), {"path": path, "fit_notes": [n for n in notes if n],
                                        "replaced_in_failed_region": replaced}
 
 

@@ -58,10 +58,26 @@ def test_bo_reaches_the_constrained_optimum_and_avoids_the_crash_region():
         new, info = propose(PROBLEM, np.array(xs), values, failed, q=1, seed=it)
         u_failed = to_unit(PROBLEM, np.array(xs))[failed]
         assert not in_failed_region(to_unit(PROBLEM, new), u_failed).any()
-        assert info["path"] in ("qLogNEI", "sobol (under 2 successes)")
+        assert info["path"] in ("qLogNEI", "sobol (under 2 successes)",
+                                "qLogPoF (no feasible point yet)")
         xs += list(new)
     assert best >= 0.99 * optimum, f"{best} after {len(xs)} evaluations, optimum {optimum}"
     assert len(xs) <= 20
+
+
+def test_with_no_feasible_point_the_step_seeks_feasibility_first():
+    # the constraint τ_z <= 1.75 holds only below ~2.75 MPa (18 % of the log-pressure axis);
+    # from four infeasible starts the probability-of-feasibility step must find it quickly
+    xs = [np.array(x) for x in ((20.0, 40.0), (60.0, 90.0), (8.0, 110.0), (35.0, 60.0))]
+    for it in range(6):
+        values, failed = evaluate(xs)
+        if best_feasible(PROBLEM, values, failed)[0] is not None:
+            break
+        new, info = propose(PROBLEM, np.array(xs), values, failed, q=1, seed=it)
+        assert info["path"] == "qLogPoF (no feasible point yet)"
+        xs += list(new)
+    assert best_feasible(PROBLEM, *evaluate(xs))[0] is not None, f"none in {len(xs)}"
+    assert len(xs) <= 7
 
 
 def test_batch_proposals_are_distinct_and_inside_the_bounds():
