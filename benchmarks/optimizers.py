@@ -22,7 +22,9 @@ records the best feasible value after each evaluation; it prints the median over
 best feasible value and of the simple regret (optimum - best, % of the optimum) and of the
 number of evaluations to reach 1 % of the optimum, and plots regret against evaluations.
 
-Run: ``python benchmarks/optimizers.py [--seeds 10] [--budget 30] [--out DIR] [--json]``.
+Run: ``python benchmarks/optimizers.py [--seeds 10] [--budget 30] [--methods bo,...]
+[--out DIR] [--json]``; with ``--out``, the traces of methods not in ``--methods`` are read
+back from an earlier ``DIR/traces.json`` of the same budget and seeds.
 """
 
 from __future__ import annotations
@@ -265,6 +267,11 @@ def main(argv=None) -> dict:
                "optuna-tpe": lambda *a: run_optuna(*a, sampler="tpe"),
                "optuna-gp": lambda *a: run_optuna(*a, sampler="gp")}
     traces: dict[str, list[list[float]]] = {}
+    previous = Path(args.out) / "traces.json" if args.out else None
+    if previous is not None and previous.is_file():  # methods not rerun keep their traces
+        old = json.loads(previous.read_text())
+        if old["summary"]["budget"] == args.budget and old["summary"]["seeds"] == args.seeds:
+            traces.update(old["traces"])
     for method in args.methods.split(","):
         traces[method] = []
         for seed in range(args.seeds):

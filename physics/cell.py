@@ -349,6 +349,10 @@ class Discharge:
 
 
 DEPLETION_FRACTION = 0.01  # salt at 1 % of its initial concentration ends a discharge
+#: Within this distance [V] of the cut-off, a step that fails down to 1e-8 s ends the discharge:
+#: the particle surfaces saturate (c_s -> c_max, i0 -> 0), the voltage falls without bound
+#: and the rest to the cut-off is a vanishing share of the capacity.
+COLLAPSE_WINDOW_V = 0.1
 
 
 def active_mass_kg_m2(params: CellParameters) -> float:
@@ -371,7 +375,9 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
     ``DEPLETION_FRACTION`` of its initial concentration (``end_reason`` "electrolyte
     depletion"): the current is then beyond the electrode's limiting current, the voltage
     collapses within an instant and the equations turn singular at c_e = 0 (PyBaMM's DFN
-    stops on the same event).
+    stops on the same event).  A step that cannot converge down to 1e-8 s within
+    ``COLLAPSE_WINDOW_V`` of the cut-off ends it too ("voltage collapse at the cut-off"): the
+    particle surfaces are saturating and the voltage has no finite slope left.
 
     Raises RuntimeError with the time and voltage where Newton failed or the step budget ran
     out, instead of returning a capacity.
@@ -423,6 +429,9 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
                 if y[model.sl_ce].min() < 5 * depleted:  # the c_e -> 0 singularity
                     end_reason = "electrolyte depletion"
                     break
+                if vs[-1] - cutoff < COLLAPSE_WINDOW_V:  # the c_s -> c_max singularity
+                    end_reason = "voltage collapse at the cut-off"
+                    break
                 raise RuntimeError(f"discharge: Newton failed at t = {t:.3f} s, V = "
                                    f"{model.voltage(y):.4f} V")
             continue
@@ -452,7 +461,7 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
     voltage = np.asarray(vs)
     capacity = i_app * time_s / 3.6 / (mass * 1e3)  # mAh/g
     energy = float(np.trapezoid(voltage, capacity))  # mWh/g = Wh/kg
-    if voltage[-1] > cutoff and end_reason == "cut-off voltage":
+    if voltage[-1] > cutoff and end_reason == "cut-off voltage":  # ran out of steps
         raise RuntimeError(f"discharge: stopped after {steps} steps at {time_s[-1]:.0f} s, "
                            f"V = {voltage[-1]:.4f} V, above the cut-off {cutoff} V")
     return Discharge(time_s, capacity, voltage, float(capacity[-1]), energy,
