@@ -44,7 +44,7 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     timings = {}
-    window_settings = dict(porosity_band=(0.27, 0.31), tau_z_max=1.8, capacity_min=150.0,
+    window_settings = dict(porosity_band=(0.27, 0.31), tau_z_max=1.9, capacity_min=150.0,
                            fracture_max=0.1, fidelity=fidelity, initial=initial,
                            iterations=iterations, q=1, seed=0,
                            fixed={"coating_thickness_um": 80.0})
