@@ -76,7 +76,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from physics.engine import Langevin, Simulation, Wall, liggghts_table, rayleigh_time_us
-from physics.engine._contact_kernels import KN
+from physics.engine._contact_kernels import CED, KN
 from physics.engine.contact import ContactTable
 from physics.materials import ALUMINIUM, CBD, NMC, STEEL, Material, _check_range
 from physics.state import AM_SPECIES, ParticleState
@@ -716,28 +716,38 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
 def am_contact_stress_mpa(sim: Simulation, am_type: int = AM_TYPE) -> np.ndarray:
     """Per AM particle: σ = 2.8 F / (π d²) [MPa], the Hiramatsu–Oka tensile stress at the
     centre of a sphere of diameter d loaded by a diametral force F (Hiramatsu & Oka, Int. J.
-    Rock Mech. Min. Sci. 3 (1966) 89), with F the largest elastic Hertz normal force on the
-    particle, F = (4/3) E* √R* δ^(3/2) (the contact law's normal spring), over its particle
-    and plane contacts.  Particle crushing strengths are measured in the same form (single
-    particle compression), so σ > strength flags a particle that would crack."""
+    Rock Mech. Min. Sci. 3 (1966) 89), with F the largest net compressive normal force on the
+    particle over its particle and plane contacts: the Hertz spring (4/3) E* √R* δ^(3/2)
+    minus the SJKR cohesion CED · π a² (the contact law's normal force without damping).
+    The net force is the load the contact carries; an adhesive contact at rest carries none,
+    however stiff its spring.  Particle crushing strengths are measured in the same form
+    (single-particle compression), so σ > strength flags a particle that would crack."""
     pos, r, ptype = sim.position, sim.radius, sim.ptype
     kn = sim.table.params[:, :, KN]
+    ced = sim.table.params[:, :, CED]
     i, j = sim.pair_i, sim.pair_j
     d = pos[i] - pos[j]
     for a in range(3):
         if sim.periodic[a]:
             d[:, a] -= sim.box_len[a] * np.rint(d[:, a] / sim.box_len[a])
-    overlap = r[i] + r[j] - np.sqrt(np.einsum("ij,ij->i", d, d))
-    touch = overlap > 0
-    i, j, overlap = i[touch], j[touch], overlap[touch]
-    force = kn[ptype[i], ptype[j]] * np.sqrt(r[i] * r[j] / (r[i] + r[j])) * overlap ** 1.5
+    dist = np.sqrt(np.einsum("ij,ij->i", d, d))
+    ri, rj = r[i], r[j]
+    touch = ri + rj - dist > 0
+    i, j, ri, rj, dist = i[touch], j[touch], ri[touch], rj[touch], dist[touch]
+    overlap = ri + rj - dist
+    # overlap disc of two spheres (the engine's sjkr_pair_area)
+    area = -0.25 * math.pi * (dist - ri - rj) * (dist + ri - rj) * (dist - ri + rj) \
+        * (dist + ri + rj) / dist ** 2
+    force = kn[ptype[i], ptype[j]] * np.sqrt(ri * rj / (ri + rj)) * overlap ** 1.5 \
+        - ced[ptype[i], ptype[j]] * area
     f_max = np.zeros(sim.n)
     np.maximum.at(f_max, i, force)
     np.maximum.at(f_max, j, force)
     for z, side, wtype in zip(sim.wall_z, sim.wall_side, sim.wall_type, strict=True):
-        overlap = r - side * (pos[:, 2] - z)
-        hit = overlap > 0
-        f_wall = kn[ptype[hit], wtype] * np.sqrt(r[hit]) * overlap[hit] ** 1.5
+        gap = side * (pos[:, 2] - z)
+        hit = r - gap > 0
+        f_wall = kn[ptype[hit], wtype] * np.sqrt(r[hit]) * (r[hit] - gap[hit]) ** 1.5 \
+            - ced[ptype[hit], wtype] * math.pi * (r[hit] ** 2 - gap[hit] ** 2)
         f_max[hit] = np.maximum(f_max[hit], f_wall)
     am = ptype == am_type
     return 2.8 * f_max[am] / (math.pi * (2.0 * r[am]) ** 2) / KPA_PER_MPA

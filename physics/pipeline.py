@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 STAGES = ("dry", "calender", "transport", "cell")
-STAGE_VERSIONS = {"dry": 1, "calender": 2, "transport": 1, "cell": 3}
+STAGE_VERSIONS = {"dry": 1, "calender": 3, "transport": 1, "cell": 3}
 FIDELITY_VOXEL_UM = {"ci": 0.5, "fast": 0.25, "paper": 0.25}
 DEFAULT_CACHE_DIR = "etwin_cache"
 

@@ -265,3 +265,36 @@ def test_indentation_curve(dried):
 def test_step_budget_reports_where_it_stopped(dried):
     with pytest.raises(RuntimeError, match=r"reached .* MPa, not 400 MPa, within max_steps"):
         calender(dried, [400.0], protocol=CalenderProtocol(max_steps=2_000, relax_steps=100))
+
+
+def test_contact_stress_of_two_pressed_spheres_is_the_closed_form():
+    """Hiramatsu–Oka stress 2.8 F / (π d²) of the net normal force: Hertz (4/3) E* √R* δ^1.5
+    minus SJKR cohesion CED π a² (overlap disc), for two NMC spheres and for one on a plane."""
+    import math
+
+    from physics.calender import am_contact_stress_mpa, fractured_fraction
+    from physics.engine import Simulation, Wall, liggghts_table
+    from physics.engine.contact import effective_young_kpa, to_engine_kpa
+    from physics.materials import ALUMINIUM, CBD, NMC, STEEL
+
+    table = liggghts_table([NMC, CBD, ALUMINIUM, STEEL])
+    r, delta = 2.5, 0.01
+    pos = np.array([[5.0, 5.0, 5.0], [5.0, 5.0, 5.0 + 2 * r - delta]])
+    sim = Simulation(pos, np.array([r, r]), np.ones(2), np.array([0, 0]), table, (0, 0, 0),
+                     (20, 20, 20), periodic=(True, True, False), dt_us=1e-5, walls=[])
+    ced = to_engine_kpa(NMC.cohesion_energy_density_pa)
+    force = 4 / 3 * effective_young_kpa(NMC, NMC) * math.sqrt(r / 2) * delta ** 1.5 \
+        - ced * math.pi * (r ** 2 - (r - delta / 2) ** 2)
+    expected = 2.8 * force / (math.pi * (2 * r) ** 2) / 1e3
+    assert am_contact_stress_mpa(sim) == pytest.approx([expected, expected], rel=1e-9)
+    assert fractured_fraction(am_contact_stress_mpa(sim), 0.9 * expected) == 1.0
+    gap = r - 0.004  # one sphere on the Al plane
+    sim = Simulation(pos[:1], np.array([r]), np.ones(1), np.array([0]), table, (0, 0, 0),
+                     (20, 20, 20), periodic=(True, True, False), dt_us=1e-5,
+                     walls=[Wall(5.0 - gap, 1, 2)])
+    force = 4 / 3 * effective_young_kpa(NMC, ALUMINIUM) * math.sqrt(r) * 0.004 ** 1.5 \
+        - to_engine_kpa(math.sqrt(NMC.cohesion_energy_density_pa
+                                  * ALUMINIUM.cohesion_energy_density_pa)) \
+        * math.pi * (r ** 2 - gap ** 2)
+    assert am_contact_stress_mpa(sim)[0] == pytest.approx(
+        max(2.8 * force / (math.pi * (2 * r) ** 2) / 1e3, 0.0), rel=1e-9)
