@@ -76,12 +76,19 @@ def in_failed_region(u: np.ndarray, u_failed: np.ndarray) -> np.ndarray:
     return d.min(axis=1) < FAILED_RADIUS
 
 
-def _gp(u, y):
+def _gp(u, y, noise: str = "learned"):
+    """SingleTaskGP on the unit cube, output standardized; with ``noise="none"`` the noise
+    variance is fixed at 1e-6 of the output's variance (a deterministic simulator)."""
     import torch
     from botorch.models import SingleTaskGP
     from botorch.models.transforms import Standardize
 
-    return SingleTaskGP(torch.as_tensor(u), torch.as_tensor(y).unsqueeze(-1),
+    ty = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
+    yvar = None
+    if noise == "none":
+        scale = float(ty.var()) if ty.numel() > 1 else 1.0
+        yvar = torch.full_like(ty, 1e-6 * max(scale, 1e-12))
+    return SingleTaskGP(torch.as_tensor(u), ty, train_Yvar=yvar,
                         outcome_transform=Standardize(m=1))
 
 
@@ -117,7 +124,7 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
         warnings.filterwarnings("ignore", message="When all training points are infeasible")
         models, notes = [], []
         for name in problem.outputs:
-            m = _gp(u[ok], values[name][ok])
+            m = _gp(u[ok], values[name][ok], problem.noise)
             notes.append(_fit(m))
             models.append(m)
         has_failures = bool(failed.any())

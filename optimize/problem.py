@@ -30,6 +30,7 @@ Declared in a TOML file (``etwin optimize --problem FILE.toml``)::
     q = 2                              # proposals per iteration, simulated in parallel
     seed = 0
     c_rates = [1.0]
+    noise = "learned"                  # or "none" for a deterministic simulator
 
 Errors name the offending entry: reversed or out-of-range bounds, an unknown input or output,
 a constraint without limits or with min > max (no point can satisfy it).
@@ -77,6 +78,12 @@ class Constraint:
         return out
 
 
+#: How the outcome models treat noise: "learned" (the GP fits a noise variance: the physics,
+#: whose outputs scatter from run to run) or "none" (a deterministic simulator: a 1e-6
+#: relative noise floor, so the models interpolate the evaluations).
+NOISE_MODELS = ("learned", "none")
+
+
 @dataclass(frozen=True)
 class Problem:
     """Objective, constraints, bounds and loop settings (module docstring)."""
@@ -93,6 +100,7 @@ class Problem:
     q: int = 1
     seed: int = 0
     c_rates: tuple[float, ...] = (1.0,)
+    noise: str = "learned"
 
     def __post_init__(self) -> None:
         from physics.pipeline import INPUT_RANGES, check_c_rates, check_fidelity
@@ -124,6 +132,9 @@ class Problem:
         for name in (self.objective, *(c.output for c in self.constraints)):
             if name not in allowed:
                 raise ValueError(f"unknown output {name!r}; allowed: {', '.join(allowed)}")
+        if self.noise not in NOISE_MODELS:
+            raise ValueError(f"[settings] noise = {self.noise!r}; allowed: "
+                             f"{', '.join(NOISE_MODELS)}")
         for name, lo, hi in (("initial", 1, 1000), ("iterations", 0, 1000), ("q", 1, 64)):
             if not lo <= getattr(self, name) <= hi:
                 raise ValueError(f"[settings] {name} must lie in [{lo}, {hi}], got "
@@ -178,7 +189,8 @@ class Problem:
         except (TypeError, IndexError, ValueError):
             raise ValueError("[bounds] entries must be [low, high] pairs of numbers") from None
         settings = dict(data.get("settings", {}))
-        allowed = {"fidelity", "log_inputs", "initial", "iterations", "q", "seed", "c_rates"}
+        allowed = {"fidelity", "log_inputs", "initial", "iterations", "q", "seed", "c_rates",
+                   "noise"}
         bad = set(settings) - allowed
         if bad:
             raise ValueError(f"unknown [settings] {sorted(bad)}; allowed: {sorted(allowed)}")

@@ -145,6 +145,7 @@ q = 2
     ({"constraints": [{"output": "porosity"}]}, "has neither min nor max"),
     ({"settings": {"q": 0}}, r"q must lie in \[1, 64\]"),
     ({"settings": {"budget": 3}}, r"unknown \[settings\] \['budget'\]"),
+    ({"settings": {"noise": "zero"}}, r"noise = 'zero'; allowed: learned, none"),
     ({"objective": {"output": "tau_z", "direction": "up"}}, "direction = 'up'"),
 ])
 def test_bad_problems_name_the_entry(change, message):
