@@ -453,7 +453,7 @@ def plot_window_maps(maps: list[dict], x, values: dict, failed, problem, path: s
                                 colors=["0.3", "k", "0.3"], linewidths=[0.7, 1.4, 0.7])
                 ax.clabel(cs, fontsize=7)
             ok = ~np.asarray(failed)
-            ax.plot(x[ok & feasible, a], x[ok & feasible, b], "o", mfc="w", mec="k", ms=5,
+            ax.plot(x[ok & feasible, a], x[ok & feasible, b], "o", mfc="k", mec="w", ms=5,
                     label="feasible")
             ax.plot(x[ok & ~feasible, a], x[ok & ~feasible, b], "o", mfc="none", mec="k",
                     ms=5, mew=0.8, label="infeasible")
