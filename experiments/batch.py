@@ -291,6 +291,15 @@ def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int |
     if not todo:
         return BatchReport(rows, skipped, 0, 0, time.perf_counter() - t0, False)
     workers = max(1, min(workers or (os.cpu_count() or 1), len(todo)))
+    if workers > 1 and executor == "local":
+        # points of one recipe share their dried film: dry it once here on every core
+        # instead of in each worker at once
+        from physics.pipeline import ProcessInputs, dry_stage
+
+        for p in {(ProcessInputs(**q["inputs"]).recipe(), q["fidelity"], q["seed"]): q
+                  for q in todo}.values():
+            dry_stage(ProcessInputs(**p["inputs"]), p["fidelity"], p["seed"], cache_dir,
+                      note=lambda stage, message: say(f"[{stage}] {message}"))
     pool, close, threads = make_executor(executor, workers)
     say(f"{len(todo)} point(s) on {executor} with {workers} worker(s)"
         + (f", {threads} numba thread(s) each" if threads else ""))

@@ -303,6 +303,17 @@ def _dry(cache: StageCache, inputs: ProcessInputs, fidelity: str, seed: int, not
     return key, ParticleState.load(hit[0] / "dried.npz"), hit[1], cached
 
 
+def dry_stage(inputs: ProcessInputs, fidelity: str, seed: int = 0,
+              cache_dir: str | Path | None = None,
+              note: Callable[[str, str], None] | None = None) -> bool:
+    """Run (or find in the cache) the dry stage of ``inputs`` alone, so that parallel
+    simulations of one recipe find their dried film cached; True if it was cached."""
+    check_fidelity(fidelity)
+    *_, cached = _dry(StageCache(cache_dir), inputs, fidelity, int(seed),
+                      note or (lambda stage, message: None), lambda stage, row: None)
+    return cached
+
+
 def _calender(cache: StageCache, dry_key: dict, dried, inputs: ProcessInputs, note, detail):
     from physics.calender import CalenderProtocol, calender
     from physics.state import ParticleState
