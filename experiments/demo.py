@@ -1,5 +1,5 @@
 """``etwin demo`` (``make demo``): the toolkit end to end on the embedded defaults, in about
-ten minutes on two cores.
+eleven minutes on two cores.
 
 1. Process window (NMC, ``ci`` fidelity): the paper recipe is dried once (CGMD), then the BO
    loop calenders it (DEM) at a Sobol start and a few proposed settings of pressure,
