@@ -23,6 +23,7 @@ import csv
 import json
 import math
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import replace
 from pathlib import Path
 
@@ -191,7 +192,7 @@ def calibrate_tortuosity(table: str | Path, out_dir: str | Path, *, fit_gamma: b
     settings = {"table": str(table), "fit_gamma": fit_gamma, "fit_noise_scale": fit_noise_scale,
                 "alpha_range": f"{alpha_range[0]},{alpha_range[1]}"}
     with job_run(experiment, "calibrate-tortuosity", settings) if experiment else \
-            _no_run() as mlrun:
+            nullcontext() as mlrun:
         summary, marginals = _tortuosity(
             table, out_dir, fit_gamma, fit_noise_scale, relative_noise, conductivity_s_m,
             z_relative_sd, alpha_range)
@@ -340,23 +341,22 @@ class CompactionEmulator:
         from surrogates.gp import GPSurrogate
 
         self.pressures = np.asarray(pressures, dtype=float)
-        x, y = self._rows(design, porosity)
-        self.model = GPSurrogate("porosity", EMULATOR_INPUTS).fit(x, y)
+        self.model = GPSurrogate("porosity", EMULATOR_INPUTS).fit(
+            self._inputs(design, self.pressures), np.asarray(porosity, dtype=float).ravel())
 
-    def _rows(self, theta: np.ndarray, porosity: np.ndarray | None = None,
-              pressures: np.ndarray | None = None):
-        pressures = self.pressures if pressures is None else np.asarray(pressures, dtype=float)
+    @staticmethod
+    def _inputs(theta: np.ndarray, pressures: np.ndarray) -> np.ndarray:
+        """Rows (log10 E, log10 CED, log10 p) for every θ × pressure, pressure fastest."""
         m, n = len(theta), len(pressures)
-        x = np.column_stack([np.repeat(np.log10(theta), n, axis=0),
-                             np.tile(np.log10(pressures), m)])
-        return x, None if porosity is None else np.asarray(porosity).ravel()
+        return np.column_stack([np.repeat(np.log10(theta), n, axis=0),
+                                np.tile(np.log10(pressures), m)])
 
     def predict(self, theta: np.ndarray, pressures: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray]:
         """Mean and sd (m × n pressures) at parameter points θ (m × 2, GPa), at the design's
         pressures or at ``pressures`` [MPa]."""
         pressures = self.pressures if pressures is None else np.asarray(pressures, dtype=float)
-        x, _ = self._rows(np.asarray(theta, dtype=float), pressures=pressures)
+        x = self._inputs(np.asarray(theta, dtype=float), pressures)
         mean, sd = [], []
         for i in range(0, len(x), 20000):
             mu, s = self.model.predict(x[i:i + 20000])
@@ -435,7 +435,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *, dried: str | Path |
                 "dried": str(dried), "temperature_c": temperature_c,
                 "line_speed_m_min": line_speed_m_min}
     with job_run(experiment, "calibrate-dem", settings) if experiment else \
-            _no_run() as mlrun:
+            nullcontext() as mlrun:
         porosity = []
         for theta in tqdm(design, desc="DEM design runs", unit="run", disable=quiet):
             key = hashlib.sha256(json.dumps([dried_hash, theta.round(10).tolist(),
@@ -499,9 +499,3 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *, dried: str | Path |
             summary["mlflow_run_id"] = mlrun.run_id
     summary["out"] = str(out)
     return summary
-
-
-def _no_run():
-    from contextlib import nullcontext
-
-    return nullcontext()

@@ -792,13 +792,9 @@ def cmd_runs(args: argparse.Namespace) -> dict:
 # ------------------------------------------------------------------------ surrogates
 def cmd_train(args: argparse.Namespace) -> dict:
     """GP surrogates of the tracked simulations, with the cross-validation report."""
-    from pathlib import Path
-
     import pandas as pd
 
-    from experiments.plots import plot_parity
-    from surrogates.dataset import OUTPUTS, Dataset
-    from surrogates.train import train_surrogates
+    from experiments.training import run_training
 
     if args.data:
         try:
@@ -811,9 +807,6 @@ def cmd_train(args: argparse.Namespace) -> dict:
         frame = runs_dataframe(args.experiment)
     if args.fidelity and "fidelity" in frame:
         frame = frame[frame["fidelity"] == args.fidelity]
-    outputs = [o.strip() for o in args.outputs.split(",")] if args.outputs else \
-        [o for o in OUTPUTS if o in frame]
-    data = Dataset.from_frame(frame, outputs)
     if args.features == "auto":
         features = "auto"
     elif args.features == "none":
@@ -822,32 +815,14 @@ def cmd_train(args: argparse.Namespace) -> dict:
         features = tuple(f.strip() for f in args.features.split(","))
     if not 2 <= args.folds <= 50:
         raise ValueError(f"--folds must lie in [2, 50], got {args.folds}")
-    training = train_surrogates(data, outputs, features, args.folds, args.seed,
-                                progress=None if args.quiet else _log)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    training.models.save(out / "surrogates.pt")
-    write_json_atomic(out / "report.json", training.report)
-    rows = []
-    for output, rep in training.report["outputs"].items():
-        for model in ("gp", "sklearn"):
-            rows.append({"output": output, "model": model, "features": "+".join(
-                rep["features"]) or "none", **rep[model]})
-        cv = training.cross_validation[output]
-        plot_parity(output, cv["y"], {"BoTorch GP": cv["predictions"]["gp"],
-                                      "sklearn GP": cv["predictions"]["sklearn"]},
-                    out / f"parity_{output}.png",
-                    title=f"{output}: R² {rep['gp']['r2']:.3f}, 90 % coverage "
-                          f"{rep['gp']['coverage90']:.2f}")
-    write_csv_atomic(out / "report.csv", rows)
-    summary = {"n_rows": data.n, "inputs": list(data.input_names), "out": str(out),
-               "report": training.report["outputs"]}
-    if not args.no_track:
-        from experiments.tracking import log_training
-
-        summary["run_id"] = log_training(f"{args.experiment}-surrogates", training.report,
-                                         out, {"source": args.data or args.experiment,
-                                               "fidelity": args.fidelity or "all"})
+    summary = run_training(
+        frame, args.out,
+        outputs=[o.strip() for o in args.outputs.split(",")] if args.outputs else None,
+        features=features, folds=args.folds, seed=args.seed,
+        experiment=None if args.no_track else f"{args.experiment}-surrogates",
+        source=args.data or args.experiment, fidelity=args.fidelity or "all",
+        log=None if args.quiet else _log)
+    rows = summary.pop("rows")
     if not args.json:
         for r in rows:
             _log(f"  {r['output']:20s} {r['model']:8s} features {r['features']:25s} R² "

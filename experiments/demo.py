@@ -18,7 +18,6 @@ report per job and ``<out>/report.md`` linking them.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Callable
@@ -32,11 +31,11 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
              log: Callable[[str], None] = print, quiet: bool = False) -> dict:
     """Run the four steps (module docstring); returns their headline numbers."""
     from experiments.calibrate import calibrate_tortuosity
-    from experiments.cli import cmd_train
     from experiments.files import write_csv_atomic, write_json_atomic
     from experiments.process_window import run_process_window, window_problem
     from experiments.report import Section, write_report
     from experiments.tracking import runs_dataframe, tracking_uri
+    from experiments.training import run_training
     from experiments.variability import Distribution, run_variability
     from physics.pipeline import ProcessInputs, simulate
 
@@ -60,11 +59,11 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     log("[2/4] GP surrogates of porosity, tau_z and capacity from the MLflow runs")
     t = time.perf_counter()
     frame = runs_dataframe(evaluations)
-    train = cmd_train(argparse.Namespace(
-        data=None, experiment=evaluations, fidelity=fidelity,
-        outputs="porosity,tau_z,capacity_1C_mah_g", features="auto",
-        folds=min(5, len(frame)), seed=0, out=str(out / "surrogates"), no_track=False,
-        quiet=quiet, json=True))
+    train = run_training(frame, out / "surrogates",
+                         outputs=("porosity", "tau_z", "capacity_1C_mah_g"),
+                         folds=min(5, len(frame)), experiment=f"{evaluations}-surrogates",
+                         source=evaluations, fidelity=fidelity,
+                         log=None if quiet else log)
     report = {"outputs": train["report"]}
     timings["surrogates_s"] = time.perf_counter() - t
 
