@@ -334,6 +334,27 @@ def dem_porosity_curve(dried_path: str, pressures_mpa: tuple[float, ...], modulu
     return [float(point.porosity) for point in res.points]
 
 
+def binder_admissible(theta: np.ndarray, temperature_c: float,
+                      line_speed_m_min: float) -> np.ndarray:
+    """Which (reference modulus, cohesion) pairs [GPa] (m × 2) the DEM contact law accepts at
+    these calender settings: a zero-load cohesive overlap δ/R* <= 0.5 for every contact type
+    (:class:`physics.calender.ProcessConditions` checks it; ~60 µs per pair).  Outside it a
+    soft, sticky binder makes particles sink into each other and the run crawls."""
+    from physics.calender import BinderRheology, ProcessConditions
+
+    def accepted(modulus: float, cohesion: float) -> bool:
+        try:
+            ProcessConditions(temperature_c=temperature_c, line_speed_m_min=line_speed_m_min,
+                              binder=BinderRheology(reference_modulus_gpa=modulus,
+                                                    reference_cohesion_gpa=cohesion))
+        except ValueError:
+            return False
+        return True
+
+    theta = np.atleast_2d(np.asarray(theta, dtype=float))
+    return np.array([accepted(float(e), float(c)) for e, c in theta], dtype=bool)
+
+
 class CompactionEmulator:
     """GP of porosity over (log10 E_CBD, log10 CED_CBD, log10 p) from the design runs."""
 
@@ -430,7 +451,10 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *, dried: str | Path |
     runs_dir.mkdir(parents=True, exist_ok=True)
     lo = np.log10([p.lower for p in params])
     hi = np.log10([p.upper for p in params])
-    design = 10 ** (lo + (hi - lo) * sobol_unit(2, n_design, seed))
+    # Sobol points of the prior box, the inadmissible ones (soft and sticky corner) skipped
+    candidates = 10 ** (lo + (hi - lo) * sobol_unit(2, 16 * n_design, seed))
+    design = candidates[binder_admissible(candidates, temperature_c, line_speed_m_min)]
+    design = design[:n_design]
     settings = {"n_design": n_design, "seed": seed, "table": str(table),
                 "dried": str(dried), "temperature_c": temperature_c,
                 "line_speed_m_min": line_speed_m_min}
@@ -453,7 +477,9 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *, dried: str | Path |
         porosity = np.array(porosity)
         emulator = CompactionEmulator(design, pressures, porosity)
         cv = emulator_cross_validation(design, pressures, porosity)
-        post = calibrate_with_emulator(emulator.predict, observed, sigma, params)
+        post = calibrate_with_emulator(
+            emulator.predict, observed, sigma, params,
+            admissible=lambda theta: binder_admissible(theta, temperature_c, line_speed_m_min))
         marginals = post.marginals()
         draws = post.sample(PREDICTIVE_DRAWS, seed)
         theta_draws = np.column_stack([draws[p.name] for p in params])

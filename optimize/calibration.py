@@ -315,13 +315,17 @@ def synthetic_r_ion_data(alpha: float, porosity: Sequence[float], thickness_m: f
 # ---------------------------------------------------------------------------- emulated models
 def calibrate_with_emulator(predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
                             observed: np.ndarray, sigma: np.ndarray,
-                            parameters: Sequence[Parameter]) -> GridPosterior:
+                            parameters: Sequence[Parameter],
+                            admissible: Callable[[np.ndarray], np.ndarray] | None = None
+                            ) -> GridPosterior:
     """Posterior by grid quadrature where an emulator stands in for an expensive forward
     model (Kennedy & O'Hagan 2001, with the emulator's predictive variance added to the
     measurement variance): y_i ~ N(μ_i(θ), σ_i² + s_i(θ)²).
 
     ``predict(theta)`` takes m parameter points (m × k, in the order of ``parameters``) and
-    returns the emulator's mean and standard deviation for every observation (m × n each)."""
+    returns the emulator's mean and standard deviation for every observation (m × n each).
+    ``admissible(theta)`` (m × k -> m booleans) truncates the prior to the region where the
+    forward model is valid; the evidence keeps the box's normalization."""
     observed = np.asarray(observed, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
     if observed.ndim != 1 or sigma.shape != observed.shape or np.any(sigma <= 0):
@@ -334,6 +338,8 @@ def calibrate_with_emulator(predict: Callable[[np.ndarray], tuple[np.ndarray, np
         mean, sd = predict(points)
         var = sigma ** 2 + np.asarray(sd) ** 2
         ll = -0.5 * np.sum((observed - mean) ** 2 / var + np.log(2 * math.pi * var), axis=-1)
+        if admissible is not None:
+            ll = np.where(admissible(points), ll, -np.inf)
         return ll.reshape(shape)
 
     return grid_posterior(loglik, parameters)

@@ -61,6 +61,16 @@ n = 0.1 (together they give the ~2× drop of the PVDF storage modulus between 25
 seen in DMA), τ_ref = 0.16 s (an α_c loss peak near 1 Hz at 60 °C).  They are assumptions of
 this model, not fitted to the paper; the class documents and validates them.
 
+Validity of the cohesive contact law.  Under no load a Hertz + SJKR contact settles where the
+elastic force (4/3) E* √R* δ^1.5 balances the cohesion CED π a² ≈ 2π CED R* δ, i.e. at
+δ_eq/R* = (2π CED / KN)² with KN = 4/3 E* (:func:`cohesive_overlap_ratio`).  Table 2 gives
+0.13 (AM–CBD) at the reference state and at most 0.45 anywhere in 20–150 °C and 0.1–50 m/min,
+for NMC and for a 15 GPa anode material.  A soft, sticky binder (e.g. E_CBD = 0.2 GPa with
+CED_CBD = 0.055 GPa: 9.0) makes particles sink into each other by more than their radius: the
+small-overlap law no longer describes the contact and the run crawls through a collapsing,
+vibrating film.  :class:`ProcessConditions` refuses settings above
+``MAX_COHESIVE_OVERLAP_RATIO`` = 0.5.
+
 Units: µm, pg, µs inside (1 µm/µs = 1 m/s; force nN; pressure kPa), MPa, °C, m/min at the
 public interface.
 """
@@ -172,6 +182,16 @@ class BinderRheology:
         return self.modulus_factor(temperature_c, line_speed_m_min) ** self.cohesion_exponent
 
 
+MAX_COHESIVE_OVERLAP_RATIO = 0.5  # largest zero-load δ_eq/R* accepted (module docstring)
+
+
+def cohesive_overlap_ratio(table: ContactTable) -> np.ndarray:
+    """Zero-load equilibrium overlap of a Hertz + SJKR contact per type pair, δ_eq/R* [-]:
+    (4/3) E* √R* δ^1.5 = CED · 2π R* δ  ⇒  δ_eq/R* = (2π CED / KN)²."""
+    p = table.params
+    return (2.0 * math.pi * p[:, :, CED] / p[:, :, KN]) ** 2
+
+
 @dataclass(frozen=True)
 class ProcessConditions:
     """Calender settings in engineering units.
@@ -196,6 +216,20 @@ class ProcessConditions:
         _check_range("line_speed_m_min", self.line_speed_m_min, 0.01, 200.0)
         _check_range("roll_diameter_m", self.roll_diameter_m, 0.02, 3.0)
         _check_range("am_young_modulus_gpa", self.am_young_modulus_gpa, 1.0, 1000.0)
+        table = self.contact_table()
+        ratio = cohesive_overlap_ratio(table)
+        if ratio.max() > MAX_COHESIVE_OVERLAP_RATIO:
+            i, j = np.unravel_index(int(ratio.argmax()), ratio.shape)
+            cbd = self.cbd_material()
+            raise ValueError(
+                f"ProcessConditions: the binder (reference_modulus_gpa "
+                f"{self.binder.reference_modulus_gpa:g}, reference_cohesion_gpa "
+                f"{self.binder.reference_cohesion_gpa:g}; at {self.temperature_c:g} °C and "
+                f"{self.line_speed_m_min:g} m/min E_CBD = {cbd.young_modulus_pa / 1e9:.3g} GPa, "
+                f"CED_CBD = {cbd.cohesion_energy_density_pa / 1e9:.3g} GPa) gives a zero-load "
+                f"cohesive overlap δ/R* = {ratio[i, j]:.3g} for {table.names[i]}–"
+                f"{table.names[j]} contacts; the Hertz–SJKR law needs <= "
+                f"{MAX_COHESIVE_OVERLAP_RATIO:g}: lower the cohesion or raise the modulus")
 
     def am_material(self) -> Material:
         """The AM with this Young's modulus (Table 2's NMC otherwise; a graphite-like anode

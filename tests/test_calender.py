@@ -298,3 +298,40 @@ def test_contact_stress_of_two_pressed_spheres_is_the_closed_form():
         * math.pi * (r ** 2 - gap ** 2)
     assert am_contact_stress_mpa(sim)[0] == pytest.approx(
         max(2.8 * force / (math.pi * (2 * r) ** 2) / 1e3, 0.0), rel=1e-9)
+
+
+def test_cohesive_overlap_ratio_is_the_zero_load_balance_of_hertz_and_sjkr():
+    """δ_eq/R* = (2π CED/KN)² against the root of the kernel's own force law (Hertz
+    KN √(R*δ) δ minus CED times the exact overlap-disc area) for two equal CBD spheres: the
+    closed form drops O(δ/R) terms, so it agrees to 5 % at δ/R* ~ 0.06."""
+    from physics.calender import cohesive_overlap_ratio
+    from physics.engine._contact_kernels import CED, KN, sjkr_pair_area
+
+    table = ProcessConditions().contact_table()
+    ratio = cohesive_overlap_ratio(table)
+    i = table.names.index("CBD")
+    kn, ced = table.params[i, i, KN], table.params[i, i, CED]
+    radius = 0.5
+    r_star = radius / 2
+
+    def net(delta):
+        return kn * math.sqrt(r_star * delta) * delta - ced * sjkr_pair_area(
+            2 * radius - delta, radius, radius)
+
+    lo, hi = 1e-9, radius
+    for _ in range(200):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if net(mid) > 0 else (mid, hi)
+    assert 0.01 < ratio[i, i] < 0.2
+    assert lo / r_star == pytest.approx(ratio[i, i], rel=0.05)
+
+
+def test_a_soft_sticky_binder_is_refused_with_the_fields_named():
+    with pytest.raises(ValueError, match=r"reference_cohesion_gpa 0.055.*δ/R\* = 9"):
+        ProcessConditions(binder=BinderRheology(reference_modulus_gpa=0.214,
+                                                reference_cohesion_gpa=0.055))
+    # the whole process box stays inside the law, for NMC and a 15 GPa anode material
+    for am in (200.0, 15.0):
+        for t in (20.0, 150.0):
+            for v in (0.1, 50.0):
+                ProcessConditions(temperature_c=t, line_speed_m_min=v, am_young_modulus_gpa=am)

@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from experiments.calibrate import calibrate_tortuosity, read_measurements
+from experiments.calibrate import binder_admissible, calibrate_tortuosity, read_measurements
 from experiments.cli import main
 from experiments.files import write_csv_atomic
 from optimize.calibration import (
@@ -203,6 +203,8 @@ def test_dem_calibration_through_an_emulator_recovers_known_parameters(tmp_path)
     summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", forward=forward,
                             n_design=12, porosity_sd=0.003, experiment=None, quiet=True)
     assert len(calls) == 12
+    # the design skips the soft, sticky corner where the DEM contact law is invalid
+    assert binder_admissible(np.array(calls), 60.0, 0.54).all()
     for name, value in zip(("cbd_modulus_gpa", "cbd_cohesion_gpa"), truth, strict=True):
         m = summary["parameters"][name]
         assert m["ci95_lower"] <= value <= m["ci95_upper"], (name, m)
@@ -227,6 +229,16 @@ def test_binder_reference_values_reach_the_dem_contact_law():
     assert soft.cohesion_energy_density_pa == pytest.approx(0.02e9)
     with pytest.raises(ValueError, match="reference_modulus_gpa"):
         BinderRheology(reference_modulus_gpa=1e4)
+
+
+def test_soft_sticky_binders_are_outside_the_dem_prior():
+    """Table 2 and the test truth are admissible; E 0.21 / CED 0.055 GPa (a zero-load overlap
+    of 9 R*, a run that crawled for 15 min at ci size) is not."""
+    theta = np.array([[2.0, 0.07], [3.0, 0.05], [0.214, 0.055], [0.84, 0.29]])
+    assert binder_admissible(theta, 60.0, 0.54).tolist() == [True, True, False, False]
+    # a cooler, faster nip stiffens the binder more than it raises the cohesion
+    assert binder_admissible(np.array([[0.6, 0.03]]), 25.0, 20.0)[0]
+    assert not binder_admissible(np.array([[0.6, 0.03]]), 120.0, 0.2)[0]
 
 
 def test_dem_target_needs_a_dried_structure(tmp_path, capsys):
