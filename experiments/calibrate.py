@@ -500,7 +500,11 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *, dried: str | Path |
             {"parameter": m.name, "value": float(x), "density": float(d)}
             for m in marginals.values() for x, d in zip(m.grid, m.density, strict=True)])
         plots = [plot_marginals(marginals, out / "posterior.png").name,
-                 plot_joint_posterior(post, out / "posterior_joint.png", design).name,
+                 plot_joint_posterior(
+                     post, out / "posterior_joint.png", design,
+                     admissible=lambda theta: binder_admissible(theta, temperature_c,
+                                                                line_speed_m_min),
+                     excluded_label="contact law invalid (δ/R* > 0.5)").name,
                  plot_compaction_predictive(pressures, observed, sigma, grid_p, band,
                                             out / "posterior_predictive.png").name]
         e, c = marginals["cbd_modulus_gpa"], marginals["cbd_cohesion_gpa"]

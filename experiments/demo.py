@@ -109,7 +109,12 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
         + " [report](process_window/report.md)",
         "- Surrogates: cross-validated R² " + ", ".join(
             f"{o} {r['gp']['r2']:.2f}" for o, r in report["outputs"].items())
-        + " [report](surrogates/report.json)",
+        + f" from {len(frame)} runs" + (
+            "; below 0.5 a GP does not yet beat the mean by much: at `ci` size trajectories "
+            "scatter by ±0.5 porosity points, as much as the trend over a few settings "
+            "(more runs, or `--fidelity fast`)"
+            if min(r["gp"]["r2"] for r in report["outputs"].values()) < 0.5 else "")
+        + " [report](surrogates/report.csv)",
         f"- Bruggeman exponent α = {alpha['mean']:.2f}, 95 % [{alpha['ci95_lower']:.2f}, "
         f"{alpha['ci95_upper']:.2f}] [report](calibration/report.md)",
         f"- Variability around the best run: 1C capacity P5-P95 {cap['p5']:.1f}-"

@@ -273,10 +273,12 @@ def plot_marginals(marginals: dict, path: str | Path) -> Path:
     return _save(fig, path)
 
 
-def plot_joint_posterior(post, path: str | Path, points=None) -> Path:
+def plot_joint_posterior(post, path: str | Path, points=None, admissible=None,
+                         excluded_label: str = "outside the model's validity") -> Path:
     """Contours of the joint posterior of the first two parameters (others summed out) at
     the 50, 90 and 99 % highest-density levels; ``points`` (m × 2), e.g. the design runs of
-    an emulator, are drawn as crosses."""
+    an emulator, are drawn as crosses; where ``admissible`` (m × 2 -> booleans) is false the
+    plane is shaded grey (a truncated prior)."""
     import numpy as np
 
     w = post.weights.sum(axis=tuple(range(2, post.weights.ndim)))
@@ -307,6 +309,17 @@ def plot_joint_posterior(post, path: str | Path, points=None) -> Path:
         jx, jy = np.nonzero(w >= levels[0])
         ax.set_xlim(gx[max(jx.min() - 3, 0)], gx[min(jx.max() + 3, gx.size - 1)])
         ax.set_ylim(gy[max(jy.min() - 3, 0)], gy[min(jy.max() + 3, gy.size - 1)])
+    if admissible is not None:
+        from matplotlib.patches import Patch
+
+        space = [np.geomspace if p.log else np.linspace for p in (x, y)]
+        mx, my = np.meshgrid(space[0](*ax.get_xlim(), 80), space[1](*ax.get_ylim(), 80))
+        bad = ~np.asarray(admissible(np.column_stack([mx.ravel(), my.ravel()])), dtype=bool)
+        if bad.any():
+            ax.contourf(mx, my, bad.reshape(mx.shape).astype(float), levels=[0.5, 1.5],
+                        colors=["0.85"], zorder=0)
+            handles, labels = ax.get_legend_handles_labels()
+            ax.legend([*handles, Patch(color="0.85")], [*labels, excluded_label], fontsize=8)
     return _save(fig, path)
 
 
