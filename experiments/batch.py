@@ -135,8 +135,17 @@ def csv_points(path: str | Path) -> list[dict]:
 
 # -------------------------------------------------------------------------------- worker
 def _init_worker(numba_threads: int) -> None:
-    """Process-pool initializer: numba's thread count before numba is imported."""
+    """Process-pool initializer: numba's thread count before its threads start.
+
+    A spawned worker re-imports the driver's main module first; for ``etwin`` that imports
+    numba (through ``physics``), which sizes its pool from the core count.  The new value is
+    then read into numba's config (else its next compilation fails on the changed variable)
+    and the pool is limited to it (else every worker would use every core)."""
     os.environ["NUMBA_NUM_THREADS"] = str(numba_threads)
+    numba = sys.modules.get("numba")
+    if numba is not None:
+        numba.config.reload_config()
+        numba.set_num_threads(numba_threads)
 
 
 def run_point(point: dict, cache_dir: str | None = None,

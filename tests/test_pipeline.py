@@ -287,3 +287,35 @@ q = 2
     iterations = client.search_runs([loop.experiment_id])
     assert sorted(int(r.data.params["iteration"]) for r in iterations) == [0, 1, 2, 3]
     assert all("best_so_far" in r.data.metrics for r in iterations)
+
+
+def test_pool_worker_thread_count_holds_when_numba_came_first(tmp_path):
+    """A spawned ``etwin`` worker imports numba (through its main module) before the pool
+    initializer sets its thread count.  The initializer must still take effect: the worker
+    runs a parallel kernel, then compiles another function (numba then re-reads its
+    environment), and both see the set count."""
+    import numba
+
+    if numba.config.NUMBA_DEFAULT_NUM_THREADS < 2:
+        pytest.skip("needs two cores to tell the counts apart")
+    script = tmp_path / "worker.py"
+    script.write_text(
+        "import numba, numpy as np\n"
+        "from experiments.batch import _init_worker\n"
+        "n = 1\n"
+        "_init_worker(n)\n"
+        "@numba.njit(parallel=True)\n"
+        "def total(x):\n"
+        "    s = 0.0\n"
+        "    for i in numba.prange(x.size):\n"
+        "        s += x[i]\n"
+        "    return s\n"
+        "total(np.ones(100))\n"
+        "numba.njit(lambda a: a + 1)(1)\n"
+        "print(n, numba.get_num_threads(), numba.config.NUMBA_NUM_THREADS)\n")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_NUM_THREADS"}
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    wanted, used, configured = map(int, done.stdout.split())
+    assert used == configured == wanted
