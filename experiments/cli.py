@@ -1367,7 +1367,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = add("demo", cmd_demo,
-            "End to end on the embedded defaults (~11 min on 2 cores): dry the paper recipe, "
+            "End to end on the embedded defaults (~7.5 min on 2 cores): dry the paper recipe, "
             "a process-window BO loop on the physics (calender, transport, cell), GP "
             "surrogates, the Bruggeman exponent from the simulated impedance, and Monte Carlo "
             "variability; prints the report and how to open the MLflow UI.")

@@ -1,5 +1,5 @@
 """``etwin demo`` (``make demo``): the toolkit end to end on the embedded defaults, in about
-eleven minutes on two cores.
+seven and a half minutes on two cores.
 
 1. Process window (NMC, ``ci`` fidelity): the paper recipe is dried once (CGMD), then the BO
    loop calenders it (DEM) at a Sobol start and a few proposed settings of pressure,
@@ -110,7 +110,7 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
         "- Surrogates: cross-validated R² " + ", ".join(
             f"{o} {r['gp']['r2']:.2f}" for o, r in report["outputs"].items())
         + f" from {len(frame)} runs" + (
-            "; below 0.5 a GP does not yet beat the mean by much: at `ci` size trajectories "
+            "; below 0.5 a GP explains little beyond the mean: at `ci` size trajectories "
             "scatter by ±0.5 porosity points, as much as the trend over a few settings "
             "(more runs, or `--fidelity fast`)"
             if min(r["gp"]["r2"] for r in report["outputs"].values()) < 0.5 else "")
