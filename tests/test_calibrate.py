@@ -201,8 +201,8 @@ def test_dem_calibration_through_an_emulator_recovers_known_parameters(tmp_path)
         return list(compaction_law(modulus, cohesion, pressures))
 
     summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", forward=forward,
-                            n_design=12, porosity_sd=0.003, experiment=None, quiet=True)
-    assert len(calls) == 12
+                            n_design=14, porosity_sd=0.003, experiment=None, quiet=True)
+    assert len(calls) == 14
     # the design skips the soft, sticky corner where the DEM contact law is invalid
     assert binder_admissible(np.array(calls), 60.0, 0.54).all()
     for name, value in zip(("cbd_modulus_gpa", "cbd_cohesion_gpa"), truth, strict=True):
@@ -213,19 +213,19 @@ def test_dem_calibration_through_an_emulator_recovers_known_parameters(tmp_path)
     for name in ("report.md", "posterior_joint.png", "posterior_predictive.png", "design.csv"):
         assert (tmp_path / "out" / name).is_file()
     # a rerun takes the design runs from out/dem_runs and calls the model no more
-    calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", forward=forward, n_design=12,
+    calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", forward=forward, n_design=14,
                   porosity_sd=0.003, experiment=None, quiet=True)
-    assert len(calls) == 12
+    assert len(calls) == 14
 
 
 def test_binder_reference_values_reach_the_dem_contact_law():
     from physics.calender import BinderRheology, ProcessConditions
 
     base = ProcessConditions().cbd_material()
-    soft = ProcessConditions(binder=BinderRheology(reference_modulus_gpa=0.5,
+    soft = ProcessConditions(binder=BinderRheology(reference_modulus_gpa=0.8,
                                                    reference_cohesion_gpa=0.02)).cbd_material()
     assert base.young_modulus_pa == pytest.approx(2e9)
-    assert soft.young_modulus_pa == pytest.approx(0.5e9)
+    assert soft.young_modulus_pa == pytest.approx(0.8e9)
     assert soft.cohesion_energy_density_pa == pytest.approx(0.02e9)
     with pytest.raises(ValueError, match="reference_modulus_gpa"):
         BinderRheology(reference_modulus_gpa=1e4)
