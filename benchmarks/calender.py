@@ -12,7 +12,8 @@ runs K perturbed copies per setting and compares the ensemble means (± standard
 runs took 20-40 h per pressure for 9 859 particles on 28 cores.
 
 Run: ``python benchmarks/calender.py [--fidelity fast] [--pressures-mpa 2,5,20,60,120]
-[--halve [--halved-only]] [--copies K] [--first-copy J] [--temperatures-c T1,T2] [--json]``.
+[--halve [--halved-only]] [--base-slowdown F] [--copies K] [--first-copy J]
+[--temperatures-c T1,T2] [--json]``.
 """
 
 from __future__ import annotations
@@ -111,6 +112,9 @@ def main(argv=None) -> dict:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--pressures-mpa", default="2,5,20,60,120")
     ap.add_argument("--halve", action="store_true", help="repeat with every speed halved")
+    ap.add_argument("--base-slowdown", type=float, default=1.0,
+                    help="divide every speed of the base setting by this factor (>= 1; "
+                         "with --halve the slow setting is twice slower again)")
     ap.add_argument("--halved-only", action="store_true",
                     help="run only the halved-speed setting (to extend its ensemble)")
     ap.add_argument("--temperatures-c", default=None,
@@ -125,16 +129,19 @@ def main(argv=None) -> dict:
         ap.error(f"--copies must be >= 1, got {args.copies}")
     if args.first_copy < 0:
         ap.error(f"--first-copy must be >= 0, got {args.first_copy}")
+    if not 1.0 <= args.base_slowdown <= 64.0:
+        ap.error(f"--base-slowdown must lie in [1, 64], got {args.base_slowdown}")
+    base = CalenderProtocol().slower(args.base_slowdown)
     state = ParticleState.load(args.dried) if args.dried else dried_structure(args.fidelity,
                                                                                args.seed)
     pressures = [float(p) for p in args.pressures_mpa.split(",")]
     temperatures = [float(t) for t in args.temperatures_c.split(",")] \
         if args.temperatures_c else [ProcessConditions().temperature_c]
-    settings = {f"{t:g} °C": (CalenderProtocol(), ProcessConditions(temperature_c=t))
+    settings = {f"{t:g} °C": (base, ProcessConditions(temperature_c=t))
                 for t in temperatures}
     if args.halve:
         for t in temperatures:
-            settings[f"{t:g} °C, halved speed"] = (CalenderProtocol().slower(2.0),
+            settings[f"{t:g} °C, halved speed"] = (base.slower(2.0),
                                                    ProcessConditions(temperature_c=t))
     if args.halved_only:
         if not args.halve:
