@@ -451,10 +451,18 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *, dried: str | Path |
     runs_dir.mkdir(parents=True, exist_ok=True)
     lo = np.log10([p.lower for p in params])
     hi = np.log10([p.upper for p in params])
+
+    def admissible(theta: np.ndarray) -> np.ndarray:
+        return binder_admissible(theta, temperature_c, line_speed_m_min)
+
     # Sobol points of the prior box, the inadmissible ones (soft and sticky corner) skipped
     candidates = 10 ** (lo + (hi - lo) * sobol_unit(2, 16 * n_design, seed))
-    design = candidates[binder_admissible(candidates, temperature_c, line_speed_m_min)]
-    design = design[:n_design]
+    design = candidates[admissible(candidates)][:n_design]
+    if len(design) < n_design:
+        raise ValueError(
+            f"only {len(design)} of {16 * n_design} prior points give a valid DEM contact law "
+            f"at {temperature_c:g} °C and {line_speed_m_min:g} m/min; lower --design to "
+            f"{len(design)} or calibrate at a cooler or faster nip")
     settings = {"n_design": n_design, "seed": seed, "table": str(table),
                 "dried": str(dried), "temperature_c": temperature_c,
                 "line_speed_m_min": line_speed_m_min}
@@ -477,9 +485,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *, dried: str | Path |
         porosity = np.array(porosity)
         emulator = CompactionEmulator(design, pressures, porosity)
         cv = emulator_cross_validation(design, pressures, porosity)
-        post = calibrate_with_emulator(
-            emulator.predict, observed, sigma, params,
-            admissible=lambda theta: binder_admissible(theta, temperature_c, line_speed_m_min))
+        post = calibrate_with_emulator(emulator.predict, observed, sigma, params, admissible)
         marginals = post.marginals()
         draws = post.sample(PREDICTIVE_DRAWS, seed)
         theta_draws = np.column_stack([draws[p.name] for p in params])
@@ -500,11 +506,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *, dried: str | Path |
             {"parameter": m.name, "value": float(x), "density": float(d)}
             for m in marginals.values() for x, d in zip(m.grid, m.density, strict=True)])
         plots = [plot_marginals(marginals, out / "posterior.png").name,
-                 plot_joint_posterior(
-                     post, out / "posterior_joint.png", design,
-                     admissible=lambda theta: binder_admissible(theta, temperature_c,
-                                                                line_speed_m_min),
-                     excluded_label="contact law invalid (δ/R* > 0.5)").name,
+                 plot_joint_posterior(post, out / "posterior_joint.png", design, admissible,
+                                      "contact law invalid (δ/R* > 0.5)").name,
                  plot_compaction_predictive(pressures, observed, sigma, grid_p, band,
                                             out / "posterior_predictive.png").name]
         e, c = marginals["cbd_modulus_gpa"], marginals["cbd_cohesion_gpa"]

@@ -43,8 +43,8 @@ speed by the same factor that it raises the step).  The inertial number is repor
 every run and a test shows that halving every speed changes the final porosity by less than
 0.5 percentage points at 120 MPa (0.14 at ``fast`` size).  At 20 MPa ensembles of six runs
 per speed agree within 0.00 ± 0.18 points; at 5 MPa ten runs per speed give -0.51 ± 0.20:
-there I = 1e-3 is not yet quasi-static for the cohesive film (README).  The time step is 0.2 × the smallest Rayleigh time (LIGGGHTS'
-``check/timestep/gran`` bound).
+there I = 1e-3 is not yet quasi-static for the cohesive film (README).  The time step is
+0.2 × the smallest Rayleigh time (LIGGGHTS' ``check/timestep/gran`` bound).
 
 Process inputs beyond pressure (:class:`BinderRheology`): the CBD is a PVDF-bound carbon
 domain whose modulus is rate and temperature dependent.  Its relaxation time follows an
