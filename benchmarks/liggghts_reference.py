@@ -64,7 +64,9 @@ def run_case(overrides: dict) -> dict:
 def main() -> None:
     if shutil.which("liggghts") is None:
         raise SystemExit("liggghts not found: apt-get install liggghts")
-    version = subprocess.run(["liggghts", "-h"], capture_output=True, text=True).stdout
+    with tempfile.TemporaryDirectory() as tmp:  # LIGGGHTS writes log.liggghts in its cwd
+        version = subprocess.run(["liggghts", "-h"], cwd=tmp, capture_output=True,
+                                 text=True).stdout
     banner = next(line for line in version.splitlines() if line.strip())
     data = {"produced_by": "benchmarks/liggghts_reference.py with " + banner,
             "cases": {name: run_case(case) for name, case in CASES.items()}}
