@@ -138,14 +138,15 @@ def _init_worker(numba_threads: int) -> None:
     """Process-pool initializer: numba's thread count before its threads start.
 
     A spawned worker re-imports the driver's main module first; for ``etwin`` that imports
-    numba (through ``physics``), which sizes its pool from the core count.  The new value is
-    then read into numba's config (else its next compilation fails on the changed variable)
-    and the pool is limited to it (else every worker would use every core)."""
-    os.environ["NUMBA_NUM_THREADS"] = str(numba_threads)
+    numba (through ``physics``), whose pool size is then fixed (cores, or an inherited
+    NUMBA_NUM_THREADS).  The variable is left alone in that case (numba's next compilation
+    would fail on a changed value) and the worker uses at most ``numba_threads`` of the
+    pool."""
     numba = sys.modules.get("numba")
-    if numba is not None:
-        numba.config.reload_config()
-        numba.set_num_threads(numba_threads)
+    if numba is None:
+        os.environ["NUMBA_NUM_THREADS"] = str(numba_threads)
+    else:
+        numba.set_num_threads(max(1, min(numba_threads, numba.config.NUMBA_NUM_THREADS)))
 
 
 def run_point(point: dict, cache_dir: str | None = None,
