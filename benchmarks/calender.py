@@ -78,11 +78,12 @@ def print_run(r: dict, label: str, copy: int) -> None:
           f"{r['particle_steps_per_s']:.3g} particle-steps/s; uncalendered porosity "
           f"{100 * r['porosity_uncalendered']:.2f} %, fit R² {fit}")
     print(f"  {'p_max MPa':>9s} {'porosity %':>10s} {'at max %':>8s} {'spring-back %':>13s} "
-          f"{'I':>8s}")
+          f"{'I':>8s} {'dwell µs':>8s}")
     for p in r["points"]:
         print(f"  {p['pressure_max_mpa']:9.2f} {100 * p['porosity']:10.2f} "
               f"{100 * p['porosity_min']:8.2f} {p['springback_percent']:13.2f} "
-              f"{p['inertial_number']:8.2e}", flush=True)
+              f"{p['inertial_number']:8.2e} {p['dwell_us']:7.2f}"
+              f"{'' if p['creep_arrested'] else '*'}", flush=True)
 
 
 def ensemble_summary(pressures: list[float], settings: dict[str, list[dict]]) -> dict:

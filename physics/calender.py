@@ -14,13 +14,20 @@ uncalendered reference.
 
 Compression and release (paper §2): the steel plane moves down until the plane pressure
 (plane force / box area) reaches the target, then moves up.  Between the two the roll dwells
-for ``turn_hold_us`` holding the target pressure (the plane position follows the pressure
-error): at a finite plane speed the film still moves with the roll at the turning point and
-its dashpot forces add to the plane force, so without the dwell a reversing roll leaves a film
-that is still compressed (measured: σ_zz = -1.5 MPa at the zero-force reading after 2 MPa),
-and the compaction reached depends on the speed.  The dwell is the quasi-static limit of the
-paper's 0.002 m/s reversal; the thickness and stress "at maximum compression" are read at its
-end.  Porosity and thickness after
+holding the target pressure (the plane position follows the pressure error at up to the
+lowest plane speed): at a finite plane speed the film still moves with the roll at the
+turning point and its dashpot forces add to the plane force, so without the dwell a reversing
+roll leaves a film that is still compressed (measured: σ_zz = -1.5 MPa at the zero-force
+reading after 2 MPa), and the compaction reached depends on the speed.  At low pressure the
+film also keeps creeping under the held pressure: at 5 MPa (``fast``) it yields and
+compacts by another 0.5 porosity point over 4-7 µs, faster than the roll can follow, before
+its force network re-jams.  A fixed dwell cut that creep off at a point that depends on the
+plane speed, so the dwell lasts at least ``turn_hold_us`` and ends when the film has stopped
+creeping: the mean porosity of the last ``creep_window_us`` differs from that of the window
+before by less than ``creep_tol_per_us`` × window (at most ``max_hold_us``; ``dwell_us`` and
+``creep_arrested`` are reported per pressure).  The dwell is the quasi-static limit of the
+paper's 0.002 m/s reversal, 100× slower than that creep; the thickness and stress "at maximum
+compression" are read at its end.  Porosity and thickness after
 recovery are read when the plane force first returns to zero during release (*primary*).
 The paper's own reading, the highest plane position that still has a contact, is reported as
 well (``*_last_contact``); with the cohesive steel plane (CED 0.6 GPa) particles stick to it
@@ -82,6 +89,7 @@ from __future__ import annotations
 import copy
 import math
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 
@@ -106,6 +114,7 @@ KELVIN_OFFSET = 273.15
 KPA_PER_MPA = 1.0e3
 AM_TYPE, CBD_TYPE, AL_TYPE, STEEL_TYPE = 0, 1, 2, 3
 DWELL_AVERAGE_BLOCKS = 5  # the stress at maximum compression averages the last dwell blocks
+DWELL_MIN_GAIN = 1e-3  # floor of the dwell servo's gain (_Press.dwell_block)
 MAX_PRESSURE_MPA = 500.0  # above any electrode calendering (line loads -> < ~300 MPa)
 
 
@@ -278,9 +287,16 @@ class CalenderProtocol:
         max_lift_fraction: after the zero-force reading, lift on (at the maximum speed) by at
             most this fraction of the thickness to find the last plane contact [-].
         max_steps: step budget of one loading path or one release.
-        turn_hold_us: dwell of the roll at maximum compression before it lifts [µs]: the film
-            still moves with the descending roll at the turning point, and without a dwell
-            that momentum separates it from a reversing roll while it is still compressed.
+        turn_hold_us: shortest dwell of the roll at maximum compression before it lifts [µs]:
+            the film still moves with the descending roll at the turning point, and without a
+            dwell that momentum separates it from a reversing roll while it is still
+            compressed.
+        max_hold_us: longest dwell [µs]; the dwell ends earlier once the film has stopped
+            creeping under the held pressure (module docstring).
+        creep_window_us: length of the two consecutive windows whose mean porosities are
+            compared for the creep rate [µs].
+        creep_tol_per_us: the film counts as arrested when its porosity changes by less than
+            this between the two windows, per µs [1/µs].
     """
 
     inertial_number: float = 1e-3
@@ -293,6 +309,9 @@ class CalenderProtocol:
     control_every: int = 100
     max_lift_fraction: float = 0.02
     turn_hold_us: float = 1.0
+    max_hold_us: float = 20.0
+    creep_window_us: float = 0.5
+    creep_tol_per_us: float = 1e-4
     max_steps: int = 5_000_000
 
     def __post_init__(self) -> None:
@@ -310,6 +329,12 @@ class CalenderProtocol:
                 raise ValueError(f"CalenderProtocol.{name} must be >= 1")
         _check_range("CalenderProtocol.max_lift_fraction", self.max_lift_fraction, 0.0, 1.0)
         _check_range("CalenderProtocol.turn_hold_us", self.turn_hold_us, 0.0, 100.0)
+        _check_range("CalenderProtocol.max_hold_us", self.max_hold_us, self.turn_hold_us,
+                     1000.0)
+        _check_range("CalenderProtocol.creep_window_us", self.creep_window_us, 0.0, 100.0,
+                     lo_open=True)
+        _check_range("CalenderProtocol.creep_tol_per_us", self.creep_tol_per_us, 0.0, 1.0,
+                     lo_open=True)
 
     def slower(self, factor: float) -> CalenderProtocol:
         """The same protocol with every plane speed divided by ``factor``."""
@@ -326,8 +351,9 @@ class PressPoint:
     Stress tensors are Cauchy stresses of the film [MPa], tension positive, row-major 3×3;
     ``pressure_max_mpa`` is the plane pressure at the turning point, ``pressure_dwell_mpa`` the
     mean plane pressure over the end of the dwell, where the stress and the thickness at
-    maximum compression are read.  ``am_contact_stress_mpa`` holds, per AM particle, the
-    Hiramatsu–Oka stress of its largest contact force at the end of the dwell
+    maximum compression are read; ``dwell_us`` is its length and ``creep_arrested`` whether
+    the film stopped creeping within ``max_hold_us``.  ``am_contact_stress_mpa`` holds, per AM
+    particle, the Hiramatsu–Oka stress of its largest contact force at the end of the dwell
     (:func:`am_contact_stress_mpa`), the particle-fracture reading.
     """
 
@@ -350,6 +376,8 @@ class PressPoint:
     coordination_max: float
     coordination_recovered: float
     steps_release: int
+    dwell_us: float
+    creep_arrested: bool
     state: ParticleState = field(repr=False)
     am_contact_stress_mpa: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
@@ -521,6 +549,7 @@ class _Press:
         self.area_um2 = float(state.box_len_um[0] * state.box_len_um[1])
         self.solid_um3 = float(state.volume_um3.sum())
         self.last_pressure_kpa = 0.0  # mean plane pressure of the last block (speed law input)
+        self.dwell_gain, self.dwell_direction = 1.0, -1  # servo state of the dwell
         self.d_am_um = mean_am_diameter_um(state)
         self.rho_am = float(state.density_g_cm3[state.species == AM_SPECIES].mean())
         hi = state.box_hi_um.copy()
@@ -572,11 +601,20 @@ class _Press:
         self.sim.mean_wall_force_z()
 
     def dwell_block(self, pressure_kpa: float, phase: str, trace: list[dict]) -> float:
-        """One block of the roll held at a plane pressure: the roll moves at up to the
-        lowest speed, in proportion to the pressure error beyond 5 %; return the pressure."""
+        """One block of the roll held at a plane pressure; return the pressure.
+
+        The roll moves at up to the lowest plane speed, in proportion to the pressure error
+        beyond 5 %, times a gain that halves at each reversal and doubles (up to 1) while the
+        direction holds: one block at the lowest speed moves a stiff film's pressure by ±20 %
+        (``ci``, 2 MPa), which without the gain chatters about a mean 15 % below the target,
+        while a creeping film needs the full speed."""
         error = (pressure_kpa - self.last_pressure_kpa) / (0.05 * pressure_kpa)
-        speed = self.protocol.min_plane_speed_m_s * min(abs(error), 1.0)
-        return self.block(-1 if error > 0 else 1, phase, trace, speed)
+        direction = -1 if error > 0 else 1
+        self.dwell_gain = min(1.0, 2.0 * self.dwell_gain) if direction == self.dwell_direction \
+            else max(DWELL_MIN_GAIN, 0.5 * self.dwell_gain)
+        self.dwell_direction = direction
+        speed = self.protocol.min_plane_speed_m_s * self.dwell_gain * min(abs(error), 1.0)
+        return self.block(direction, phase, trace, speed)
 
     def block(self, direction: int, phase: str, trace: list[dict],
               speed_m_s: float | None = None) -> float:
@@ -683,6 +721,15 @@ def calender(state: ParticleState, pressures_mpa: Sequence[float],
         wall_s=time.perf_counter() - t0)
 
 
+def creep_rate_per_us(porosities: Sequence[float], window: int, block_us: float) -> float:
+    """|mean of the last ``window`` porosities - mean of the ``window`` before| per µs [1/µs]:
+    the creep rate of a film held at constant pressure, with the servo's block-to-block
+    chatter averaged out."""
+    last = np.mean(porosities[-window:])
+    before = np.mean(porosities[-2 * window:-window])
+    return float(abs(last - before) / (window * block_us))
+
+
 def _release(press: _Press, target: float, turn: dict, h0: float,
              conditions: ProcessConditions, trace: list[dict],
              progress: Callable[[dict], None] | None) -> PressPoint:
@@ -693,17 +740,26 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
     phase = f"release {target:g} MPa"
     start = sim.step_count
     p_hold = target * KPA_PER_MPA
-    n_dwell = max(1, int(round(protocol.turn_hold_us / sim.dt / protocol.control_every)))
-    stresses, pressures = [], []
-    for k in range(n_dwell):
+    block_us = sim.dt * protocol.control_every
+    n_min = max(1, int(round(protocol.turn_hold_us / block_us)))
+    n_max = max(n_min, int(round(protocol.max_hold_us / block_us)))
+    n_window = max(1, int(round(protocol.creep_window_us / block_us)))
+    stresses: deque = deque(maxlen=DWELL_AVERAGE_BLOCKS)
+    pressures, porosities = [], []
+    arrested = False
+    while not arrested and len(pressures) < n_max:
         pressures.append(press.dwell_block(p_hold, phase + " (dwell)", trace) / KPA_PER_MPA)
+        porosities.append(press.porosity())
+        stresses.append(press.stress_mpa())
         if progress:
             progress(trace[-1])
-        if k >= n_dwell - DWELL_AVERAGE_BLOCKS:
-            stresses.append(press.stress_mpa())
+        if len(pressures) >= max(n_min, 2 * n_window):
+            arrested = creep_rate_per_us(porosities, n_window, block_us) < \
+                protocol.creep_tol_per_us
     h_min = press.thickness_um
     stress_max = tuple(float(v) for v in np.mean(stresses, axis=0))
     pressure_dwell = float(np.mean(pressures[-len(stresses):]))
+    dwell_us = len(pressures) * block_us
     coord_max = float(sim.coordination_numbers().mean())
     am_stress = am_contact_stress_mpa(sim)
     while True:
@@ -746,7 +802,8 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
         deborah_number=conditions.deborah_number(reduction), stress_max_mpa=stress_max,
         stress_recovered_mpa=stress_rec, coordination_max=coord_max,
         coordination_recovered=coord_rec, steps_release=sim.step_count - start,
-        state=recovered, am_contact_stress_mpa=am_stress)
+        dwell_us=dwell_us, creep_arrested=arrested, state=recovered,
+        am_contact_stress_mpa=am_stress)
 
 
 def am_contact_stress_mpa(sim: Simulation, am_type: int = AM_TYPE) -> np.ndarray:
