@@ -80,20 +80,31 @@ def plot_porosity_pressure(pressures_mpa, porosities, path: str | Path, *, poros
 
 
 def plot_press_trace(rows: list[dict], path: str | Path, title: str = "") -> Path:
-    """Plane pressure against plane displacement (loading path and every release)."""
+    """Plane pressure against plane displacement: the loading path in black and each release
+    branch (dwell, lift to zero force, lift to the last contact) in one colour per pressure;
+    symmetric-log pressure axis (linear within ±0.1 MPa) so low-pressure branches show."""
+    import numpy as np
+
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     if rows:
         z0 = rows[0]["plane_z_um"]
-        phases = list(dict.fromkeys(r["phase"] for r in rows))
-        for ph in phases:
-            sel = [r for r in rows if r["phase"] == ph]
+        branches: dict[str, list[dict]] = {}
+        for r in rows:
+            key = "load" if r["phase"] == "load" else r["phase"].split(" (")[0]
+            branches.setdefault(key, []).append(r)
+        colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(len(branches) - 1, 1)))
+        released = [k for k in branches if k != "load"]
+        for key, sel in branches.items():
+            color = "black" if key == "load" else colors[released.index(key)]
+            label = "loading" if key == "load" else key.replace("release ", "release from ")
             ax.plot([z0 - r["plane_z_um"] for r in sel], [r["pressure_mpa"] for r in sel],
-                    "-", lw=1.2, label=ph)
+                    "-", lw=1.0 if key == "load" else 1.4, color=color, label=label)
     ax.axhline(0.0, color="0.6", lw=0.8, ls=":")
+    ax.set_yscale("symlog", linthresh=0.1)
     ax.set_xlabel("roll-plane displacement [µm]")
     ax.set_ylabel("plane pressure [MPa]")
     ax.set_title(title or "calendering: plane force-displacement")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left")
     return _save(fig, path)
 
 

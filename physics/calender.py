@@ -49,8 +49,9 @@ densities and the Table 2 law are kept (no density scaling: it would lower the a
 speed by the same factor that it raises the step).  The inertial number is reported with
 every run and a test shows that halving every speed changes the final porosity by less than
 0.5 percentage points at 120 MPa (0.14 at ``fast`` size).  At 20 MPa ensembles of six runs
-per speed agree within 0.00 ± 0.18 points; at 5 MPa ten runs per speed give -0.51 ± 0.20:
-there I = 1e-3 is not yet quasi-static for the cohesive film (README).  The time step is
+per speed agree within 0.00 ± 0.18 points; at 5 MPa, even with the creep-arrest dwell, the
+halved speed leaves the film ~0.4 points denser (ensembles in the README): there I = 1e-3 is
+not yet quasi-static for the cohesive film.  The time step is
 0.2 × the smallest Rayleigh time (LIGGGHTS' ``check/timestep/gran`` bound).
 
 Process inputs beyond pressure (:class:`BinderRheology`): the CBD is a PVDF-bound carbon
@@ -605,9 +606,9 @@ class _Press:
 
         The roll moves at up to the lowest plane speed, in proportion to the pressure error
         beyond 5 %, times a gain that halves at each reversal and doubles (up to 1) while the
-        direction holds: one block at the lowest speed moves a stiff film's pressure by ±20 %
-        (``ci``, 2 MPa), which without the gain chatters about a mean 15 % below the target,
-        while a creeping film needs the full speed."""
+        direction holds: one block at the lowest speed moves a stiff film's pressure by ~±10 %
+        (``ci``, 5 MPa), so without the gain the roll chatters (about a mean 15 % below the
+        target at 2 MPa), while a creeping film needs the full speed."""
         error = (pressure_kpa - self.last_pressure_kpa) / (0.05 * pressure_kpa)
         direction = -1 if error > 0 else 1
         self.dwell_gain = min(1.0, 2.0 * self.dwell_gain) if direction == self.dwell_direction \

@@ -221,8 +221,8 @@ def test_halving_the_plane_speed_fast():
     pressures = [5.0, 20.0, 120.0]
     a = calender(state, pressures, protocol=protocol)
     b = calender(state, pressures, protocol=protocol.slower(2.0))
-    # measured (seed 0): 0.14 points at 120 MPa; 1.3 and 0.7 points at 5 and 20 MPa, where the
-    # change is not monotonic in the speed (0.4 / 0.2 / 0.1 m/s: 27.7 / 27.2 / 28.5 % at 5 MPa)
+    # measured (seed 0, fixed 1 µs dwell): 0.14 points at 120 MPa.  At 5 and 20 MPa single
+    # runs scatter by ~0.5 points, so the check there is by ensembles (README; 5 MPa open)
     assert abs(a.points[-1].porosity - b.points[-1].porosity) < 0.005
 
 
