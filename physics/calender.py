@@ -48,11 +48,11 @@ quasi-statically; at low pressure the floor speed v_min takes over.  The real ma
 densities and the Table 2 law are kept (no density scaling: it would lower the admissible
 speed by the same factor that it raises the step).  The inertial number is reported with
 every run and a test shows that halving every speed changes the final porosity by less than
-0.5 percentage points at 120 MPa (0.14 at ``fast`` size).  At 20 MPa ensembles of six runs
-per speed agree within 0.00 ± 0.18 points; at 5 MPa, even with the creep-arrest dwell, the
-halved speed leaves the film ~0.4 points denser (ensembles in the README): there I = 1e-3 is
-not yet quasi-static for the cohesive film.  The time step is
-0.2 × the smallest Rayleigh time (LIGGGHTS' ``check/timestep/gran`` bound).
+0.5 percentage points at 120 MPa (0.35 at ``fast`` size).  Ensembles of single runs, which
+scatter by ~±0.3 points at ``fast`` size, bound the effect at lower pressure: at 20 MPa (fixed
+1 µs dwell) 0.00 ± 0.18 points for one halving, at 5 MPa -0.03 ± 0.10 points per halving
+over 0.2, 0.1 and 0.05 m/s (22 runs, README).  The time step is 0.2 × the smallest
+Rayleigh time (LIGGGHTS' ``check/timestep/gran`` bound).
 
 Process inputs beyond pressure (:class:`BinderRheology`): the CBD is a PVDF-bound carbon
 domain whose modulus is rate and temperature dependent.  Its relaxation time follows an
