@@ -507,7 +507,8 @@ def fit_compaction(pressures_mpa: Sequence[float], porosities: Sequence[float],
 
     The uncalendered porosity enters as the point (0, ε0) when given.  This is the
     Meyer–Kwade density–line-load law (J. Mater. Process. Technol. 249 (2017) 172) written for
-    porosity, since density = (1 - ε) ρ_solid.  Returns None for fewer than 3 points.
+    porosity, since density = (1 - ε) ρ_solid.  Returns None for fewer than 4 points: three
+    points fit the three parameters exactly, and R² = 1 would say nothing about the law.
     """
     from scipy.optimize import curve_fit
 
@@ -516,7 +517,7 @@ def fit_compaction(pressures_mpa: Sequence[float], porosities: Sequence[float],
     if porosity_zero is not None:
         p = np.concatenate([[0.0], p])
         e = np.concatenate([[porosity_zero], e])
-    if p.size < 3:
+    if p.size < 4:
         return None
 
     def law(x, e_min, e0, pc):

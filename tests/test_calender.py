@@ -119,6 +119,9 @@ def test_compaction_fit_recovers_the_law():
     assert fit.porosity_min == pytest.approx(0.28, abs=1e-6)
     assert fit.pressure_scale_mpa == pytest.approx(7.0, rel=1e-5)
     assert fit.r_squared == pytest.approx(1.0, abs=1e-9)
+    # two pressures and the uncalendered point would fit the three parameters exactly
+    assert fit_compaction(p[:2], eps[:2], porosity_zero=0.45) is None
+    assert fit_compaction(p[:3], eps[:3], porosity_zero=0.45) is not None
 
 
 # ---------------------------------------------------------------------------- structures
