@@ -83,8 +83,6 @@ def plot_press_trace(rows: list[dict], path: str | Path, title: str = "") -> Pat
     """Plane pressure against plane displacement: the loading path in black and each release
     branch (dwell, lift to zero force, lift to the last contact) in one colour per pressure;
     symmetric-log pressure axis (linear within ±0.1 MPa) so low-pressure branches show."""
-    import numpy as np
-
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     if rows:
         z0 = rows[0]["plane_z_um"]
@@ -92,10 +90,12 @@ def plot_press_trace(rows: list[dict], path: str | Path, title: str = "") -> Pat
         for r in rows:
             key = "load" if r["phase"] == "load" else r["phase"].split(" (")[0]
             branches.setdefault(key, []).append(r)
-        colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(len(branches) - 1, 1)))
         released = [k for k in branches if k != "load"]
+        cmap = plt.get_cmap("viridis")
+        colors = {k: cmap(0.9 * i / max(len(released) - 1, 1)) for i, k in enumerate(released)}
+        colors["load"] = "black"
         for key, sel in branches.items():
-            color = "black" if key == "load" else colors[released.index(key)]
+            color = colors[key]
             label = "loading" if key == "load" else key.replace("release ", "release from ")
             ax.plot([z0 - r["plane_z_um"] for r in sel], [r["pressure_mpa"] for r in sel],
                     "-", lw=1.0 if key == "load" else 1.4, color=color, label=label)
