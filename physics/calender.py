@@ -358,7 +358,11 @@ class PressPoint:
     maximum compression are read; ``dwell_us`` is its length and ``creep_arrested`` whether
     the film stopped creeping within ``max_hold_us``.  ``am_contact_stress_mpa`` holds, per AM
     particle, the Hiramatsu–Oka stress of its largest contact force at the end of the dwell
-    (:func:`am_contact_stress_mpa`), the particle-fracture reading.
+    (:func:`am_contact_stress_mpa`), the particle-fracture reading.  ``floor_speed_at_target``
+    is True when the roll reached the target at the floor speed ``min_plane_speed_m_s``
+    because the inertial-number law asked for less: the film then compacted at I above the
+    target (``inertial_number`` is the value at the turn), and its porosity depends on the
+    floor speed (module docstring, "Time scaling").
     """
 
     pressure_target_mpa: float
@@ -382,6 +386,7 @@ class PressPoint:
     steps_release: int
     dwell_us: float
     creep_arrested: bool
+    floor_speed_at_target: bool
     state: ParticleState = field(repr=False)
     am_contact_stress_mpa: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
@@ -807,7 +812,9 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
         deborah_number=conditions.deborah_number(reduction), stress_max_mpa=stress_max,
         stress_recovered_mpa=stress_rec, coordination_max=coord_max,
         coordination_recovered=coord_rec, steps_release=sim.step_count - start,
-        dwell_us=dwell_us, creep_arrested=arrested, state=recovered,
+        dwell_us=dwell_us, creep_arrested=arrested,
+        floor_speed_at_target=abs(turn["plane_speed_m_s"]) <= protocol.min_plane_speed_m_s,
+        state=recovered,
         am_contact_stress_mpa=am_stress)
 
 

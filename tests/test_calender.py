@@ -230,6 +230,19 @@ def test_halving_the_plane_speed_fast():
     assert abs(a.points[-1].porosity - b.points[-1].porosity) < 0.005
 
 
+def test_floor_speed_flag(curves):
+    """At ci size (thin film) the floor speed sets the plane speed up to several MPa: the 2 MPa
+    point is reached at the floor, with I above the target, the 100 MPa point by the
+    inertial-number law."""
+    result = curves[0]
+    target = result.protocol.inertial_number
+    low, high = result.points[0], result.points[-1]
+    assert low.floor_speed_at_target and low.inertial_number > 1.2 * target
+    assert not high.floor_speed_at_target
+    assert high.inertial_number == pytest.approx(target, rel=0.2)
+    assert "floor_speed_at_target" in low.summary()
+
+
 def test_quasi_static_readings(curves):
     result = curves[0]
     for p in result.points:
