@@ -291,8 +291,8 @@ def cmd_calender(args: argparse.Namespace) -> dict:
     if floor:
         _log(f"note: at {', '.join(f'{p:g}' for p in floor)} MPa the roll reached the target at "
              f"the floor speed {protocol.min_plane_speed_m_s:g} m/s (inertial number above "
-             f"{protocol.inertial_number:g}); there the porosity depends on that speed "
-             "(+0.25 points per halving measured at 0.3-1 MPa, fast size): compare with "
+             f"{protocol.inertial_number:g}); there the porosity depends slightly on that "
+             "speed (README, 'Calendering': speed ensembles below 2 MPa); compare with "
              "--min-plane-speed-m-s halved")
     points = []
     for point in result.points:
@@ -986,7 +986,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, func: Callable, help_text: str) -> argparse.ArgumentParser:
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        # argparse %-formats help strings (not descriptions): "95 % c..." would read as %c
+        p = sub.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
         p.add_argument("--json", action="store_true",
                        help="print the result as one JSON object on stdout (logs on stderr)")
         p.set_defaults(func=func)
@@ -1321,7 +1322,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="NAME=KIND:A,B, repeatable; NAME in thickness_um, porosity, "
                         "bruggeman_alpha, electronic_conductivity_s_m; KIND normal (mean, sd), "
                         "uniform (low, high) or lognormal (median, sd of ln) (default: "
-                        "thickness sd 2 %, porosity sd 0.01)")
+                        "thickness sd 2 %%, porosity sd 0.01)")
     p.add_argument("--n-full", type=int, default=200,
                    help="full-model draws (DFN discharges), in [10, 100000] (default 200)")
     p.add_argument("--n-train", type=int, default=48,

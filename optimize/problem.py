@@ -43,11 +43,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BASE_OUTPUTS = ("porosity", "porosity_particles", "porosity_dried", "thickness_column_um",
-                "electrode_thickness_um", "springback_percent", "inertial_number",
-                "deborah_number", "tau_x", "tau_y", "tau_z", "sigma_eff_s_m",
-                "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis", "am_stress_p95_mpa",
-                "am_stress_max_mpa", "fractured_fraction")
+from physics.pipeline import SCALAR_OUTPUTS
 
 
 @dataclass(frozen=True)
@@ -144,7 +140,7 @@ class Problem:
         rates = tuple(f"{kind}_{c:g}C_{unit}" for c in self.c_rates
                       for kind, unit in (("capacity", "mah_g"), ("areal_capacity", "mah_cm2"),
                                          ("mean_voltage", "v")))
-        return (*BASE_OUTPUTS, *rates)
+        return (*SCALAR_OUTPUTS, *rates)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -51,10 +51,11 @@ every run and a test shows that halving every speed changes the final porosity b
 0.5 percentage points at 120 MPa (0.35 at ``fast`` size).  Ensembles of single runs, which
 scatter by ~±0.3 points at ``fast`` size, bound the effect at lower pressure: at 20 MPa (fixed
 1 µs dwell) 0.00 ± 0.18 points for one halving, at 5 MPa -0.03 ± 0.10 points per halving
-over 0.2, 0.1 and 0.05 m/s (22 runs, README).  Below ~1.2 MPa, where the floor speed sets
-I = 1.3-1.8e-3, halving it leaves the film 0.5-0.7 points *more* porous (0.3 and 0.6 MPa,
-three runs per speed, not significant at 95 %): slow compaction of a cohesive film keeps its
-voids, so the criterion is not shown there.  The time step is 0.2 × the smallest
+over 0.2, 0.1 and 0.05 m/s (22 runs, README).  Below ~1.2 MPa the floor speed sets the
+plane speed (I = 1.3-1.8e-3 at 0.3-0.6 MPa); ensembles of 6-10 runs per speed give +0.27,
++0.25, +0.25 and -0.07 points per halving at 0.3, 0.6, 1 and 2 MPa (s.e. 0.14-0.19, so the
+95 % upper bound reaches 0.54-0.67 below 2 MPa; README): slower is slightly more porous there.
+Such points carry ``floor_speed_at_target``.  The time step is 0.2 × the smallest
 Rayleigh time (LIGGGHTS' ``check/timestep/gran`` bound).
 
 Process inputs beyond pressure (:class:`BinderRheology`): the CBD is a PVDF-bound carbon

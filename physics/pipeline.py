@@ -214,14 +214,26 @@ class StageCache:
 
 
 # ------------------------------------------------------------------------------ result
+#: The per-run scalar outputs of :meth:`RunResult.metrics` (besides the per-C-rate ones and
+#: the wall times): what a problem file may name as an objective or constraint.
+SCALAR_OUTPUTS = ("porosity", "porosity_particles", "porosity_dried", "thickness_column_um",
+                  "electrode_thickness_um", "springback_percent", "inertial_number",
+                  "floor_speed_at_target", "deborah_number", "tau_x", "tau_y", "tau_z",
+                  "sigma_eff_s_m", "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis",
+                  "am_stress_p95_mpa", "am_stress_max_mpa", "fractured_fraction")
+
+
 @dataclass(frozen=True)
 class RunResult:
     """One simulation: structure, transport and cell outputs, time per stage.
 
     Attributes (units in the names): ``porosity`` is the voxel porosity of the calendered
     column (the one its transport sees), ``porosity_particles`` the particle porosity after
-    spring-back; ``capacity_mah_g`` maps each C-rate to the discharge capacity per gram of
-    AM and ``areal_capacity_mah_cm2`` to the capacity per electrode area; ``wall_s``
+    spring-back; ``floor_speed_at_target`` is 1.0 when the roll reached the target pressure at
+    the floor plane speed (:class:`physics.calender.PressPoint`), 0.0 when not and NaN for a
+    calender stage cached before that reading existed; ``capacity_mah_g`` maps each C-rate to
+    the discharge capacity per gram of AM and ``areal_capacity_mah_cm2`` to the capacity per
+    electrode area; ``wall_s``
     and ``cache_hit`` are per stage.  ``curves`` holds the discharge curves, the blocking
     spectrum and the press trace; ``structure_path`` the calendered structure (.npz);
     ``transport`` the voxel transport result (``etwin transport`` metrics).
@@ -238,6 +250,7 @@ class RunResult:
     electrode_thickness_um: float
     springback_percent: float
     inertial_number: float
+    floor_speed_at_target: float
     deborah_number: float
     tau_x: float
     tau_y: float
@@ -260,12 +273,7 @@ class RunResult:
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric outputs (MLflow metrics, dataset columns)."""
-        out = {name: float(getattr(self, name)) for name in (
-            "porosity", "porosity_particles", "porosity_dried", "thickness_column_um",
-            "electrode_thickness_um", "springback_percent", "inertial_number",
-            "deborah_number", "tau_x", "tau_y", "tau_z", "sigma_eff_s_m",
-            "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis", "am_stress_p95_mpa",
-            "am_stress_max_mpa", "fractured_fraction")}
+        out = {name: float(getattr(self, name)) for name in SCALAR_OUTPUTS}
         for rate, cap in self.capacity_mah_g.items():
             out[f"capacity_{rate:g}C_mah_g"] = float(cap)
             out[f"areal_capacity_{rate:g}C_mah_cm2"] = float(self.areal_capacity_mah_cm2[rate])
@@ -468,6 +476,7 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         electrode_thickness_um=thickness_m * 1e6,
         springback_percent=float(point["springback_percent"]),
         inertial_number=float(point["inertial_number"]),
+        floor_speed_at_target=number(point.get("floor_speed_at_target")),
         deborah_number=number(point["deborah_number"]),
         tau_x=number(summary["tau_x"]), tau_y=number(summary["tau_y"]),
         tau_z=number(summary["tau_z"]), sigma_eff_s_m=number(summary["sigma_eff_z_s_m"]),

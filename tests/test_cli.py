@@ -1,12 +1,13 @@
 """The ``etwin`` command line: --json output, units in --help, clear errors."""
 
+import argparse
 import json
 import subprocess
 import sys
 
 import pytest
 
-from experiments.cli import main
+from experiments.cli import build_parser, main
 
 
 def run_cli(*args):
@@ -51,6 +52,16 @@ def test_bad_input_exits_2_with_message(args, message, capsys):
 def test_help_documents_units():
     out = run_cli("collide", "--help")
     assert "m/s" in out.stdout and "µm" in out.stdout and "(0, 100]" in out.stdout
+
+
+def test_every_help_page_renders():
+    """argparse %-formats help text: a bare "95 %" in any of it breaks ``etwin --help``."""
+    parser = build_parser()
+    assert "calender" in parser.format_help()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert len(commands.choices) > 10
+    for name, sub in commands.choices.items():
+        assert sub.format_help().startswith("usage:"), name
 
 
 @pytest.mark.slow
@@ -114,6 +125,14 @@ def test_calender_writes_curve_trace_structures_and_plots(tmp_path):
         assert (tmp_path / name).stat().st_size > 0, name
     header = (tmp_path / "force_displacement.csv").read_text().splitlines()[0]
     assert "pressure_mpa" in header and "plane_z_um" in header
+    # points reached at the floor plane speed are named in a note on stderr, the others not
+    floor = [p["pressure_target_mpa"] for p in data["points"] if p["floor_speed_at_target"]]
+    note = [line for line in out.stderr.splitlines() if line.startswith("note: at ")]
+    if floor:
+        assert len(note) == 1 and note[0].startswith(
+            f"note: at {', '.join(f'{p:g}' for p in floor)} MPa the roll reached the target")
+    else:
+        assert not note
 
 
 @pytest.mark.parametrize("args,message", [
