@@ -307,6 +307,7 @@ def cmd_calender(args: argparse.Namespace) -> dict:
                            [p.porosity for p in result.points], out / "porosity_pressure.png",
                            porosity_zero=result.initial.porosity, fit=fit,
                            porosities_min=[p.porosity_min for p in result.points],
+                           floor_speed=[p.floor_speed_at_target for p in result.points],
                            title=f"{conditions.temperature_c:g} °C, "
                                  f"{conditions.line_speed_m_min:g} m/min")
     plot_press_trace(result.trace, out / "force_displacement.png")

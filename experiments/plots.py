@@ -53,25 +53,36 @@ def plot_drying_log(rows: list[dict], path: str | Path) -> Path:
 
 
 def plot_porosity_pressure(pressures_mpa, porosities, path: str | Path, *, porosity_zero=None,
-                           fit=None, porosities_min=None, title: str = "") -> Path:
+                           fit=None, porosities_min=None, floor_speed=None,
+                           title: str = "") -> Path:
     """Porosity after recovery (and at maximum compression) against the maximum pressure,
-    with the fitted compaction law."""
+    with the fitted compaction law; symmetric-log pressure axis (linear below 0.1 MPa, so the
+    uncalendered film sits at 0).  Points whose target the roll reached at the floor plane
+    speed (``floor_speed``, one bool per point) are drawn open."""
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4))
     p = np.asarray(pressures_mpa, dtype=float)
-    ax.plot(p, 100 * np.asarray(porosities), "o", color="tab:red", ms=7,
+    por = 100 * np.asarray(porosities, dtype=float)
+    floor = np.zeros(p.size, bool) if floor_speed is None else np.asarray(floor_speed, bool)
+    ax.plot(p[~floor], por[~floor], "o", color="tab:red", ms=7,
             label="after recovery (plane force = 0)")
+    if floor.any():
+        ax.plot(p[floor], por[floor], "o", mfc="none", color="tab:red", ms=7,
+                label="after recovery, target reached at the floor plane speed")
     if porosities_min is not None:
         ax.plot(p, 100 * np.asarray(porosities_min), "v", color="0.45", ms=6,
                 label="at maximum compression")
     if porosity_zero is not None:
         ax.plot([0.0], [100 * porosity_zero], "s", color="tab:blue", ms=7, label="uncalendered")
     if fit is not None:
-        grid = np.linspace(0.0, max(p.max(), 1e-9) * 1.1, 200)
+        top = max(p.max(), 1e-9) * 1.1
+        grid = np.concatenate([np.linspace(0.0, 0.1, 20), np.geomspace(0.1, max(top, 0.2), 200)])
         ax.plot(grid, 100 * fit.porosity(grid), "-", color="tab:red", lw=1.0, alpha=0.7,
                 label=f"ε_min + (ε0 - ε_min) exp(-p/p_c), p_c = {fit.pressure_scale_mpa:.3g} "
                       f"MPa, R² = {fit.r_squared:.4f}")
+    ax.set_xscale("symlog", linthresh=0.1, linscale=0.5)
+    ax.set_xlim(left=0.0)
     ax.set_xlabel("maximum calendering pressure [MPa]")
     ax.set_ylabel("porosity [%]")
     ax.set_title(title or "porosity vs calendering pressure")
