@@ -73,7 +73,10 @@ the JKR scaling of the mean adhesive stress at constant work of adhesion, σ_adh
 nip makes the binder softer and relatively stickier.  Default parameters: E_a = 85 kJ/mol,
 n = 0.1 (together they give the ~2× drop of the PVDF storage modulus between 25 and 100 °C
 seen in DMA), τ_ref = 0.16 s (an α_c loss peak near 1 Hz at 60 °C).  They are assumptions of
-this model, not fitted to the paper; the class documents and validates them.
+this model, not fitted to the paper; the class documents and validates them.  The binder
+stays elastic-adhesive: no viscous flow of a hot binder into the interstices, so a hotter
+roll leaves a film formed at ~1 MPa more porous (+1.3 points from 20 to 140 °C, `fast`,
+README) and none above ~5 MPa, where heated-calendering experiments densify.
 
 Validity of the cohesive contact law.  Under no load a Hertz + SJKR contact settles where the
 elastic force (4/3) E* √R* δ^1.5 balances the cohesion CED π a² ≈ 2π CED R* δ, i.e. at
