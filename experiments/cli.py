@@ -250,9 +250,12 @@ def _conditions_protocol(args: argparse.Namespace):
 
     conditions = ProcessConditions(temperature_c=args.temperature_c,
                                    line_speed_m_min=args.line_speed_m_min,
-                                   roll_diameter_m=args.roll_diameter_m)
-    protocol = CalenderProtocol(inertial_number=args.inertial_number,
-                                min_plane_speed_m_s=args.min_plane_speed_m_s)
+                                   roll_diameter_m=args.roll_diameter_m,
+                                   am_friction=args.am_friction, cbd_friction=args.cbd_friction)
+    protocol = CalenderProtocol(
+        inertial_number=args.inertial_number, min_plane_speed_m_s=args.min_plane_speed_m_s,
+        press=getattr(args, "protocol", "quasi-static"),
+        paper_plane_speed_m_s=getattr(args, "paper_plane_speed_m_s", 0.2))
     return conditions, protocol
 
 
@@ -1053,6 +1056,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="line speed in m/min, in [0.01, 200] (default 0.54)")
         p.add_argument("--roll-diameter-m", type=float, default=0.25,
                        help="roll diameter in m, in [0.02, 3] (default 0.25)")
+        p.add_argument("--am-friction", type=float, default=0.001,
+                       help="AM Coulomb friction coefficient, in [0, 2] (default 0.001, "
+                            "Table 2); pairs mix geometrically")
+        p.add_argument("--cbd-friction", type=float, default=0.001,
+                       help="CBD Coulomb friction coefficient, in [0, 2] (default 0.001, "
+                            "Table 2)")
         p.add_argument("--inertial-number", type=float, default=1e-3,
                        help="target inertial number of the plane-speed law, in (0, 0.1] "
                             "(default 1e-3)")
@@ -1069,6 +1078,12 @@ def build_parser() -> argparse.ArgumentParser:
             "rdf_am_cbd.png, calendered_<P>MPa.npz and metrics.json to --out.")
     p.add_argument("--pressures-mpa", default="20,60,120",
                    help="maximum pressures in MPa, comma-separated, each in (0, 500]")
+    p.add_argument("--protocol", default="quasi-static",
+                   help="press protocol: quasi-static (default: inertial-number speed, dwell "
+                        "at the target until the film stops creeping) or paper (constant "
+                        "plane speed down to the target, straight back up)")
+    p.add_argument("--paper-plane-speed-m-s", type=float, default=0.2,
+                   help="plane speed of --protocol paper in m/s, in (0, 20] (default 0.2)")
     press_flags(p)
 
     p = add("indent", cmd_indent,

@@ -35,6 +35,11 @@ and that reading measures the plane pulling the film, not the spring-back.  Poro
 1 - Σ(m/ρ)/(A h) with real, unexpanded particle volumes (the paper's PorosityPlus reading);
 h is the plane gap.  Spring-back [%] = (h_recovered - h_min)/h_min × 100.
 
+The paper's own protocol is an option (``CalenderProtocol.press = 'paper'``, ``etwin calender
+--protocol paper``): constant plane speed down to the target and straight back up, no dwell;
+its turning-point pressure still carries the film's dashpot forces and the film has not
+finished creeping, so at low pressure it reports less compaction for the same pressure.
+
 Several pressures share one loading path: the state is checkpointed when the plane pressure
 first reaches each target and each checkpoint is released on its own.  The plane-speed law
 does not depend on the target, so every branch is exactly the run the paper does from the
@@ -104,7 +109,7 @@ from dataclasses import asdict, dataclass, field, replace
 import numpy as np
 
 from physics.engine import Langevin, Simulation, Wall, liggghts_table, rayleigh_time_us
-from physics.engine._contact_kernels import CED, KN
+from physics.engine._contact_kernels import CED, GN_A, GN_B, GT_A, GT_B, KN, KT
 from physics.engine.contact import ContactTable
 from physics.materials import ALUMINIUM, CBD, NMC, STEEL, Material, _check_range
 from physics.state import AM_SPECIES, ParticleState
@@ -124,6 +129,9 @@ AM_TYPE, CBD_TYPE, AL_TYPE, STEEL_TYPE = 0, 1, 2, 3
 DWELL_AVERAGE_BLOCKS = 5  # the stress at maximum compression averages the last dwell blocks
 DWELL_MIN_GAIN = 1e-3  # floor of the dwell servo's gain (_Press.dwell_block)
 MAX_PRESSURE_MPA = 500.0  # above any electrode calendering (line loads -> < ~300 MPa)
+#: press protocols: 'quasi-static' (inertial-number speed law, dwell until the creep arrests)
+#: and 'paper' (constant plane speed, straight back up at the target, Ngandjong et al. §2)
+PRESS_PROTOCOLS = ("quasi-static", "paper")
 
 
 # ---------------------------------------------------------------------------- binder law
@@ -204,6 +212,16 @@ class BinderRheology:
 MAX_COHESIVE_OVERLAP_RATIO = 0.5  # largest zero-load δ_eq/R* accepted (module docstring)
 
 
+def scaled_contact_table(table: ContactTable, factor: float) -> ContactTable:
+    """The law with every modulus and cohesion energy density × ``factor`` (> 0): stiffnesses
+    KN, KT and CED scale by it, the restitution dampings (∝ sqrt(E)) by its square root, so
+    restitution, friction and the zero-load overlap ratio are unchanged."""
+    p = table.params.copy()
+    p[:, :, [KN, KT, CED]] *= factor
+    p[:, :, [GN_A, GT_A, GN_B, GT_B]] *= math.sqrt(factor)
+    return ContactTable(table.names, p)
+
+
 def cohesive_overlap_ratio(table: ContactTable) -> np.ndarray:
     """Zero-load equilibrium overlap of a Hertz + SJKR contact per type pair, δ_eq/R* [-]:
     (4/3) E* √R* δ^1.5 = CED · 2π R* δ  ⇒  δ_eq/R* = (2π CED / KN)²."""
@@ -222,6 +240,9 @@ class ProcessConditions:
         binder: the CBD temperature/rate law.
         am_young_modulus_gpa: Young's modulus of the active material [GPa], in [1, 1000]
             (Table 2 NMC: 200).
+        am_friction, cbd_friction: Coulomb friction coefficients of the AM and the CBD [-],
+            in [0, 2]; pairs mix geometrically (Table 2: 0.001 both, the paper's fit; rough
+            NMC secondary particles and PVDF-bound carbon are nearer 0.1-0.5).
     """
 
     temperature_c: float = 60.0
@@ -229,9 +250,13 @@ class ProcessConditions:
     roll_diameter_m: float = 0.25
     binder: BinderRheology = field(default_factory=BinderRheology)
     am_young_modulus_gpa: float = NMC.young_modulus_pa / 1e9
+    am_friction: float = NMC.friction
+    cbd_friction: float = CBD.friction
 
     def __post_init__(self) -> None:
         self.binder.check_temperature(self.temperature_c)
+        _check_range("am_friction", self.am_friction, 0.0, 2.0)
+        _check_range("cbd_friction", self.cbd_friction, 0.0, 2.0)
         _check_range("line_speed_m_min", self.line_speed_m_min, 0.01, 200.0)
         _check_range("roll_diameter_m", self.roll_diameter_m, 0.02, 3.0)
         _check_range("am_young_modulus_gpa", self.am_young_modulus_gpa, 1.0, 1000.0)
@@ -251,15 +276,18 @@ class ProcessConditions:
                 f"{MAX_COHESIVE_OVERLAP_RATIO:g}: lower the cohesion or raise the modulus")
 
     def am_material(self) -> Material:
-        """The AM with this Young's modulus (Table 2's NMC otherwise; a graphite-like anode
-        material is ~15 GPa).  Density, restitution, friction and cohesion stay Table 2's."""
-        return replace(NMC, young_modulus_pa=self.am_young_modulus_gpa * 1e9)
+        """The AM with this Young's modulus and friction (Table 2's NMC otherwise; a
+        graphite-like anode material is ~15 GPa).  Density, restitution and cohesion stay
+        Table 2's."""
+        return replace(NMC, young_modulus_pa=self.am_young_modulus_gpa * 1e9,
+                       friction=self.am_friction)
 
     def cbd_material(self, base: Material = CBD) -> Material:
         """The CBD material at these conditions (the binder's reference modulus and cohesion,
         Table 2 by default, shifted by temperature and rate)."""
         b = self.binder
-        return replace(base, young_modulus_pa=b.reference_modulus_gpa * 1e9 * b.modulus_factor(
+        return replace(base, friction=self.cbd_friction,
+                       young_modulus_pa=b.reference_modulus_gpa * 1e9 * b.modulus_factor(
             self.temperature_c, self.line_speed_m_min),
             cohesion_energy_density_pa=b.reference_cohesion_gpa * 1e9 * b.cohesion_factor(
                 self.temperature_c, self.line_speed_m_min))
@@ -291,6 +319,14 @@ class CalenderProtocol:
         gap_um: initial plane gap above the highest particle [µm].
         relax_steps: steps of the drag relaxation after the force-field switch.
         relax_damping_per_us: drag rate of that relaxation [1/µs].
+        relax_ramp_from: stiffness factor f at the start of that relaxation, in (0, 1]: the
+            moduli and cohesion energy densities of every material start at f × their value
+            and rise geometrically to 1 over ``relax_ramp_stages`` equal parts of the
+            relaxation (1: the full law at once).  Scaling E and CED together keeps each
+            contact's zero-load overlap ratio (2π CED / KN)², so the CGMD overlaps unload
+            quasi-statically to the DEM's zero-load overlap instead of springing apart
+            (module docstring, "Start").
+        relax_ramp_stages: number of ramp stages, >= 1.
         control_every: steps per plane-speed update and trace row.
         max_lift_fraction: after the zero-force reading, lift on (at the maximum speed) by at
             most this fraction of the thickness to find the last plane contact [-].
@@ -305,6 +341,14 @@ class CalenderProtocol:
             compared for the creep rate [µs].
         creep_tol_per_us: the film counts as arrested when its porosity changes by less than
             this between the two windows, per µs [1/µs].
+        press: 'quasi-static' (the above) or 'paper': the plane moves down at the constant
+            ``paper_plane_speed_m_s`` until the plane pressure reaches the target and then
+            straight back up at the same speed, no dwell (Ngandjong et al. 2021 §2); the
+            pressure reported is the one at the end of the compression, the porosity the one
+            after recovery (zero plane force), as in both protocols.
+        paper_plane_speed_m_s: plane speed of the 'paper' protocol [m/s], in (0, 20] (the
+            paper: 0.002 m/s, and 2e-4-2e-3 m/s gave the same structure; the default is the
+            quasi-static protocol's floor speed, 100× faster, for cost).
     """
 
     inertial_number: float = 1e-3
@@ -314,6 +358,8 @@ class CalenderProtocol:
     gap_um: float = 0.5
     relax_steps: int = 10_000
     relax_damping_per_us: float = 5.0
+    relax_ramp_from: float = 1.0
+    relax_ramp_stages: int = 20
     control_every: int = 100
     max_lift_fraction: float = 0.02
     turn_hold_us: float = 1.0
@@ -321,8 +367,15 @@ class CalenderProtocol:
     creep_window_us: float = 0.5
     creep_tol_per_us: float = 1e-4
     max_steps: int = 5_000_000
+    press: str = "quasi-static"
+    paper_plane_speed_m_s: float = 0.2
 
     def __post_init__(self) -> None:
+        if self.press not in PRESS_PROTOCOLS:
+            raise ValueError(f"CalenderProtocol.press = {self.press!r}; allowed: "
+                             f"{', '.join(PRESS_PROTOCOLS)}")
+        _check_range("CalenderProtocol.paper_plane_speed_m_s", self.paper_plane_speed_m_s,
+                     0.0, 20.0, lo_open=True)
         _check_range("CalenderProtocol.inertial_number", self.inertial_number, 0.0, 0.1,
                      lo_open=True)
         _check_range("CalenderProtocol.min_plane_speed_m_s", self.min_plane_speed_m_s, 0.0,
@@ -332,7 +385,9 @@ class CalenderProtocol:
         _check_range("CalenderProtocol.dt_rayleigh_fraction", self.dt_rayleigh_fraction, 0.0,
                      0.3, lo_open=True)
         _check_range("CalenderProtocol.gap_um", self.gap_um, 0.0, 100.0)
-        for name in ("relax_steps", "control_every", "max_steps"):
+        _check_range("CalenderProtocol.relax_ramp_from", self.relax_ramp_from, 0.0, 1.0,
+                     lo_open=True)
+        for name in ("relax_steps", "control_every", "max_steps", "relax_ramp_stages"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"CalenderProtocol.{name} must be >= 1")
         _check_range("CalenderProtocol.max_lift_fraction", self.max_lift_fraction, 0.0, 1.0)
@@ -348,7 +403,8 @@ class CalenderProtocol:
         """The same protocol with every plane speed divided by ``factor``."""
         return replace(self, inertial_number=self.inertial_number / factor,
                        min_plane_speed_m_s=self.min_plane_speed_m_s / factor,
-                       max_plane_speed_m_s=self.max_plane_speed_m_s / factor)
+                       max_plane_speed_m_s=self.max_plane_speed_m_s / factor,
+                       paper_plane_speed_m_s=self.paper_plane_speed_m_s / factor)
 
 
 # ---------------------------------------------------------------------------- results
@@ -607,7 +663,19 @@ class _Press:
     def relax(self) -> None:
         """Drag relaxation after the force-field switch; the roll is re-placed above the film."""
         p = self.protocol
-        self.sim.run(p.relax_steps, thermostat=Langevin(0.0, p.relax_damping_per_us))
+        drag = Langevin(0.0, p.relax_damping_per_us)
+        table = self.sim.table
+        self.sim.stage = "calender relax"
+        if p.relax_ramp_from < 1.0:
+            n_stage = p.relax_ramp_stages
+            for k in range(n_stage):
+                factor = p.relax_ramp_from ** (1.0 - k / max(n_stage - 1, 1))
+                self.sim.set_particles(table=scaled_contact_table(table, factor))
+                self.sim.run(p.relax_steps // n_stage, thermostat=drag)
+            self.sim.set_particles(table=table)
+        else:
+            self.sim.run(p.relax_steps, thermostat=drag)
+        self.sim.stage = "calender"
         self.sim.velocity[:] = 0.0
         self.sim.omega[:] = 0.0
         self.sim.wall_z[1] = float(np.max(self.sim.position[:, 2] + self.sim.radius)) + p.gap_um
@@ -636,8 +704,13 @@ class _Press:
         inertial-number speed (or ``speed_m_s``); log a trace row; return the mean plane
         pressure [kPa]."""
         s = self.sim
-        v = speed_m_s if speed_m_s is not None else plane_speed_m_s(
-            self.protocol, self.thickness_um, self.d_am_um, self.rho_am, self.last_pressure_kpa)
+        if speed_m_s is not None:
+            v = speed_m_s
+        elif self.protocol.press == "paper":
+            v = self.protocol.paper_plane_speed_m_s
+        else:
+            v = plane_speed_m_s(self.protocol, self.thickness_um, self.d_am_um, self.rho_am,
+                                self.last_pressure_kpa)
         s.set_wall_velocity(1, direction * v)
         s.run(self.protocol.control_every)
         force = s.mean_wall_force_z()
@@ -658,6 +731,16 @@ class _Press:
 
 
 # ---------------------------------------------------------------------------- calendering
+def dem_relaxed(state: ParticleState, conditions: ProcessConditions | None = None,
+                protocol: CalenderProtocol | None = None) -> ParticleState:
+    """The dried structure after the switch to the DEM law and its drag relaxation: the
+    uncalendered film every press starts from (module docstring), floor plane only."""
+    press = _Press(state, conditions or ProcessConditions(), protocol or CalenderProtocol())
+    press.relax()
+    relaxed = press.state("uncalendered", {})
+    return replace(relaxed, wall_z_um=relaxed.wall_z_um[:1], wall_side=relaxed.wall_side[:1])
+
+
 def calender(state: ParticleState, pressures_mpa: Sequence[float],
              conditions: ProcessConditions | None = None,
              protocol: CalenderProtocol | None = None, *,
@@ -747,8 +830,8 @@ def creep_rate_per_us(porosities: Sequence[float], window: int, block_us: float)
 def _release(press: _Press, target: float, turn: dict, h0: float,
              conditions: ProcessConditions, trace: list[dict],
              progress: Callable[[dict], None] | None) -> PressPoint:
-    """From a checkpoint: dwell at the target pressure, then lift the roll; zero-force
-    reading, then the last-contact reading."""
+    """From a checkpoint: dwell at the target pressure (none in the 'paper' protocol), then
+    lift the roll; zero-force reading, then the last-contact reading."""
     sim = press.sim
     protocol = press.protocol
     phase = f"release {target:g} MPa"
@@ -761,6 +844,10 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
     stresses: deque = deque(maxlen=DWELL_AVERAGE_BLOCKS)
     pressures, porosities = [], []
     arrested = False
+    if protocol.press == "paper":  # straight back up: the readings at the turn
+        n_max = 0
+        pressures.append(turn["pressure_mpa"])
+        stresses.append(press.stress_mpa())
     while not arrested and len(pressures) < n_max:
         pressures.append(press.dwell_block(p_hold, phase + " (dwell)", trace) / KPA_PER_MPA)
         porosities.append(press.porosity())
@@ -773,7 +860,7 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
     h_min = press.thickness_um
     stress_max = tuple(float(v) for v in np.mean(stresses, axis=0))
     pressure_dwell = float(np.mean(pressures[-len(stresses):]))
-    dwell_us = len(pressures) * block_us
+    dwell_us = len(pressures) * block_us if n_max else 0.0
     coord_max = float(sim.coordination_numbers().mean())
     am_stress = am_contact_stress_mpa(sim)
     while True:
@@ -817,7 +904,8 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
         stress_recovered_mpa=stress_rec, coordination_max=coord_max,
         coordination_recovered=coord_rec, steps_release=sim.step_count - start,
         dwell_us=dwell_us, creep_arrested=arrested,
-        floor_speed_at_target=abs(turn["plane_speed_m_s"]) <= protocol.min_plane_speed_m_s,
+        floor_speed_at_target=protocol.press == "quasi-static" and abs(
+            turn["plane_speed_m_s"]) <= protocol.min_plane_speed_m_s,
         state=recovered,
         am_contact_stress_mpa=am_stress)
 

@@ -84,6 +84,7 @@ PAPER_N_CBD = 9463
 PAPER_BOX_XY_UM = 25.8
 PAPER_DRIED_THICKNESS_UM = 165.0
 PAPER_SOLID_CONTENT = 0.69
+PAPER_CBD_MASS_FRACTION = 0.04  # carbon black + PVDF share of the paper's dry solids
 
 
 def _paper_number_fractions() -> tuple[float, ...]:
@@ -148,8 +149,8 @@ class Recipe:
         am_number_fractions: number fraction of each diameter [-], each >= 0, summing to 1.
         cbd_radius_dry_um: CBD radius after drying [µm], > 0.
         cbd_radius_swollen_um: CBD radius in the slurry (solvent-swollen) at the paper's solid
-            content of 0.69 [µm], >= dry radius; :meth:`slurry_cbd_radius_um` scales it to
-            ``solid_content``.
+            content of 0.69 and CBD share of 0.04 [µm], >= dry radius;
+            :meth:`slurry_cbd_radius_um` scales it to ``solid_content`` and the CBD share.
         cbd_density_g_cm3: dried CBD density including its nano-porosity [g cm^-3], > 0.
         cbd_nanoporosity: CBD inner porosity [-], in [0, 1).
         am_density_g_cm3: AM density [g cm^-3], > 0.
@@ -216,14 +217,19 @@ class Recipe:
         return self.carbon_mass_fraction + self.binder_mass_fraction
 
     def slurry_cbd_radius_um(self) -> float:
-        """Swollen CBD radius at this recipe's solid content [µm].
+        """Swollen CBD radius at this recipe's solid content and CBD share [µm].
 
-        The solvent held by a swollen CBD particle, r_s³ - r_d³, is taken proportional to the
-        solvent/solid mass ratio (1 - s)/s and anchored at ``cbd_radius_swollen_um`` for the
-        paper's s = 0.69 (a modelling choice: the paper reports one solid content only).
+        The solvent sits in the swollen CBD particles: the solvent volume per CBD particle,
+        ∝ r_s³ - r_d³, is the slurry's solvent mass per unit CBD mass, ((1 - s)/s)/w_CBD (s
+        the solid content, w_CBD the carbon + binder share of the solids), anchored at
+        ``cbd_radius_swollen_um`` for the paper's s = 0.69, w_CBD = 0.04 (a modelling choice:
+        the paper reports one recipe).  So the swollen particles together hold the same
+        fraction of the solvent in every recipe: a CBD-rich recipe has more, smaller swollen
+        particles (a radius set by the solid content alone would give 0.80 AM at 0.50 solids
+        five times the solvent it has, 4.0 µm particles overlapping ~200 others each).
         """
-        ref = (1.0 - PAPER_SOLID_CONTENT) / PAPER_SOLID_CONTENT
-        ratio = (1.0 - self.solid_content) / self.solid_content / ref
+        ref = (1.0 - PAPER_SOLID_CONTENT) / PAPER_SOLID_CONTENT / PAPER_CBD_MASS_FRACTION
+        ratio = (1.0 - self.solid_content) / self.solid_content / self.cbd_mass_fraction / ref
         r_d, r_s = self.cbd_radius_dry_um, self.cbd_radius_swollen_um
         return float((r_d**3 + (r_s**3 - r_d**3) * ratio) ** (1.0 / 3.0))
 

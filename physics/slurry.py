@@ -46,7 +46,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from physics.engine import Berendsen, Langevin, Simulation, Wall
+from physics.engine import Berendsen, EngineInstability, Langevin, Simulation, Wall
 from physics.engine.placement import random_placement
 from physics.forcefield import DRIED_FORCE_FIELD, SLURRY_FORCE_FIELD, ForceField, blend
 from physics.materials import PAPER_BOX_XY_UM, Recipe, paper_recipe, sphere_volume_um3
@@ -57,6 +57,10 @@ log = logging.getLogger(__name__)
 
 ATMOSPHERE_KPA = 101.325
 SUB_STEPS = 50  # steps between pressure-control updates
+#: largest exclusion-volume fraction random sequential addition is asked to reach; a denser
+#: slurry is placed in a taller column at PLACEMENT_FRACTION and the barostat consolidates it
+MAX_PLACEMENT_FRACTION, PLACEMENT_FRACTION = 0.38, 0.36
+MAX_DT_HALVINGS = 6  # a blown-up sub-block is re-run from its start with dt/2, at most this often
 AL_TYPE, TOP_TYPE = 2, 3
 MODES = ("wall", "periodic")
 
@@ -81,7 +85,9 @@ class DryingProtocol:
         dt_slurry_us, dt_dried_us: time steps [µs] (paper: 0.001 µs for both; the dried set's
             CBD-CBD LJ well, ε = 5525e-15 J on 1.1 pg, has ω ≈ 690 µs⁻¹ and the switch into it
             blew up at 0.001 µs here, stable at 0.0003 µs).
-        check_every: steps between density checks and top-plane updates.
+        check_every: steps between density checks and top-plane updates.  All step counts
+            here are counts of the nominal step (dt_slurry_us, dt_dried_us); where the run
+            halves its step to stay stable (:func:`_step_block`) it runs more of them.
         density_tol: relative density change over ``window`` checks that counts as converged.
         window: number of checks in the convergence window.
         max_slurry_steps, max_dried_steps: caps on the two equilibrations.
@@ -151,11 +157,13 @@ class DryingResult:
     log: list[dict] = field(default_factory=list)
     wall_s: float = 0.0
     steps: int = 0
+    dt_halvings: int = 0  # times a blown-up sub-block was re-run with half the step
 
     def to_metrics(self) -> dict[str, float]:
         out = self.metrics.to_metrics()
         out.update({"slurry_density_g_cm3": self.slurry_metrics.density_g_cm3,
-                    "wall_s": self.wall_s, "steps": float(self.steps)})
+                    "wall_s": self.wall_s, "steps": float(self.steps),
+                    "dt_halvings": float(self.dt_halvings)})
         return out
 
 
@@ -213,7 +221,12 @@ def build_slurry(recipe: Recipe, n_am: int, box_xy_um: float, seed: int,
     particles are soft, overlapping blobs at that density (their 6.2 µm contact diameters fill
     ~13 × the column), so the placement excludes only the Lennard-Jones cores: no two centres
     closer than the LJ minimum 2^{1/6} σ_ij (σ mixes arithmetically, so per-particle exclusion
-    radii 2^{1/6} σ_i / 2 reproduce it).
+    radii 2^{1/6} σ_i / 2 reproduce it).  A paste-like slurry (high solid content and a large
+    CBD share: its nanoporous CBD particles hold most of the solvent) would need those cores
+    to fill more than MAX_PLACEMENT_FRACTION of the column, beyond what random sequential
+    addition reaches; it is placed in a taller column at PLACEMENT_FRACTION instead and the
+    slurry equilibration's barostat consolidates it, as the paper's NPT run did from its
+    dilute 200 × 200 × 1200 µm start.  The paper recipe (0.35) is placed at its wet volume.
     """
     col = _particles(recipe, n_am)
     r_cbd = recipe.slurry_cbd_radius_um()
@@ -227,6 +240,9 @@ def build_slurry(recipe: Recipe, n_am: int, box_xy_um: float, seed: int,
     height = recipe.slurry_volume_um3(counts) / box_xy_um**2
     periodic = (True, True, protocol.mode == "periodic")
     exclusion = 0.5 * 2.0 ** (1.0 / 6.0) * lj[1]
+    core_volume = float(np.sum(4.0 / 3.0 * np.pi * exclusion**3))
+    if core_volume > MAX_PLACEMENT_FRACTION * box_xy_um**2 * height:
+        height = core_volume / (PLACEMENT_FRACTION * box_xy_um**2)
     # wall mode: contact spheres start clear of the two planes
     pos = random_placement(exclusion, (0.0, 0.0, 0.0), (box_xy_um, box_xy_um, height), periodic,
                            seed=seed, margin_um=radius)
@@ -240,8 +256,37 @@ def build_slurry(recipe: Recipe, n_am: int, box_xy_um: float, seed: int,
     return sim, col, r_cbd
 
 
+@dataclass
+class _StepControl:
+    """Time-step factor of the drying run: halved (for the rest of the run) each time a
+    sub-block blows up, see :func:`_step_block`.  The protocol's step counts (checks, shrink,
+    caps) are counts of the nominal step: a halved step runs twice as many, so every stage
+    lasts the same simulated time."""
+
+    scale: float = 1.0
+    halvings: int = 0
+
+    def steps(self, nominal_steps: int) -> int:
+        return int(round(nominal_steps / self.scale))
+
+
+def _sub_block(sim: Simulation, protocol: DryingProtocol, thermo: Langevin,
+               barostat: Berendsen, area_um2: float) -> float:
+    if protocol.mode == "periodic":
+        sim.run(SUB_STEPS, thermostat=thermo, barostat=barostat)
+        return float(sim.pressure_tensor_kpa()[2, 2])
+    sim.run(SUB_STEPS, thermostat=thermo)
+    p = float(sim.mean_wall_force_z()[1]) / area_um2
+    mu = float(barostat.scale_factor(p, SUB_STEPS * sim.dt, SUB_STEPS))
+    floor = float(sim.wall_z[0])
+    sim.position[:, 2] = floor + mu * (sim.position[:, 2] - floor)
+    sim.wall_z[1] = floor + mu * (sim.wall_z[1] - floor)
+    return p
+
+
 def _step_block(sim: Simulation, protocol: DryingProtocol, thermo: Langevin,
-                barostat: Berendsen, area_um2: float, n_steps: int) -> float:
+                barostat: Berendsen, area_um2: float, n_steps: int,
+                control: _StepControl) -> float:
     """Run one block under the z pressure control; return the block-mean z pressure [kPa].
 
     Periodic mode: the Berendsen barostat scales z every step from P_zz (virial).  Wall mode:
@@ -250,33 +295,50 @@ def _step_block(sim: Simulation, protocol: DryingProtocol, thermo: Langevin,
     μ = 1 - Δt (P0 - P)/(τ B), P the mean top-plane force over the sub-block per area.  An
     affine slab strain consolidates the whole column at once; a plane driven alone into the
     viscous slurry would meet mostly its drag.
+
+    Time step.  A swollen CBD blob overlaps 60-150 others; their summed dashpots (LAMMPS
+    gran/hertz/history γ_n = 30 per unit overlap) make the explicit step unstable above a
+    limit that falls with the solvent content (measured at ``ci``: 96 wt % AM, 69 wt % solids
+    runs at 0.001 µs; 94 wt % at 60 % solids blows up within 14 steps).  A sub-block whose
+    integration blows up (:class:`~physics.engine.EngineInstability`) is re-run from its start
+    with half the step, which then holds for the rest of the run; the physics is unchanged,
+    only the cost.
     """
     pressures = []
     for _ in range(max(1, n_steps // SUB_STEPS)):
-        if protocol.mode == "periodic":
-            sim.run(SUB_STEPS, thermostat=thermo, barostat=barostat)
-            pressures.append(sim.pressure_tensor_kpa()[2, 2])
-            continue
-        sim.run(SUB_STEPS, thermostat=thermo)
-        p = float(sim.mean_wall_force_z()[1]) / area_um2
-        pressures.append(p)
-        mu = float(barostat.scale_factor(p, SUB_STEPS * sim.dt, SUB_STEPS))
-        floor = float(sim.wall_z[0])
-        sim.position[:, 2] = floor + mu * (sim.position[:, 2] - floor)
-        sim.wall_z[1] = floor + mu * (sim.wall_z[1] - floor)
+        snap = sim.snapshot()
+        while True:
+            try:
+                pressures.append(_sub_block(sim, protocol, thermo, barostat, area_um2))
+                break
+            except EngineInstability as err:
+                if control.halvings >= MAX_DT_HALVINGS:
+                    raise EngineInstability(
+                        f"{err} (the step was already halved {control.halvings} times)"
+                    ) from err
+                blown_at = sim.step_count
+                sim.restore(snap)
+                sim.dt *= 0.5
+                control.scale *= 0.5
+                control.halvings += 1
+                log.warning("stage %r: the integration blew up at step %d; re-running from "
+                            "step %d with dt = %.3g µs", sim.stage, blown_at,
+                            snap["step_count"], sim.dt)
     return float(np.mean(pressures))
 
 
 def _equilibrate(sim: Simulation, col: _Column, protocol: DryingProtocol, thermo: Langevin,
                  barostat: Berendsen, max_steps: int, phase: str, history: list,
-                 progress: Callable[[dict], None] | None) -> None:
+                 progress: Callable[[dict], None] | None, control: _StepControl) -> None:
     area = float(sim.box_len[0] * sim.box_len[1])
     mass = float(col.real_mass_pg.sum())
     densities: list[float] = []
     steps = 0
-    while steps < max_steps:
-        p = _step_block(sim, protocol, thermo, barostat, area, protocol.check_every)
-        steps += protocol.check_every
+    while steps < max_steps / control.scale:
+        sim.stage = phase
+        n_block = control.steps(protocol.check_every)
+        p = _step_block(sim, protocol, thermo, barostat, area, n_block, control)
+        steps += n_block
         rho = mass / _film_volume(sim, protocol.mode)
         densities.append(rho)
         row = {"phase": phase, "step": sim.step_count, "density_g_cm3": rho, "pressure_kpa": p}
@@ -299,7 +361,9 @@ def _equilibrate(sim: Simulation, col: _Column, protocol: DryingProtocol, thermo
 def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"], *,
                   box_xy_um: float = PAPER_BOX_XY_UM, seed: int = 0,
                   protocol: DryingProtocol | None = None,
-                  progress: Callable[[dict], None] | None = None) -> DryingResult:
+                  progress: Callable[[dict], None] | None = None,
+                  on_stage: Callable[[str, ParticleState], None] | None = None,
+                  ) -> DryingResult:
     """Slurry -> dried electrode (see the module docstring for the protocol).
 
     Args:
@@ -309,6 +373,10 @@ def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"
         seed: random seed of the placement and the thermostat.
         protocol: numerical settings.
         progress: called with each convergence-check row.
+        on_stage: called with (stage name, state) at the end of each stage: 'slurry',
+            'shrunk' (after the shrink and force-field switch), 'dried' (re-equilibrated, top
+            plane still on in the wall mode) and, in the wall mode, 'relaxed' (free surface);
+            for diagnostics such as :func:`physics.structure.am_skeleton`.
     """
     recipe = recipe or paper_recipe()
     protocol = protocol or DryingProtocol()
@@ -321,9 +389,12 @@ def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"
     history: list[dict] = []
     meta = {"recipe": asdict(recipe), "n_am": n_am, "seed": seed,
             "protocol": asdict(protocol)}
+    control = _StepControl()
     _equilibrate(sim, col, protocol, thermo, baro, protocol.max_slurry_steps, "slurry",
-                 history, progress)
+                 history, progress, control)
     slurry_state = _state(sim, col, protocol.mode, "slurry", meta)
+    if on_stage:
+        on_stage("slurry", slurry_state)
 
     # drying: gradual shrink + force-field blend under the applied pressure
     thermo = Langevin(protocol.temperature_k, protocol.drying_damping_per_us, seed=seed + 1)
@@ -335,25 +406,35 @@ def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"
         ff = blend(SLURRY_FORCE_FIELD, DRIED_FORCE_FIELD, s)
         r_now = r_cbd + (recipe.cbd_radius_dry_um - r_cbd) * s
         radius, mass, lj = _dynamic(col, ff, r_now)
-        sim.dt = protocol.dt_slurry_us * math.exp(dt_log * s)
+        sim.dt = control.scale * protocol.dt_slurry_us * math.exp(dt_log * s)
+        sim.stage = "shrink"
         sim.set_particles(radius=radius, mass=mass, lj=lj, table=ff.contact_table())
-        p = _step_block(sim, protocol, thermo, baro, area, protocol.check_every)
+        p = _step_block(sim, protocol, thermo, baro, area, control.steps(protocol.check_every),
+                        control)
         row = {"phase": "shrink", "step": sim.step_count, "cbd_radius_um": r_now,
                "density_g_cm3": float(col.real_mass_pg.sum()) / _film_volume(sim, protocol.mode),
                "pressure_kpa": p}
         history.append(row)
         if progress:
             progress(row)
+    if on_stage:
+        on_stage("shrunk", _state(sim, col, protocol.mode, "shrunk", meta))
     _equilibrate(sim, col, protocol, thermo, baro, protocol.max_dried_steps, "dried",
-                 history, progress)
+                 history, progress, control)
+    if on_stage:
+        on_stage("dried", _state(sim, col, protocol.mode, "dried", meta))
     if protocol.mode == "wall":
         # lift the top plane away: the film relaxes with a free surface
         sim.wall_z[1] = float(np.max(sim.position[:, 2] + sim.radius)) + 5.0
         sim.set_wall_velocity(1, 0.0)
-        sim.run(protocol.relax_steps, thermostat=thermo)
+        sim.stage = "relax"
+        sim.run(control.steps(protocol.relax_steps), thermostat=thermo)
         history.append({"phase": "relax", "step": sim.step_count})
     dried_state = _state(sim, col, protocol.mode, "dried", meta)
+    if on_stage and protocol.mode == "wall":
+        on_stage("relaxed", dried_state)
     return DryingResult(slurry=slurry_state, dried=dried_state,
                         metrics=structure_metrics(dried_state),
                         slurry_metrics=structure_metrics(slurry_state), log=history,
-                        wall_s=time.perf_counter() - t0, steps=sim.step_count)
+                        wall_s=time.perf_counter() - t0, steps=sim.step_count,
+                        dt_halvings=control.halvings)

@@ -95,6 +95,14 @@ def test_bad_protocol_names_the_field(kwargs, field):
         CalenderProtocol(**kwargs)
 
 
+def test_bad_press_protocol_names_the_choices():
+    with pytest.raises(ValueError, match=r"CalenderProtocol.press = 'roll'; allowed: "
+                                         r"quasi-static, paper"):
+        CalenderProtocol(press="roll")
+    with pytest.raises(ValueError, match=r"paper_plane_speed_m_s.*allowed range"):
+        CalenderProtocol(press="paper", paper_plane_speed_m_s=0.0)
+
+
 def test_creep_rate_sees_drift_through_servo_chatter():
     block_us = 0.02
     chatter = 0.3 + 1e-4 * (-1.0) ** np.arange(50)  # ±0.01 points alternating, no drift
@@ -257,6 +265,25 @@ def test_quasi_static_readings(curves):
         assert abs(p.stress_recovered_mpa[8]) < 0.02 * p.pressure_max_mpa + 0.05
     high = [p for p in result.points if p.pressure_max_mpa >= 20.0]
     assert all(p.inertial_number <= 1.2e-3 for p in high)
+
+
+def test_paper_protocol_turns_at_the_target_without_dwell(dried):
+    """The paper's protocol (§2): constant plane speed down until the plane pressure reaches
+    the target, straight back up; pressure read at the turn, porosity after recovery."""
+    speed = 0.3
+    protocol = CalenderProtocol(press="paper", paper_plane_speed_m_s=speed,
+                                max_lift_fraction=0.0)
+    result = calender(dried, [2.0, 20.0], protocol=protocol)
+    for p in result.points:
+        assert p.dwell_us == 0.0 and not p.creep_arrested and not p.floor_speed_at_target
+        assert p.pressure_max_mpa >= p.pressure_target_mpa
+        assert p.pressure_dwell_mpa == p.pressure_max_mpa
+        assert p.porosity > p.porosity_min  # spring-back
+    assert result.points[0].porosity > result.points[1].porosity
+    moving = [r for r in result.trace if r["plane_speed_m_s"] != 0.0 and "lift" not in
+              r["phase"]]
+    assert {abs(r["plane_speed_m_s"]) for r in moving} == {speed}
+    assert not any("dwell" in r["phase"] for r in result.trace)
 
 
 def test_calendering_densifies_contacts_and_am_cbd_order(curves):

@@ -76,3 +76,48 @@ def test_protocol_rejects_an_abrupt_switch():
 def test_build_rejects_thin_periodic_column():
     with pytest.raises(ValueError, match="box length along z"):
         build_slurry(paper_recipe(), 10, 25.8, seed=0, protocol=DryingProtocol(mode="periodic"))
+
+
+RECIPE_BOX = [(0.80, 0.50), (0.80, 0.80), (0.98, 0.50), (0.98, 0.80), (0.89, 0.65), (0.94, 0.60)]
+#: a few thousand steps per stage: enough to reach the instabilities and the dense placement
+TINY = DryingProtocol(check_every=100, window=2, max_slurry_steps=1500, shrink_steps=1000,
+                      max_dried_steps=1000, relax_steps=500)
+
+
+@pytest.mark.parametrize("am_mass_fraction,solid_content", RECIPE_BOX)
+def test_every_recipe_of_the_box_dries_and_relaxes(am_mass_fraction, solid_content):
+    """Corners and centre of the declared recipe box (AM 0.80-0.98, solids 0.50-0.80) and the
+    94 %/60 % recipe that used to blow up: the slurry is placed (a paste is placed taller and
+    consolidated), the drying runs (a blown-up sub-block is re-run with half the step), and
+    the dried film survives the switch to the DEM law.  30 AM particles and a few thousand
+    steps per stage: mechanics only (``benchmarks/skeleton.py`` dries the box at full
+    length)."""
+    from physics.calender import dem_relaxed
+    from physics.pipeline import ProcessInputs
+    from physics.structure import structure_metrics
+
+    recipe = ProcessInputs(am_mass_fraction=am_mass_fraction,
+                           solid_content=solid_content).recipe()
+    res = dry_electrode(recipe, 30, seed=0, protocol=TINY)
+    counts = recipe.counts_for_am(30)
+    assert res.dried.n == counts.n_am + counts.n_cbd
+    assert np.isfinite(res.dried.position_um).all()
+    assert np.allclose(res.dried.radius_um[res.dried.species == 1], recipe.cbd_radius_dry_um)
+    assert 0.2 < res.metrics.porosity < 0.9
+    film = dem_relaxed(res.dried)
+    assert np.isfinite(film.position_um).all()
+    assert 0.2 < structure_metrics(film).porosity < 0.9
+
+
+def test_a_blown_up_sub_block_is_rerun_with_half_the_step():
+    """At 4 × the slurry step the swollen blobs' summed dashpots blow the integration up
+    within a few steps; the sub-block is re-run from its start with half the step (twice),
+    and the run ends finite with every stage as long in simulated time."""
+    protocol = dataclasses.replace(TINY, dt_slurry_us=0.004)
+    res = dry_electrode(paper_recipe(), 30, seed=0, protocol=protocol)
+    assert res.dt_halvings >= 1
+    assert np.isfinite(res.dried.position_um).all()
+    nominal = TINY.shrink_steps
+    shrink_rows = [r["step"] for r in res.log if r["phase"] == "shrink"]
+    assert shrink_rows[-1] - shrink_rows[0] >= (nominal - TINY.check_every) * (
+        2 ** res.dt_halvings) * 0.99

@@ -59,6 +59,25 @@ def test_slurry_volume_and_swollen_radius():
         pytest.approx(0.65, abs=1e-3)
 
 
+@pytest.mark.parametrize("am, solids", [(0.80, 0.50), (0.80, 0.80), (0.98, 0.50), (0.89, 0.65)])
+def test_swollen_cbd_holds_the_same_share_of_the_solvent_in_every_recipe(am, solids):
+    """Σ over CBD particles of the swollen shell volume (r_s³ - r_d³) per solvent volume is the
+    paper recipe's in every recipe (the solvent is conserved, not created by the CBD share)."""
+    def shell_per_solvent(recipe):
+        c = recipe.counts_for_am(396)
+        solvent_um3 = (c.am_mass_pg + c.cbd_mass_pg) * (1 - recipe.solid_content) / \
+            recipe.solid_content / recipe.solvent_density_g_cm3
+        shell = 4 / 3 * np.pi * (recipe.slurry_cbd_radius_um() ** 3
+                                 - recipe.cbd_radius_dry_um ** 3)
+        return c.n_cbd * shell / solvent_um3
+
+    rest = (1 - am) / 2
+    other = dataclasses.replace(paper_recipe(), am_mass_fraction=am, carbon_mass_fraction=rest,
+                                binder_mass_fraction=rest, solid_content=solids)
+    assert shell_per_solvent(other) == pytest.approx(shell_per_solvent(paper_recipe()),
+                                                     rel=0.01)
+
+
 def test_set_particles_rebuilds_and_mean_wall_force():
     """Growing a radius creates the contact at once; the plane force is time-averaged."""
     table = liggghts_table([NMC, NMC])

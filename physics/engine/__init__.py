@@ -13,12 +13,20 @@ from physics.engine.contact import (
     liggghts_table,
     rayleigh_time_us,
 )
-from physics.engine.simulation import BOLTZMANN_FJ_PER_K, Berendsen, Langevin, Simulation, Wall
+from physics.engine.simulation import (
+    BOLTZMANN_FJ_PER_K,
+    Berendsen,
+    EngineInstability,
+    Langevin,
+    Simulation,
+    Wall,
+)
 
 __all__ = [
     "BOLTZMANN_FJ_PER_K",
     "Berendsen",
     "ContactTable",
+    "EngineInstability",
     "Langevin",
     "Simulation",
     "Wall",

@@ -36,6 +36,14 @@ from physics.engine import _neighbor_kernels as nk
 from physics.engine.contact import ContactTable
 
 BOLTZMANN_FJ_PER_K = 1.380649e-8  # k_B in engine energy units (1e-15 J) per kelvin
+#: a particle faster than this has blown up [µm/µs = m/s]: granular flows move at < 10 m/s and
+#: the fastest plane of any protocol here moves at 2 m/s.
+MAX_SPEED_UM_US = 1.0e3
+CHECK_EVERY_STEPS = 2000  # check_finite at least this often (it also runs on each rebuild)
+
+
+class EngineInstability(FloatingPointError):
+    """The integration blew up (a non-finite or runaway particle); names stage, step, particle."""
 
 
 @dataclass(frozen=True)
@@ -225,6 +233,7 @@ class Simulation:
         self._buf_t = np.zeros((self.n_threads, n, 3))
         self._buf_w = np.zeros((self.n_threads, 3, 3))
         self._thermostat: Langevin | None = None
+        self.stage = "engine"  # named in instability errors; protocols set it per phase
         self.rebuild_neighbors()
         self.compute_forces()
 
@@ -264,12 +273,46 @@ class Simulation:
                 self.position[:, a] = self.box_lo[a] + np.mod(
                     self.position[:, a] - self.box_lo[a], self.box_len[a])
 
+    def check_finite(self) -> None:
+        """Raise :class:`EngineInstability` naming the stage, the step and the particle when a
+        position or velocity is non-finite or a particle runs faster than MAX_SPEED_UM_US."""
+        speed = np.sqrt(np.einsum("ij,ij->i", self.velocity, self.velocity))
+        bad = ~(np.isfinite(self.position).all(axis=1) & np.isfinite(speed)) | (
+            speed > MAX_SPEED_UM_US)
+        if not bad.any():
+            return
+        k = int(np.flatnonzero(bad)[np.argmax(np.nan_to_num(speed[bad], nan=np.inf))])
+        raise EngineInstability(
+            f"stage {self.stage!r}: the integration blew up at step {self.step_count} "
+            f"(t = {self.time_us:.6g} µs): particle {k} (type {int(self.ptype[k])}, radius "
+            f"{self.radius[k]:.4g} µm) at {np.array2string(self.position[k], precision=4)} µm "
+            f"moves at {speed[k]:.4g} m/s (limit {MAX_SPEED_UM_US:g}); {int(bad.sum())} "
+            f"particle(s) affected; dt = {self.dt:.4g} µs: reduce it")
+
+    _STATE_ARRAYS = ("position", "velocity", "omega", "force", "torque", "virial",
+                     "wall_virial", "pair_i", "pair_j", "pair_offsets", "hist", "wall_z",
+                     "wall_vz", "wall_force_z", "wall_hist", "box_len", "_pos_ref")
+
+    def snapshot(self) -> dict:
+        """A copy of the dynamic state (positions, velocities, contact histories, planes, box,
+        clock) that :meth:`restore` puts back; particles, table and dt are not part of it."""
+        snap = {name: getattr(self, name).copy() for name in self._STATE_ARRAYS}
+        snap.update(step_count=self.step_count, time_us=self.time_us,
+                    pair_chunks=self._pair_chunks.copy())
+        return snap
+
+    def restore(self, snap: dict) -> None:
+        """Put back a :meth:`snapshot` (wall force averages restart)."""
+        for name in self._STATE_ARRAYS:
+            setattr(self, name, snap[name].copy())
+        self.step_count, self.time_us = snap["step_count"], snap["time_us"]
+        self._pair_chunks = snap["pair_chunks"].copy()
+        self._wall_force_sum[:] = 0.0
+        self._wall_force_steps = 0
+
     def rebuild_neighbors(self) -> None:
         """Wrap, rebuild the half Verlet list (multi-class cell grids), carry the history."""
-        if not np.isfinite(self.position).all():
-            raise FloatingPointError(
-                f"the simulation became unstable at step {self.step_count} (non-finite "
-                f"positions); reduce dt_us (now {self.dt:g} µs)")
+        self.check_finite()
         self.wrap()
         reach = self.reach
         max_cut = 2.0 * reach.max() + self.skin
@@ -404,8 +447,10 @@ class Simulation:
             if barostat is not None:
                 self._barostat_step(barostat)
                 d2 = max(d2, float(np.max(np.sum((self.position - self._pos_ref) ** 2, 1))))
-            if d2 > half_skin_sq:
-                self.rebuild_neighbors()
+            if not d2 <= half_skin_sq:  # (a NaN fails d2 <= ...)
+                self.rebuild_neighbors()  # runs check_finite first
+            elif self.step_count % CHECK_EVERY_STEPS == 0:
+                self.check_finite()
             self.compute_forces()
             ik.kick(self.velocity, self.omega, self.force, self.torque, self.inv_mass,
                     self.inv_inertia, self.dt)
