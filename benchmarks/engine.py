@@ -7,6 +7,11 @@ history + SJKR, dt = 0.1 ns as the paper) with 1 and 2 numba threads.  With ``--
 same packing, law and step run in LIGGGHTS 3.8 (``liggghts`` on PATH, one process) for
 comparison.
 
+Each size and thread count is timed with two laws side by side: ``paper`` (Table 2) and
+``extended`` (every model of the registry active: hysteretic elasto-plastic adhesive and a
+binder-bridge arm on CBD pairs, EPSD2 rolling resistance on every particle pair), and the
+ratio of their throughputs is printed (the extended law may cost at most 1.3×).
+
 Run: ``python benchmarks/engine.py [--liggghts] [--steps 2000] [--json]``.
 """
 
@@ -24,7 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from physics.engine import Berendsen, Langevin, Simulation, liggghts_table
+from physics.engine import Berendsen, Langevin, Simulation, liggghts_table, with_models
+from physics.engine.contacts import BinderBridge, Hysteretic, RollingEPSD2
 from physics.engine.placement import random_placement
 from physics.forcefield import DRIED_FORCE_FIELD
 from physics.materials import ALUMINIUM, CBD, NMC, STEEL, paper_recipe, sphere_volume_um3
@@ -32,6 +38,10 @@ from physics.materials import ALUMINIUM, CBD, NMC, STEEL, paper_recipe, sphere_v
 CACHE = Path(__file__).parent / ".cache"
 DT_US = 1e-4
 TABLE = liggghts_table([NMC, CBD, ALUMINIUM, STEEL])
+_BINDER = [Hysteretic(0.5, 0.2), BinderBridge(1.0, 1.0), RollingEPSD2(0.1)]
+EXTENDED_TABLE = with_models(TABLE, {("CBD", "CBD"): _BINDER, ("AM", "CBD"): _BINDER,
+                                     ("AM", "AM"): [RollingEPSD2(0.1)]})
+LAWS = {"paper": TABLE, "extended": EXTENDED_TABLE}
 
 
 def build_packing(n_target: int, seed: int = 0) -> dict:
@@ -72,15 +82,16 @@ def build_packing(n_target: int, seed: int = 0) -> dict:
     return data
 
 
-def time_engine(packing: dict, n_steps: int, n_threads: int) -> dict:
+def time_engine(packing: dict, n_steps: int, n_threads: int, law: str = "paper") -> dict:
     sim = Simulation(packing["position"], packing["radius"], packing["mass"], packing["ptype"],
-                     TABLE, (0, 0, 0), packing["box"], dt_us=DT_US, n_threads=n_threads)
+                     LAWS[law], (0, 0, 0), packing["box"], dt_us=DT_US, n_threads=n_threads)
     sim.run(50)  # warm-up (compiled kernels are cached on disk)
     t0 = time.perf_counter()
     sim.run(n_steps)
     wall = time.perf_counter() - t0
     i, _ = sim.contacts()
-    return {"pairs_listed": int(sim.pair_i.size), "n_particles": sim.n, "threads": n_threads,
+    return {"law": law, "pairs_listed": int(sim.pair_i.size), "n_particles": sim.n,
+            "threads": n_threads,
             "steps": n_steps, "wall_s": wall,
             "particle_steps_per_s": sim.n * n_steps / wall,
             "contacts_per_particle": 2 * i.size / sim.n, "neighbor_rebuilds": sim.n_rebuilds}
@@ -133,8 +144,12 @@ def main(argv=None) -> dict:
     for n_target in (int(s) for s in args.sizes.split(",")):
         packing = build_packing(n_target)
         for threads in (1, 2):
-            rows.append({"code": "electrode-twin", **time_engine(packing, args.steps, threads)})
-            print(rows[-1], file=sys.stderr)
+            for law in LAWS:
+                rows.append({"code": "electrode-twin",
+                             **time_engine(packing, args.steps, threads, law)})
+                print(rows[-1], file=sys.stderr)
+            rows[-1]["cost_vs_paper"] = (rows[-2]["particle_steps_per_s"]
+                                         / rows[-1]["particle_steps_per_s"])
         if args.liggghts:
             if shutil.which("liggghts") is None:
                 raise SystemExit("liggghts not on PATH (apt-get install liggghts)")
@@ -143,17 +158,22 @@ def main(argv=None) -> dict:
             skin = 0.3 * float(packing["radius"].min())
             rows.append({"code": "LIGGGHTS 3.8", **time_liggghts(packing, args.steps, skin, "bin")})
             print(rows[-1], file=sys.stderr)
-    result = {"dt_us": DT_US, "law": "hertz tangential history cohesion sjkr (Table 2)",
+    result = {"dt_us": DT_US, "laws": {"paper": "hertz tangential history cohesion sjkr "
+                                                "(Table 2)",
+                                       "extended": "paper + hysteretic(0.5, 0.2) + bridge(1, 1 "
+                                                   "µs) on CBD pairs, epsd2(0.1) on all"},
               "rows": rows}
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{'code':16s} {'N':>6s} {'thr':>3s} {'steps':>6s} {'wall s':>8s} "
+        print(f"{'code':16s} {'law':9s} {'N':>6s} {'thr':>3s} {'steps':>6s} {'wall s':>8s} "
               f"{'particle-steps/s':>17s}")
         for r in rows:
-            print(f"{r['code']:16s} {r['n_particles']:6d} {r['threads']:3d} {r['steps']:6d} "
-                  f"{r['wall_s']:8.2f} {r['particle_steps_per_s']:17.3e}"
-                  + (f"  (neighbor {r['neighbor']})" if "neighbor" in r else ""))
+            print(f"{r['code']:16s} {r.get('law', 'paper'):9s} {r['n_particles']:6d} "
+                  f"{r['threads']:3d} {r['steps']:6d} {r['wall_s']:8.2f} "
+                  f"{r['particle_steps_per_s']:17.3e}"
+                  + (f"  (neighbor {r['neighbor']})" if "neighbor" in r else "")
+                  + (f"  cost {r['cost_vs_paper']:.2f}x paper" if "cost_vs_paper" in r else ""))
     return result
 
 

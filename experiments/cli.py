@@ -246,12 +246,17 @@ def _dried_state(args: argparse.Namespace, out):
 
 
 def _conditions_protocol(args: argparse.Namespace):
-    from physics.calender import CalenderProtocol, ProcessConditions
+    from physics.calender import BinderContact, CalenderProtocol, ProcessConditions
 
+    contact = BinderContact(plasticity=args.cbd_plasticity,
+                            adhesion_ratio=args.cbd_adhesion_ratio, am_rolling=args.am_rolling,
+                            bridge_stiffness_ratio=args.bridge_stiffness_ratio,
+                            bridge_relaxation_ref_us=args.bridge_relaxation_us)
     conditions = ProcessConditions(temperature_c=args.temperature_c,
                                    line_speed_m_min=args.line_speed_m_min,
                                    roll_diameter_m=args.roll_diameter_m,
-                                   am_friction=args.am_friction, cbd_friction=args.cbd_friction)
+                                   am_friction=args.am_friction, cbd_friction=args.cbd_friction,
+                                   binder_contact=contact)
     protocol = CalenderProtocol(
         inertial_number=args.inertial_number, min_plane_speed_m_s=args.min_plane_speed_m_s,
         press=getattr(args, "protocol", "quasi-static"),
@@ -323,6 +328,11 @@ def cmd_calender(args: argparse.Namespace) -> dict:
         "temperature_c": conditions.temperature_c,
         "line_speed_m_min": conditions.line_speed_m_min,
         "roll_diameter_m": conditions.roll_diameter_m,
+        "am_friction": conditions.am_friction,
+        "cbd_friction": conditions.cbd_friction,
+        "binder_contact": dataclasses.asdict(conditions.binder_contact),
+        "bridge_relaxation_us": conditions.bridge_relaxation_us(),
+        "protocol": protocol.press,
         "cbd_young_modulus_gpa": result.cbd_young_modulus_gpa,
         "cbd_cohesion_gpa": result.cbd_cohesion_gpa,
         "porosity_uncalendered": result.initial.porosity,
@@ -1062,6 +1072,21 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--cbd-friction", type=float, default=0.001,
                        help="CBD Coulomb friction coefficient, in [0, 2] (default 0.001, "
                             "Table 2)")
+        p.add_argument("--cbd-plasticity", type=float, default=0.0,
+                       help="binder contacts (CBD-CBD, AM-CBD): hysteretic plasticity ratio "
+                            "lambda_p in [0, 0.95] (default 0: Table 2 Hertz)")
+        p.add_argument("--cbd-adhesion-ratio", type=float, default=0.0,
+                       help="binder contacts: adhesive-branch stiffness / Hertz stiffness, in "
+                            "[0, 10] (default 0)")
+        p.add_argument("--am-rolling", type=float, default=0.0,
+                       help="AM-AM EPSD2 rolling-resistance coefficient, in [0, 1] (default 0)")
+        p.add_argument("--bridge-stiffness-ratio", type=float, default=0.0,
+                       help="binder contacts: viscoelastic bridge arm stiffness / Hertz "
+                            "stiffness, in [0, 20] (default 0: no bridge)")
+        p.add_argument("--bridge-relaxation-us", type=float, default=5.0,
+                       help="bridge relaxation time in the engine at 60 degC and 0.54 m/min, "
+                            "in (0, 1e4] us; scales with the binder's Arrhenius shift and the "
+                            "line speed (default 5)")
         p.add_argument("--inertial-number", type=float, default=1e-3,
                        help="target inertial number of the plane-speed law, in (0, 0.1] "
                             "(default 1e-3)")

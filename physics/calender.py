@@ -108,9 +108,17 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
-from physics.engine import Langevin, Simulation, Wall, liggghts_table, rayleigh_time_us
+from physics.engine import (
+    Langevin,
+    Simulation,
+    Wall,
+    liggghts_table,
+    rayleigh_time_us,
+    with_models,
+)
 from physics.engine._contact_kernels import CED, GN_A, GN_B, GT_A, GT_B, KN, KT
 from physics.engine.contact import ContactTable
+from physics.engine.contacts import BinderBridge, Hysteretic, RollingEPSD2
 from physics.materials import ALUMINIUM, CBD, NMC, STEEL, Material, _check_range
 from physics.state import AM_SPECIES, ParticleState
 from physics.structure import (
@@ -212,6 +220,56 @@ class BinderRheology:
 MAX_COHESIVE_OVERLAP_RATIO = 0.5  # largest zero-load δ_eq/R* accepted (module docstring)
 
 
+@dataclass(frozen=True)
+class BinderContact:
+    """Contact physics beyond Table 2, from the registry of ``physics.engine.contacts``.
+
+    Binder contacts (CBD–CBD and AM–CBD) get the hysteretic elasto-plastic adhesive normal
+    law and a viscoelastic binder-bridge arm; AM–AM contacts get EPSD2 rolling resistance
+    (rough secondary particles).  Contacts with the planes keep the Table 2 law.  All zero
+    (the default) is the Table 2 law, the ``paper`` preset.
+
+    The bridge's relaxation time in the engine is τ = ``bridge_relaxation_ref_us`` × a_T ×
+    v/v_ref: the Deborah number τ(T)/t_nip of the roll, with the nip contact time t_nip ∝
+    1/v, mapped onto the simulated compression (``binder_bridge`` module docstring), so roll
+    temperature (Arrhenius a_T of ``BinderRheology``) and line speed act through time.
+
+    Attributes:
+        plasticity: λ_p of the binder contacts [-], in [0, 0.95].
+        adhesion_ratio: K_c/KN of the binder contacts [-], in [0, 10].
+        am_rolling: EPSD2 μ_r of AM–AM contacts [-], in [0, 1].
+        bridge_stiffness_ratio: bridge arm stiffness / KN of the binder contacts [-], [0, 20].
+        bridge_relaxation_ref_us: bridge τ at the binder's reference temperature and line
+            speed [µs], in (0, 1e4].
+    """
+
+    plasticity: float = 0.0
+    adhesion_ratio: float = 0.0
+    am_rolling: float = 0.0
+    bridge_stiffness_ratio: float = 0.0
+    bridge_relaxation_ref_us: float = 5.0
+
+    def __post_init__(self) -> None:
+        _check_range("BinderContact.bridge_relaxation_ref_us", self.bridge_relaxation_ref_us,
+                     0.0, 1e4, lo_open=True)
+        self.pair_models(self.bridge_relaxation_ref_us)  # the specs check their own ranges
+
+    def pair_models(self, bridge_relaxation_us: float) -> dict:
+        """``with_models`` mapping for the engine types AM, CBD (empty for the Table 2 law)."""
+        binder: list = []
+        if self.plasticity > 0 or self.adhesion_ratio > 0:
+            binder.append(Hysteretic(self.plasticity, self.adhesion_ratio))
+        if self.bridge_stiffness_ratio > 0:
+            binder.append(BinderBridge(self.bridge_stiffness_ratio, bridge_relaxation_us))
+        models = {}
+        if binder:
+            models[("CBD", "CBD")] = binder
+            models[("AM", "CBD")] = binder
+        if self.am_rolling > 0:
+            models[("AM", "AM")] = [RollingEPSD2(self.am_rolling)]
+        return models
+
+
 def scaled_contact_table(table: ContactTable, factor: float) -> ContactTable:
     """The law with every modulus and cohesion energy density × ``factor`` (> 0): stiffnesses
     KN, KT and CED scale by it, the restitution dampings (∝ sqrt(E)) by its square root, so
@@ -243,6 +301,7 @@ class ProcessConditions:
         am_friction, cbd_friction: Coulomb friction coefficients of the AM and the CBD [-],
             in [0, 2]; pairs mix geometrically (Table 2: 0.001 both, the paper's fit; rough
             NMC secondary particles and PVDF-bound carbon are nearer 0.1-0.5).
+        binder_contact: plasticity, adhesion, bridge and rolling resistance beyond Table 2.
     """
 
     temperature_c: float = 60.0
@@ -252,6 +311,7 @@ class ProcessConditions:
     am_young_modulus_gpa: float = NMC.young_modulus_pa / 1e9
     am_friction: float = NMC.friction
     cbd_friction: float = CBD.friction
+    binder_contact: BinderContact = field(default_factory=BinderContact)
 
     def __post_init__(self) -> None:
         self.binder.check_temperature(self.temperature_c)
@@ -292,9 +352,18 @@ class ProcessConditions:
             cohesion_energy_density_pa=b.reference_cohesion_gpa * 1e9 * b.cohesion_factor(
                 self.temperature_c, self.line_speed_m_min))
 
+    def bridge_relaxation_us(self) -> float:
+        """Engine relaxation time of the binder bridge at this roll [µs] (BinderContact)."""
+        b = self.binder
+        return (self.binder_contact.bridge_relaxation_ref_us
+                * b.shift_factor(self.temperature_c)
+                * self.line_speed_m_min / b.reference_line_speed_m_min)
+
     def contact_table(self) -> ContactTable:
-        """Table 2 law with the CBD at these conditions: types AM, CBD, Al, steel."""
-        return liggghts_table([self.am_material(), self.cbd_material(), ALUMINIUM, STEEL])
+        """Table 2 law with the CBD at these conditions and the binder contact models:
+        types AM, CBD, Al, steel."""
+        table = liggghts_table([self.am_material(), self.cbd_material(), ALUMINIUM, STEEL])
+        return with_models(table, self.binder_contact.pair_models(self.bridge_relaxation_us()))
 
     def nip_contact_time_s(self, reduction_um: float) -> float:
         """t_nip = sqrt(R_roll Δh) / v_line [s] for a thickness reduction Δh [µm]."""
@@ -531,14 +600,16 @@ def check_dried_state(state: ParticleState) -> None:
 
 
 def time_step_us(table_materials: Sequence[Material], state: ParticleState,
-                 fraction: float) -> float:
-    """fraction × the smallest Rayleigh time over the particle materials and sizes [µs]."""
+                 fraction: float, stiffness_ratio: float = 1.0) -> float:
+    """fraction × the smallest Rayleigh time over the particle materials and sizes [µs],
+    divided by sqrt(stiffness_ratio) for contacts stiffer than Hertz on unloading
+    (``ContactTable.stiffness_ratio``)."""
     am, cbd = table_materials[0], table_materials[1]
     is_am = state.species == AM_SPECIES
     times = [rayleigh_time_us(am, float(state.radius_um[is_am].min()))]
     if (~is_am).any():
         times.append(rayleigh_time_us(cbd, float(state.radius_um[~is_am].min())))
-    return fraction * min(times)
+    return fraction * min(times) / math.sqrt(stiffness_ratio)
 
 
 def mean_am_diameter_um(state: ParticleState) -> float:
@@ -611,7 +682,7 @@ class _Press:
         self.cbd = conditions.cbd_material()
         table = conditions.contact_table()
         dt = time_step_us([conditions.am_material(), self.cbd], state,
-                          protocol.dt_rayleigh_fraction)
+                          protocol.dt_rayleigh_fraction, table.stiffness_ratio())
         floor = film_bounds_um(replace(state, wall_z_um=state.wall_z_um[state.wall_side > 0],
                                        wall_side=state.wall_side[state.wall_side > 0]))[0]
         top = float(np.max(state.position_um[:, 2] + state.radius_um))

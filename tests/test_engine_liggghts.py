@@ -1,7 +1,8 @@
 """The engine against LIGGGHTS 3.8 on single collisions (Table 2 law, same dt and steps).
 
 Reference numbers come from ``benchmarks/liggghts_reference.py`` (Debian ``liggghts`` 3.8.0,
-``hertz tangential history cohesion sjkr``), stored in ``tests/data/liggghts_collisions.json``.
+``hertz tangential history cohesion sjkr rolling_friction epsd2``), stored in
+``tests/data/liggghts_collisions.json``.
 Same law, same step, same initial state: velocities must agree to 1e-5 µm/µs absolute
 (LIGGGHTS prints 15 digits; the two codes differ only by floating-point order).
 """
@@ -13,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from physics.engine import Simulation, Wall
+from physics.engine import Simulation, Wall, with_models
+from physics.engine.contacts import RollingEPSD2
 
 from .conftest import table2
 
@@ -22,6 +24,9 @@ DATA = json.loads((Path(__file__).parent / "data" / "liggghts_collisions.json").
 
 def replay(inputs: dict) -> Simulation:
     table = table2(ced_scale=float(inputs["ced_scale"]))
+    if inputs.get("rolling_mu", 0.0) > 0:
+        rolling = RollingEPSD2(float(inputs["rolling_mu"]))
+        table = with_models(table, {(a, b): [rolling] for a in table.names for b in table.names})
     d1, d2 = inputs["d1"], inputs["d2"]
     pos = [[inputs["x1"], inputs["y1"], inputs["z1"]]]
     rad = [0.5 * d1]
@@ -54,3 +59,14 @@ def test_collision_matches_liggghts(name):
     assert sim.omega[0, 1] == pytest.approx(case["wy1"], abs=1e-5)
     if "vx2" in case:
         assert sim.velocity[1, 0] == pytest.approx(case["vx2"], abs=1e-5)
+    if "wy2" in case:
+        assert sim.omega[1, 1] == pytest.approx(case["wy2"], abs=1e-5)
+
+
+@pytest.mark.parametrize("name", [n for n in sorted(DATA["cases"]) if "rolling" in n])
+def test_rolling_cases_depend_on_the_rolling_torque(name):
+    """Without EPSD2 the same collisions end with spins > 100× the tolerance away."""
+    inputs = {**DATA["cases"][name]["inputs"], "rolling_mu": 0.0}
+    sim = replay(inputs)
+    case = DATA["cases"][name]
+    assert abs(sim.omega[0, 1] - case["wy1"]) + abs(sim.omega[1, 1] - case["wy2"]) > 1e-3

@@ -12,6 +12,7 @@ from physics.engine.contact import (
     hertz_contact_time_us,
     liggghts_table,
     rayleigh_time_us,
+    with_models,
 )
 from physics.engine.simulation import (
     BOLTZMANN_FJ_PER_K,
@@ -36,4 +37,5 @@ __all__ = [
     "hertz_contact_time_us",
     "liggghts_table",
     "rayleigh_time_us",
+    "with_models",
 ]

@@ -5,24 +5,13 @@ cohesion energy density kPa; energy 1e-15 J.
 
 The contact law is the LIGGGHTS 3.8 ``hertz tangential history cohesion sjkr`` model written out
 in ``shared/reference/contact_law.md`` (Ngandjong et al. 2021, Eq. 1-2).  Every contact
-coefficient is stored per type pair in ``params[ti, tj, :]`` as
-
-====  ========  ===============================================================
- idx  name      meaning
-====  ========  ===============================================================
- 0    KN        normal stiffness:  F_el = KN sqrt(R* δ) δ          (LIGGGHTS: 4/3 E*)
- 1    KT        tangential stiffness: k_t = KT sqrt(R* δ)          (LIGGGHTS: 8 G*)
- 2    GN_A      normal damping γn = GN_A sqrt(m*) (R* δ)^¼ + GN_B m* sqrt(R* δ)
- 3    GN_B        (LIGGGHTS: GN_A = -2 sqrt(5/6) β sqrt(2 E*), GN_B = 0;
-                   LAMMPS gran/hertz/history: GN_A = 0, GN_B = γn)
- 4    GT_A      tangential damping, same form with GT_A, GT_B     (LIGGGHTS: 8 G* for 2 E*)
- 5    GT_B
- 6    MU        Coulomb friction coefficient
- 7    CED       SJKR cohesion energy density [kPa]: F_coh = -CED · A_contact
-====  ========  ===============================================================
-
-so the LIGGGHTS law and the LAMMPS ``gran/hertz/history`` law (used by the CGMD force fields)
-run through the same kernel.  Kernels take arrays and scalars only.
+coefficient is stored per type pair in ``params[ti, tj, :]`` and each contact's history in
+``hist[k, :]``; the layout is in :mod:`physics.engine._params`.  The models of
+:mod:`physics.engine.contacts` modify this contact per pair type: a hysteretic elasto-plastic
+adhesive normal branch, an EPSD2 rolling torque, a viscoelastic binder-bridge arm.  With their
+parameters at zero the law is exactly the Table 2 one (the ``paper`` preset).  The LIGGGHTS
+law and the LAMMPS ``gran/hertz/history`` law (used by the CGMD force fields) run through the
+same kernel.  Kernels take arrays and scalars only.
 """
 
 from __future__ import annotations
@@ -32,8 +21,32 @@ import math
 import numba as nb
 import numpy as np
 
-KN, KT, GN_A, GN_B, GT_A, GT_B, MU, CED = range(8)
-N_CONTACT_PARAMS = 8
+from physics.engine._params import (  # noqa: F401  (re-exported layout)
+    BRIDGE_K,
+    BRIDGE_TAU,
+    CED,
+    GN_A,
+    GN_B,
+    GT_A,
+    GT_B,
+    HIST_BRIDGE,
+    HIST_DMAX,
+    HIST_ROLL,
+    KC,
+    KN,
+    KR,
+    KT,
+    MU,
+    MU_R,
+    N_CONTACT_PARAMS,
+    N_HIST,
+    NORMAL_HYSTERETIC,
+    NORMAL_MODEL,
+    PLASTICITY,
+)
+from physics.engine.contacts.binder_bridge import bridge_force
+from physics.engine.contacts.hysteretic import hysteretic_force
+from physics.engine.contacts.rolling_epsd2 import epsd2_torque
 
 # fastmath without nnan/ninf: reassociation, reciprocals and FMA (+17 % pair throughput);
 # NaN and inf still propagate, so a blown-up state stays visible.
@@ -44,7 +57,8 @@ _JIT = {"cache": True, "nogil": True, "error_model": "numpy",
 @nb.njit(inline="always", **_JIT)
 def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
                   vx, vy, vz, wix, wiy, wiz, wjx, wjy, wjz, hist, k, p, ti, tj, area, dt):
-    """Force on body i and torques on i and j for one contact (LIGGGHTS hertz/history/sjkr).
+    """Force on body i and torques on i and j for one contact (LIGGGHTS hertz/history/sjkr,
+    with the per-pair models of :mod:`physics.engine.contacts`).
 
     Args:
         nx, ny, nz: unit normal from j to i.
@@ -53,7 +67,8 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
         cr_i, cr_j: lever arms R - δ/2 [µm] (0 for a wall).
         vx, vy, vz: relative velocity v_i - v_j [µm/µs].
         wi*, wj*: angular velocities [rad/µs].
-        hist, k: tangential history ξ [µm] is ``hist[k, :]``, updated in place.
+        hist, k: the contact's history is ``hist[k, :]`` (layout in ``_params``), updated in
+            place.
         p, ti, tj: the pair's contact parameters are ``p[ti, tj, :]`` (see module table).
         area: contact area for SJKR [µm²].
         dt: time step [µs].
@@ -63,10 +78,23 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
     """
     sq = math.sqrt(r_star * delta)
     msq = math.sqrt(m_star * sq)
-    kn = p[ti, tj, KN] * sq
     gn = p[ti, tj, GN_A] * msq + p[ti, tj, GN_B] * m_star * sq
     vn = vx * nx + vy * ny + vz * nz
-    fn = kn * delta - gn * vn  # along n, on i; may be < 0 (limitForce off)
+    f_adh = 0.0
+    if p[ti, tj, NORMAL_MODEL] == NORMAL_HYSTERETIC:
+        f_el, d_max, f_adh = hysteretic_force(delta, r_star, p[ti, tj, KN],
+                                              p[ti, tj, PLASTICITY], p[ti, tj, KC],
+                                              hist[k, HIST_DMAX])
+        hist[k, HIST_DMAX] = d_max
+    else:
+        f_el = p[ti, tj, KN] * sq * delta
+    fn = f_el - gn * vn  # along n, on i; may be < 0 (limitForce off)
+    tau = p[ti, tj, BRIDGE_TAU]
+    if tau > 0.0:
+        f_bridge = bridge_force(hist[k, HIST_BRIDGE], 1.5 * p[ti, tj, BRIDGE_K] * sq, -vn * dt,
+                                tau, dt)
+        hist[k, HIST_BRIDGE] = f_bridge
+        fn += f_bridge
 
     # relative tangential velocity at the contact point, lever arms R - δ/2
     ax = cr_i * wix + cr_j * wjx
@@ -88,7 +116,7 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
     kt = p[ti, tj, KT] * sq
     gt = p[ti, tj, GT_A] * msq + p[ti, tj, GT_B] * m_star * sq
     ft_el = kt * math.sqrt(hx * hx + hy * hy + hz * hz)
-    ft_max = p[ti, tj, MU] * abs(fn)
+    ft_max = p[ti, tj, MU] * abs(fn + f_adh)  # f_adh: hysteretic adhesive branch (Luding)
     if ft_el > ft_max:
         # sliding: Coulomb cap, no damping, spring reset to ξ = -Ft/kt
         scale = ft_max / ft_el
@@ -115,7 +143,31 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
     cx = ny * ftz - nz * fty
     cy = nz * ftx - nx * ftz
     cz = nx * fty - ny * ftx
-    return fx, fy, fz, -cr_i * cx, -cr_i * cy, -cr_i * cz, -cr_j * cx, -cr_j * cy, -cr_j * cz
+    tix = -cr_i * cx
+    tiy = -cr_i * cy
+    tiz = -cr_i * cz
+    tjx = -cr_j * cx
+    tjy = -cr_j * cy
+    tjz = -cr_j * cz
+    mu_r = p[ti, tj, MU_R]
+    if mu_r > 0.0:  # EPSD2 rolling resistance: +M_r on i, -M_r on j
+        mrx, mry, mrz = epsd2_torque(nx, ny, nz, wix - wjx, wiy - wjy, wiz - wjz,
+                                     p[ti, tj, KR] * kt * r_star * r_star, mu_r, r_star,
+                                     abs(fn + f_adh), hist, k, HIST_ROLL, dt)
+        tix += mrx
+        tiy += mry
+        tiz += mrz
+        tjx -= mrx
+        tjy -= mry
+        tjz -= mrz
+    return fx, fy, fz, tix, tiy, tiz, tjx, tjy, tjz
+
+
+@nb.njit(inline="always", **_JIT)
+def clear_history(hist, k):
+    """Zero the history of a contact that is open."""
+    for a in range(hist.shape[1]):
+        hist[k, a] = 0.0
 
 
 @nb.njit(inline="always", **_JIT)
@@ -162,8 +214,8 @@ def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
     """Accumulate pair forces of a half neighbour list into per-chunk buffers.
 
     Pairs ``[chunk_start[c], chunk_start[c+1])`` write only into ``buf_*[c]``, so chunks run
-    in parallel without atomics; :func:`reduce_buffers` sums them.  ``hist`` (npair, 3) holds
-    the tangential history and is zeroed for pairs out of contact.  ``buf_w[c]`` receives the
+    in parallel without atomics; :func:`reduce_buffers` sums them.  ``hist`` (npair, N_HIST)
+    holds the contact histories and is zeroed for pairs out of contact.  ``buf_w[c]`` receives the
     pair virial Σ r_ij ⊗ F_ij [nN µm] (3×3).
     """
     n_chunks = chunk_start.shape[0] - 1
@@ -190,9 +242,7 @@ def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
             rc = 0.5 * (lj_rc[i] + lj_rc[j])
             rsum = ri + rj
             if r2 >= rsum * rsum and r2 >= rc * rc:
-                hist[k, 0] = 0.0
-                hist[k, 1] = 0.0
-                hist[k, 2] = 0.0
+                clear_history(hist, k)
                 continue
             r = math.sqrt(r2)
             nx = dx / r
@@ -220,9 +270,7 @@ def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
                 bt[j, 1] += res[7]
                 bt[j, 2] += res[8]
             else:
-                hist[k, 0] = 0.0
-                hist[k, 1] = 0.0
-                hist[k, 2] = 0.0
+                clear_history(hist, k)
             if r < rc:
                 flj = lj_sf_force(r, math.sqrt(lj_eps[i] * lj_eps[j]),
                                   0.5 * (lj_sig[i] + lj_sig[j]), rc)
@@ -289,7 +337,7 @@ def wall_forces(pos, vel, omega, radius, mass, ptype, wall_z, wall_side, wall_ty
     ``wall_force_z[w]`` receives the z force the particles exert on plane w [nN];
     ``wall_virial`` (3×3) receives Σ (x_i - x_contact) ⊗ F_i over wall contacts [nN µm], the
     boundary term of Love's average stress in the sign convention of the pair virial.
-    ``wall_hist`` (n, n_walls, 3) is the tangential history.
+    ``wall_hist`` (n, n_walls, N_HIST) is the contact history.
     """
     n = pos.shape[0]
     wall_virial[:, :] = 0.0
@@ -300,9 +348,7 @@ def wall_forces(pos, vel, omega, radius, mass, ptype, wall_z, wall_side, wall_ty
             d = (pos[i, 2] - wall_z[w]) * side
             ri = radius[i]
             if d >= ri:
-                wall_hist[i, w, 0] = 0.0
-                wall_hist[i, w, 1] = 0.0
-                wall_hist[i, w, 2] = 0.0
+                clear_history(wall_hist[:, w, :], i)
                 continue
             delta = ri - d
             res = contact_force(

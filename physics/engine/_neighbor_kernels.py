@@ -168,24 +168,26 @@ def _find(sorted_j, a, b, value):
 
 
 @nb.njit(parallel=True, **_JIT)
-def transfer_history(new_i, new_j, new_hist, old_offsets, old_j, old_hist):
-    """Copy tangential history from the previous list into the new one.
+def transfer_history(new_i, new_j, new_hist, old_offsets, old_j, old_hist, flip):
+    """Copy contact histories from the previous list into the new one.
 
-    A pair stored as (i, j) before keeps ξ; a pair whose owner swapped (classes changed) gets -ξ,
-    because ξ is the displacement of i relative to j.
+    A pair stored as (i, j) before keeps its history; a pair whose owner swapped (classes
+    changed) gets ``flip[a]`` × column a (-1 for vectors of i relative to j, e.g. ξ; +1 for
+    scalars, e.g. δ_max).
     """
+    n_col = new_hist.shape[1]
     for k in nb.prange(new_i.shape[0]):
         i = new_i[k]
         j = new_j[k]
         m = _find(old_j, old_offsets[i], old_offsets[i + 1], j)
         if m >= 0:
-            for a in range(3):
+            for a in range(n_col):
                 new_hist[k, a] = old_hist[m, a]
             continue
         m = _find(old_j, old_offsets[j], old_offsets[j + 1], i)
         if m >= 0:
-            for a in range(3):
-                new_hist[k, a] = -old_hist[m, a]
+            for a in range(n_col):
+                new_hist[k, a] = flip[a] * old_hist[m, a]
         else:
-            for a in range(3):
+            for a in range(n_col):
                 new_hist[k, a] = 0.0

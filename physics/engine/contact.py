@@ -16,12 +16,24 @@ Ngandjong et al. 2021; LIGGGHTS itself takes per-pair matrices, the paper's deck
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from physics.engine._contact_kernels import CED, GN_A, GT_A, KN, KT, MU, N_CONTACT_PARAMS
+from physics.engine._params import (
+    BRIDGE_K,
+    CED,
+    GN_A,
+    GT_A,
+    KN,
+    KT,
+    MU,
+    N_CONTACT_PARAMS,
+    NORMAL_HYSTERETIC,
+    NORMAL_MODEL,
+    PLASTICITY,
+)
 from physics.materials import Material, to_engine_kpa
 
 
@@ -31,7 +43,7 @@ class ContactTable:
 
     Attributes:
         names: material name of each type index (particles and walls share the index space).
-        params: (n_types, n_types, 8) float64, symmetric in the first two axes.
+        params: (n_types, n_types, N_CONTACT_PARAMS) float64, symmetric in the first two axes.
     """
 
     names: tuple[str, ...]
@@ -40,7 +52,8 @@ class ContactTable:
     def __post_init__(self) -> None:
         n = len(self.names)
         if self.params.shape != (n, n, N_CONTACT_PARAMS):
-            raise ValueError(f"params has shape {self.params.shape}; expected {(n, n, 8)}")
+            raise ValueError(f"params has shape {self.params.shape}; expected "
+                             f"{(n, n, N_CONTACT_PARAMS)}")
         if not np.allclose(self.params, self.params.transpose(1, 0, 2)):
             raise ValueError("params must be symmetric in the two type indices")
 
@@ -48,12 +61,38 @@ class ContactTable:
     def n_types(self) -> int:
         return len(self.names)
 
+    def stiffness_ratio(self) -> float:
+        """Largest contact stiffness relative to the Hertz loading stiffness of its pair: the
+        hysteretic unloading stiffness 1/(1 - λ_p) plus the binder-bridge arm BRIDGE_K/KN.
+        The stable time step shrinks by its square root."""
+        p = self.params
+        unload = np.where(p[..., NORMAL_MODEL] == NORMAL_HYSTERETIC,
+                          1.0 / (1.0 - p[..., PLASTICITY]), 1.0)
+        kn = np.where(p[..., KN] > 0, p[..., KN], 1.0)
+        return float((unload + p[..., BRIDGE_K] / kn).max())
+
     def index(self, name: str) -> int:
         """Type index of the material called ``name``."""
         try:
             return self.names.index(name)
         except ValueError:
             raise ValueError(f"unknown material {name!r}; known: {', '.join(self.names)}") from None
+
+
+def with_models(table: ContactTable,
+                pair_models: Mapping[tuple[str, str], Sequence]) -> ContactTable:
+    """The table with contact models (specs of :mod:`physics.engine.contacts`) applied to
+    pair types, e.g. ``{("CBD", "CBD"): [Hysteretic(0.5, 0.2)], ("AM", "AM"):
+    [RollingEPSD2(0.1)]}``; pairs not named keep their law.  Specs apply in order."""
+    p = table.params.copy()
+    for (a, b), specs in pair_models.items():
+        i, j = table.index(a), table.index(b)
+        for spec in specs:
+            if not hasattr(spec, "apply"):
+                raise ValueError(f"{a}–{b}: {spec!r} is not a contact model spec")
+            spec.apply(p[i, j])
+            p[j, i] = p[i, j]
+    return ContactTable(table.names, p)
 
 
 def effective_young_kpa(a: Material, b: Material) -> float:

@@ -33,12 +33,14 @@ import numpy as np
 from physics.engine import _contact_kernels as ck
 from physics.engine import _integrate_kernels as ik
 from physics.engine import _neighbor_kernels as nk
+from physics.engine._params import HIST_VECTOR_COLUMNS, N_HIST
 from physics.engine.contact import ContactTable
 
 BOLTZMANN_FJ_PER_K = 1.380649e-8  # k_B in engine energy units (1e-15 J) per kelvin
 #: a particle faster than this has blown up [µm/µs = m/s]: granular flows move at < 10 m/s and
 #: the fastest plane of any protocol here moves at 2 m/s.
 MAX_SPEED_UM_US = 1.0e3
+_HIST_FLIP = np.array([-1.0 if a in HIST_VECTOR_COLUMNS else 1.0 for a in range(N_HIST)])
 CHECK_EVERY_STEPS = 2000  # check_finite at least this often (it also runs on each rebuild)
 
 
@@ -212,7 +214,7 @@ class Simulation:
         self.wall_force_z = np.zeros(len(walls))
         self._wall_force_sum = np.zeros(len(walls))
         self._wall_force_steps = 0
-        self.wall_hist = np.zeros((n, len(walls), 3))
+        self.wall_hist = np.zeros((n, len(walls), N_HIST))
         if n_threads is not None:
             numba.set_num_threads(int(n_threads))
         self.n_threads = numba.get_num_threads()
@@ -224,7 +226,7 @@ class Simulation:
         self.pair_i = np.zeros(0, dtype=np.int64)
         self.pair_j = np.zeros(0, dtype=np.int64)
         self.pair_offsets = np.zeros(n + 1, dtype=np.int64)
-        self.hist = np.zeros((0, 3))
+        self.hist = np.zeros((0, N_HIST))
         self.step_count = 0
         self.time_us = 0.0
         self.n_rebuilds = 0
@@ -360,9 +362,10 @@ class Simulation:
                                   counts, out, cursor, fill)
         pair_i = np.empty_like(out)
         nk.sort_segments(offsets, out, pair_i)
-        hist = np.zeros((out.shape[0], 3))
+        hist = np.zeros((out.shape[0], N_HIST))
         if self.hist.shape[0]:
-            nk.transfer_history(pair_i, out, hist, self.pair_offsets, self.pair_j, self.hist)
+            nk.transfer_history(pair_i, out, hist, self.pair_offsets, self.pair_j, self.hist,
+                                _HIST_FLIP)
         self.pair_i, self.pair_j, self.pair_offsets, self.hist = pair_i, out, offsets, hist
         self._pair_chunks = _chunks(out.shape[0], self.n_threads)
         self._pos_ref = self.position.copy()

@@ -1,0 +1,44 @@
+"""Layout of the per-type-pair contact parameters and of the per-contact history.
+
+``params[ti, tj, :]`` (engine units: µm, pg, µs, nN, kPa):
+
+====  ============  ==================================================================
+ idx  name          meaning
+====  ============  ==================================================================
+ 0    KN            normal stiffness: F_el = KN sqrt(R* δ) δ          (LIGGGHTS: 4/3 E*)
+ 1    KT            tangential stiffness: k_t = KT sqrt(R* δ)          (LIGGGHTS: 8 G*)
+ 2    GN_A          normal damping γn = GN_A sqrt(m*) (R* δ)^¼ + GN_B m* sqrt(R* δ)
+ 3    GN_B            (LIGGGHTS: GN_A = -2 sqrt(5/6) β sqrt(2 E*), GN_B = 0;
+                     LAMMPS gran/hertz/history: GN_A = 0, GN_B = γn)
+ 4    GT_A          tangential damping, same form with GT_A, GT_B     (LIGGGHTS: 8 G* for 2 E*)
+ 5    GT_B
+ 6    MU            Coulomb friction coefficient
+ 7    CED           SJKR cohesion energy density [kPa]: F_coh = -CED · A_contact
+ 8    NORMAL_MODEL  0: Hertz (``contacts.hertz_sjkr``), 1: hysteretic elasto-plastic
+                    adhesive (``contacts.hysteretic``)
+ 9    PLASTICITY    λ_p of the hysteretic model, unloading stiffness KN/(1 - λ_p) [-]
+ 10   KC            adhesive-branch stiffness of the hysteretic model [kPa]
+ 11   MU_R          EPSD2 rolling-resistance coefficient μ_r [-] (``contacts.rolling_epsd2``)
+ 12   KR            EPSD2 rolling stiffness factor: k_r = KR k_t R*² [-] (LIGGGHTS: 1)
+ 13   BRIDGE_K      binder-bridge (Maxwell arm) stiffness: dF = 1.5 BRIDGE_K sqrt(R* δ) dδ [kPa]
+ 14   BRIDGE_TAU    binder-bridge relaxation time [µs] (0: no bridge)
+====  ============  ==================================================================
+
+Per-contact history ``hist[k, :]``: columns 0-2 the tangential spring ξ [µm], 3 the largest
+overlap δ_max of the hysteretic model [µm], 4-6 the EPSD2 rolling torque on body i [nN µm],
+7 the binder-bridge force [nN].  Columns in ``HIST_VECTOR_COLUMNS`` change sign when the two
+bodies of a pair swap roles.
+"""
+
+KN, KT, GN_A, GN_B, GT_A, GT_B, MU, CED = range(8)
+NORMAL_MODEL, PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU = range(8, 15)
+N_CONTACT_PARAMS = 15
+
+NORMAL_HERTZ = 0
+NORMAL_HYSTERETIC = 1
+
+HIST_DMAX = 3
+HIST_ROLL = 4
+HIST_BRIDGE = 7
+N_HIST = 8
+HIST_VECTOR_COLUMNS = (0, 1, 2, 4, 5, 6)

@@ -1,0 +1,189 @@
+"""The contact-model registry against closed forms (single contacts and two-sphere collisions).
+
+Closed forms: the hysteretic law's load-unload cycle and pull-off force (Luding 2008 in Hertzian
+form, ``physics.engine.contacts.hysteretic``), the restitution of a plastic Hertz collision
+(energy returned on the unloading branch over the energy stored in loading), the Maxwell arm's
+response to a constant approach speed and its stress relaxation, and the EPSD2 rolling torque's
+linear rise to μ_r R* F_n.  EPSD2 is also checked against LIGGGHTS in test_engine_liggghts.
+"""
+
+import math
+
+import numpy as np
+import pytest
+
+from physics.engine import Simulation, with_models
+from physics.engine._params import GN_A, GT_A, KN, MU_R, N_HIST
+from physics.engine.contact import ContactTable
+from physics.engine.contacts import (
+    BinderBridge,
+    HertzSJKR,
+    Hysteretic,
+    RollingEPSD2,
+    make_model,
+)
+from physics.engine.contacts.binder_bridge import bridge_force
+from physics.engine.contacts.hysteretic import closed_form_curve, load_unload_curve
+from physics.engine.contacts.rolling_epsd2 import epsd2_torque
+
+from .conftest import table2
+
+R_STAR, KN_KPA = 1.25, 4.0 / 3.0 * 1.0e6  # µm, kPa (E* = 1 GPa)
+
+
+def test_hysteretic_cycle_matches_closed_form():
+    lam, kc_ratio, d_max = 0.6, 0.5, 0.02
+    up = np.linspace(0, d_max, 400)
+    down = np.linspace(d_max, 0, 400)[1:]
+    path = np.concatenate([up, down])
+    loading = np.arange(path.size) < up.size
+    f = load_unload_curve(path, R_STAR, KN_KPA, lam, kc_ratio * KN_KPA)
+    ref = closed_form_curve(path, d_max, R_STAR, KN_KPA, lam, kc_ratio * KN_KPA, loading)
+    np.testing.assert_allclose(f, ref, rtol=1e-12, atol=1e-12 * abs(ref).max())
+    # permanent overlap λ^(2/3) δ_max and the pull-off force grow with the largest load
+    k1 = KN_KPA * math.sqrt(R_STAR)
+    k2, kc = k1 / (1 - lam), kc_ratio * k1
+    f_max = k1 * d_max**1.5
+    assert f.min() == pytest.approx(-kc * k2 * lam * d_max**1.5 / (k2 + kc), rel=3e-3)
+    assert f.min() == pytest.approx(-kc_ratio * lam / (1 - lam) / (k2 / k1 + kc_ratio) * f_max,
+                                    rel=3e-3)
+    zero = down[np.argmin(abs(f[up.size:][down > 0.5 * d_max]))]
+    assert zero == pytest.approx(lam ** (2 / 3) * d_max, rel=0.01)
+
+
+def test_hysteretic_reloads_along_the_unloading_branch_then_hertz():
+    lam, d_max = 0.5, 0.01
+    path = np.concatenate([np.linspace(0, d_max, 50), np.linspace(d_max, 0.7 * d_max, 20),
+                           np.linspace(0.7 * d_max, 1.5 * d_max, 60)])
+    f = load_unload_curve(path, R_STAR, KN_KPA, lam, 0.0)
+    k1 = KN_KPA * math.sqrt(R_STAR)
+    k2 = k1 / (1 - lam)
+    s = path**1.5
+    expect = np.where(path >= np.maximum.accumulate(path) - 1e-15, k1 * s,
+                      k2 * (s - lam * d_max**1.5))
+    np.testing.assert_allclose(f, expect, rtol=1e-9, atol=1e-9 * k1 * d_max**1.5)
+
+
+def test_hysteretic_without_plasticity_is_hertz():
+    path = np.linspace(0, 0.02, 50)
+    f = load_unload_curve(np.concatenate([path, path[::-1]]), R_STAR, KN_KPA, 0.0, 0.0)
+    s = np.concatenate([path, path[::-1]]) ** 1.5
+    np.testing.assert_allclose(f, KN_KPA * math.sqrt(R_STAR) * s, rtol=1e-12)
+
+
+def _elastic_table(names=("AM",)) -> ContactTable:
+    """Table 2 NMC law with no damping, friction or cohesion (restitution 1)."""
+    base = table2(ced_scale=0.0, friction_scale=0.0)
+    p = base.params.copy()
+    p[:, :, [GN_A, GT_A]] = 0.0
+    return ContactTable(base.names, p)
+
+
+def _head_on(table: ContactTable, speed=0.5, dt=1e-5, steps=60_000) -> Simulation:
+    r, rho = 2.5, 4.65
+    m = rho * 4 / 3 * math.pi * r**3
+    sim = Simulation(position=np.array([[0.0, 0, 0], [5.0 + 1e-3, 0, 0]]), radius=[r, r],
+                     mass=[m, m], ptype=[0, 0], table=table, box_lo=(-20, -20, -20),
+                     box_hi=(30, 20, 20), periodic=(False,) * 3, dt_us=dt,
+                     velocity=np.array([[speed, 0, 0], [-speed, 0, 0]]))
+    sim.run(steps)
+    return sim
+
+
+def test_plastic_collision_restitution_matches_energy_balance():
+    """e² = W_unload / W_load with δ_max from K_1 δ_max^{5/2} / 2.5 = ½ m* v²."""
+    lam, v = 0.5, 0.5
+    table = with_models(_elastic_table(), {("AM", "AM"): [Hysteretic(lam)]})
+    sim = _head_on(table, speed=v)
+    r, rho = 2.5, 4.65
+    m_star = 0.5 * rho * 4 / 3 * math.pi * r**3
+    k1 = table.params[0, 0, KN] * math.sqrt(0.5 * r)
+    d_max = (2.5 * 0.5 * m_star * (2 * v) ** 2 / k1) ** 0.4
+    d_p = lam ** (2 / 3) * d_max
+    k2 = k1 / (1 - lam)
+    w_out = k2 * ((d_max**2.5 - d_p**2.5) / 2.5 - lam * d_max**1.5 * (d_max - d_p))
+    e_ref = math.sqrt(w_out / (0.5 * m_star * (2 * v) ** 2))
+    e = (sim.velocity[1, 0] - sim.velocity[0, 0]) / (2 * v)
+    x = lam ** (2 / 3)  # w_out / w_in reduces to (1 - 2.5 λ + 1.5 λ^{5/3}) / (1 - λ)
+    assert e_ref**2 == pytest.approx((1 - 2.5 * lam + 1.5 * lam * x) / (1 - lam), rel=1e-9)
+    assert e == pytest.approx(e_ref, rel=2e-3)
+
+
+def test_bridge_constant_speed_and_relaxation_closed_forms():
+    k, v, tau, dt = 3.0e3, 0.2, 0.5, 1e-4
+    n = int(2.0 / dt)
+    f = 0.0
+    out = np.empty(n)
+    for i in range(n):
+        f = bridge_force(f, k, v * dt, tau, dt)
+        out[i] = f
+    t = dt * np.arange(1, n + 1)
+    np.testing.assert_allclose(out, k * v * tau * (1 - np.exp(-t / tau)), rtol=1e-9)
+    f0 = out[-1]
+    for _ in range(int(tau / dt)):
+        f = bridge_force(f, k, 0.0, tau, dt)
+    assert f == pytest.approx(f0 * math.exp(-1.0), rel=1e-9)
+
+
+def test_bridge_limits_in_a_collision():
+    """τ → ∞: a Hertz contact of stiffness (1 + r) KN (elastic, contact time ∝ K^{-2/5});
+    τ → 0: plain Hertz; in between the arm dissipates (e < 1)."""
+    base = _elastic_table()
+
+    def collide(spec):
+        table = with_models(base, {("AM", "AM"): [spec]}) if spec else base
+        sim = _head_on(table, steps=1)
+        contact_steps, was = 0, False
+        for _ in range(60_000):
+            sim.run(1)
+            touching = sim.position[1, 0] - sim.position[0, 0] < 5.0
+            contact_steps += touching
+            if was and not touching:
+                break
+            was = touching
+        return (sim.velocity[1, 0] - sim.velocity[0, 0]) / 1.0, contact_steps
+
+    e0, t0 = collide(None)
+    e_stiff, t_stiff = collide(BinderBridge(1.0, 1e9))
+    e_fast, t_fast = collide(BinderBridge(1.0, 1e-9))
+    e_mid, _ = collide(BinderBridge(1.0, t0 * 1e-5 / 4))
+    assert e0 == pytest.approx(1.0, abs=1e-4)
+    assert e_stiff == pytest.approx(1.0, abs=1e-3)
+    assert t_stiff / t0 == pytest.approx(2.0 ** -0.4, rel=0.01)  # r = 1
+    assert e_fast == pytest.approx(1.0, abs=1e-3) and t_fast == pytest.approx(t0, rel=0.01)
+    assert e_mid < 0.95
+
+
+def test_epsd2_torque_rises_linearly_to_its_limit():
+    hist = np.zeros((1, N_HIST))
+    kr, mu_r, r_star, fn, w, dt = 50.0, 0.1, 1.5, 20.0, 0.3, 1e-3
+    torques = []
+    for _ in range(400):
+        m = epsd2_torque(0.0, 0.0, 1.0, w, 0.0, 0.7, kr, mu_r, r_star, fn, hist, 0, 4, dt)
+        torques.append(m[0])
+    t = dt * np.arange(1, 401)
+    expect = np.maximum(-kr * w * t, -mu_r * r_star * fn)
+    np.testing.assert_allclose(torques, expect, rtol=1e-12)
+    assert hist[0, 6] == 0.0  # spin about the normal is not rolling
+
+
+def test_registry_and_bad_input():
+    assert isinstance(make_model("hysteretic", plasticity=0.3), Hysteretic)
+    with pytest.raises(ValueError, match="unknown; known: hertz-sjkr, hysteretic"):
+        make_model("jkr")
+    with pytest.raises(ValueError, match=r"plasticity = 1\.2; allowed range"):
+        Hysteretic(1.2)
+    with pytest.raises(ValueError, match=r"epsd2\.coefficient"):
+        RollingEPSD2(-0.1)
+    with pytest.raises(ValueError, match=r"bridge\.relaxation_time_us"):
+        BinderBridge(1.0, 0.0)
+    with pytest.raises(ValueError, match="hysteretic"):
+        make_model("hysteretic", plastic=0.2)
+    table = table2()
+    with pytest.raises(ValueError, match="unknown material 'binder'"):
+        with_models(table, {("binder", "AM"): [Hysteretic(0.2)]})
+    mixed = with_models(table, {("AM", "CBD"): [RollingEPSD2(0.2)]})
+    assert mixed.params[0, 1, MU_R] == mixed.params[1, 0, MU_R] == 0.2
+    back = with_models(mixed, {("AM", "CBD"): [HertzSJKR()]})
+    np.testing.assert_array_equal(back.params, table.params)
+    assert with_models(table, {("CBD", "CBD"): [Hysteretic(0.75)]}).stiffness_ratio() == 4.0
