@@ -22,7 +22,7 @@ from physics.engine.contacts import (
     RollingEPSD2,
     make_model,
 )
-from physics.engine.contacts.binder_bridge import bridge_force
+from physics.engine.contacts.binder_bridge import bridge_force, step_factors
 from physics.engine.contacts.hysteretic import closed_form_curve, load_unload_curve
 from physics.engine.contacts.rolling_epsd2 import epsd2_torque
 
@@ -114,14 +114,15 @@ def test_bridge_constant_speed_and_relaxation_closed_forms():
     n = int(2.0 / dt)
     f = 0.0
     out = np.empty(n)
+    decay, gain = step_factors(tau, dt)
     for i in range(n):
-        f = bridge_force(f, k, v * dt, tau, dt)
+        f = bridge_force(f, k, v * dt, decay, gain)
         out[i] = f
     t = dt * np.arange(1, n + 1)
     np.testing.assert_allclose(out, k * v * tau * (1 - np.exp(-t / tau)), rtol=1e-9)
     f0 = out[-1]
     for _ in range(int(tau / dt)):
-        f = bridge_force(f, k, 0.0, tau, dt)
+        f = bridge_force(f, k, 0.0, decay, gain)
     assert f == pytest.approx(f0 * math.exp(-1.0), rel=1e-9)
 
 

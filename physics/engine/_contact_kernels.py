@@ -22,6 +22,8 @@ import numba as nb
 import numpy as np
 
 from physics.engine._params import (  # noqa: F401  (re-exported layout)
+    BRIDGE_DECAY,
+    BRIDGE_GAIN,
     BRIDGE_K,
     BRIDGE_TAU,
     CED,
@@ -69,7 +71,8 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
         wi*, wj*: angular velocities [rad/µs].
         hist, k: the contact's history is ``hist[k, :]`` (layout in ``_params``), updated in
             place.
-        p, ti, tj: the pair's contact parameters are ``p[ti, tj, :]`` (see module table).
+        p, ti, tj: the pair's kernel coefficients are ``p[ti, tj, :]`` (``_params``
+            layout, with the derived bridge columns of ``kernel_params``).
         area: contact area for SJKR [µm²].
         dt: time step [µs].
 
@@ -89,10 +92,9 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
     else:
         f_el = p[ti, tj, KN] * sq * delta
     fn = f_el - gn * vn  # along n, on i; may be < 0 (limitForce off)
-    tau = p[ti, tj, BRIDGE_TAU]
-    if tau > 0.0:
+    if p[ti, tj, BRIDGE_TAU] > 0.0:
         f_bridge = bridge_force(hist[k, HIST_BRIDGE], 1.5 * p[ti, tj, BRIDGE_K] * sq, -vn * dt,
-                                tau, dt)
+                                p[ti, tj, BRIDGE_DECAY], p[ti, tj, BRIDGE_GAIN])
         hist[k, HIST_BRIDGE] = f_bridge
         fn += f_bridge
 

@@ -24,6 +24,10 @@
  14   BRIDGE_TAU    binder-bridge relaxation time [µs] (0: no bridge)
 ====  ============  ==================================================================
 
+The kernels take two more columns that the :class:`~physics.engine.Simulation` derives from
+BRIDGE_TAU and its time step (``kernel_params``), so no exponential is evaluated per contact:
+15 BRIDGE_DECAY = e^{-dt/τ} and 16 BRIDGE_GAIN = (τ/dt)(1 - e^{-dt/τ}).
+
 Per-contact history ``hist[k, :]``: columns 0-2 the tangential spring ξ [µm], 3 the largest
 overlap δ_max of the hysteretic model [µm], 4-6 the EPSD2 rolling torque on body i [nN µm],
 7 the binder-bridge force [nN].  Columns in ``HIST_VECTOR_COLUMNS`` change sign when the two
@@ -33,6 +37,8 @@ bodies of a pair swap roles.
 KN, KT, GN_A, GN_B, GT_A, GT_B, MU, CED = range(8)
 NORMAL_MODEL, PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU = range(8, 15)
 N_CONTACT_PARAMS = 15
+BRIDGE_DECAY, BRIDGE_GAIN = 15, 16
+N_KERNEL_PARAMS = 17
 
 NORMAL_HERTZ = 0
 NORMAL_HYSTERETIC = 1
@@ -42,3 +48,19 @@ HIST_ROLL = 4
 HIST_BRIDGE = 7
 N_HIST = 8
 HIST_VECTOR_COLUMNS = (0, 1, 2, 4, 5, 6)
+
+
+def kernel_params(params, dt):
+    """(n, n, N_KERNEL_PARAMS) kernel coefficients: the table's plus the bridge's per-step
+    decay and gain at step ``dt`` [µs] (1 and 0 where there is no bridge)."""
+    import numpy as np
+
+    n = params.shape[0]
+    out = np.zeros((n, n, N_KERNEL_PARAMS))
+    out[:, :, :N_CONTACT_PARAMS] = params
+    tau = params[:, :, BRIDGE_TAU]
+    has = tau > 0
+    x = np.where(has, dt / np.where(has, tau, 1.0), 0.0)
+    out[:, :, BRIDGE_DECAY] = np.exp(-x)
+    out[:, :, BRIDGE_GAIN] = np.where(has, -np.expm1(-x) / np.where(has, x, 1.0), 0.0)
+    return out

@@ -33,7 +33,7 @@ import numpy as np
 from physics.engine import _contact_kernels as ck
 from physics.engine import _integrate_kernels as ik
 from physics.engine import _neighbor_kernels as nk
-from physics.engine._params import HIST_VECTOR_COLUMNS, N_HIST
+from physics.engine._params import HIST_VECTOR_COLUMNS, N_HIST, kernel_params
 from physics.engine.contact import ContactTable
 
 BOLTZMANN_FJ_PER_K = 1.380649e-8  # k_B in engine energy units (1e-15 J) per kelvin
@@ -179,10 +179,11 @@ class Simulation:
                                               or self.ptype.max() >= table.n_types)):
             raise ValueError(f"ptype must be (n,) integers in [0, {table.n_types - 1}]")
         self.table = table
-        self.params = np.ascontiguousarray(table.params)
         if not (dt_us > 0 and math.isfinite(dt_us)):
             raise ValueError(f"dt_us = {dt_us!r}; allowed range (0, inf)")
         self.dt = float(dt_us)
+        self.params = kernel_params(table.params, self.dt)
+        self._params_dt = self.dt
         self.box_lo = np.asarray(box_lo, dtype=np.float64).copy()
         self.box_len = np.asarray(box_hi, dtype=np.float64) - self.box_lo
         if self.box_len.shape != (3,) or np.any(self.box_len <= 0):
@@ -388,7 +389,8 @@ class Simulation:
             if table.n_types != self.table.n_types:
                 raise ValueError(f"table has {table.n_types} types; expected {self.table.n_types}")
             self.table = table
-            self.params = np.ascontiguousarray(table.params)
+            self.params = kernel_params(table.params, self.dt)
+            self._params_dt = self.dt
         self.inv_mass = 1.0 / self.mass
         self.inv_inertia = 1.0 / (0.4 * self.mass * self.radius**2)
         self.rebuild_neighbors()
@@ -401,6 +403,9 @@ class Simulation:
             bufs = (self.force[None], self.torque[None], self.virial[None])
         else:
             bufs = (self._buf_f[:nch], self._buf_t[:nch], self._buf_w[:nch])
+        if self._params_dt != self.dt:  # the bridge's per-step factors follow dt
+            self.params = kernel_params(self.table.params, self.dt)
+            self._params_dt = self.dt
         ck.pair_forces(self.position, self.velocity, self.omega, self.radius, self.mass,
                        self.ptype, self.lj_eps, self.lj_sig, self.lj_rc, self.pair_i,
                        self.pair_j, self.hist, self.params, self.box_len, self.periodic, self.dt,

@@ -38,17 +38,22 @@ MAX_STIFFNESS_RATIO = 20.0
 
 
 @nb.njit(inline="always", **_JIT)
-def bridge_force(force_prev, kb_sq, ddelta, tau, dt):
+def bridge_force(force_prev, kb_sq, ddelta, decay, gain):
     """Maxwell-arm force after one step [nN].
 
     Args:
         force_prev: F_b at the start of the step [nN] (history).
         kb_sq: spring stiffness k_b = 1.5 BRIDGE_K sqrt(R* δ) [nN/µm].
         ddelta: overlap increment over the step [µm] (> 0 approaching).
-        tau, dt: relaxation time and step [µs].
+        decay, gain: e^{-dt/τ} and (τ/dt)(1 - e^{-dt/τ}) (:func:`step_factors`).
     """
-    x = dt / tau
-    return force_prev * math.exp(-x) - kb_sq * ddelta * math.expm1(-x) / x
+    return force_prev * decay + kb_sq * ddelta * gain
+
+
+def step_factors(tau_us: float, dt_us: float) -> tuple[float, float]:
+    """(decay, gain) of :func:`bridge_force` for relaxation time τ and step dt [µs]."""
+    x = dt_us / tau_us
+    return math.exp(-x), -math.expm1(-x) / x
 
 
 @dataclass(frozen=True)
