@@ -78,10 +78,18 @@ the JKR scaling of the mean adhesive stress at constant work of adhesion, σ_adh
 nip makes the binder softer and relatively stickier.  Default parameters: E_a = 85 kJ/mol,
 n = 0.1 (together they give the ~2× drop of the PVDF storage modulus between 25 and 100 °C
 seen in DMA), τ_ref = 0.16 s (an α_c loss peak near 1 Hz at 60 °C).  They are assumptions of
-this model, not fitted to the paper; the class documents and validates them.  The binder
-stays elastic-adhesive: no viscous flow of a hot binder into the interstices, so a hotter
+this model, not fitted to the paper; the class documents and validates them.  With the Table
+2 law alone the binder stays elastic-adhesive: no viscous flow of a hot binder, so a hotter
 roll leaves a film formed at ~1 MPa more porous (+1.3 points from 20 to 140 °C, `fast`,
 README) and none above ~5 MPa, where heated-calendering experiments densify.
+
+Binder contact physics beyond Table 2 (:class:`BinderContact`, registry
+``physics.engine.contacts``): binder contacts (CBD–CBD, AM–CBD) can load elasto-plastically
+with adhesion that grows with the plastic flattening (hysteretic law) and carry a viscoelastic
+bridge arm whose relaxation time follows the roll (τ ∝ a_T v: the Deborah number of the nip,
+mapped onto the simulated compression), and AM–AM contacts can resist rolling (EPSD2).  The
+time step shrinks by the square root of the stiffest unloading branch.  All off is the Table 2
+law (the ``paper`` preset).
 
 Validity of the cohesive contact law.  Under no load a Hertz + SJKR contact settles where the
 elastic force (4/3) E* √R* δ^1.5 balances the cohesion CED π a² ≈ 2π CED R* δ, i.e. at
@@ -252,7 +260,10 @@ class BinderContact:
     def __post_init__(self) -> None:
         _check_range("BinderContact.bridge_relaxation_ref_us", self.bridge_relaxation_ref_us,
                      0.0, 1e4, lo_open=True)
-        self.pair_models(self.bridge_relaxation_ref_us)  # the specs check their own ranges
+        # the specs check their own ranges
+        Hysteretic(self.plasticity, self.adhesion_ratio)
+        RollingEPSD2(self.am_rolling)
+        BinderBridge(self.bridge_stiffness_ratio, self.bridge_relaxation_ref_us)
 
     def pair_models(self, bridge_relaxation_us: float) -> dict:
         """``with_models`` mapping for the engine types AM, CBD (empty for the Table 2 law)."""

@@ -1,0 +1,85 @@
+"""BinderContact: the registry's models on the calender's pair types, time through the nip."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.cli import main
+from physics.calender import BinderContact, ProcessConditions, time_step_us
+from physics.engine._params import (
+    BRIDGE_K,
+    BRIDGE_TAU,
+    KC,
+    KN,
+    MU_R,
+    NORMAL_HYSTERETIC,
+    NORMAL_MODEL,
+    PLASTICITY,
+)
+from physics.state import ParticleState
+
+DATA_DIR = Path(__file__).parent / "data"
+
+AM, CBD, AL, STEEL = range(4)
+
+
+def test_default_is_the_table2_law():
+    table = ProcessConditions().contact_table()
+    assert not table.params[..., NORMAL_MODEL].any() and table.stiffness_ratio() == 1.0
+    assert not table.params[..., [MU_R, BRIDGE_K, BRIDGE_TAU]].any()
+
+
+def test_models_land_on_the_binder_and_am_pairs_only():
+    contact = BinderContact(plasticity=0.5, adhesion_ratio=0.2, am_rolling=0.1,
+                            bridge_stiffness_ratio=1.0)
+    p = ProcessConditions(binder_contact=contact).contact_table().params
+    for i, j in ((CBD, CBD), (AM, CBD), (CBD, AM)):
+        assert p[i, j, NORMAL_MODEL] == NORMAL_HYSTERETIC and p[i, j, PLASTICITY] == 0.5
+        assert p[i, j, KC] == pytest.approx(0.2 * p[i, j, KN])
+        assert p[i, j, BRIDGE_K] == pytest.approx(p[i, j, KN]) and p[i, j, MU_R] == 0
+    assert p[AM, AM, MU_R] == 0.1 and p[AM, AM, NORMAL_MODEL] == 0
+    assert not p[:, [AL, STEEL], NORMAL_MODEL].any() and not p[:, [AL, STEEL], MU_R].any()
+
+
+def test_bridge_relaxation_follows_temperature_and_line_speed():
+    contact = BinderContact(bridge_stiffness_ratio=1.0, bridge_relaxation_ref_us=5.0)
+    ref = ProcessConditions(binder_contact=contact)
+    assert ref.bridge_relaxation_us() == pytest.approx(5.0)
+    hot = ProcessConditions(temperature_c=120.0, binder_contact=contact)
+    a_t = math.exp(85e3 / 8.314462618 * (1 / 393.15 - 1 / 333.15))
+    assert hot.bridge_relaxation_us() == pytest.approx(5.0 * a_t)
+    fast = ProcessConditions(line_speed_m_min=5.4, binder_contact=contact)
+    assert fast.bridge_relaxation_us() == pytest.approx(50.0)
+    assert hot.contact_table().params[CBD, CBD, BRIDGE_TAU] == pytest.approx(5.0 * a_t)
+
+
+def test_time_step_shrinks_with_the_unloading_stiffness():
+    state = ParticleState.load(DATA_DIR / "dried_ci_seed0.npz")
+    cond = ProcessConditions(binder_contact=BinderContact(plasticity=0.75))
+    mats = [cond.am_material(), cond.cbd_material()]
+    ratio = cond.contact_table().stiffness_ratio()
+    assert ratio == pytest.approx(4.0)
+    assert time_step_us(mats, state, 0.2, ratio) == pytest.approx(
+        0.5 * time_step_us(mats, state, 0.2))
+
+
+@pytest.mark.parametrize("kwargs,field", [
+    ({"plasticity": 1.5}, "hysteretic.plasticity"),
+    ({"adhesion_ratio": -1}, "hysteretic.adhesion_ratio"),
+    ({"am_rolling": 2.0}, "epsd2.coefficient"),
+    ({"bridge_stiffness_ratio": 50.0}, "bridge.stiffness_ratio"),
+    ({"bridge_relaxation_ref_us": 0.0}, "BinderContact.bridge_relaxation_ref_us"),
+])
+def test_bad_binder_contact_names_the_field(kwargs, field):
+    with pytest.raises(ValueError, match=field.replace(".", r"\.")):
+        BinderContact(**kwargs)
+
+
+def test_cli_refuses_bad_contact_values(tmp_path, capsys):
+    dried = str(DATA_DIR / "dried_ci_seed0.npz")
+    assert main(["calender", "--dried", dried, "--cbd-plasticity", "1.5", "--out",
+                 str(tmp_path), "--quiet"]) == 2
+    assert "hysteretic.plasticity = 1.5; allowed range [0, 0.95]" in capsys.readouterr().err
+    assert not np.any([p.suffix == ".npz" for p in tmp_path.iterdir()])
