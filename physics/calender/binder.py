@@ -1,0 +1,263 @@
+"""Binder and contact law of the calender press.
+
+The CBD's temperature and rate law (:class:`BinderRheology`), contact physics beyond Table 2
+(:class:`BinderContact`), the validity bound of the cohesive Hertz + SJKR law
+(:func:`cohesive_overlap_ratio`, ``MAX_COHESIVE_OVERLAP_RATIO``) and the roll settings that
+build the contact table (:class:`ProcessConditions`; engine types AM, CBD, Al, steel).
+
+Units: °C, m/min, m, GPa, kJ/mol at the interface; the contact table is in the engine's µm,
+pg, µs (force nN, pressure kPa).  Physics: ``physics.calender`` module docstring.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from physics.engine import liggghts_table, with_models
+from physics.engine._contact_kernels import CED, GN_A, GN_B, GT_A, GT_B, KN, KT
+from physics.engine.contact import ContactTable
+from physics.engine.contacts import BinderBridge, Hysteretic, RollingEPSD2
+from physics.materials import ALUMINIUM, CBD, NMC, STEEL, Material, _check_range
+
+R_GAS_J_MOL_K = 8.314462618
+KELVIN_OFFSET = 273.15
+AM_TYPE, CBD_TYPE, AL_TYPE, STEEL_TYPE = 0, 1, 2, 3
+
+
+@dataclass(frozen=True)
+class BinderRheology:
+    """Temperature and rate dependence of the CBD modulus and cohesion (module docstring).
+
+    Attributes:
+        reference_temperature_c: T_ref [°C] where Table 2 holds (paper: 60 °C rolls).
+        reference_line_speed_m_min: v_ref [m/min] where Table 2 holds (paper: 0.54 m/min).
+        activation_energy_kj_mol: E_a of the Arrhenius shift [kJ/mol], > 0.
+        relaxation_time_ref_s: τ at T_ref [s], > 0 (only enters the reported De).
+        rate_exponent: n in E ∝ De^n [-], in [0, 1).
+        cohesion_exponent: m in CED ∝ E^m [-] (JKR: 2/3).
+        min_temperature_c, max_temperature_c: validity of the law [°C] (PVDF semicrystalline
+            state, above its glass transition and below melting).
+        reference_modulus_gpa: E_CBD at the reference state [GPa] (Table 2: 2), in
+            [0.01, 200]; ``etwin calibrate --target dem`` infers it from a porosity–pressure
+            curve.
+        reference_cohesion_gpa: CED_CBD at the reference state [GPa] (Table 2: 0.07), in
+            [1e-5, 10].
+    """
+
+    reference_temperature_c: float = 60.0
+    reference_line_speed_m_min: float = 0.54
+    activation_energy_kj_mol: float = 85.0
+    relaxation_time_ref_s: float = 0.16
+    rate_exponent: float = 0.1
+    cohesion_exponent: float = 2.0 / 3.0
+    min_temperature_c: float = 0.0
+    max_temperature_c: float = 150.0
+    reference_modulus_gpa: float = CBD.young_modulus_pa / 1e9
+    reference_cohesion_gpa: float = CBD.cohesion_energy_density_pa / 1e9
+
+    def __post_init__(self) -> None:
+        _check_range("BinderRheology.reference_modulus_gpa", self.reference_modulus_gpa,
+                     0.01, 200.0)
+        _check_range("BinderRheology.reference_cohesion_gpa", self.reference_cohesion_gpa,
+                     1e-5, 10.0)
+        _check_range("BinderRheology.activation_energy_kj_mol", self.activation_energy_kj_mol,
+                     0.0, 1e3, lo_open=True)
+        _check_range("BinderRheology.relaxation_time_ref_s", self.relaxation_time_ref_s,
+                     0.0, 1e6, lo_open=True)
+        _check_range("BinderRheology.rate_exponent", self.rate_exponent, 0.0, 1.0, hi_open=True)
+        _check_range("BinderRheology.cohesion_exponent", self.cohesion_exponent, 0.0, 2.0)
+        _check_range("BinderRheology.reference_line_speed_m_min",
+                     self.reference_line_speed_m_min, 0.0, 1e3, lo_open=True)
+        if not self.min_temperature_c < self.max_temperature_c:
+            raise ValueError("BinderRheology: min_temperature_c must be below max_temperature_c")
+        self.check_temperature(self.reference_temperature_c)
+
+    def check_temperature(self, temperature_c: float) -> None:
+        _check_range("temperature_c", temperature_c, self.min_temperature_c,
+                     self.max_temperature_c)
+
+    def shift_factor(self, temperature_c: float) -> float:
+        """Arrhenius shift a_T = τ(T)/τ(T_ref) [-]."""
+        self.check_temperature(temperature_c)
+        inv = (1.0 / (temperature_c + KELVIN_OFFSET)
+               - 1.0 / (self.reference_temperature_c + KELVIN_OFFSET))
+        return math.exp(self.activation_energy_kj_mol * 1e3 / R_GAS_J_MOL_K * inv)
+
+    def relaxation_time_s(self, temperature_c: float) -> float:
+        """Binder relaxation time τ(T) [s]."""
+        return self.relaxation_time_ref_s * self.shift_factor(temperature_c)
+
+    def modulus_factor(self, temperature_c: float, line_speed_m_min: float) -> float:
+        """E_CBD / E_ref = (a_T v / v_ref)^n [-]."""
+        ratio = self.shift_factor(temperature_c) * line_speed_m_min / \
+            self.reference_line_speed_m_min
+        return ratio ** self.rate_exponent
+
+    def cohesion_factor(self, temperature_c: float, line_speed_m_min: float) -> float:
+        """CED_CBD / CED_ref = (E/E_ref)^m [-]."""
+        return self.modulus_factor(temperature_c, line_speed_m_min) ** self.cohesion_exponent
+
+
+MAX_COHESIVE_OVERLAP_RATIO = 0.5  # largest zero-load δ_eq/R* accepted (module docstring)
+
+
+@dataclass(frozen=True)
+class BinderContact:
+    """Contact physics beyond Table 2, from the registry of ``physics.engine.contacts``.
+
+    Binder contacts (CBD–CBD and AM–CBD) get the hysteretic elasto-plastic adhesive normal
+    law and a viscoelastic binder-bridge arm; AM–AM contacts get EPSD2 rolling resistance
+    (rough secondary particles).  Contacts with the planes keep the Table 2 law.  All zero
+    (the default) is the Table 2 law, the ``paper`` preset.
+
+    The bridge's relaxation time in the engine is τ = ``bridge_relaxation_ref_us`` × a_T ×
+    v/v_ref: the Deborah number τ(T)/t_nip of the roll, with the nip contact time t_nip ∝
+    1/v, mapped onto the simulated compression (``binder_bridge`` module docstring), so roll
+    temperature (Arrhenius a_T of ``BinderRheology``) and line speed act through time.
+
+    Attributes:
+        plasticity: λ_p of the binder contacts [-], in [0, 0.95].
+        adhesion_ratio: K_c/KN of the binder contacts [-], in [0, 10].
+        am_rolling: EPSD2 μ_r of AM–AM contacts [-], in [0, 1].
+        bridge_stiffness_ratio: bridge arm stiffness / KN of the binder contacts [-], [0, 20].
+        bridge_relaxation_ref_us: bridge τ at the binder's reference temperature and line
+            speed [µs], in (0, 1e4].
+    """
+
+    plasticity: float = 0.0
+    adhesion_ratio: float = 0.0
+    am_rolling: float = 0.0
+    bridge_stiffness_ratio: float = 0.0
+    bridge_relaxation_ref_us: float = 5.0
+
+    def __post_init__(self) -> None:
+        _check_range("BinderContact.bridge_relaxation_ref_us", self.bridge_relaxation_ref_us,
+                     0.0, 1e4, lo_open=True)
+        # the specs check their own ranges
+        Hysteretic(self.plasticity, self.adhesion_ratio)
+        RollingEPSD2(self.am_rolling)
+        BinderBridge(self.bridge_stiffness_ratio, self.bridge_relaxation_ref_us)
+
+    def pair_models(self, bridge_relaxation_us: float) -> dict:
+        """``with_models`` mapping for the engine types AM, CBD (empty for the Table 2 law)."""
+        binder: list = []
+        if self.plasticity > 0 or self.adhesion_ratio > 0:
+            binder.append(Hysteretic(self.plasticity, self.adhesion_ratio))
+        if self.bridge_stiffness_ratio > 0:
+            binder.append(BinderBridge(self.bridge_stiffness_ratio, bridge_relaxation_us))
+        models = {}
+        if binder:
+            models[("CBD", "CBD")] = binder
+            models[("AM", "CBD")] = binder
+        if self.am_rolling > 0:
+            models[("AM", "AM")] = [RollingEPSD2(self.am_rolling)]
+        return models
+
+
+def scaled_contact_table(table: ContactTable, factor: float) -> ContactTable:
+    """The law with every modulus and cohesion energy density × ``factor`` (> 0): stiffnesses
+    KN, KT and CED scale by it, the restitution dampings (∝ sqrt(E)) by its square root, so
+    restitution, friction and the zero-load overlap ratio are unchanged."""
+    p = table.params.copy()
+    p[:, :, [KN, KT, CED]] *= factor
+    p[:, :, [GN_A, GT_A, GN_B, GT_B]] *= math.sqrt(factor)
+    return ContactTable(table.names, p)
+
+
+def cohesive_overlap_ratio(table: ContactTable) -> np.ndarray:
+    """Zero-load equilibrium overlap of a Hertz + SJKR contact per type pair, δ_eq/R* [-]:
+    (4/3) E* √R* δ^1.5 = CED · 2π R* δ  ⇒  δ_eq/R* = (2π CED / KN)²."""
+    p = table.params
+    return (2.0 * math.pi * p[:, :, CED] / p[:, :, KN]) ** 2
+
+
+@dataclass(frozen=True)
+class ProcessConditions:
+    """Calender settings in engineering units.
+
+    Attributes:
+        temperature_c: roll temperature [°C], inside the binder law's range.
+        line_speed_m_min: line speed [m/min], in [0.01, 200].
+        roll_diameter_m: roll diameter [m], in [0.02, 3] (paper: 0.25 m).
+        binder: the CBD temperature/rate law.
+        am_young_modulus_gpa: Young's modulus of the active material [GPa], in [1, 1000]
+            (Table 2 NMC: 200).
+        am_friction, cbd_friction: Coulomb friction coefficients of the AM and the CBD [-],
+            in [0, 2]; pairs mix geometrically (Table 2: 0.001 both, the paper's fit; rough
+            NMC secondary particles and PVDF-bound carbon are nearer 0.1-0.5).
+        binder_contact: plasticity, adhesion, bridge and rolling resistance beyond Table 2.
+    """
+
+    temperature_c: float = 60.0
+    line_speed_m_min: float = 0.54
+    roll_diameter_m: float = 0.25
+    binder: BinderRheology = field(default_factory=BinderRheology)
+    am_young_modulus_gpa: float = NMC.young_modulus_pa / 1e9
+    am_friction: float = NMC.friction
+    cbd_friction: float = CBD.friction
+    binder_contact: BinderContact = field(default_factory=BinderContact)
+
+    def __post_init__(self) -> None:
+        self.binder.check_temperature(self.temperature_c)
+        _check_range("am_friction", self.am_friction, 0.0, 2.0)
+        _check_range("cbd_friction", self.cbd_friction, 0.0, 2.0)
+        _check_range("line_speed_m_min", self.line_speed_m_min, 0.01, 200.0)
+        _check_range("roll_diameter_m", self.roll_diameter_m, 0.02, 3.0)
+        _check_range("am_young_modulus_gpa", self.am_young_modulus_gpa, 1.0, 1000.0)
+        table = self.contact_table()
+        ratio = cohesive_overlap_ratio(table)
+        if ratio.max() > MAX_COHESIVE_OVERLAP_RATIO:
+            i, j = np.unravel_index(int(ratio.argmax()), ratio.shape)
+            cbd = self.cbd_material()
+            raise ValueError(
+                f"ProcessConditions: the binder (reference_modulus_gpa "
+                f"{self.binder.reference_modulus_gpa:g}, reference_cohesion_gpa "
+                f"{self.binder.reference_cohesion_gpa:g}; at {self.temperature_c:g} °C and "
+                f"{self.line_speed_m_min:g} m/min E_CBD = {cbd.young_modulus_pa / 1e9:.3g} GPa, "
+                f"CED_CBD = {cbd.cohesion_energy_density_pa / 1e9:.3g} GPa) gives a zero-load "
+                f"cohesive overlap δ/R* = {ratio[i, j]:.3g} for {table.names[i]}–"
+                f"{table.names[j]} contacts; the Hertz–SJKR law needs <= "
+                f"{MAX_COHESIVE_OVERLAP_RATIO:g}: lower the cohesion or raise the modulus")
+
+    def am_material(self) -> Material:
+        """The AM with this Young's modulus and friction (Table 2's NMC otherwise; a
+        graphite-like anode material is ~15 GPa).  Density, restitution and cohesion stay
+        Table 2's."""
+        return replace(NMC, young_modulus_pa=self.am_young_modulus_gpa * 1e9,
+                       friction=self.am_friction)
+
+    def cbd_material(self, base: Material = CBD) -> Material:
+        """The CBD material at these conditions (the binder's reference modulus and cohesion,
+        Table 2 by default, shifted by temperature and rate)."""
+        b = self.binder
+        return replace(base, friction=self.cbd_friction,
+                       young_modulus_pa=b.reference_modulus_gpa * 1e9 * b.modulus_factor(
+            self.temperature_c, self.line_speed_m_min),
+            cohesion_energy_density_pa=b.reference_cohesion_gpa * 1e9 * b.cohesion_factor(
+                self.temperature_c, self.line_speed_m_min))
+
+    def bridge_relaxation_us(self) -> float:
+        """Engine relaxation time of the binder bridge at this roll [µs] (BinderContact)."""
+        b = self.binder
+        return (self.binder_contact.bridge_relaxation_ref_us
+                * b.shift_factor(self.temperature_c)
+                * self.line_speed_m_min / b.reference_line_speed_m_min)
+
+    def contact_table(self) -> ContactTable:
+        """Table 2 law with the CBD at these conditions and the binder contact models:
+        types AM, CBD, Al, steel."""
+        table = liggghts_table([self.am_material(), self.cbd_material(), ALUMINIUM, STEEL])
+        return with_models(table, self.binder_contact.pair_models(self.bridge_relaxation_us()))
+
+    def nip_contact_time_s(self, reduction_um: float) -> float:
+        """t_nip = sqrt(R_roll Δh) / v_line [s] for a thickness reduction Δh [µm]."""
+        length_m = math.sqrt(0.5 * self.roll_diameter_m * max(reduction_um, 0.0) * 1e-6)
+        return length_m / (self.line_speed_m_min / 60.0)
+
+    def deborah_number(self, reduction_um: float) -> float:
+        """De = τ(T)/t_nip [-] (inf for a zero reduction)."""
+        t = self.nip_contact_time_s(reduction_um)
+        return self.binder.relaxation_time_s(self.temperature_c) / t if t > 0 else math.inf
