@@ -246,17 +246,23 @@ def _dried_state(args: argparse.Namespace, out):
 
 
 def _conditions_protocol(args: argparse.Namespace):
-    from physics.calender import BinderContact, CalenderProtocol, ProcessConditions
+    """Contact law from --preset (default paper: Table 2), each contact flag given on the
+    command line overriding it; process inputs and press protocol from their flags."""
+    from physics.calender import CalenderProtocol
+    from physics.calender.presets import load_preset
 
-    contact = BinderContact(plasticity=args.cbd_plasticity,
-                            adhesion_ratio=args.cbd_adhesion_ratio, am_rolling=args.am_rolling,
-                            bridge_stiffness_ratio=args.bridge_stiffness_ratio,
-                            bridge_relaxation_ref_us=args.bridge_relaxation_us)
-    conditions = ProcessConditions(temperature_c=args.temperature_c,
-                                   line_speed_m_min=args.line_speed_m_min,
-                                   roll_diameter_m=args.roll_diameter_m,
-                                   am_friction=args.am_friction, cbd_friction=args.cbd_friction,
-                                   binder_contact=contact)
+    base = load_preset(args.preset).process_conditions(
+        temperature_c=args.temperature_c, line_speed_m_min=args.line_speed_m_min,
+        roll_diameter_m=args.roll_diameter_m)
+    contact = {f: getattr(args, a) for a, f in (
+        ("cbd_plasticity", "plasticity"), ("cbd_adhesion_ratio", "adhesion_ratio"),
+        ("am_rolling", "am_rolling"), ("bridge_stiffness_ratio", "bridge_stiffness_ratio"),
+        ("bridge_relaxation_us", "bridge_relaxation_ref_us")) if getattr(args, a) is not None}
+    friction = {f: getattr(args, f) for f in ("am_friction", "cbd_friction")
+                if getattr(args, f) is not None}
+    conditions = dataclasses.replace(
+        base, binder_contact=dataclasses.replace(base.binder_contact, **contact),
+        **friction)
     protocol = CalenderProtocol(
         inertial_number=args.inertial_number, min_plane_speed_m_s=args.min_plane_speed_m_s,
         press=getattr(args, "protocol", "quasi-static"),
@@ -328,6 +334,7 @@ def cmd_calender(args: argparse.Namespace) -> dict:
         "temperature_c": conditions.temperature_c,
         "line_speed_m_min": conditions.line_speed_m_min,
         "roll_diameter_m": conditions.roll_diameter_m,
+        "preset": args.preset,
         "am_friction": conditions.am_friction,
         "cbd_friction": conditions.cbd_friction,
         "binder_contact": dataclasses.asdict(conditions.binder_contact),
@@ -891,18 +898,27 @@ def cmd_optimize(args: argparse.Namespace) -> dict:
 # ---------------------------------------------------------------------------- jobs
 def cmd_calibrate(args: argparse.Namespace) -> dict:
     """Bayesian calibration (experiments/calibrate.py)."""
-    from experiments.calibrate import calibrate_dem, calibrate_tortuosity
+    from experiments.calibrate import calibrate_tortuosity
+    from experiments.calibrate_dem import calibrate_dem
 
     experiment = None if args.no_mlflow else args.experiment
     if args.target == "dem":
-        result = calibrate_dem(args.data, args.out, dried=args.dried, n_design=args.design,
+        result = calibrate_dem(args.data, args.out, dried=args.dried or (),
+                               parameters=args.parameters, n_design=args.design,
                                seed=args.seed, porosity_sd=args.porosity_sd,
                                temperature_c=args.temperature_c,
-                               line_speed_m_min=args.line_speed_m_min, experiment=experiment,
-                               quiet=args.quiet)
+                               line_speed_m_min=args.line_speed_m_min,
+                               protocol=args.protocol, validate=args.validate,
+                               executor=args.executor, workers=args.workers,
+                               experiment=experiment, quiet=args.quiet)
         for name, m in result["parameters"].items():
             _log(f"{name} = {m['mean']:.4g}, 95 % credible interval [{m['ci95_lower']:.4g}, "
                  f"{m['ci95_upper']:.4g}]")
+        if "validation" in result:
+            v = result["validation"]
+            _log(f"DEM at the highest-posterior draw ({v['runs']} runs): max |error| "
+                 f"{100 * v['max_abs_error']:.2f} porosity points, {v['inside_1sd']} of "
+                 f"{len(v['rows'])} points inside ±1 sd")
         _log(f"report {result['out']}/report.md")
         return result
     lo, hi = _float_pair(args.alpha_range, "--alpha-range")
@@ -1066,24 +1082,28 @@ def build_parser() -> argparse.ArgumentParser:
                        help="line speed in m/min, in [0.01, 200] (default 0.54)")
         p.add_argument("--roll-diameter-m", type=float, default=0.25,
                        help="roll diameter in m, in [0.02, 3] (default 0.25)")
-        p.add_argument("--am-friction", type=float, default=0.001,
-                       help="AM Coulomb friction coefficient, in [0, 2] (default 0.001, "
-                            "Table 2); pairs mix geometrically")
-        p.add_argument("--cbd-friction", type=float, default=0.001,
-                       help="CBD Coulomb friction coefficient, in [0, 2] (default 0.001, "
-                            "Table 2)")
-        p.add_argument("--cbd-plasticity", type=float, default=0.0,
+        p.add_argument("--preset", default="paper",
+                       help="contact law: a preset name (physics/calender/preset_data: "
+                            "paper = Table 2, the default) or a preset .json file (etwin "
+                            "calibrate --target dem writes one); the contact flags below "
+                            "override it")
+        p.add_argument("--am-friction", type=float, default=None,
+                       help="AM Coulomb friction coefficient, in [0, 2] (Table 2: 0.001); "
+                            "pairs mix geometrically")
+        p.add_argument("--cbd-friction", type=float, default=None,
+                       help="CBD Coulomb friction coefficient, in [0, 2] (Table 2: 0.001)")
+        p.add_argument("--cbd-plasticity", type=float, default=None,
                        help="binder contacts (CBD-CBD, AM-CBD): hysteretic plasticity ratio "
-                            "lambda_p in [0, 0.95] (default 0: Table 2 Hertz)")
-        p.add_argument("--cbd-adhesion-ratio", type=float, default=0.0,
+                            "lambda_p in [0, 0.95] (Table 2: 0, Hertz)")
+        p.add_argument("--cbd-adhesion-ratio", type=float, default=None,
                        help="binder contacts: adhesive-branch stiffness / Hertz stiffness, in "
-                            "[0, 10] (default 0)")
-        p.add_argument("--am-rolling", type=float, default=0.0,
-                       help="AM-AM EPSD2 rolling-resistance coefficient, in [0, 1] (default 0)")
-        p.add_argument("--bridge-stiffness-ratio", type=float, default=0.0,
+                            "[0, 10] (Table 2: 0)")
+        p.add_argument("--am-rolling", type=float, default=None,
+                       help="AM-AM EPSD2 rolling-resistance coefficient, in [0, 1] (Table 2: 0)")
+        p.add_argument("--bridge-stiffness-ratio", type=float, default=None,
                        help="binder contacts: viscoelastic bridge arm stiffness / Hertz "
-                            "stiffness, in [0, 20] (default 0: no bridge)")
-        p.add_argument("--bridge-relaxation-us", type=float, default=5.0,
+                            "stiffness, in [0, 20] (Table 2: 0, no bridge)")
+        p.add_argument("--bridge-relaxation-us", type=float, default=None,
                        help="bridge relaxation time in the engine at 60 degC and 0.54 m/min, "
                             "in (0, 1e4] us; scales with the binder's Arrhenius shift and the "
                             "line speed (default 5)")
@@ -1309,9 +1329,10 @@ def build_parser() -> argparse.ArgumentParser:
             "Bayesian calibration by grid quadrature, with 95 % credible intervals, a "
             "posterior-predictive plot, a report folder and an MLflow run.  --target "
             "tortuosity: the Bruggeman exponent α in τ = γ ε^(1-α) from ionic resistances or "
-            "blocking impedance spectra at several porosities.  --target dem: the binder's "
-            "modulus and cohesion energy density from a measured porosity–pressure curve, "
-            "through DEM calenderings of a dried structure and a GP emulator.")
+            "blocking impedance spectra at several porosities.  --target dem: contact-law "
+            "parameters (binder plasticity, modulus, adhesion, AM rolling resistance, ...) "
+            "from a measured porosity–pressure curve, through DEM calenderings of dried "
+            "structures (cached, resumable, in parallel), a GP emulator and ensemble MCMC.")
     p.add_argument("--target", default="tortuosity", choices=["tortuosity", "dem"],
                    help="what to calibrate (default tortuosity)")
     p.add_argument("--data", required=True,
@@ -1319,11 +1340,24 @@ def build_parser() -> argparse.ArgumentParser:
                         "r_ion_sd_ohm_cm2] or spectrum (a CSV path: frequency_hz, "
                         "re_z_ohm_cm2, im_z_ohm_cm2) [, cell, z_relative_sd, conductivity_s_m]; "
                         "dem: CSV with pressure_mpa, porosity (fraction) [, porosity_sd]")
-    p.add_argument("--dried", default=None, help="dem: the dried structure (etwin dry "
-                                                 "dried.npz) to calender")
-    p.add_argument("--design", type=int, default=10,
-                   help="dem: DEM runs on a Sobol design over the priors, in [4, 200] "
-                        "(default 10)")
+    p.add_argument("--dried", action="append", default=None,
+                   help="dem: a dried structure (etwin dry dried.npz) to calender; repeat "
+                        "for several seeds (design run k uses film k mod n)")
+    p.add_argument("--parameters", default=None,
+                   help="dem: calibrated parameters 'name[=LOW:HIGH],...' (default "
+                        "cbd_plasticity,bridge_stiffness_ratio,cbd_adhesion_ratio,am_rolling; "
+                        "also cbd_modulus_gpa, cbd_cohesion_gpa, am_friction, cbd_friction)")
+    p.add_argument("--design", type=int, default=24,
+                   help="dem: DEM runs on a Sobol design over the priors, in [4, 500] "
+                        "(default 24)")
+    p.add_argument("--protocol", default="paper", choices=["paper", "quasi-static"],
+                   help="dem: press protocol of the DEM runs (default paper)")
+    p.add_argument("--validate", type=int, default=0,
+                   help="dem: DEM runs at the highest-posterior draw, on the films in turn, "
+                        "in [0, 64] (default 0)")
+    p.add_argument("--executor", default="local",
+                   help="dem: local, dask-local or tcp://host:port (as etwin sweep)")
+    p.add_argument("--workers", type=int, default=1, help="dem: parallel DEM runs (default 1)")
     p.add_argument("--porosity-sd", type=float, default=None,
                    help="dem: porosity sd (fraction) for rows without porosity_sd")
     p.add_argument("--temperature-c", type=float, default=60.0,

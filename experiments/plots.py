@@ -295,12 +295,9 @@ def plot_marginals(marginals: dict, path: str | Path) -> Path:
     return _save(fig, path)
 
 
-def plot_joint_posterior(post, path: str | Path, points=None, admissible=None,
-                         excluded_label: str = "outside the model's validity") -> Path:
+def plot_joint_posterior(post, path: str | Path) -> Path:
     """Contours of the joint posterior of the first two parameters (others summed out) at
-    the 50, 90 and 99 % highest-density levels; ``points`` (m × 2), e.g. the design runs of
-    an emulator, are drawn as crosses; where ``admissible`` (m × 2 -> booleans) is false the
-    plane is shaded grey (a truncated prior)."""
+    the 50, 90 and 99 % highest-density levels."""
     import numpy as np
 
     w = post.weights.sum(axis=tuple(range(2, post.weights.ndim)))
@@ -321,27 +318,50 @@ def plot_joint_posterior(post, path: str | Path, points=None, admissible=None,
     if x.log:
         ax.set_xscale("log")
     gx, gy = x.grid(), y.grid()
-    if points is not None:
-        pts = np.asarray(points)
-        ax.plot(pts[:, 0], pts[:, 1], "kx", ms=5, label="design runs")
-        ax.legend(fontsize=8)
-        ax.set_xlim(gx[0], gx[-1])
-        ax.set_ylim(gy[0], gy[-1])
-    else:
-        jx, jy = np.nonzero(w >= levels[0])
-        ax.set_xlim(gx[max(jx.min() - 3, 0)], gx[min(jx.max() + 3, gx.size - 1)])
-        ax.set_ylim(gy[max(jy.min() - 3, 0)], gy[min(jy.max() + 3, gy.size - 1)])
-    if admissible is not None:
-        from matplotlib.patches import Patch
+    jx, jy = np.nonzero(w >= levels[0])
+    ax.set_xlim(gx[max(jx.min() - 3, 0)], gx[min(jx.max() + 3, gx.size - 1)])
+    ax.set_ylim(gy[max(jy.min() - 3, 0)], gy[min(jy.max() + 3, gy.size - 1)])
+    return _save(fig, path)
 
-        space = [np.geomspace if p.log else np.linspace for p in (x, y)]
-        mx, my = np.meshgrid(space[0](*ax.get_xlim(), 80), space[1](*ax.get_ylim(), 80))
-        bad = ~np.asarray(admissible(np.column_stack([mx.ravel(), my.ravel()])), dtype=bool)
-        if bad.any():
-            ax.contourf(mx, my, bad.reshape(mx.shape).astype(float), levels=[0.5, 1.5],
-                        colors=["0.85"], zorder=0)
-            handles, labels = ax.get_legend_handles_labels()
-            ax.legend([*handles, Patch(color="0.85")], [*labels, excluded_label], fontsize=8)
+
+def plot_pair_posterior(post, path: str | Path, design=None) -> Path:
+    """Pair plot of posterior draws (``optimize.calibration.SamplePosterior``): histograms
+    on the diagonal, 2-D histograms below it, the design runs (m × k) as crosses; axes span
+    the prior boxes (log scale for log parameters)."""
+    import numpy as np
+
+    params = post.parameters
+    k = len(params)
+    fig, axes = plt.subplots(k, k, figsize=(2.3 * k + 0.6, 2.3 * k + 0.4), squeeze=False)
+
+    def edges(p):
+        return (np.geomspace if p.log else np.linspace)(p.lower, p.upper, 31)
+
+    for i, pi in enumerate(params):
+        for j, pj in enumerate(params):
+            ax = axes[i][j]
+            if j > i:
+                ax.axis("off")
+                continue
+            if i == j:
+                ax.hist(post.samples[:, i], bins=edges(pi), color="C0", alpha=0.7)
+                ax.set_yticks([])
+            else:
+                ax.hist2d(post.samples[:, j], post.samples[:, i], bins=[edges(pj), edges(pi)],
+                          cmap="Blues")
+                if design is not None:
+                    d = np.asarray(design)
+                    ax.plot(d[:, j], d[:, i], "kx", ms=3)
+                ax.set_yscale("log" if pi.log else "linear")
+                ax.set_ylim(pi.lower, pi.upper)
+                if j == 0:
+                    ax.set_ylabel(pi.name, fontsize=8)
+            ax.set_xscale("log" if pj.log else "linear")
+            ax.set_xlim(pj.lower, pj.upper)
+            ax.tick_params(labelsize=7)
+            if i == k - 1:
+                ax.set_xlabel(pj.name, fontsize=8)
+    fig.suptitle("posterior draws (crosses: design runs)", fontsize=9)
     return _save(fig, path)
 
 

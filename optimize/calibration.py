@@ -1,4 +1,4 @@
-"""Bayesian calibration by deterministic grid quadrature (one to three parameters).
+"""Bayesian calibration: grid quadrature for one to three parameters, an ensemble MCMC beyond.
 
 The posterior p(θ | y) ∝ p(y | θ) p(θ) is evaluated on a tensor grid over the parameters'
 prior boxes (uniform priors, in log space for ``log=True`` parameters) and normalized by the
@@ -6,6 +6,14 @@ grid sum: for one to three smooth parameters that is exact to the grid resolutio
 milliseconds, with no sampler to tune or diagnose (Gelman et al., Bayesian Data Analysis,
 3rd ed., §3.1; the same quadrature tortuosity calibrations use).  Marginals, means, standard
 deviations and equal-tailed credible intervals come from sums over the grid.
+
+Four or more parameters (the DEM contact law) make the grid too large (21⁴ nodes × every
+observation through an emulator); :func:`mcmc_posterior` samples the same truncated uniform
+prior with emcee's affine-invariant ensemble sampler (Goodman & Weare, Comm. Appl. Math.
+Comput. Sci. 5 (2010) 65; Foreman-Mackey et al., PASP 125 (2013) 306), in the parameters'
+prior scale (log θ for ``log=True``), and summarizes the draws the same way
+(:class:`SamplePosterior`).  Its integrated autocorrelation time and acceptance fraction are
+reported so that a short chain is visible.
 
 Tortuosity model (the Bruggeman relation, Landesfeind et al., J. Electrochem. Soc. 163 (2016)
 A1373, Eq. 3-4): τ = γ ε^(1-α), so the ionic resistance of an electrode of thickness L in an
@@ -312,34 +320,142 @@ def synthetic_r_ion_data(alpha: float, porosity: Sequence[float], thickness_m: f
                                sigma, np.full(n, conductivity_s_m))
 
 
+# ---------------------------------------------------------------------------- ensemble MCMC
+@dataclass(frozen=True)
+class SamplePosterior:
+    """A posterior as equally weighted draws (from :func:`mcmc_posterior`).
+
+    Attributes:
+        parameters: the calibrated parameters (prior boxes), in column order.
+        samples: draws, n × k, in the parameters' own units.
+        log_posterior: log density (up to a constant) of each draw.
+        acceptance: mean acceptance fraction of the walkers [-].
+        autocorr_steps: integrated autocorrelation time per parameter [steps] (emcee's
+            estimate, nan where the chain is too short to estimate it).
+    """
+
+    parameters: tuple[Parameter, ...]
+    samples: np.ndarray
+    log_posterior: np.ndarray
+    acceptance: float
+    autocorr_steps: tuple[float, ...]
+
+    def marginal(self, name: str) -> Marginal:
+        from scipy.stats import gaussian_kde
+
+        k = [p.name for p in self.parameters].index(name)
+        par = self.parameters[k]
+        x = self.samples[:, k]
+        scaled = _scale(par, x)
+        lo, hi = np.percentile(x, [50 * (1 - CREDIBLE_MASS), 50 * (1 + CREDIBLE_MASS)])
+        grid = par.grid()
+        if np.ptp(scaled) > 0:
+            density = gaussian_kde(scaled)(_scale(par, grid))
+            if par.log:  # density per unit of log θ -> per unit of θ
+                density = density / grid
+        else:
+            density = np.where(np.isclose(grid, x[0]), 1.0, 0.0)
+        span = _scale(par, par.upper) - _scale(par, par.lower)
+        edge = bool(_scale(par, lo) - _scale(par, par.lower) < 0.02 * span
+                    or _scale(par, par.upper) - _scale(par, hi) < 0.02 * span)
+        return Marginal(name, float(x.mean()), float(x.std()), float(grid[np.argmax(density)]),
+                        float(lo), float(hi), edge, grid, density)
+
+    def marginals(self) -> dict[str, Marginal]:
+        return {p.name: self.marginal(p.name) for p in self.parameters}
+
+    def best(self) -> dict[str, float]:
+        """The draw of highest posterior density (the MAP estimate within the chain)."""
+        row = self.samples[int(np.argmax(self.log_posterior))]
+        return {p.name: float(v) for p, v in zip(self.parameters, row, strict=True)}
+
+    def sample(self, n: int, seed: int = 0) -> dict[str, np.ndarray]:
+        """n draws (with replacement) from the chain."""
+        idx = np.random.default_rng(seed).integers(0, len(self.samples), n)
+        return {p.name: self.samples[idx, k] for k, p in enumerate(self.parameters)}
+
+
+def mcmc_posterior(log_likelihood: Callable[[np.ndarray], np.ndarray],
+                   parameters: Sequence[Parameter], *, walkers: int | None = None,
+                   steps: int = 3000, burn: int = 1000, thin: int = 5,
+                   seed: int = 0) -> SamplePosterior:
+    """Draws from the posterior under uniform priors on the parameters' boxes (in log θ for
+    ``log=True``) with emcee's ensemble sampler, every walker proposing in one vectorized
+    call: ``log_likelihood(theta)`` takes m × k points in the parameters' own units and returns
+    m log-likelihoods (-inf where the prior is truncated).  The walkers start at uniform prior
+    draws with a finite likelihood."""
+    import emcee
+
+    params = tuple(parameters)
+    k = len(params)
+    names = [p.name for p in params]
+    if k < 1 or len(set(names)) != k:
+        raise ValueError(f"need one or more differently named parameters, got {names}")
+    if not 0 <= burn < steps:
+        raise ValueError(f"burn must lie in [0, steps), got {burn} of {steps}")
+    walkers = walkers or max(32, 8 * k)
+    lo = np.array([_scale(p, p.lower) for p in params], dtype=float)
+    hi = np.array([_scale(p, p.upper) for p in params], dtype=float)
+    is_log = np.array([p.log for p in params])
+
+    def to_theta(u: np.ndarray) -> np.ndarray:
+        return np.where(is_log, np.exp(u), u)
+
+    def log_prob(u: np.ndarray) -> np.ndarray:
+        u = np.atleast_2d(u)
+        inside = np.all((u >= lo) & (u <= hi), axis=1)
+        out = np.full(len(u), -np.inf)
+        if inside.any():
+            ll = np.asarray(log_likelihood(to_theta(u[inside])), dtype=float)
+            out[inside] = np.where(np.isfinite(ll), ll, -np.inf)
+        return out
+
+    rng = np.random.default_rng(seed)
+    start = np.empty((0, k))
+    for _ in range(50):
+        u = lo + (hi - lo) * rng.random((8 * walkers, k))
+        start = np.vstack([start, u[np.isfinite(log_prob(u))]])
+        if len(start) >= walkers:
+            break
+    if len(start) < walkers:
+        raise ValueError("the likelihood is zero (or not finite) almost everywhere in the "
+                         "prior box: no start for the walkers")
+    sampler = emcee.EnsembleSampler(walkers, k, log_prob, vectorize=True)
+    sampler.random_state = np.random.RandomState(int(rng.integers(2 ** 31))).get_state()
+    sampler.run_mcmc(start[:walkers], steps, progress=False)
+    chain = sampler.get_chain(discard=burn, thin=thin, flat=True)
+    logp = sampler.get_log_prob(discard=burn, thin=thin, flat=True)
+    tau = sampler.get_autocorr_time(discard=burn, quiet=True)
+    return SamplePosterior(params, to_theta(chain), logp,
+                           float(np.mean(sampler.acceptance_fraction)),
+                           tuple(float(t) if np.isfinite(t) else math.nan for t in tau))
+
+
 # ---------------------------------------------------------------------------- emulated models
 def calibrate_with_emulator(predict: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
                             observed: np.ndarray, sigma: np.ndarray,
                             parameters: Sequence[Parameter],
-                            admissible: Callable[[np.ndarray], np.ndarray] | None = None
-                            ) -> GridPosterior:
-    """Posterior by grid quadrature where an emulator stands in for an expensive forward
-    model (Kennedy & O'Hagan 2001, with the emulator's predictive variance added to the
-    measurement variance): y_i ~ N(μ_i(θ), σ_i² + s_i(θ)²).
+                            admissible: Callable[[np.ndarray], np.ndarray] | None = None,
+                            *, steps: int = 3000, seed: int = 0) -> SamplePosterior:
+    """Posterior where an emulator stands in for an expensive forward model (Kennedy &
+    O'Hagan 2001, with the emulator's predictive variance added to the measurement
+    variance): y_i ~ N(μ_i(θ), σ_i² + s_i(θ)²), sampled by :func:`mcmc_posterior`.
 
     ``predict(theta)`` takes m parameter points (m × k, in the order of ``parameters``) and
     returns the emulator's mean and standard deviation for every observation (m × n each).
     ``admissible(theta)`` (m × k -> m booleans) truncates the prior to the region where the
-    forward model is valid; the evidence keeps the box's normalization."""
+    forward model is valid."""
     observed = np.asarray(observed, dtype=float)
     sigma = np.asarray(sigma, dtype=float)
     if observed.ndim != 1 or sigma.shape != observed.shape or np.any(sigma <= 0):
         raise ValueError("observed and sigma need the same length and sigma > 0")
-    names = [p.name for p in parameters]
 
-    def loglik(**mesh):
-        shape = np.broadcast_shapes(*(np.shape(mesh[n]) for n in names))
-        points = np.column_stack([np.broadcast_to(mesh[n], shape).ravel() for n in names])
+    def loglik(points: np.ndarray) -> np.ndarray:
         mean, sd = predict(points)
         var = sigma ** 2 + np.asarray(sd) ** 2
         ll = -0.5 * np.sum((observed - mean) ** 2 / var + np.log(2 * math.pi * var), axis=-1)
         if admissible is not None:
             ll = np.where(admissible(points), ll, -np.inf)
-        return ll.reshape(shape)
+        return ll
 
-    return grid_posterior(loglik, parameters)
+    return mcmc_posterior(loglik, parameters, steps=steps, burn=steps // 3, seed=seed)

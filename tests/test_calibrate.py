@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from experiments.calibrate import binder_admissible, calibrate_tortuosity, read_measurements
+from experiments.calibrate import calibrate_tortuosity, read_measurements
 from experiments.cli import main
 from experiments.files import write_csv_atomic
 from optimize.calibration import (
@@ -175,78 +175,3 @@ def test_bad_tables_give_clear_errors(tmp_path, table, message, capsys):
     assert main(["calibrate", "--data", str(tmp_path / "t.csv"), "--no-mlflow",
                  "--out", str(tmp_path / "o")]) == 2
     assert message in capsys.readouterr().err
-
-
-def compaction_law(modulus_gpa, cohesion_gpa, pressures):
-    """A stand-in forward model with the DEM curve's shape: a stiffer binder compacts over a
-    wider pressure range (p_c ∝ E^0.7), a stickier one ends denser."""
-    p_c = 0.5 * (modulus_gpa / 2.0) ** 0.7
-    e_min = 0.24 + 0.03 * np.log10(cohesion_gpa / 0.07)
-    return e_min + (0.42 - e_min) * np.exp(-np.asarray(pressures) / p_c)
-
-
-def test_dem_calibration_through_an_emulator_recovers_known_parameters(tmp_path):
-    from experiments.calibrate import calibrate_dem
-
-    pressures = np.array([0.3, 0.6, 1.0, 2.0, 5.0, 20.0])
-    truth = (3.0, 0.05)
-    rng = np.random.default_rng(0)
-    observed = compaction_law(*truth, pressures) + rng.normal(0, 0.003, pressures.size)
-    write_csv_atomic(tmp_path / "curve.csv", [
-        {"pressure_mpa": p, "porosity": e} for p, e in zip(pressures, observed, strict=True)])
-    calls = []
-
-    def forward(modulus, cohesion):
-        calls.append((modulus, cohesion))
-        return list(compaction_law(modulus, cohesion, pressures))
-
-    summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", forward=forward,
-                            n_design=14, porosity_sd=0.003, experiment=None, quiet=True)
-    assert len(calls) == 14
-    # the design skips the soft, sticky corner where the DEM contact law is invalid
-    assert binder_admissible(np.array(calls), 60.0, 0.54).all()
-    for name, value in zip(("cbd_modulus_gpa", "cbd_cohesion_gpa"), truth, strict=True):
-        m = summary["parameters"][name]
-        assert m["ci95_lower"] <= value <= m["ci95_upper"], (name, m)
-        assert m["ci95_upper"] / m["ci95_lower"] < 2.0  # the data pin it well inside the prior
-    assert summary["emulator_leave_one_run_out"]["rmse"] < 0.01
-    for name in ("report.md", "posterior_joint.png", "posterior_predictive.png", "design.csv"):
-        assert (tmp_path / "out" / name).is_file()
-    # a rerun takes the design runs from out/dem_runs and calls the model no more
-    calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", forward=forward, n_design=14,
-                  porosity_sd=0.003, experiment=None, quiet=True)
-    assert len(calls) == 14
-
-
-def test_binder_reference_values_reach_the_dem_contact_law():
-    from physics.calender import BinderRheology, ProcessConditions
-
-    base = ProcessConditions().cbd_material()
-    soft = ProcessConditions(binder=BinderRheology(reference_modulus_gpa=0.8,
-                                                   reference_cohesion_gpa=0.02)).cbd_material()
-    assert base.young_modulus_pa == pytest.approx(2e9)
-    assert soft.young_modulus_pa == pytest.approx(0.8e9)
-    assert soft.cohesion_energy_density_pa == pytest.approx(0.02e9)
-    with pytest.raises(ValueError, match="reference_modulus_gpa"):
-        BinderRheology(reference_modulus_gpa=1e4)
-
-
-def test_soft_sticky_binders_are_outside_the_dem_prior():
-    """Table 2 and the test truth are admissible; E 0.21 / CED 0.055 GPa (a zero-load overlap
-    of 9 R*, a run that crawled for 15 min at ci size) is not."""
-    theta = np.array([[2.0, 0.07], [3.0, 0.05], [0.214, 0.055], [0.84, 0.29]])
-    assert binder_admissible(theta, 60.0, 0.54).tolist() == [True, True, False, False]
-    # a cooler, faster nip stiffens the binder more than it raises the cohesion
-    assert binder_admissible(np.array([[0.6, 0.03]]), 25.0, 20.0)[0]
-    assert not binder_admissible(np.array([[0.6, 0.03]]), 120.0, 0.2)[0]
-
-
-def test_dem_target_needs_a_dried_structure(tmp_path, capsys):
-    write_csv_atomic(tmp_path / "curve.csv", [{"pressure_mpa": 1.0, "porosity": 0.3},
-                                              {"pressure_mpa": 5.0, "porosity": 0.27}])
-    args = ["calibrate", "--target", "dem", "--data", str(tmp_path / "curve.csv"),
-            "--porosity-sd", "0.005", "--no-mlflow", "--out", str(tmp_path / "o")]
-    assert main(args) == 2
-    assert "--dried is required" in capsys.readouterr().err
-    assert main([*args, "--dried", str(tmp_path / "missing.npz")]) == 2
-    assert "missing.npz does not exist" in capsys.readouterr().err

@@ -1,0 +1,562 @@
+"""The DEM calibration job: contact-law parameters from a measured porosity–pressure curve.
+
+Forward model: one DEM calendering of a dried structure (:func:`physics.calender.calender`,
+the paper's protocol by default) per parameter point θ, read as the porosity after
+spring-back at the measured pressures.  Calibrated parameters come from
+:data:`DEM_PARAMETERS` (default :data:`DEFAULT_DEM_PARAMETERS`: binder plasticity λ_p, the
+binder's viscoelastic bridge stiffness (the glassy modulus on top of the Hertz contact, whose
+relaxation follows the roll temperature and speed), binder adhesion K_c/KN, AM–AM rolling
+resistance μ_r), each with a uniform prior
+(log-uniform for scale parameters) and mapped onto :class:`ProcessConditions` by
+:func:`dem_conditions`.
+
+Design and seeds: a Sobol design over the prior box, the points whose contact law is invalid
+skipped (:func:`dem_admissible`); design point k calenders dried film k mod n_films, so a set
+of films (seeds of ``etwin dry``) turns the finite-size scatter of single runs into the
+emulator's noise instead of a bias of one film.  The runs go through the sweep executors
+(:func:`experiments.batch.make_executor`: local process pool, Dask), each written atomically
+to ``out/dem_runs/<key>.json`` as it finishes: a stopped calibration resumes without redoing
+them.
+
+Emulator and posterior: one GP over (prior-scaled θ, log10 p), trained on every finished run
+at the pressures each run actually reported (the paper's reading: the pressure at the end of
+the compression), with a learned noise (the film-to-film scatter); the posterior
+y_i ~ N(μ_i(θ), σ_i² + s_i(θ)²) is sampled by ensemble MCMC
+(:func:`optimize.calibration.calibrate_with_emulator`).  The posterior-predictive band comes
+from the emulator at posterior draws; ``validate`` re-runs the DEM at the highest-posterior
+draw on the films and reports the measured-vs-simulated table (what the targets judge).
+
+The dried row of the curve (pressure 0) is not calibrated against: the dried porosity comes
+from the drying stage; it is compared with the DEM-relaxed films' porosity.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import csv
+import dataclasses
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from pathlib import Path
+
+import numpy as np
+
+from experiments.calibrate import _float
+from optimize.calibration import Parameter
+
+PREDICTIVE_DRAWS = 2000
+DEM_PROTOCOLS = ("paper", "quasi-static")
+
+# uniform priors (log-uniform for scale parameters); the ranges are physical, not fitted
+DEM_PARAMETERS = {
+    "cbd_plasticity": Parameter("cbd_plasticity", 0.0, 0.9),
+    "cbd_adhesion_ratio": Parameter("cbd_adhesion_ratio", 0.0, 1.0),
+    "cbd_modulus_gpa": Parameter("cbd_modulus_gpa", 0.5, 10.0, log=True),
+    "cbd_cohesion_gpa": Parameter("cbd_cohesion_gpa", 0.007, 0.7, log=True),
+    "am_rolling": Parameter("am_rolling", 0.0, 0.3),
+    "am_friction": Parameter("am_friction", 0.001, 0.5, log=True),
+    "cbd_friction": Parameter("cbd_friction", 0.001, 0.5, log=True),
+    "bridge_stiffness_ratio": Parameter("bridge_stiffness_ratio", 0.0, 3.0),
+}
+DEFAULT_DEM_PARAMETERS = ("cbd_plasticity", "bridge_stiffness_ratio", "cbd_adhesion_ratio",
+                          "am_rolling")
+# where each parameter goes: (ProcessConditions field, sub-field or None)
+_TARGET = {
+    "cbd_plasticity": ("binder_contact", "plasticity"),
+    "cbd_adhesion_ratio": ("binder_contact", "adhesion_ratio"),
+    "am_rolling": ("binder_contact", "am_rolling"),
+    "bridge_stiffness_ratio": ("binder_contact", "bridge_stiffness_ratio"),
+    "cbd_modulus_gpa": ("binder", "reference_modulus_gpa"),
+    "cbd_cohesion_gpa": ("binder", "reference_cohesion_gpa"),
+    "am_friction": ("am_friction", None),
+    "cbd_friction": ("cbd_friction", None),
+}
+
+
+def parse_dem_parameters(spec: str | None) -> tuple[Parameter, ...]:
+    """Parameters from 'name[=lo:hi],...' (names of :data:`DEM_PARAMETERS`; a range replaces
+    the default prior box); None gives :data:`DEFAULT_DEM_PARAMETERS`."""
+    if spec is None or not spec.strip():
+        return tuple(DEM_PARAMETERS[n] for n in DEFAULT_DEM_PARAMETERS)
+    out = []
+    for item in spec.split(","):
+        name, _, box = item.strip().partition("=")
+        if name not in DEM_PARAMETERS:
+            raise ValueError(f"--parameters: unknown DEM parameter {name!r}; allowed: "
+                             f"{', '.join(DEM_PARAMETERS)}")
+        par = DEM_PARAMETERS[name]
+        if box:
+            try:
+                lo, hi = (float(v) for v in box.split(":"))
+            except ValueError:
+                raise ValueError(f"--parameters: {item!r} needs name=LOW:HIGH") from None
+            full = DEM_PARAMETERS[name]
+            if not full.lower <= lo < hi <= full.upper:
+                raise ValueError(f"--parameters: {name} range [{lo:g}, {hi:g}] must lie "
+                                 f"inside [{full.lower:g}, {full.upper:g}]")
+            par = dataclasses.replace(par, lower=lo, upper=hi)
+        out.append(par)
+    names = [p.name for p in out]
+    if len(set(names)) != len(names):
+        raise ValueError(f"--parameters: a name is repeated in {names}")
+    return tuple(out)
+
+
+def dem_conditions(theta: dict[str, float], temperature_c: float = 60.0,
+                   line_speed_m_min: float = 0.54, base=None):
+    """:class:`ProcessConditions` with the parameters θ (names of :data:`DEM_PARAMETERS`) set
+    on ``base`` (default: Table 2 law) at this roll temperature and line speed.  Raises
+    ValueError where the contact law is invalid (its message names the field)."""
+    from physics.calender import ProcessConditions
+
+    base = base or ProcessConditions()
+    fields: dict = {"temperature_c": temperature_c, "line_speed_m_min": line_speed_m_min}
+    subs: dict[str, dict] = {}
+    for name, value in theta.items():
+        if name not in _TARGET:
+            raise ValueError(f"unknown DEM parameter {name!r}; allowed: "
+                             f"{', '.join(DEM_PARAMETERS)}")
+        top, sub = _TARGET[name]
+        if sub is None:
+            fields[top] = float(value)
+        else:
+            subs.setdefault(top, {})[sub] = float(value)
+    for top, values in subs.items():
+        fields[top] = dataclasses.replace(getattr(base, top), **values)
+    return dataclasses.replace(base, **fields)
+
+
+def dem_admissible(theta: np.ndarray, parameters: Sequence[Parameter],
+                   temperature_c: float = 60.0, line_speed_m_min: float = 0.54) -> np.ndarray:
+    """Which parameter points (m × k) give a valid contact law (:class:`ProcessConditions`
+    accepts them: ranges, and a zero-load cohesive overlap δ/R* <= 0.5).  Only the
+    modulus and cohesion decide the overlap, so points are checked once per distinct pair."""
+    theta = np.atleast_2d(np.asarray(theta, dtype=float))
+    names = [p.name for p in parameters]
+    keys = [n for n in names if n in ("cbd_modulus_gpa", "cbd_cohesion_gpa")]
+    cache: dict = {}
+
+    def accepted(row: np.ndarray) -> bool:
+        values = dict(zip(names, row.tolist(), strict=True))
+        key = tuple(values[n] for n in keys)
+        if key not in cache:
+            try:
+                dem_conditions({n: values[n] for n in keys}, temperature_c, line_speed_m_min)
+                cache[key] = True
+            except ValueError:
+                cache[key] = False
+        return cache[key]
+
+    return np.array([accepted(row) for row in theta], dtype=bool)
+
+
+# ---------------------------------------------------------------------------- measured curve
+@dataclasses.dataclass(frozen=True)
+class CompactionCurve:
+    """A measured porosity–pressure curve.
+
+    Attributes:
+        pressures_mpa: calendering pressures [MPa], strictly increasing, > 0.
+        porosity, porosity_sd: porosity after spring-back and its standard deviation [-].
+        dried_porosity, dried_sd: the uncalendered electrode (a pressure-0 row), or None.
+    """
+
+    pressures_mpa: np.ndarray
+    porosity: np.ndarray
+    porosity_sd: np.ndarray
+    dried_porosity: float | None = None
+    dried_sd: float | None = None
+
+
+def read_compaction_curve(path: str | Path, porosity_sd: float | None = None
+                          ) -> CompactionCurve:
+    """The curve from a CSV with ``pressure_mpa, porosity`` [, ``porosity_sd``] (porosity as
+    a fraction, pressures strictly increasing; a pressure-0 first row is the dried film)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"compaction curve {path} does not exist")
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        raise ValueError(f"{path}: no rows")
+    for needed in ("pressure_mpa", "porosity"):
+        if needed not in rows[0]:
+            raise ValueError(f"{path}: missing column {needed!r} (has {sorted(rows[0])})")
+    if porosity_sd is not None and not porosity_sd > 0:
+        raise ValueError(f"--porosity-sd must be > 0, got {porosity_sd}")
+    p, e, s = [], [], []
+    for i, row in enumerate(rows):
+        line = i + 2
+        p.append(_float(row, "pressure_mpa", line, path))
+        e.append(_float(row, "porosity", line, path))
+        if not 0 <= p[-1] <= 500:
+            raise ValueError(f"{path}, line {line}: pressure_mpa must lie in [0, 500], got "
+                             f"{p[-1]}")
+        if len(p) > 1 and not p[-1] > p[-2]:
+            raise ValueError(f"{path}, line {line}: pressure_mpa must increase from row to "
+                             f"row, got {p[-1]} after {p[-2]}")
+        if not 0 < e[-1] < 1:
+            raise ValueError(f"{path}, line {line}: porosity must be a fraction in (0, 1), "
+                             f"got {e[-1]}")
+        if (row.get("porosity_sd") or "").strip():
+            s.append(_float(row, "porosity_sd", line, path))
+        elif porosity_sd is not None:
+            s.append(porosity_sd)
+        else:
+            raise ValueError(f"{path}, line {line}: no porosity_sd; give the column or "
+                             "--porosity-sd")
+        if not s[-1] > 0:
+            raise ValueError(f"{path}, line {line}: porosity_sd must be > 0, got {s[-1]}")
+    dried = p[0] == 0
+    if len(p) - dried < 2:
+        raise ValueError(f"{path}: needs at least 2 pressures > 0")
+    k = int(dried)
+    return CompactionCurve(np.array(p[k:]), np.array(e[k:]), np.array(s[k:]),
+                           e[0] if dried else None, s[0] if dried else None)
+
+
+# ---------------------------------------------------------------------------- forward model
+def dem_run(task: dict) -> dict:
+    """One design run (in a worker): calender ``task['dried']`` with θ at the pressures;
+    returns the reported pressures, porosities after spring-back, the relaxed dried porosity,
+    spring-back and CPU seconds, or status 'failed' with the error.  Never raises."""
+    started = time.process_time()
+    try:
+        from physics.calender import CalenderProtocol, calender
+        from physics.state import ParticleState
+
+        conditions = dem_conditions(task["theta"], task["temperature_c"],
+                                    task["line_speed_m_min"])
+        res = calender(ParticleState.load(task["dried"]), task["pressures_mpa"], conditions,
+                       CalenderProtocol(press=task["protocol"]))
+        return {"status": "ok", **task,
+                "pressure_reported_mpa": [float(q.pressure_max_mpa) for q in res.points],
+                "porosity": [float(q.porosity) for q in res.points],
+                "springback_percent": [float(q.springback_percent) for q in res.points],
+                "dried_porosity": float(res.initial.porosity),
+                "cpu_s": time.process_time() - started}
+    except Exception as err:  # a failed run is a result, recorded and excluded
+        return {"status": "failed", **task, "error": f"{type(err).__name__}: {err}",
+                "cpu_s": time.process_time() - started}
+
+
+def _run_key(task: dict, dried_hash: str) -> str:
+    body = {k: v for k, v in task.items() if k != "dried"} | {"dried": dried_hash}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def run_dem_tasks(tasks: Sequence[dict], runs_dir: Path, *, hashes: dict[str, str],
+                  forward: Callable[[dict], dict] | None = None, executor: str = "local",
+                  workers: int = 1, quiet: bool = False) -> list[dict]:
+    """Results of ``tasks`` in order: cached ones read from ``runs_dir``, the others run
+    (``forward`` inline, or :func:`dem_run` on the executor) and written as they finish."""
+    from tqdm import tqdm
+
+    from experiments.batch import make_executor
+    from experiments.files import write_json_atomic
+
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    paths = [runs_dir / f"{_run_key(t, hashes[t['dried']])}.json" for t in tasks]
+    results: list[dict | None] = [json.loads(p.read_text()) if p.is_file() else None
+                                  for p in paths]
+    todo = [i for i, r in enumerate(results) if r is None]
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="DEM runs",
+               unit="run", disable=quiet)
+
+    def done(i: int, result: dict) -> None:
+        write_json_atomic(paths[i], result)
+        results[i] = result
+        bar.update()
+
+    if forward is not None or workers <= 1 or len(todo) <= 1:
+        for i in todo:
+            done(i, (forward or dem_run)(tasks[i]))
+    elif todo:
+        pool, close, _ = make_executor(executor, min(workers, len(todo)))
+        try:
+            futures = {pool.submit(dem_run, tasks[i]): i for i in todo}
+            for fut in cf.as_completed(futures):
+                done(futures[fut], fut.result())
+        finally:
+            close()
+    bar.close()
+    return results  # type: ignore[return-value]
+
+
+# ---------------------------------------------------------------------------- emulator
+class CompactionEmulator:
+    """GP of porosity over (prior-scaled θ, log10 p) from the finished design runs."""
+
+    def __init__(self, parameters: Sequence[Parameter], theta: np.ndarray,
+                 pressures: np.ndarray, porosity: np.ndarray):
+        from surrogates.gp import GPSurrogate
+
+        self.parameters = tuple(parameters)
+        names = [("log10_" if p.log else "") + p.name for p in self.parameters]
+        x = np.column_stack([self._scaled(np.asarray(theta, dtype=float)),
+                             np.log10(np.asarray(pressures, dtype=float))])
+        self.model = GPSurrogate("porosity", (*names, "log10_pressure_mpa")).fit(
+            x, np.asarray(porosity, dtype=float))
+
+    def _scaled(self, theta: np.ndarray) -> np.ndarray:
+        theta = np.atleast_2d(theta)
+        return np.column_stack([np.log10(theta[:, k]) if p.log else theta[:, k]
+                                for k, p in enumerate(self.parameters)])
+
+    def predict(self, theta: np.ndarray, pressures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Mean and sd (m × n) at points θ (m × k) and pressures (n) [MPa]."""
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        pressures = np.asarray(pressures, dtype=float)
+        m, n = len(theta), len(pressures)
+        x = np.column_stack([np.repeat(self._scaled(theta), n, axis=0),
+                             np.tile(np.log10(pressures), m)])
+        mean, sd = [], []
+        for i in range(0, len(x), 20000):
+            mu, s = self.model.predict(x[i:i + 20000])
+            mean.append(mu)
+            sd.append(s)
+        return np.concatenate(mean).reshape(m, n), np.concatenate(sd).reshape(m, n)
+
+
+def _training_rows(runs: Sequence[dict], names: Sequence[str]):
+    theta, pressure, porosity = [], [], []
+    for r in runs:
+        for p, e in zip(r["pressure_reported_mpa"], r["porosity"], strict=True):
+            theta.append([r["theta"][n] for n in names])
+            pressure.append(p)
+            porosity.append(e)
+    return np.array(theta), np.array(pressure), np.array(porosity)
+
+
+def emulator_cross_validation(parameters: Sequence[Parameter], runs: Sequence[dict],
+                              folds: int = 8) -> dict:
+    """Hold out whole design runs (all their pressures) in ``folds`` groups, refit, predict
+    them: RMSE [-] and the share of held-out porosities inside the emulator's 95 %
+    interval."""
+    names = [p.name for p in parameters]
+    groups = np.arange(len(runs)) % min(folds, len(runs))
+    errors, inside = [], []
+    for g in np.unique(groups):
+        theta, p, e = _training_rows([r for r, k in zip(runs, groups, strict=True)
+                                      if k != g], names)
+        em = CompactionEmulator(parameters, theta, p, e)
+        for held in (r for r, k in zip(runs, groups, strict=True) if k == g):
+            mean, sd = em.predict(np.array([[held["theta"][n] for n in names]]),
+                                  np.array(held["pressure_reported_mpa"]))
+            err = mean[0] - np.array(held["porosity"])
+            errors.append(err)
+            inside.append(np.abs(err) <= 1.96 * sd[0])
+    errors = np.concatenate(errors)
+    return {"rmse": float(np.sqrt(np.mean(errors ** 2))),
+            "coverage95": float(np.mean(np.concatenate(inside))), "runs": len(runs),
+            "folds": int(len(np.unique(groups)))}
+
+
+# ---------------------------------------------------------------------------- the job
+def _file_hash(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def calibrate_dem(table: str | Path, out_dir: str | Path, *,
+                  dried: Sequence[str | Path] = (), parameters: str | None = None,
+                  forward: Callable[[dict], dict] | None = None, n_design: int = 24,
+                  seed: int = 0, porosity_sd: float | None = None,
+                  temperature_c: float = 60.0, line_speed_m_min: float = 0.54,
+                  protocol: str = "paper", validate: int = 0, executor: str = "local",
+                  workers: int = 1, mcmc_steps: int = 3000,
+                  experiment: str | None = "calibrate", quiet: bool = False) -> dict:
+    """Calibrate DEM contact parameters against a measured porosity–pressure curve (module
+    docstring).  ``dried``: one or more dried structures (``etwin dry`` seeds); ``forward``
+    (a task dict -> a result dict as :func:`dem_run`'s) replaces the DEM (tests)."""
+    from experiments.files import write_csv_atomic, write_json_atomic
+    from experiments.plots import plot_compaction_predictive, plot_marginals, plot_pair_posterior
+    from experiments.report import Section, write_report
+    from experiments.tracking import job_run
+    from optimize.bo import sobol_unit
+    from optimize.calibration import calibrate_with_emulator
+    from physics.calender.presets import preset_from_conditions
+
+    if not 4 <= n_design <= 500:
+        raise ValueError(f"--design must lie in [4, 500], got {n_design}")
+    if not 0 <= validate <= 64:
+        raise ValueError(f"--validate must lie in [0, 64], got {validate}")
+    if protocol not in DEM_PROTOCOLS:
+        raise ValueError(f"--protocol must be one of {', '.join(DEM_PROTOCOLS)}, got "
+                         f"{protocol!r}")
+    if not 1 <= workers <= 256:
+        raise ValueError(f"--workers must lie in [1, 256], got {workers}")
+    params = parse_dem_parameters(parameters)
+    names = [p.name for p in params]
+    curve = read_compaction_curve(table, porosity_sd)
+    films = [str(Path(d)) for d in dried]
+    if forward is None:
+        if not films:
+            raise ValueError("--dried is required: one or more dried structures (etwin dry "
+                             "output dried.npz) that the DEM calenders")
+        for f in films:
+            if not Path(f).is_file():
+                raise FileNotFoundError(f"dried structure {f} does not exist")
+        hashes = {f: _file_hash(f) for f in films}
+    else:
+        films = films or ["custom-forward"]
+        hashes = {f: f for f in films}
+    # the same temperature and speed check the contact law at every point
+    dem_conditions({}, temperature_c, line_speed_m_min)
+
+    def admissible(theta: np.ndarray) -> np.ndarray:
+        return dem_admissible(theta, params, temperature_c, line_speed_m_min)
+
+    lo = np.array([math.log10(p.lower) if p.log else p.lower for p in params])
+    hi = np.array([math.log10(p.upper) if p.log else p.upper for p in params])
+    unit = lo + (hi - lo) * sobol_unit(len(params), 16 * n_design, seed)
+    candidates = np.where([p.log for p in params], 10 ** unit, unit)
+    design = candidates[admissible(candidates)][:n_design]
+    if len(design) < n_design:
+        raise ValueError(f"only {len(design)} of {16 * n_design} prior points give a valid "
+                         f"DEM contact law at {temperature_c:g} °C and {line_speed_m_min:g} "
+                         f"m/min; lower --design or narrow the priors")
+
+    def task(theta_row, film: str) -> dict:
+        return {"dried": film, "theta": {n: float(v) for n, v in
+                                         zip(names, np.round(theta_row, 10), strict=True)},
+                "pressures_mpa": curve.pressures_mpa.tolist(), "temperature_c": temperature_c,
+                "line_speed_m_min": line_speed_m_min, "protocol": protocol}
+
+    tasks = [task(t, films[k % len(films)]) for k, t in enumerate(design)]
+    settings = {"n_design": n_design, "seed": seed, "table": str(table), "dried": films,
+                "calibrated": names, "temperature_c": temperature_c,
+                "line_speed_m_min": line_speed_m_min, "protocol": protocol,
+                "validate": validate}
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    with job_run(experiment, "calibrate-dem", settings) if experiment else \
+            nullcontext() as mlrun:
+        runs = run_dem_tasks(tasks, out / "dem_runs", hashes=hashes, forward=forward,
+                             executor=executor, workers=workers, quiet=quiet)
+        ok = [r for r in runs if r["status"] == "ok"]
+        failed = [r for r in runs if r["status"] != "ok"]
+        if len(ok) < 4:
+            raise RuntimeError(f"only {len(ok)} of {len(runs)} DEM runs finished; first "
+                               f"error: {failed[0]['error'] if failed else '-'}")
+        theta_tr, p_tr, e_tr = _training_rows(ok, names)
+        emulator = CompactionEmulator(params, theta_tr, p_tr, e_tr)
+        cv = emulator_cross_validation(params, ok)
+        post = calibrate_with_emulator(lambda t: emulator.predict(t, curve.pressures_mpa),
+                                       curve.porosity, curve.porosity_sd, params, admissible,
+                                       steps=mcmc_steps, seed=seed)
+        marginals = post.marginals()
+        best = post.best()
+        draws = post.sample(PREDICTIVE_DRAWS, seed)
+        theta_draws = np.column_stack([draws[n] for n in names])
+        grid_p = np.geomspace(curve.pressures_mpa.min() / 1.5,
+                              curve.pressures_mpa.max() * 1.5, 40)
+        mean, _ = emulator.predict(theta_draws, grid_p)
+        band = np.percentile(mean, [2.5, 50, 97.5], axis=0)
+        at_obs, _ = emulator.predict(theta_draws, curve.pressures_mpa)
+        summary = {"job": "calibrate", "target": "dem",
+                   "parameters": {n: m.summary() for n, m in marginals.items()},
+                   "map": best, "mcmc": {"acceptance": post.acceptance,
+                                         "autocorr_steps": list(post.autocorr_steps),
+                                         "draws": len(post.samples)},
+                   "emulator_cross_validation": cv, "design_runs": len(runs),
+                   "failed_runs": [{"theta": r["theta"], "error": r["error"]} for r in failed],
+                   "dem_cpu_s": float(sum(r.get("cpu_s", 0.0) for r in runs)),
+                   "pressures_mpa": curve.pressures_mpa.tolist(),
+                   "observed_porosity": curve.porosity.tolist(),
+                   "observed_sd": curve.porosity_sd.tolist(),
+                   "predictive_median": np.median(at_obs, axis=0).tolist(),
+                   "dried_relaxed_porosity": [r["dried_porosity"] for r in ok],
+                   "measured_dried_porosity": curve.dried_porosity, **settings}
+        rows = []
+        if validate:
+            checks = run_dem_tasks([task([best[n] for n in names], films[k % len(films)])
+                                    for k in range(validate)], out / "dem_runs",
+                                   hashes=hashes, forward=forward, executor=executor,
+                                   workers=workers, quiet=quiet)
+            summary["validation"] = validation_table(curve, checks)
+            rows = summary["validation"]["rows"]
+        write_json_atomic(out / "preset.json", dataclasses.asdict(preset_from_conditions(
+            f"calibrated-{Path(table).stem}",
+            f"DEM contact law calibrated on {Path(table).name} (highest-posterior draw)",
+            dem_conditions(best, temperature_c, line_speed_m_min),
+            {"data": str(table), "data_sha256": _file_hash(str(table)),
+             "calibrated": {n: marginals[n].summary() for n in names}, "map": best,
+             "design_runs": len(ok), "films": [Path(f).name for f in films],
+             "film_sha256": [hashes[f] for f in films], "protocol": protocol,
+             "temperature_c": temperature_c, "line_speed_m_min": line_speed_m_min,
+             "emulator_cross_validation": cv,
+             "validation": summary.get("validation")})))
+        write_csv_atomic(out / "design.csv", [
+            {**r["theta"], "film": Path(r["dried"]).name, "pressure_mpa": float(p),
+             "porosity": float(e)}
+            for r in ok for p, e in zip(r["pressure_reported_mpa"], r["porosity"],
+                                        strict=True)])
+        write_csv_atomic(out / "posterior_samples.csv", [
+            dict(zip(names, row.tolist(), strict=True)) for row in post.samples[::10]])
+        plots = [plot_marginals(marginals, out / "posterior.png").name,
+                 plot_pair_posterior(post, out / "posterior_pairs.png", design).name,
+                 plot_compaction_predictive(curve.pressures_mpa, curve.porosity,
+                                            curve.porosity_sd, grid_p, band,
+                                            out / "posterior_predictive.png").name]
+        text = "; ".join(f"{n} = {m.mean:.3g} [{m.lower:.3g}, {m.upper:.3g}]"
+                         for n, m in marginals.items())
+        text = (f"Posterior mean and 95 % credible interval: {text}.  Highest-posterior "
+                f"draw: {', '.join(f'{n} = {v:.3g}' for n, v in best.items())}.  "
+                f"{len(ok)} DEM runs ({len(failed)} failed, "
+                f"{summary['dem_cpu_s'] / 3600:.2f} CPU h) on {len(films)} film(s), "
+                f"protocol {protocol}; emulator, whole runs held out: RMSE "
+                f"{100 * cv['rmse']:.2f} porosity points, {100 * cv['coverage95']:.0f} % "
+                f"inside its 95 % interval; MCMC acceptance {post.acceptance:.2f}, "
+                f"autocorrelation {max(post.autocorr_steps):.0f} steps.")
+        if any(m.at_prior_edge for m in marginals.values()):
+            text += ("\n\n**Note:** a credible interval touches its prior bound ("
+                     + ", ".join(n for n, m in marginals.items() if m.at_prior_edge)
+                     + "): the data do not pin it inside the box.")
+        sections = [Section("Result", text, table=[{"parameter": n, **m.summary()}
+                                                   for n, m in marginals.items()],
+                            plots=plots),
+                    Section("Measured curve", table=[
+                        {"pressure_mpa": float(p), "porosity": float(y),
+                         "porosity_sd": float(s), "posterior_median": float(m)}
+                        for p, y, s, m in zip(curve.pressures_mpa, curve.porosity,
+                                              curve.porosity_sd,
+                                              summary["predictive_median"], strict=True)])]
+        if rows:
+            v = summary["validation"]
+            sections.append(Section(
+                "DEM at the highest-posterior draw",
+                f"{v['runs']} DEM runs: max |error| {100 * v['max_abs_error']:.2f} porosity "
+                f"points, {v['inside_1sd']} of {len(rows)} measured points inside ±1 sd.",
+                table=rows))
+        write_report(out, "DEM contact-law calibration", sections)
+        write_json_atomic(out / "summary.json", summary)
+        if mlrun is not None:
+            mlrun.log_metrics({f"{n}.{k}": float(v) for n, m in marginals.items()
+                               for k, v in m.summary().items() if k != "at_prior_edge"}
+                              | {"emulator_rmse": cv["rmse"]})
+            mlrun.log_artifacts(str(out))
+            summary["mlflow_run_id"] = mlrun.run_id
+    summary["out"] = str(out)
+    return summary
+
+
+def validation_table(curve: CompactionCurve, runs: Sequence[dict]) -> dict:
+    """Measured against simulated (mean ± sd over the finished runs) at every pressure."""
+    ok = [r for r in runs if r["status"] == "ok"]
+    if not ok:
+        raise RuntimeError(f"every validation run failed: {runs[0].get('error')}")
+    sim = np.array([r["porosity"] for r in ok])
+    mean = sim.mean(axis=0)
+    sd = sim.std(axis=0, ddof=1) if len(ok) > 1 else np.zeros_like(mean)
+    err = mean - curve.porosity
+    rows = [{"pressure_mpa": float(p), "measured": float(y), "measured_sd": float(s),
+             "simulated": float(m), "simulated_sd": float(d), "error": float(e)}
+            for p, y, s, m, d, e in zip(curve.pressures_mpa, curve.porosity,
+                                        curve.porosity_sd, mean, sd, err, strict=True)]
+    return {"runs": len(ok), "rows": rows, "max_abs_error": float(np.max(np.abs(err))),
+            "inside_1sd": int(np.sum(np.abs(err) <= curve.porosity_sd)),
+            "dried_relaxed_porosity": [r["dried_porosity"] for r in ok]}

@@ -1,0 +1,71 @@
+"""Contact-law presets: the shipped ones load and validate, a preset file round-trips the
+contact law exactly, and bad names, fields and values are refused with the field named."""
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from experiments.cli import main
+from physics.calender import BinderContact, ProcessConditions
+from physics.calender.presets import (
+    list_presets,
+    load_preset,
+    preset_from_conditions,
+    preset_json,
+)
+
+DATA_DIR = Path(__file__).parent / "data"
+
+
+def test_paper_preset_is_table_2():
+    assert "paper" in list_presets()
+    for name in list_presets():
+        load_preset(name)  # every shipped preset validates
+    paper = load_preset("paper")
+    assert paper.process_conditions() == ProcessConditions()
+    hot = paper.process_conditions(temperature_c=120.0, line_speed_m_min=2.0)
+    assert hot.temperature_c == 120.0 and hot.binder_contact == BinderContact()
+    assert paper.provenance["source"].startswith("Ngandjong")
+
+
+def test_a_preset_file_round_trips_the_contact_law(tmp_path):
+    law = dataclasses.replace(ProcessConditions(), am_friction=0.05,
+                              binder_contact=BinderContact(0.4, 0.2, 0.1, 1.5, 5.0))
+    preset = preset_from_conditions("trial", "a test law", law, {"source": "test"})
+    path = tmp_path / "trial.json"
+    path.write_text(preset_json(preset))
+    loaded = load_preset(path)
+    assert loaded.name == "trial" and loaded.provenance == {"source": "test"}
+    assert loaded.process_conditions() == law
+    # process inputs stay inputs, not part of the preset
+    assert loaded.process_conditions(temperature_c=90.0).binder_contact == law.binder_contact
+
+
+@pytest.mark.parametrize("conditions, message", [
+    ({"roll_gap_um": 3}, "unknown field 'roll_gap_um'"),
+    ({"binder_contact": {"yield_mpa": 3}}, "unknown binder_contact field(s) ['yield_mpa']"),
+    ({"binder_contact": {"plasticity": 2.0}}, "hysteretic.plasticity = 2"),
+    ({"am_friction": -1}, "am_friction"),
+])
+def test_bad_preset_files_name_the_field(tmp_path, conditions, message):
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps({"name": "bad", "conditions": conditions}))
+    with pytest.raises(ValueError) as err:
+        load_preset(path)
+    assert message in str(err.value)
+
+
+def test_unknown_presets_list_the_allowed_ones(tmp_path, capsys):
+    with pytest.raises(ValueError, match="unknown preset 'nmc999'; allowed: .*paper"):
+        load_preset("nmc999")
+    (tmp_path / "x.json").write_text("{not json")
+    with pytest.raises(ValueError, match="is not a preset"):
+        load_preset(tmp_path / "x.json")
+    with pytest.raises(ValueError, match="not a process input"):
+        load_preset("paper").process_conditions(am_friction=0.3)
+    dried = str(DATA_DIR / "dried_ci_seed0.npz")
+    assert main(["calender", "--dried", dried, "--preset", "nmc999", "--out",
+                 str(tmp_path / "o"), "--quiet"]) == 2
+    assert "unknown preset 'nmc999'" in capsys.readouterr().err
