@@ -237,6 +237,8 @@ def dem_run(task: dict) -> dict:
                 "pressure_reported_mpa": [float(q.pressure_max_mpa) for q in res.points],
                 "porosity": [float(q.porosity) for q in res.points],
                 "springback_percent": [float(q.springback_percent) for q in res.points],
+                "load_share_am_am": [q.load_share.get("AM-AM", 0.0) for q in res.points],
+                "am_contacts_per_am_max": [q.am_contacts_per_am_max for q in res.points],
                 "dried_porosity": float(res.initial.porosity),
                 "cpu_s": time.process_time() - started}
     except Exception as err:  # a failed run is a result, recorded and excluded

@@ -179,6 +179,16 @@ def test_average_stress_theorem_between_planes(dried):
     assert p_top == pytest.approx(p_bottom, rel=0.01)
     assert sigma[8] == pytest.approx(-p_top, rel=0.01)
     assert sigma[0] < 0 and sigma[4] < 0
+    # the contact stress split by type pair sums to the pair virial the engine accumulated
+    vol = press.area_um2 * press.thickness_um
+    parts = sim.contact_stress_by_type_kpa(vol)
+    total = sum(parts.values())
+    np.testing.assert_allclose(total, -sim.virial / vol, rtol=1e-3,
+                               atol=1e-6 * float(np.abs(sim.virial).max() / vol))
+    assert set(parts) >= {("AM", "AM"), ("AM", "CBD"), ("CBD", "CBD")}
+    share = press.load_share()
+    assert sum(share.values()) == pytest.approx(1.0)
+    assert share["AM-AM"] > 0  # Table 2 at ~3 MPa: 0.996 on this film (the AM skeleton)
 
 
 @pytest.fixture(scope="module")

@@ -58,7 +58,7 @@ def test_bad_preset_files_name_the_field(tmp_path, conditions, message):
 
 
 def test_unknown_presets_list_the_allowed_ones(tmp_path, capsys):
-    with pytest.raises(ValueError, match="unknown preset 'nmc999'; allowed: .*paper"):
+    with pytest.raises(ValueError, match=r"unknown preset 'nmc999'; allowed: .*paper"):
         load_preset("nmc999")
     (tmp_path / "x.json").write_text("{not json")
     with pytest.raises(ValueError, match="is not a preset"):

@@ -33,6 +33,7 @@ from physics.structure import (
     RadialDistribution,
     StructureMetrics,
     am_cbd_shell_count,
+    am_skeleton,
     film_bounds_um,
     radial_distribution,
     structure_metrics,
@@ -157,7 +158,13 @@ class PressPoint:
     maximum compression are read; ``dwell_us`` is its length and ``creep_arrested`` whether
     the film stopped creeping within ``max_hold_us``.  ``am_contact_stress_mpa`` holds, per AM
     particle, the Hiramatsu–Oka stress of its largest contact force at the end of the dwell
-    (:func:`am_contact_stress_mpa`), the particle-fracture reading.  ``floor_speed_at_target``
+    (:func:`am_contact_stress_mpa`), the particle-fracture reading.  The load path at maximum
+    compression: ``load_share`` is the share of the particle contacts' σ_zz carried by each
+    contact type pair ('AM-AM', 'AM-CBD', 'CBD-CBD'; Love's average stress split by pair
+    type, ``Simulation.contact_stress_by_type_kpa``), and ``am_contacts_per_am_max`` /
+    ``am_contacts_per_am_recovered`` the AM–AM contacts per AM particle (real radii × 1.02,
+    :func:`physics.structure.am_skeleton`) at the turn and after recovery.
+    ``floor_speed_at_target``
     is True when the roll reached the target at the floor speed ``min_plane_speed_m_s``
     because the inertial-number law asked for less: the film then compacted at I above the
     target (``inertial_number`` is the value at the turn), and its porosity depends on the
@@ -188,6 +195,9 @@ class PressPoint:
     floor_speed_at_target: bool
     state: ParticleState = field(repr=False)
     am_contact_stress_mpa: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
+    load_share: dict = field(default_factory=dict)
+    am_contacts_per_am_max: float = 0.0
+    am_contacts_per_am_recovered: float = 0.0
 
     def summary(self) -> dict:
         out = {k: v for k, v in asdict(self).items()
@@ -383,6 +393,15 @@ class _Press:
     def stress_mpa(self) -> tuple[float, ...]:
         vol = self.area_um2 * self.thickness_um
         return tuple(float(v) for v in (self.sim.cauchy_stress_kpa(vol) / KPA_PER_MPA).ravel())
+
+    def load_share(self) -> dict[str, float]:
+        """Share of the particle contacts' σ_zz per contact type pair of the film (AM, CBD)."""
+        vol = self.area_um2 * self.thickness_um
+        parts = self.sim.contact_stress_by_type_kpa(vol)
+        zz = {f"{a}-{b}": float(v[2, 2]) for (a, b), v in parts.items()
+              if a in ("AM", "CBD") and b in ("AM", "CBD")}
+        total = sum(zz.values())
+        return {k: v / total if total else 0.0 for k, v in zz.items()}
 
     def top_contacts(self) -> int:
         s = self.sim
@@ -604,6 +623,8 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
     dwell_us = len(pressures) * block_us if n_max else 0.0
     coord_max = float(sim.coordination_numbers().mean())
     am_stress = am_contact_stress_mpa(sim)
+    shares = press.load_share()
+    am_max = am_skeleton(press.state("compressed", {})).contacts_per_am
     while True:
         p_kpa = press.block(+1, phase, trace)
         if progress:
@@ -648,4 +669,5 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
         floor_speed_at_target=protocol.press == "quasi-static" and abs(
             turn["plane_speed_m_s"]) <= protocol.min_plane_speed_m_s,
         state=recovered,
-        am_contact_stress_mpa=am_stress)
+        am_contact_stress_mpa=am_stress, load_share=shares, am_contacts_per_am_max=am_max,
+        am_contacts_per_am_recovered=am_skeleton(recovered).contacts_per_am)

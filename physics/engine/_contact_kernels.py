@@ -305,6 +305,43 @@ def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
         bw[2, 2] = w22
 
 
+@nb.njit(**_JIT)
+def contact_virial_by_type(pos, vel, omega, radius, mass, ptype, pair_i, pair_j, hist, params,
+                           box_len, periodic, dt, n_types):
+    """Contact (non-LJ) pair virial Σ r_ij ⊗ F_ij per type pair [nN µm], (n_types, n_types,
+    3, 3) with both orders summed into [min, max]; read-only: the contact law runs on a copy
+    of each history row, so the state is untouched."""
+    out = np.zeros((n_types, n_types, 3, 3))
+    row = np.empty((1, hist.shape[1]))
+    for k in range(pair_i.shape[0]):
+        i = pair_i[k]
+        j = pair_j[k]
+        dx = min_image(pos[i, 0] - pos[j, 0], box_len[0], periodic[0])
+        dy = min_image(pos[i, 1] - pos[j, 1], box_len[1], periodic[1])
+        dz = min_image(pos[i, 2] - pos[j, 2], box_len[2], periodic[2])
+        r = math.sqrt(dx * dx + dy * dy + dz * dz)
+        ri = radius[i]
+        rj = radius[j]
+        rsum = ri + rj
+        if r >= rsum:
+            continue
+        delta = rsum - r
+        row[0, :] = hist[k, :]
+        res = contact_force(
+            dx / r, dy / r, dz / r, delta, ri * rj / rsum, mass[i] * mass[j] / (mass[i] + mass[j]),
+            ri - 0.5 * delta, rj - 0.5 * delta,
+            vel[i, 0] - vel[j, 0], vel[i, 1] - vel[j, 1], vel[i, 2] - vel[j, 2],
+            omega[i, 0], omega[i, 1], omega[i, 2], omega[j, 0], omega[j, 1], omega[j, 2],
+            row, 0, params, ptype[i], ptype[j], sjkr_pair_area(r, ri, rj), dt)
+        a = min(ptype[i], ptype[j])
+        b = max(ptype[i], ptype[j])
+        d = (dx, dy, dz)
+        for u in range(3):
+            for v in range(3):
+                out[a, b, u, v] += d[u] * res[v]
+    return out
+
+
 @nb.njit(parallel=True, **_JIT)
 def reduce_buffers(buf_f, buf_t, buf_w, force, torque, virial):
     """force = Σ_c buf_f[c], torque = Σ_c buf_t[c], virial = Σ_c buf_w[c]."""

@@ -531,6 +531,20 @@ class Simulation:
         return -(ik.kinetic_tensor(self.velocity, self.mass) + self.virial
                  + self.wall_virial) / volume_um3
 
+    def contact_stress_by_type_kpa(self, volume_um3: float) -> dict[tuple[str, str], np.ndarray]:
+        """The particle-contact part of the average stress split by type pair [kPa] (tension
+        positive): -Σ_pairs of that type r_ij ⊗ F_ij / V, the load path through each kind
+        of contact (LJ and plane contacts excluded; the types' names from the table)."""
+        if not volume_um3 > 0:
+            raise ValueError(f"volume_um3 = {volume_um3!r}; allowed range (0, inf)")
+        n = len(self.table.names)
+        w = ck.contact_virial_by_type(self.position, self.velocity, self.omega, self.radius,
+                                      self.mass, self.ptype, self.pair_i, self.pair_j,
+                                      self.hist, self.params, self.box_len, self.periodic,
+                                      self.dt, n)
+        return {(self.table.names[a], self.table.names[b]): -w[a, b] / volume_um3
+                for a in range(n) for b in range(a, n)}
+
     def contacts(self) -> tuple[np.ndarray, np.ndarray]:
         """(i, j) index arrays of the pairs in contact (overlap > 0)."""
         d = self.position[self.pair_i] - self.position[self.pair_j]
