@@ -73,8 +73,11 @@ def test_dem_calibration_recovers_four_known_parameters_and_resumes(tmp_path):
              for p, e in zip(PRESSURES, observed, strict=True)]
     write_csv_atomic(tmp_path / "curve.csv", rows)
     calls = []
+    stop_at = [15]
 
     def forward(task):
+        if len(calls) + 1 == stop_at[0]:  # the user stops the job during the 15th run
+            raise KeyboardInterrupt
         calls.append(task)
         theta = task["theta"]
         if theta["cbd_plasticity"] > 0.85:  # a run that fails is recorded and left out
@@ -89,8 +92,14 @@ def test_dem_calibration_recovers_four_known_parameters_and_resumes(tmp_path):
     kwargs = dict(forward=forward, dried=["film_a", "film_b"], n_design=40, validate=2,
                   parameters=",".join(TRUTH),
                   mcmc_steps=1500, experiment=None, quiet=True)
+    with pytest.raises(KeyboardInterrupt):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", **kwargs)
+    assert len(list((tmp_path / "out" / "dem_runs").glob("*.json"))) == 14
+    # the rerun resumes: the 14 finished runs are read, not run again
+    stop_at[0] = 0
     summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", **kwargs)
     assert len(calls) == 40 + 2  # and two validation runs at the MAP, one per film
+    assert len({json.dumps(c, sort_keys=True) for c in calls}) == 42
     # design runs alternate between the films
     assert {c["dried"] for c in calls} == {"film_a", "film_b"}
     for name, value in TRUTH.items():
@@ -103,9 +112,6 @@ def test_dem_calibration_recovers_four_known_parameters_and_resumes(tmp_path):
     for name in ("report.md", "posterior.png", "posterior_pairs.png",
                  "posterior_predictive.png", "design.csv", "summary.json"):
         assert (tmp_path / "out" / name).is_file()
-    # a rerun reads every finished run (failed ones included) from out/dem_runs
-    calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", **kwargs)
-    assert len(calls) == 42
     stored = [json.loads(p.read_text()) for p in (tmp_path / "out" / "dem_runs").glob("*.json")]
     assert any(r["status"] == "failed" for r in stored) == bool(summary["failed_runs"])
 
