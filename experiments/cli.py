@@ -306,7 +306,7 @@ def cmd_calender(args: argparse.Namespace) -> dict:
         _log(f"note: at {', '.join(f'{p:g}' for p in floor)} MPa the roll reached the target at "
              f"the floor speed {protocol.min_plane_speed_m_s:g} m/s (inertial number above "
              f"{protocol.inertial_number:g}); there the porosity depends slightly on that "
-             "speed (README, 'Calendering': speed ensembles below 2 MPa); compare with "
+             "speed (docs/physics/calendering.md, 'Speed ensembles below 2 MPa'); compare with "
              "--min-plane-speed-m-s halved")
     points = []
     for point in result.points:

@@ -207,7 +207,7 @@ def test_porosity_falls_with_pressure_and_follows_the_compaction_law(curves):
     assert result.initial.porosity > eps[0] > eps[2]
     assert eps_min[0] > eps_min[1] > eps_min[2]
     # 20 vs 100 MPa after recovery: both on the plateau where spring-back grows as fast as
-    # the compaction (README), so only the 2 -> 100 MPa drop is required
+    # the compaction (docs/physics/calendering.md), so only the 2 -> 100 MPa drop is required
     assert all(p.porosity_min < p.porosity for p in result.points)  # spring-back
     assert result.fit is not None and result.fit.r_squared > 0.95
     for p in result.points:
@@ -220,7 +220,7 @@ def test_halving_the_plane_speed_ci(curves):
     ~±0.5 percentage points between trajectories (a few force chains carry the load; measured
     0.3-0.9 points between runs), so ci size gets 1.5 points, enough to catch a rate effect
     (1 m/s plane: +0.9 points at 100 MPa).  The 0.5-point criterion is checked at fast size in
-    ``test_halving_the_plane_speed_fast`` (slow) and reported in the README."""
+    ``test_halving_the_plane_speed_fast`` (slow) and reported in docs/physics/calendering.md."""
     slow, fast = curves
     assert fast.protocol.min_plane_speed_m_s == pytest.approx(
         2 * slow.protocol.min_plane_speed_m_s)
@@ -244,7 +244,8 @@ def test_halving_the_plane_speed_fast():
     b = calender(state, pressures, protocol=protocol.slower(2.0))
     # measured (seed 0, creep-arrest dwell): 27.60 / 27.06 / 26.78 % against 27.57 / 27.28 /
     # 27.13 %, so 0.35 points at 120 MPa (0.14 with the earlier fixed 1 µs dwell).  At 5 and
-    # 20 MPa single runs scatter by ~0.5 points, so the check there is by ensembles (README)
+    # 20 MPa single runs scatter by ~0.5 points, so the check there is by ensembles
+    # (docs/physics/calendering.md)
     assert abs(a.points[-1].porosity - b.points[-1].porosity) < 0.005
 
 

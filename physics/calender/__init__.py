@@ -56,10 +56,12 @@ every run and a test shows that halving every speed changes the final porosity b
 0.5 percentage points at 120 MPa (0.35 at ``fast`` size).  Ensembles of single runs, which
 scatter by ~±0.3 points at ``fast`` size, bound the effect at lower pressure: at 20 MPa (fixed
 1 µs dwell) 0.00 ± 0.18 points for one halving, at 5 MPa -0.03 ± 0.10 points per halving
-over 0.2, 0.1 and 0.05 m/s (22 runs, README).  Below ~1.2 MPa the floor speed sets the
+over 0.2, 0.1 and 0.05 m/s (22 runs, docs/physics/calendering.md).  Below ~1.2 MPa the
+floor speed sets the
 plane speed (I = 1.3-1.8e-3 at 0.3-0.6 MPa); ensembles of 6-10 runs per speed give +0.27,
 +0.25, +0.25 and -0.07 points per halving at 0.3, 0.6, 1 and 2 MPa (s.e. 0.14-0.19, so the
-95 % upper bound reaches 0.54-0.67 below 2 MPa; README): slower is slightly more porous there.
+95 % upper bound reaches 0.54-0.67 below 2 MPa; docs/physics/calendering.md): slower is
+slightly more porous there.
 Such points carry ``floor_speed_at_target``.  The time step is 0.2 × the smallest
 Rayleigh time (LIGGGHTS' ``check/timestep/gran`` bound).
 
@@ -81,7 +83,8 @@ seen in DMA), τ_ref = 0.16 s (an α_c loss peak near 1 Hz at 60 °C).  They are
 this model, not fitted to the paper; the class documents and validates them.  With the Table
 2 law alone the binder stays elastic-adhesive: no viscous flow of a hot binder, so a hotter
 roll leaves a film formed at ~1 MPa more porous (+1.3 points from 20 to 140 °C, `fast`,
-README) and none above ~5 MPa, where heated-calendering experiments densify.
+docs/physics/calendering.md) and none above ~5 MPa, where heated-calendering experiments
+densify.
 
 Binder contact physics beyond Table 2 (:class:`BinderContact`, registry
 ``physics.engine.contacts``): binder contacts (CBD–CBD, AM–CBD) can load elasto-plastically
