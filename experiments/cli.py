@@ -175,6 +175,16 @@ def cmd_dry(args: argparse.Namespace) -> dict:
         raise ValueError(f"--fidelity {args.fidelity!r} is unknown; allowed: "
                          f"{', '.join(FIDELITIES)}")
     recipe = _recipe(args.recipe)
+    if args.am_mass_fraction is not None or args.solid_content is not None:
+        from physics.pipeline import ProcessInputs
+
+        recipe = ProcessInputs(**{k: v for k, v in (("am_mass_fraction", args.am_mass_fraction),
+                                                   ("solid_content", args.solid_content))
+                                  if v is not None}).recipe()
+    n_am = FIDELITY_N_AM[args.fidelity] if args.n_am is None else args.n_am
+    if not 24 <= n_am <= 2000:
+        raise ValueError(f"--n-am = {n_am}; allowed: 24-2000 AM particles (fewer do not fill "
+                         "a column as tall as the largest AM)")
     protocol = DryingProtocol(mode=args.mode)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -184,7 +194,7 @@ def cmd_dry(args: argparse.Namespace) -> dict:
         bar.update(row["step"] - bar.n)
         bar.set_postfix(phase=row["phase"], density=f"{row.get('density_g_cm3', 0):.3f}")
 
-    result = dry_electrode(recipe, FIDELITY_N_AM[args.fidelity], seed=args.seed,
+    result = dry_electrode(recipe, n_am, seed=args.seed,
                            protocol=protocol, progress=progress)
     bar.close()
     result.dried.save(out / "dried.npz")
@@ -1060,6 +1070,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fidelity", default="ci",
                    help="ci (80 AM, ~2 000 particles), fast (200 AM, ~5 000), paper (396 AM, "
                         "~9 800, the paper's cell); cross-section 25.8 × 25.8 µm")
+    p.add_argument("--n-am", dest="n_am", type=int, default=None,
+                   help="AM particles, 24-2000 (default: the --fidelity's count; the "
+                        "cross-section stays, the film's thickness follows)")
+    p.add_argument("--am-mass-fraction", dest="am_mass_fraction", type=float, default=None,
+                   help="AM share of the dry solids, in [0.8, 0.98] (default: the recipe's; "
+                        "carbon and binder share the rest equally, as etwin simulate)")
+    p.add_argument("--solid-content", dest="solid_content", type=float, default=None,
+                   help="slurry solids mass fraction, in [0.5, 0.8] (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0, help="random seed (integer)")
     p.add_argument("--mode", default="wall",
                    help="boundary along z: wall (default: Al current collector below, free top "

@@ -80,14 +80,17 @@ def test_demo_runs_end_to_end(tmp_path):
     assert 1.0 < data["calibration_alpha"]["mean"] < 6.0
 
 
-def test_dry_ci_writes_structure_metrics_and_plots(tmp_path):
-    out = run_cli("dry", "--fidelity", "ci", "--seed", "1", "--out", str(tmp_path), "--json",
-                  "--quiet")
+def test_dry_writes_structure_metrics_and_plots(tmp_path):
+    """A small film (24 AM) of the recipe given by its fractions (the paper's 96:2:2 at 69 %
+    solids: off-paper recipes are in tests/test_drying.py)."""
+    out = run_cli("dry", "--n-am", "24", "--am-mass-fraction", "0.96", "--solid-content",
+                  "0.69", "--seed", "1", "--out", str(tmp_path), "--json", "--quiet")
     assert out.returncode == 0, out.stderr[-2000:]
     data = json.loads(out.stdout)
     for key in ("density_g_cm3", "porosity", "thickness_um", "n_am", "n_cbd", "wall_s"):
         assert key in data
-    assert data["n_am"] == 80 and 0.3 < data["porosity"] < 0.6
+    assert data["n_am"] == 24 and 0.3 < data["porosity"] < 0.7
+    assert abs(data["n_cbd"] / (24 / 80 * 1922) - 1) < 0.1  # 1 922 CBD per 80 AM at 96:2:2
     for name in ("dried.npz", "slurry.npz", "metrics.json", "drying_log.csv", "rdf.png",
                  "drying.png"):
         assert (tmp_path / name).stat().st_size > 0, name
@@ -97,6 +100,10 @@ def test_dry_ci_writes_structure_metrics_and_plots(tmp_path):
 def test_dry_rejects_unknown_fidelity(tmp_path, capsys):
     assert main(["dry", "--fidelity", "huge", "--out", str(tmp_path)]) == 2
     assert "--fidelity 'huge' is unknown; allowed: ci, fast, paper" in capsys.readouterr().err
+    assert main(["dry", "--n-am", "5", "--out", str(tmp_path)]) == 2
+    assert "--n-am = 5; allowed: 24-2000" in capsys.readouterr().err
+    assert main(["dry", "--solid-content", "0.9", "--out", str(tmp_path)]) == 2
+    assert "solid_content" in capsys.readouterr().err
 
 
 DRIED_CI = str(__import__("pathlib").Path(__file__).parent / "data" / "dried_ci_seed0.npz")

@@ -1,0 +1,94 @@
+"""The two press protocols on the same dried films: porosity after recovery, spring-back and
+AM-AM coordination per pressure, with the seed-ensemble scatter.
+
+'quasi-static' (inertial-number speed law, creep-arrest dwell) and 'paper' (constant plane
+speed, straight back up at the target; Ngandjong et al. 2021 §2), both with the default
+contact law (Table 2, the ``paper`` preset) on each ``--dried`` film.  Rows go to versioned JSON
+(``--out``, default ``benchmarks/data/protocols_ci.json``; finished films are kept, so a
+stopped run resumes); the table prints mean ± sd over the films per protocol and pressure.
+
+Run: ``python benchmarks/protocols.py --dried s0.npz,s1.npz,s2.npz [--pressures 2,6,20,56]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from physics.calender import CalenderProtocol, calender
+from physics.state import ParticleState
+
+OUT = Path(__file__).parent / "data" / "protocols_ci.json"
+
+
+def protocol_rows(dried: Path, pressures_mpa: list[float], press: str) -> list[dict]:
+    """One film pressed with one protocol: a row per pressure."""
+    film_hash = hashlib.sha256(dried.read_bytes()).hexdigest()[:12]
+    t0 = time.process_time()
+    res = calender(ParticleState.load(dried), pressures_mpa, protocol=CalenderProtocol(press=press))
+    cpu_s = time.process_time() - t0
+    return [{"film": dried.name, "film_sha256": film_hash, "protocol": press,
+             "pressure_target_mpa": q.pressure_target_mpa,
+             "pressure_reported_mpa": q.pressure_max_mpa, "porosity": q.porosity,
+             "porosity_min": q.porosity_min, "springback_percent": q.springback_percent,
+             "am_contacts_per_am_max": q.am_contacts_per_am_max,
+             "am_contacts_per_am_recovered": q.am_contacts_per_am_recovered,
+             "load_share_am_am": q.load_share.get("AM-AM", 0.0),
+             "dried_porosity": res.initial.porosity, "cpu_s_film": cpu_s}
+            for q in res.points]
+
+
+def summary(rows: list[dict]) -> list[dict]:
+    """Mean and sample sd over the films per (protocol, target pressure)."""
+    out = []
+    for press in sorted({r["protocol"] for r in rows}):
+        for p in sorted({r["pressure_target_mpa"] for r in rows}):
+            sub = [r for r in rows if r["protocol"] == press and r["pressure_target_mpa"] == p]
+            if not sub:
+                continue
+            stats = {"protocol": press, "pressure_target_mpa": p, "n_films": len(sub)}
+            for key in ("pressure_reported_mpa", "porosity", "springback_percent",
+                        "am_contacts_per_am_max", "am_contacts_per_am_recovered"):
+                v = np.array([r[key] for r in sub], dtype=float)
+                stats[key] = float(v.mean())
+                stats[key + "_sd"] = float(v.std(ddof=1)) if len(v) > 1 else float("nan")
+            out.append(stats)
+    return out
+
+
+def main() -> None:
+    from tqdm import tqdm
+
+    from experiments.files import write_json_atomic
+
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--dried", required=True, help="comma-separated dried.npz files")
+    ap.add_argument("--pressures", default="2,6,20,56")
+    ap.add_argument("--protocols", default="paper,quasi-static")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args()
+    pressures = [float(p) for p in args.pressures.split(",")]
+    rows = json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
+    done = {(r["film_sha256"], r["protocol"]) for r in rows}
+    films = [Path(f) for f in args.dried.split(",")]
+    todo = [(f, press) for f in films for press in args.protocols.split(",")
+            if (hashlib.sha256(f.read_bytes()).hexdigest()[:12], press) not in done]
+    for film, press in tqdm(todo, desc="film x protocol"):
+        rows += protocol_rows(film, pressures, press)
+        write_json_atomic(args.out, {"rows": rows, "summary": summary(rows)})
+    print(f"{'protocol':<13} {'p [MPa]':>7} {'n':>2} {'reported':>9} {'porosity %':>14} "
+          f"{'spring-back %':>14} {'AM-AM/AM max':>13}")
+    for s in summary(rows):
+        print(f"{s['protocol']:<13} {s['pressure_target_mpa']:7.3g} {s['n_films']:2d} "
+              f"{s['pressure_reported_mpa']:9.2f} {100 * s['porosity']:7.2f} ± "
+              f"{100 * s['porosity_sd']:4.2f} {s['springback_percent']:7.2f} ± "
+              f"{s['springback_percent_sd']:4.2f} {s['am_contacts_per_am_max']:13.2f}")
+
+
+if __name__ == "__main__":
+    main()
