@@ -209,6 +209,30 @@ def min_image(d, length, periodic):
     return d
 
 
+@nb.njit(inline="always", **_JIT)
+def pair_vector(pos, i, j, box_len, periodic):
+    """Minimum-image separation r_i - r_j [µm] of particles i and j."""
+    return (min_image(pos[i, 0] - pos[j, 0], box_len[0], periodic[0]),
+            min_image(pos[i, 1] - pos[j, 1], box_len[1], periodic[1]),
+            min_image(pos[i, 2] - pos[j, 2], box_len[2], periodic[2]))
+
+
+@nb.njit(inline="always", **_JIT)
+def pair_contact(i, j, r, nx, ny, nz, delta, vel, omega, radius, mass, ptype, hist, k, params,
+                 dt):
+    """:func:`contact_force` of the overlapping pair (i, j) at distance r [µm] along the unit
+    normal n = (r_i - r_j)/r with overlap delta [µm], history row k of ``hist``."""
+    ri = radius[i]
+    rj = radius[j]
+    rsum = ri + rj
+    return contact_force(
+        nx, ny, nz, delta, ri * rj / rsum, mass[i] * mass[j] / (mass[i] + mass[j]),
+        ri - 0.5 * delta, rj - 0.5 * delta,
+        vel[i, 0] - vel[j, 0], vel[i, 1] - vel[j, 1], vel[i, 2] - vel[j, 2],
+        omega[i, 0], omega[i, 1], omega[i, 2], omega[j, 0], omega[j, 1], omega[j, 2],
+        hist, k, params, ptype[i], ptype[j], sjkr_pair_area(r, ri, rj), dt)
+
+
 @nb.njit(parallel=True, **_JIT)
 def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
                 pair_i, pair_j, hist, params, box_len, periodic, dt,
@@ -221,8 +245,6 @@ def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
     pair virial Σ r_ij ⊗ F_ij [nN µm] (3×3).
     """
     n_chunks = chunk_start.shape[0] - 1
-    lx, ly, lz = box_len[0], box_len[1], box_len[2]
-    px, py, pz = periodic[0], periodic[1], periodic[2]
     for c in nb.prange(n_chunks):
         bf = buf_f[c]
         bt = buf_t[c]
@@ -235,9 +257,7 @@ def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
         for k in range(chunk_start[c], chunk_start[c + 1]):
             i = pair_i[k]
             j = pair_j[k]
-            dx = min_image(pos[i, 0] - pos[j, 0], lx, px)
-            dy = min_image(pos[i, 1] - pos[j, 1], ly, py)
-            dz = min_image(pos[i, 2] - pos[j, 2], lz, pz)
+            dx, dy, dz = pair_vector(pos, i, j, box_len, periodic)
             r2 = dx * dx + dy * dy + dz * dz
             ri = radius[i]
             rj = radius[j]
@@ -254,14 +274,8 @@ def pair_forces(pos, vel, omega, radius, mass, ptype, lj_eps, lj_sig, lj_rc,
             fy = 0.0
             fz = 0.0
             if r < rsum:
-                delta = rsum - r
-                res = contact_force(
-                    nx, ny, nz, delta, ri * rj / rsum, mass[i] * mass[j] / (mass[i] + mass[j]),
-                    ri - 0.5 * delta, rj - 0.5 * delta,
-                    vel[i, 0] - vel[j, 0], vel[i, 1] - vel[j, 1], vel[i, 2] - vel[j, 2],
-                    omega[i, 0], omega[i, 1], omega[i, 2],
-                    omega[j, 0], omega[j, 1], omega[j, 2],
-                    hist, k, params, ptype[i], ptype[j], sjkr_pair_area(r, ri, rj), dt)
+                res = pair_contact(i, j, r, nx, ny, nz, rsum - r, vel, omega, radius, mass,
+                                   ptype, hist, k, params, dt)
                 fx = res[0]
                 fy = res[1]
                 fz = res[2]
@@ -316,23 +330,14 @@ def contact_virial_by_type(pos, vel, omega, radius, mass, ptype, pair_i, pair_j,
     for k in range(pair_i.shape[0]):
         i = pair_i[k]
         j = pair_j[k]
-        dx = min_image(pos[i, 0] - pos[j, 0], box_len[0], periodic[0])
-        dy = min_image(pos[i, 1] - pos[j, 1], box_len[1], periodic[1])
-        dz = min_image(pos[i, 2] - pos[j, 2], box_len[2], periodic[2])
+        dx, dy, dz = pair_vector(pos, i, j, box_len, periodic)
         r = math.sqrt(dx * dx + dy * dy + dz * dz)
-        ri = radius[i]
-        rj = radius[j]
-        rsum = ri + rj
+        rsum = radius[i] + radius[j]
         if r >= rsum:
             continue
-        delta = rsum - r
         row[0, :] = hist[k, :]
-        res = contact_force(
-            dx / r, dy / r, dz / r, delta, ri * rj / rsum, mass[i] * mass[j] / (mass[i] + mass[j]),
-            ri - 0.5 * delta, rj - 0.5 * delta,
-            vel[i, 0] - vel[j, 0], vel[i, 1] - vel[j, 1], vel[i, 2] - vel[j, 2],
-            omega[i, 0], omega[i, 1], omega[i, 2], omega[j, 0], omega[j, 1], omega[j, 2],
-            row, 0, params, ptype[i], ptype[j], sjkr_pair_area(r, ri, rj), dt)
+        res = pair_contact(i, j, r, dx / r, dy / r, dz / r, rsum - r, vel, omega, radius, mass,
+                           ptype, row, 0, params, dt)
         a = min(ptype[i], ptype[j])
         b = max(ptype[i], ptype[j])
         d = (dx, dy, dz)
@@ -423,9 +428,7 @@ def potential_energy(pos, radius, ptype, lj_eps, lj_sig, lj_rc, pair_i, pair_j, 
     for k in range(pair_i.shape[0]):
         i = pair_i[k]
         j = pair_j[k]
-        dx = min_image(pos[i, 0] - pos[j, 0], box_len[0], periodic[0])
-        dy = min_image(pos[i, 1] - pos[j, 1], box_len[1], periodic[1])
-        dz = min_image(pos[i, 2] - pos[j, 2], box_len[2], periodic[2])
+        dx, dy, dz = pair_vector(pos, i, j, box_len, periodic)
         r = math.sqrt(dx * dx + dy * dy + dz * dz)
         rsum = radius[i] + radius[j]
         if r < rsum:
