@@ -4,6 +4,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.numba_cache
+# pytest processes of `make test` (pytest-xdist; each runs numba on one thread, whole test files
+# per process so module fixtures are computed once): one per core of the 2-core CI machine
+TEST_WORKERS ?= 2
 
 .PHONY: venv demo test lint bench clean
 
@@ -23,7 +26,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
