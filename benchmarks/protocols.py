@@ -7,7 +7,8 @@ contact law (Table 2, the ``paper`` preset) on each ``--dried`` film.  Rows go t
 (``--out``, default ``benchmarks/data/protocols_ci.json``; finished films are kept, so a
 stopped run resumes); the table prints mean ± sd over the films per protocol and pressure.
 
-Run: ``python benchmarks/protocols.py --dried s0.npz,s1.npz,s2.npz [--pressures 2,6,20,56]``.
+Run: ``python benchmarks/protocols.py --dried s0.npz,s1.npz,DIR [--pressures 2,6,20,56]``
+(a film is an .npz or an ``etwin dry`` output directory).
 """
 
 from __future__ import annotations
@@ -74,10 +75,13 @@ def main() -> None:
     args = ap.parse_args()
     pressures = [float(p) for p in args.pressures.split(",")]
     rows = json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
-    done = {(r["film_sha256"], r["protocol"]) for r in rows}
-    films = [Path(f) for f in args.dried.split(",")]
+    done = {(r["film_sha256"], r["protocol"], r["pressure_target_mpa"]) for r in rows}
+    films = [Path(f) / "dried.npz" if Path(f).is_dir() else Path(f)
+             for f in args.dried.split(",")]
     todo = [(f, press) for f in films for press in args.protocols.split(",")
-            if (hashlib.sha256(f.read_bytes()).hexdigest()[:12], press) not in done]
+            if any((hashlib.sha256(f.read_bytes()).hexdigest()[:12], press, p) not in done
+                   for p in pressures)]
+    rows = [r for r in rows if r["pressure_target_mpa"] in pressures]
     for film, press in tqdm(todo, desc="film x protocol"):
         rows += protocol_rows(film, pressures, press)
         write_json_atomic(args.out, {"rows": rows, "summary": summary(rows)})

@@ -20,6 +20,8 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from physics.calender import dem_relaxed
 from physics.pipeline import ProcessInputs
 from physics.slurry import dry_electrode
@@ -54,10 +56,13 @@ def plot(rows: list[dict], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for am in sorted({r["am_mass_fraction"] for r in rows}):
-        sub = sorted((r for r in rows if r["am_mass_fraction"] == am),
-                     key=lambda r: r["solid_content"])
-        ax.plot([r["solid_content"] for r in sub], [100 * r["porosity_dried"] for r in sub],
-                "o-", label=f"AM {am:.2f}")
+        sub = [r for r in rows if r["am_mass_fraction"] == am]
+        solids = sorted({r["solid_content"] for r in sub})
+        eps = [[100 * r["porosity_dried"] for r in sub if r["solid_content"] == s]
+               for s in solids]
+        ax.errorbar(solids, [np.mean(e) for e in eps],
+                    yerr=[np.std(e, ddof=1) if len(e) > 1 else 0.0 for e in eps],
+                    fmt="o-", capsize=3, label=f"AM {am:.2f}")
     ax.set_xlabel("solid content [-]")
     ax.set_ylabel("dried porosity [%]")
     ax.legend()
@@ -83,8 +88,16 @@ def main() -> None:
     todo = [(float(a), float(s), args.n_am, int(seed)) for seed in args.seeds.split(",")
             for a in args.am.split(",") for s in args.solids.split(",")]
     for key in tqdm([k for k in todo if k not in done], desc="recipes"):
-        rows.append(dried_row(*key))
+        try:
+            rows.append(dried_row(*key))
+        except Exception as err:  # recorded, and the grid goes on
+            rows.append({"am_mass_fraction": key[0], "solid_content": key[1], "n_am": key[2],
+                         "seed": key[3], "error": f"{type(err).__name__}: {err}"})
         write_json_atomic(args.out, rows)
+    failed = [r for r in rows if "error" in r]
+    rows = [r for r in rows if "error" not in r]
+    for r in failed:
+        print(f"failed: AM {r['am_mass_fraction']} solids {r['solid_content']}: {r['error']}")
     plot(rows, args.out.with_suffix(".png"))
     print(f"{'AM':>5} {'solids':>6} {'seed':>4} {'n_cbd':>6} {'dried %':>8} {'DEM %':>7} "
           f"{'AM-AM/AM':>8} {'CPU s':>7}")

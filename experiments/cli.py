@@ -200,7 +200,7 @@ def cmd_dry(args: argparse.Namespace) -> dict:
     result.dried.save(out / "dried.npz")
     result.slurry.save(out / "slurry.npz")
     rdf = radial_distribution(result.dried)
-    plot_rdf(rdf, out / "rdf.png", title=f"dried electrode ({args.fidelity}, seed {args.seed})")
+    plot_rdf(rdf, out / "rdf.png", title=f"dried electrode ({n_am} AM, seed {args.seed})")
     plot_drying_log(result.log, out / "drying.png")
     keys = sorted({k for row in result.log for k in row})
     with open(out / "drying_log.csv", "w", newline="") as fh:
@@ -212,7 +212,8 @@ def cmd_dry(args: argparse.Namespace) -> dict:
         "density_g_cm3": m.density_g_cm3, "porosity": m.porosity,
         "thickness_um": m.thickness_um, "n_am": m.n_am, "n_cbd": m.n_cbd,
         "wall_s": result.wall_s, "steps": result.steps, "mode": protocol.mode,
-        "fidelity": args.fidelity, "seed": args.seed,
+        "fidelity": args.fidelity if args.n_am is None else "custom", "seed": args.seed,
+        "am_mass_fraction": recipe.am_mass_fraction, "solid_content": recipe.solid_content,
         "slurry_density_g_cm3": result.slurry_metrics.density_g_cm3,
         "coordination_am": m.coordination_am, "coordination_cbd": m.coordination_cbd,
         "max_overlap_fraction": m.max_overlap_fraction,

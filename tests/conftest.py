@@ -40,10 +40,10 @@ def pytest_configure(config):
     if os.environ.get("PYTEST_XDIST_WORKER"):
         import numba
 
-        # the xdist processes share the cores: one numba thread each, also for the commands
-        # the tests start (numba's own limit stays, so a test may still ask for two threads)
+        # the xdist processes share the cores: one numba thread each (numba's own limit, read
+        # at import, stays: a test may still ask for two threads; changing NUMBA_NUM_THREADS
+        # here would make numba's next compilation fail, as its pool has started)
         numba.set_num_threads(1)
-        os.environ["NUMBA_NUM_THREADS"] = "1"
 
 
 def pytest_collection_modifyitems(config, items):

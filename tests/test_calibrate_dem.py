@@ -114,7 +114,8 @@ def test_dem_calibration_recovers_four_known_parameters_and_resumes(tmp_path):
         assert (tmp_path / "out" / name).is_file()
     stored = [json.loads(p.read_text()) for p in (tmp_path / "out" / "dem_runs").glob("*.json")]
     failed = [r for r in stored if r["status"] == "failed"]
-    assert failed and len(failed) == len(summary["failed_runs"])  # recorded and left out
+    assert failed, "the seed-0 Sobol design has no λ_p > 0.85 point any more: lower the cut"
+    assert len(failed) == len(summary["failed_runs"])  # recorded and left out
     assert all(f["theta"]["cbd_plasticity"] > 0.85 for f in summary["failed_runs"])
 
 

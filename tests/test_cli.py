@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 
@@ -10,9 +11,17 @@ import pytest
 from experiments.cli import build_parser, main
 
 
+def cli_env() -> dict:
+    """The environment of a command a test starts: the test process's numba thread count (one
+    under ``make test``'s two pytest processes)."""
+    import numba
+
+    return {**os.environ, "NUMBA_NUM_THREADS": str(numba.get_num_threads())}
+
+
 def run_cli(*args):
     return subprocess.run([sys.executable, "-m", "experiments.cli", *args], capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, env=cli_env())
 
 
 def test_recipe_json_is_one_object_on_stdout():
@@ -70,7 +79,7 @@ def test_demo_runs_end_to_end(tmp_path):
     report and the MLflow store appear (``make demo`` runs the default, ~10 min)."""
     out = subprocess.run([sys.executable, "-m", "experiments.cli", "demo", "--initial", "4",
                           "--iterations", "0", "--quiet", "--json"], capture_output=True,
-                         text=True, timeout=1800, cwd=tmp_path)
+                         text=True, timeout=1800, cwd=tmp_path, env=cli_env())
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     for report in ("report.md", "process_window/report.md", "calibration/report.md",

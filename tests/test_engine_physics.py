@@ -238,15 +238,17 @@ def test_history_survives_neighbour_rebuilds_and_threads():
     """The trajectory does not depend on how often the list is rebuilt (tangential history is
     carried over) nor on the thread count, beyond round-off."""
     threads_before = numba.get_num_threads()
-    ref = dense_cohesive_gas(n_threads=1, skin=1.0)
-    ref.run(400)
-    for kwargs in ({"n_threads": 1, "skin": 0.02}, {"n_threads": 2, "skin": 0.3}):
-        sim = dense_cohesive_gas(**kwargs)
-        sim.run(400)
-        assert sim.n_rebuilds > ref.n_rebuilds or kwargs["n_threads"] == 2
-        np.testing.assert_allclose(sim.position, ref.position, rtol=0, atol=1e-9)
-        np.testing.assert_allclose(sim.omega, ref.omega, rtol=0, atol=1e-6)
-    numba.set_num_threads(threads_before)  # restore for the other tests
+    try:
+        ref = dense_cohesive_gas(n_threads=1, skin=1.0)
+        ref.run(400)
+        for kwargs in ({"n_threads": 1, "skin": 0.02}, {"n_threads": 2, "skin": 0.3}):
+            sim = dense_cohesive_gas(**kwargs)
+            sim.run(400)
+            assert sim.n_rebuilds > ref.n_rebuilds or kwargs["n_threads"] == 2
+            np.testing.assert_allclose(sim.position, ref.position, rtol=0, atol=1e-9)
+            np.testing.assert_allclose(sim.omega, ref.omega, rtol=0, atol=1e-6)
+    finally:
+        numba.set_num_threads(threads_before)  # restore for the other tests
 
 
 def test_langevin_equipartition():
