@@ -346,3 +346,13 @@ def test_eis_blocking_symmetric_cell_recovers_the_tortuosity(tmp_path, capsys):
     assert (tmp_path / "o" / "impedance_blocking_symmetric.csv").read_text().startswith(
         "frequency_hz,")
     assert (tmp_path / "o" / "impedance.csv").read_text().startswith("frequency_hz,")
+
+
+def test_cli_reference_page_is_current():
+    """docs/cli-reference.md is generated from the parsers: regenerate it when a flag changes
+    (``python -m experiments.cli_reference --write``)."""
+    from experiments.cli_reference import REFERENCE, cli_reference_markdown
+
+    text = cli_reference_markdown()
+    assert "## etwin calibrate" in text and "`--n-am N_AM`" in text
+    assert REFERENCE.read_text() == text, "run: python -m experiments.cli_reference --write"
