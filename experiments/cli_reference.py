@@ -30,7 +30,7 @@ def _flag_rows(parser: argparse.ArgumentParser) -> list[str]:
         default = "required" if required else (
             "off" if action.nargs == 0 else
             "–" if action.default in (None, argparse.SUPPRESS) else f"`{action.default}`")
-        rows.append(f"| `{_cell(name)}` | {default} | {_cell(action.help or '')} |")
+        rows.append(f"| `{_cell(name)}` | {default} | {_cell((action.help or '').replace('%%', '%'))} |")
     return rows
 
 
