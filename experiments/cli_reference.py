@@ -30,7 +30,8 @@ def _flag_rows(parser: argparse.ArgumentParser) -> list[str]:
         default = "required" if required else (
             "off" if action.nargs == 0 else
             "–" if action.default in (None, argparse.SUPPRESS) else f"`{action.default}`")
-        rows.append(f"| `{_cell(name)}` | {default} | {_cell((action.help or '').replace('%%', '%'))} |")
+        meaning = _cell((action.help or "").replace("%%", "%"))  # argparse's % escape
+        rows.append(f"| `{_cell(name)}` | {default} | {meaning} |")
     return rows
 
 
