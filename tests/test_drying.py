@@ -90,7 +90,7 @@ def test_every_recipe_of_the_box_dries_and_relaxes(am_mass_fraction, solid_conte
     94 %/60 % recipe that used to blow up: the slurry is placed (a paste is placed taller and
     consolidated), the drying runs (a blown-up sub-block is re-run with half the step), and
     the dried film survives the switch to the DEM law.  30 AM particles and a few thousand
-    steps per stage: mechanics only (``benchmarks/skeleton.py`` dries the box at full
+    steps per stage: mechanics only (``benchmarks/recipe_box.py`` dries the box at full
     length)."""
     from physics.calender import dem_relaxed
     from physics.pipeline import ProcessInputs
