@@ -26,6 +26,13 @@ y_i ~ N(μ_i(θ), σ_i² + s_i(θ)²) is sampled by ensemble MCMC
 from the emulator at posterior draws; ``validate`` re-runs the DEM at the highest-posterior
 draw on the films and reports the measured-vs-simulated table (what the targets judge).
 
+Sequential refinement (``refine`` rounds, Kennedy–O'Hagan calibration with a design that
+follows the posterior): a space-filling design leaves the emulator coarse where the
+posterior concentrates, so each round runs the DEM at the current highest-posterior draw on
+every film and adds those runs to the training set before the next fit.  The rounds are
+deterministic for a given design and seed, so their runs are cached and resume like the
+design's.
+
 The dried row of the curve (pressure 0) is not calibrated against: the dried porosity comes
 from the drying stage; it is compared with the DEM-relaxed films' porosity.
 """
@@ -368,7 +375,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                   forward: Callable[[dict], dict] | None = None, n_design: int = 24,
                   seed: int = 0, porosity_sd: float | None = None,
                   temperature_c: float = 60.0, line_speed_m_min: float = 0.54,
-                  protocol: str = "paper", validate: int = 0, executor: str = "local",
+                  protocol: str = "paper", validate: int = 0, refine: int = 0,
+                  executor: str = "local",
                   workers: int = 1, mcmc_steps: int = 3000,
                   experiment: str | None = "calibrate", quiet: bool = False) -> dict:
     """Calibrate DEM contact parameters against a measured porosity–pressure curve (module
@@ -386,6 +394,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         raise ValueError(f"--design must lie in [4, 500], got {n_design}")
     if not 0 <= validate <= 64:
         raise ValueError(f"--validate must lie in [0, 64], got {validate}")
+    if not 0 <= refine <= 32:
+        raise ValueError(f"--refine must lie in [0, 32], got {refine}")
     if protocol not in DEM_PROTOCOLS:
         raise ValueError(f"--protocol must be one of {', '.join(DEM_PROTOCOLS)}, got "
                          f"{protocol!r}")
@@ -432,7 +442,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     settings = {"n_design": n_design, "seed": seed, "table": str(table), "dried": films,
                 "calibrated": names, "temperature_c": temperature_c,
                 "line_speed_m_min": line_speed_m_min, "protocol": protocol,
-                "validate": validate}
+                "validate": validate, "refine": refine}
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with job_run(experiment, "calibrate-dem", settings) if experiment else \
@@ -440,16 +450,33 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         runs = run_dem_tasks(tasks, out / "dem_runs", hashes=hashes, forward=forward,
                              executor=executor, workers=workers, quiet=quiet)
         ok = [r for r in runs if r["status"] == "ok"]
-        failed = [r for r in runs if r["status"] != "ok"]
         if len(ok) < 4:
+            failed = [r for r in runs if r["status"] != "ok"]
             raise RuntimeError(f"only {len(ok)} of {len(runs)} DEM runs finished; first "
                                f"error: {failed[0]['error'] if failed else '-'}")
-        theta_tr, p_tr, e_tr = _training_rows(ok, names)
-        emulator = CompactionEmulator(params, theta_tr, p_tr, e_tr)
+
+        def fit(training: list[dict]):
+            theta_tr, p_tr, e_tr = _training_rows(training, names)
+            em = CompactionEmulator(params, theta_tr, p_tr, e_tr)
+            return em, calibrate_with_emulator(
+                lambda t: em.predict(t, curve.pressures_mpa), curve.porosity,
+                curve.porosity_sd, params, admissible, steps=mcmc_steps, seed=seed)
+
+        # sequential design: DEM runs at the current highest-posterior draw join the
+        # training set, so the emulator is sharpest where the posterior lies
+        rounds = []
+        for k in range(refine):
+            emulator, post = fit(ok)
+            at_map = run_dem_tasks([task([post.best()[n] for n in names], f) for f in films],
+                                   out / "dem_runs", hashes=hashes, forward=forward,
+                                   executor=executor, workers=workers, quiet=quiet)
+            runs += at_map
+            ok += [r for r in at_map if r["status"] == "ok"]
+            rounds.append({"round": k + 1, "map": post.best(),
+                           **_validation_summary(curve, at_map)})
+        failed = [r for r in runs if r["status"] != "ok"]
+        emulator, post = fit(ok)
         cv = emulator_cross_validation(params, ok)
-        post = calibrate_with_emulator(lambda t: emulator.predict(t, curve.pressures_mpa),
-                                       curve.porosity, curve.porosity_sd, params, admissible,
-                                       steps=mcmc_steps, seed=seed)
         marginals = post.marginals()
         best = post.best()
         draws = post.sample(PREDICTIVE_DRAWS, seed)
@@ -464,7 +491,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                    "map": best, "mcmc": {"acceptance": post.acceptance,
                                          "autocorr_steps": list(post.autocorr_steps),
                                          "draws": len(post.samples)},
-                   "emulator_cross_validation": cv, "design_runs": len(runs),
+                   "emulator_cross_validation": cv, "design_runs": n_design,
+                   "refinement_rounds": rounds, "training_runs": len(ok),
                    "failed_runs": [{"theta": r["theta"], "error": r["error"]} for r in failed],
                    "dem_cpu_s": float(sum(r.get("cpu_s", 0.0) for r in runs)),
                    "pressures_mpa": curve.pressures_mpa.tolist(),
@@ -487,7 +515,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
             dem_conditions(best, temperature_c, line_speed_m_min),
             {"data": str(table), "data_sha256": _file_hash(str(table)),
              "calibrated": {n: marginals[n].summary() for n in names}, "map": best,
-             "design_runs": len(ok), "films": [Path(f).name for f in films],
+             "training_runs": len(ok), "refinement_rounds": rounds,
+             "films": [Path(f).name for f in films],
              "film_sha256": [hashes[f] for f in films], "protocol": protocol,
              "temperature_c": temperature_c, "line_speed_m_min": line_speed_m_min,
              "emulator_cross_validation": cv,
@@ -527,6 +556,14 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                         for p, y, s, m in zip(curve.pressures_mpa, curve.porosity,
                                               curve.porosity_sd,
                                               summary["predictive_median"], strict=True)])]
+        if rounds:
+            sections.append(Section(
+                "Sequential refinement",
+                "Each round fits the emulator, runs the DEM at the highest-posterior draw on "
+                "every film and adds those runs to the training set.",
+                table=[{"round": r["round"], **{n: r["map"][n] for n in names},
+                        "max_abs_error": r.get("max_abs_error"),
+                        "inside_1sd": r.get("inside_1sd")} for r in rounds]))
         if rows:
             v = summary["validation"]
             sections.append(Section(
@@ -544,6 +581,16 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
             summary["mlflow_run_id"] = mlrun.run_id
     summary["out"] = str(out)
     return summary
+
+
+def _validation_summary(curve: CompactionCurve, runs: Sequence[dict]) -> dict:
+    """The DEM at one parameter point against the curve, short form (refinement rounds)."""
+    if not any(r["status"] == "ok" for r in runs):
+        return {"runs": 0, "error": runs[0].get("error")}
+    v = validation_table(curve, runs)
+    return {"runs": v["runs"], "max_abs_error": v["max_abs_error"],
+            "inside_1sd": v["inside_1sd"],
+            "simulated": [row["simulated"] for row in v["rows"]]}
 
 
 def validation_table(curve: CompactionCurve, runs: Sequence[dict]) -> dict:

@@ -920,11 +920,17 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
                                temperature_c=args.temperature_c,
                                line_speed_m_min=args.line_speed_m_min,
                                protocol=args.protocol, validate=args.validate,
-                               executor=args.executor, workers=args.workers,
+                               refine=args.refine, executor=args.executor,
+                               workers=args.workers,
                                experiment=experiment, quiet=args.quiet)
         for name, m in result["parameters"].items():
             _log(f"{name} = {m['mean']:.4g}, 95 % credible interval [{m['ci95_lower']:.4g}, "
                  f"{m['ci95_upper']:.4g}]")
+        for r in result["refinement_rounds"]:
+            if r["runs"]:
+                _log(f"refinement round {r['round']}: DEM at that round's highest-posterior "
+                     f"draw, max |error| {100 * r['max_abs_error']:.2f} porosity points, "
+                     f"{r['inside_1sd']} points inside ±1 sd")
         if "validation" in result:
             v = result["validation"]
             _log(f"DEM at the highest-posterior draw ({v['runs']} runs): max |error| "
@@ -1374,6 +1380,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--validate", type=int, default=0,
                    help="dem: DEM runs at the highest-posterior draw, on the films in turn, "
                         "in [0, 64] (default 0)")
+    p.add_argument("--refine", type=int, default=0,
+                   help="dem: sequential-design rounds after the design, each a DEM run at "
+                        "the highest-posterior draw on every film added to the emulator's "
+                        "training set, in [0, 32] (default 0)")
     p.add_argument("--executor", default="local",
                    help="dem: local, dask-local or tcp://host:port (as etwin sweep)")
     p.add_argument("--workers", type=int, default=1, help="dem: parallel DEM runs (default 1)")

@@ -119,6 +119,48 @@ def test_dem_calibration_recovers_four_known_parameters_and_resumes(tmp_path):
     assert all(f["theta"]["cbd_plasticity"] > 0.85 for f in summary["failed_runs"])
 
 
+def test_refinement_rounds_add_dem_runs_at_the_map_and_resume(tmp_path):
+    """Sequential design: each round runs the forward model at the current highest-posterior
+    draw on every film and trains on it; a rerun reads every run from the cache.  (The
+    default parameters; the bridge stiffness stands in for the modulus of the stand-in.)"""
+    def curve(theta, pressures):
+        return stand_in_curve(theta | {"cbd_modulus_gpa": 2 + theta["bridge_stiffness_ratio"]},
+                              pressures)
+
+    truth = {"cbd_plasticity": 0.45, "bridge_stiffness_ratio": 1.0, "cbd_adhesion_ratio": 0.4,
+             "am_rolling": 0.1}
+    rows = [{"pressure_mpa": p, "porosity": e, "porosity_sd": 0.003}
+            for p, e in zip(PRESSURES, curve(truth, PRESSURES), strict=True)]
+    write_csv_atomic(tmp_path / "curve.csv", rows)
+    calls = []
+
+    def forward(task):
+        calls.append(task)
+        return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
+                "porosity": curve(task["theta"], task["pressures_mpa"]).tolist(),
+                "springback_percent": [0.0] * len(task["pressures_mpa"]),
+                "dried_porosity": 0.43, "cpu_s": 1.0}
+
+    kwargs = dict(forward=forward, dried=["film_a", "film_b"], n_design=12, refine=1,
+                  mcmc_steps=300, experiment=None, quiet=True)
+    summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", **kwargs)
+    assert len(calls) == 12 + 2
+    assert summary["training_runs"] == 14 and summary["calibrated"] == list(truth)
+    (r,) = summary["refinement_rounds"]
+    assert r["round"] == 1 and r["runs"] == 2
+    # the round's runs sit at that round's MAP, one on each film
+    assert [c["theta"] for c in calls[12:]] == [{n: round(v, 10) for n, v in
+                                                 r["map"].items()}] * 2
+    assert {c["dried"] for c in calls[12:]} == {"film_a", "film_b"}
+    assert r["max_abs_error"] < 0.03 and len(r["simulated"]) == len(PRESSURES)
+    assert "Sequential refinement" in (tmp_path / "out" / "report.md").read_text()
+    calls.clear()
+    again = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", **kwargs)
+    assert calls == [] and again["refinement_rounds"] == summary["refinement_rounds"]
+    with pytest.raises(ValueError, match="--refine must lie in"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", **(kwargs | {"refine": 40}))
+
+
 def test_a_dem_run_that_raises_is_recorded_as_failed(tmp_path):
     """The real worker function never raises: a run whose film cannot be read comes back as
     'failed' with the error, its CPU time and its inputs (so the design can leave it out)."""
