@@ -4,8 +4,9 @@ AM-AM coordination per pressure, with the seed-ensemble scatter.
 'quasi-static' (inertial-number speed law, creep-arrest dwell) and 'paper' (constant plane
 speed, straight back up at the target; Ngandjong et al. 2021 §2), both with the default
 contact law (Table 2, the ``paper`` preset) on each ``--dried`` film.  Rows go to versioned JSON
-(``--out``, default ``benchmarks/data/protocols_ci.json``; finished films are kept, so a
-stopped run resumes); the table prints mean ± sd over the films per protocol and pressure.
+(``--out``, default ``benchmarks/data/protocols_ci.json``, with a provenance block; finished
+films are kept, so a stopped run resumes); the table prints mean ± sd over the films per
+protocol and pressure, and a PNG beside the JSON plots it.
 
 Run: ``python benchmarks/protocols.py --dried s0.npz,s1.npz,DIR [--pressures 2,6,20,56]``
 (a film is an .npz or an ``etwin dry`` output directory).
@@ -21,26 +22,33 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.tracking import code_version, run_provenance
 from physics.calender import CalenderProtocol, calender
 from physics.state import ParticleState
 
 OUT = Path(__file__).parent / "data" / "protocols_ci.json"
 
 
-def protocol_rows(dried: Path, pressures_mpa: list[float], press: str) -> list[dict]:
+def film_hash(dried: Path) -> str:
+    return hashlib.sha256(dried.read_bytes()).hexdigest()[:12]
+
+
+def protocol_rows(dried: Path, film_sha256: str, pressures_mpa: list[float], press: str
+                  ) -> list[dict]:
     """One film pressed with one protocol: a row per pressure."""
-    film_hash = hashlib.sha256(dried.read_bytes()).hexdigest()[:12]
     t0 = time.process_time()
     res = calender(ParticleState.load(dried), pressures_mpa, protocol=CalenderProtocol(press=press))
     cpu_s = time.process_time() - t0
-    return [{"film": dried.name, "film_sha256": film_hash, "protocol": press,
+    commit = code_version()["git_commit"]
+    return [{"film": dried.name, "film_sha256": film_sha256, "protocol": press,
              "pressure_target_mpa": q.pressure_target_mpa,
              "pressure_reported_mpa": q.pressure_max_mpa, "porosity": q.porosity,
              "porosity_min": q.porosity_min, "springback_percent": q.springback_percent,
              "am_contacts_per_am_max": q.am_contacts_per_am_max,
              "am_contacts_per_am_recovered": q.am_contacts_per_am_recovered,
              "load_share_am_am": q.load_share.get("AM-AM", 0.0),
-             "dried_porosity": res.initial.porosity, "cpu_s_film": cpu_s}
+             "dried_porosity": res.initial.porosity, "cpu_s_film": cpu_s,
+             "git_commit": commit}
             for q in res.points]
 
 
@@ -62,6 +70,34 @@ def summary(rows: list[dict]) -> list[dict]:
     return out
 
 
+def plot(stats: list[dict], path: Path) -> None:
+    """Porosity after recovery against the reported pressure, mean ± sd per protocol."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import matplotlib.ticker
+
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for k, press in enumerate(sorted({s["protocol"] for s in stats})):
+        sub = [s for s in stats if s["protocol"] == press]
+        shift = 1 + 0.03 * (k - 0.5)  # side by side at the same pressure
+        ax.errorbar([shift * s["pressure_reported_mpa"] for s in sub],
+                    [100 * s["porosity"] for s in sub],
+                    yerr=[100 * np.nan_to_num(s["porosity_sd"]) for s in sub], fmt="o-",
+                    capsize=3, label=f"{press} ({sub[0]['n_films']} films)")
+    ax.set_xscale("log")
+    targets = sorted({s["pressure_target_mpa"] for s in stats})
+    ax.set_xticks(targets, [f"{p:g}" for p in targets])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("pressure at the end of the compression [MPa]")
+    ax.set_ylabel("porosity after recovery [%]")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main() -> None:
     from tqdm import tqdm
 
@@ -78,13 +114,17 @@ def main() -> None:
     done = {(r["film_sha256"], r["protocol"], r["pressure_target_mpa"]) for r in rows}
     films = [Path(f) / "dried.npz" if Path(f).is_dir() else Path(f)
              for f in args.dried.split(",")]
+    hashes = {f: film_hash(f) for f in films}
     todo = [(f, press) for f in films for press in args.protocols.split(",")
-            if any((hashlib.sha256(f.read_bytes()).hexdigest()[:12], press, p) not in done
-                   for p in pressures)]
+            if any((hashes[f], press, p) not in done for p in pressures)]
     rows = [r for r in rows if r["pressure_target_mpa"] in pressures]
     for film, press in tqdm(todo, desc="film x protocol"):
-        rows += protocol_rows(film, pressures, press)
-        write_json_atomic(args.out, {"rows": rows, "summary": summary(rows)})
+        rows += protocol_rows(film, hashes[film], pressures, press)
+        write_json_atomic(args.out, {"provenance": run_provenance(), "rows": rows,
+                                     "summary": summary(rows)})
+        plot(summary(rows), args.out.with_suffix(".png"))
+    if rows:
+        plot(summary(rows), args.out.with_suffix(".png"))
     print(f"{'protocol':<13} {'p [MPa]':>7} {'n':>2} {'reported':>9} {'porosity %':>14} "
           f"{'spring-back %':>14} {'AM-AM/AM max':>13}")
     for s in summary(rows):

@@ -75,6 +75,7 @@ def main() -> None:
     from tqdm import tqdm
 
     from experiments.files import write_json_atomic
+    from experiments.tracking import code_version, run_provenance
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n-am", type=int, default=30)
@@ -83,7 +84,7 @@ def main() -> None:
     ap.add_argument("--solids", default="0.50,0.65,0.80")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
-    rows = json.loads(args.out.read_text()) if args.out.is_file() else []
+    rows = json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
     done = {(r["am_mass_fraction"], r["solid_content"], r["n_am"], r["seed"]) for r in rows}
     todo = [(float(a), float(s), args.n_am, int(seed)) for seed in args.seeds.split(",")
             for a in args.am.split(",") for s in args.solids.split(",")]
@@ -93,7 +94,9 @@ def main() -> None:
         except Exception as err:  # recorded, and the grid goes on
             rows.append({"am_mass_fraction": key[0], "solid_content": key[1], "n_am": key[2],
                          "seed": key[3], "error": f"{type(err).__name__}: {err}"})
-        write_json_atomic(args.out, rows)
+        rows[-1]["git_commit"] = code_version()["git_commit"]
+        write_json_atomic(args.out, {"provenance": run_provenance(), "rows": rows})
+        plot([r for r in rows if "error" not in r], args.out.with_suffix(".png"))
     failed = [r for r in rows if "error" in r]
     rows = [r for r in rows if "error" not in r]
     for r in failed:

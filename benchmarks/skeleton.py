@@ -20,7 +20,7 @@ import json
 import time
 
 from physics.calender import CalenderProtocol, dem_relaxed
-from physics.materials import paper_recipe
+from physics.pipeline import ProcessInputs
 from physics.slurry import FIDELITY_N_AM, DryingProtocol, dry_electrode
 from physics.structure import am_skeleton, open_periodic_z, structure_metrics
 
@@ -37,12 +37,8 @@ def stage_row(stage: str, state) -> dict:
 def skeleton_through_drying(fidelity: str, seed: int, mode: str, am_mass_fraction: float,
                             solid_content: float, ramps: tuple[float, ...] = (1.0,),
                             ) -> list[dict]:
-    from dataclasses import replace
-
-    recipe = replace(paper_recipe(), am_mass_fraction=am_mass_fraction,
-                     carbon_mass_fraction=(1 - am_mass_fraction) / 2,
-                     binder_mass_fraction=(1 - am_mass_fraction) / 2,
-                     solid_content=solid_content)
+    recipe = ProcessInputs(am_mass_fraction=am_mass_fraction,
+                           solid_content=solid_content).recipe()
     rows: list[dict] = []
     t0 = time.perf_counter()
     res = dry_electrode(recipe, FIDELITY_N_AM[fidelity], seed=seed,

@@ -49,6 +49,20 @@ def code_version() -> dict[str, str]:
     return {"package_version": package, "git_commit": commit or "unknown"}
 
 
+def run_provenance() -> dict[str, str]:
+    """What a versioned result file records about the run that wrote it: code version, the
+    command line, Python and numba versions and the UTC time of writing."""
+    import platform
+    import sys
+    from datetime import UTC, datetime
+
+    import numba
+
+    return {**code_version(), "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+            "python": platform.python_version(), "numba": numba.__version__,
+            "written_utc": datetime.now(UTC).isoformat(timespec="seconds")}
+
+
 class Tracker:
     """One MLflow experiment in one store; logs finished and failed simulations."""
 
