@@ -1,0 +1,64 @@
+"""The DEM calibration's finished runs as versioned JSON for the validation pages.
+
+Reads every run of an ``etwin calibrate --target dem`` output folder (``OUT/dem_runs/*.json``,
+design and refinement runs, failed ones included) in the order they finished, with the
+measured curve they are compared with, and writes ``benchmarks/data/dem_design_fast.json``
+(``--out``) with a provenance block; ``python -m experiments.validation_tables --write`` then
+renders the table in docs/validation/calendering.md.
+
+Run: ``python benchmarks/dem_design_rows.py CAL_OUT --data CURVE.csv [--out FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from experiments.calibrate_dem import read_compaction_curve
+from experiments.files import write_json_atomic
+from experiments.tracking import run_provenance
+
+OUT = Path(__file__).parent / "data" / "dem_design_fast.json"
+KEEP = ("status", "theta", "pressures_mpa", "temperature_c", "line_speed_m_min", "protocol",
+        "pressure_reported_mpa", "porosity", "springback_percent", "load_share_am_am",
+        "am_contacts_per_am_max", "dried_porosity", "cpu_s", "error")
+
+
+def design_rows(cal_out: Path) -> list[dict]:
+    """Runs in finishing order (file modification time); the film named by its folder."""
+    files = sorted((cal_out / "dem_runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    rows = []
+    for f in files:
+        run = json.loads(f.read_text())
+        dried = Path(run["dried"])
+        film = dried.parent.name if dried.name == "dried.npz" else dried.stem
+        rows.append({"key": f.stem, "film": film, **{k: run[k] for k in KEEP if k in run}})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("cal_out", type=Path, help="etwin calibrate --target dem --out folder")
+    ap.add_argument("--data", type=Path, required=True, help="the measured curve (CSV)")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    runs = design_rows(args.cal_out)
+    if not runs:
+        raise SystemExit(f"{args.cal_out}/dem_runs holds no runs")
+    curve = read_compaction_curve(args.data)
+    settings = json.loads((args.cal_out / "summary.json").read_text()) \
+        if (args.cal_out / "summary.json").is_file() else {}
+    write_json_atomic(args.out, {
+        "provenance": run_provenance(),
+        "parameters": settings.get("calibrated", list(runs[0]["theta"])),
+        "measured": {"source": args.data.name, "pressure_mpa": curve.pressures_mpa.tolist(),
+                     "porosity": curve.porosity.tolist(),
+                     "porosity_sd": curve.porosity_sd.tolist(),
+                     "dried_porosity": curve.dried_porosity, "dried_sd": curve.dried_sd},
+        "runs": runs})
+    print(f"{len(runs)} runs ({sum(r['status'] == 'ok' for r in runs)} finished) -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,157 @@
+"""Measured tables of ``docs/validation/*.md`` generated from the versioned JSON results in
+``benchmarks/data/``, so every number on those pages comes from a run that can be repeated.
+
+A page marks a generated table with two comments; the text between them is replaced::
+
+    <!-- table: protocols -->
+    ...
+    <!-- /table -->
+
+Each table name maps to one JSON file and one pure function that renders its rows
+(:data:`TABLES`).  Run ``python -m experiments.validation_tables --write`` after a benchmark
+has added rows; without ``--write`` it lists the pages that are stale (exit status 1).
+``tests/test_validation_tables.py`` fails when a committed page and its JSON differ.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / "data"
+PAGES = ROOT / "docs" / "validation"
+_BLOCK = re.compile(r"(<!-- table: ([\w-]+) -->\n)(.*?)(<!-- /table -->)", re.S)
+
+
+def _md(header: list[str], rows: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _pm(mean: float, sd: float, scale: float = 1.0, digits: int = 2) -> str:
+    if not np.isfinite(sd):
+        return f"{scale * mean:.{digits}f}"
+    return f"{scale * mean:.{digits}f} ± {scale * sd:.{digits}f}"
+
+
+def protocols_table(data: dict) -> str:
+    """Both press protocols per target pressure, mean ± sd over the films
+    (benchmarks/protocols.py)."""
+    stats = {(s["protocol"], s["pressure_target_mpa"]): s for s in data["summary"]}
+    rows = []
+    for p in sorted({s["pressure_target_mpa"] for s in data["summary"]}):
+        a, b = stats.get(("paper", p)), stats.get(("quasi-static", p))
+        if a is None or b is None:
+            continue
+        rows.append([f"{p:g}", f"{a['pressure_reported_mpa']:.2f}", str(a["n_films"]),
+                     _pm(a["porosity"], a["porosity_sd"], 100),
+                     _pm(b["porosity"], b["porosity_sd"], 100),
+                     _pm(a["springback_percent"], a["springback_percent_sd"]),
+                     _pm(b["springback_percent"], b["springback_percent_sd"]),
+                     f"{a['am_contacts_per_am_max']:.2f} / {b['am_contacts_per_am_max']:.2f}"])
+    return _md(["target [MPa]", "paper: turn [MPa]", "films", "paper: porosity [%]",
+                "quasi-static: porosity [%]", "paper: spring-back [%]",
+                "quasi-static: spring-back [%]", "AM–AM / AM at the turn (paper / q-s)"],
+               rows)
+
+
+def recipe_box_table(data: dict) -> str:
+    """Dried porosity per recipe (benchmarks/recipe_box.py); failed recipes say why."""
+    rows = []
+    for r in sorted(data["rows"], key=lambda r: (r["am_mass_fraction"], r["solid_content"],
+                                                 r["n_am"], r["seed"])):
+        head = [f"{r['am_mass_fraction']:.2f}", f"{r['solid_content']:.2f}", str(r["n_am"]),
+                str(r["seed"])]
+        if "error" in r:
+            rows.append([*head, "failed: " + r["error"].replace("|", "/"), *[""] * 5])
+            continue
+        rows.append([*head, f"{r['n_cbd']:,}".replace(",", " "),
+                     f"{r['thickness_dried_um']:.1f}", f"{100 * r['porosity_dried']:.1f} %",
+                     f"{100 * r['porosity_dem']:.1f} %", f"{r['am_contacts_per_am_dried']:.2f}",
+                     f"{r['cpu_s']:.0f}"])
+    return _md(["AM wt %", "solids", "AM particles", "seed", "CBD particles", "film [µm]",
+                "dried porosity", "after the DEM start", "AM–AM / AM (dried)", "CPU s"], rows)
+
+
+def dem_design_table(data: dict) -> str:
+    """The DEM calibration's runs in the order they finished, against the measured curve
+    (benchmarks/dem_design_rows.py)."""
+    names = data["parameters"]
+    short = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
+             "cbd_adhesion_ratio": "K_c/KN", "am_rolling": "μ_r"}
+    pressures = data["measured"]["pressure_mpa"]
+    rows = []
+    for k, r in enumerate(data["runs"], start=1):
+        if r["status"] != "ok":
+            rows.append([str(k), r["film"], *(f"{r['theta'][n]:.2f}" for n in names),
+                         "failed: " + r["error"].replace("|", "/"),
+                         *[""] * (len(pressures)), f"{r['cpu_s']:,.0f}".replace(",", " ")])
+            continue
+        rows.append([str(k), r["film"], *(f"{r['theta'][n]:.2f}" for n in names),
+                     *(f"{100 * e:.2f}" for e in r["porosity"]),
+                     f"{r['springback_percent'][-1]:.2f}",
+                     f"{r['cpu_s']:,.0f}".replace(",", " ")])
+    m = data["measured"]
+    rows.append(["measured", "", *[""] * len(names),
+                 *(_pm(e, s, 100, 1) for e, s in zip(m["porosity"], m["porosity_sd"],
+                                                     strict=True)), "", ""])
+    return _md(["run", "film", *(short.get(n, n) for n in names),
+                *(f"{p:g} MPa" for p in pressures), "spring-back at the last [%]", "CPU s"],
+               rows)
+
+
+TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "protocols": ("protocols_ci.json", protocols_table),
+    "recipe-box": ("recipe_box.json", recipe_box_table),
+    "dem-design": ("dem_design_fast.json", dem_design_table),
+}
+
+
+def render_page(text: str, data_dir: Path = DATA) -> str:
+    """The page with every marked table regenerated from its JSON."""
+    def replace(m: re.Match) -> str:
+        name = m.group(2)
+        if name not in TABLES:
+            raise ValueError(f"unknown generated table {name!r}; known: {', '.join(TABLES)}")
+        file, render = TABLES[name]
+        table = render(json.loads((data_dir / file).read_text()))
+        source = f"<!-- generated from benchmarks/data/{file} -->\n"
+        return m.group(1) + source + table + m.group(4)
+
+    return _BLOCK.sub(replace, text)
+
+
+def stale_pages(pages_dir: Path = PAGES, data_dir: Path = DATA, write: bool = False
+                ) -> list[Path]:
+    """Pages whose generated tables differ from their JSON (rewritten when ``write``)."""
+    stale = []
+    for page in sorted(pages_dir.glob("*.md")):
+        text = page.read_text()
+        new = render_page(text, data_dir)
+        if new != text:
+            stale.append(page)
+            if write:
+                page.write_text(new)
+    return stale
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--write", action="store_true", help="rewrite the stale pages")
+    args = ap.parse_args(argv)
+    stale = stale_pages(write=args.write)
+    for page in stale:
+        print(f"{'rewrote' if args.write else 'stale'}: {page.relative_to(ROOT)}")
+    return 0 if args.write or not stale else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
