@@ -130,6 +130,7 @@ class _Level:
     bc_lo: np.ndarray
     bc_hi: np.ndarray
     d: np.ndarray
+    shift: np.ndarray | None = None  # a non-negative diagonal added to the operator
     x: np.ndarray = field(default=None)  # type: ignore[assignment]
     b: np.ndarray = field(default=None)  # type: ignore[assignment]
     r: np.ndarray = field(default=None)  # type: ignore[assignment]
@@ -138,16 +139,24 @@ class _Level:
 
 
 # --------------------------------------------------------------------------- hierarchy
-def _level_from_faces(g0, g1, g2, bc_lo, bc_hi) -> _Level:
+def _level_from_faces(g0, g1, g2, bc_lo, bc_hi, shift: np.ndarray | None = None) -> _Level:
+    """The level's operator: the graph Laplacian of the faces plus an optional diagonal
+    ``shift`` (>= 0, e.g. ω C of a double layer), which aggregation sums onto coarse cells."""
     shape = (g0.shape[0] + 1, g1.shape[1] + 1, g2.shape[2] + 1)
     d = np.empty(shape)
     kern.diagonal(g0, g1, g2, bc_lo, bc_hi, d)
-    return _Level(g0, g1, g2, bc_lo, bc_hi, d)
+    if shift is not None:
+        d += shift
+    return _Level(g0, g1, g2, bc_lo, bc_hi, d, shift)
 
 
 def _coarsen(level: _Level) -> _Level:
     n0, n1, n2 = level.d.shape
     m0, m1, m2 = (n0 + 1) // 2, (n1 + 1) // 2, (n2 + 1) // 2
+    shift = None
+    if level.shift is not None:
+        shift = np.zeros((m0, m1, m2))
+        kern.restrict_sum(level.shift, shift)
     g0 = np.zeros((max(m0 - 1, 0), m1, m2))
     g1 = np.zeros((m0, max(m1 - 1, 0), m2))
     g2 = np.zeros((m0, m1, max(m2 - 1, 0)))
@@ -155,7 +164,7 @@ def _coarsen(level: _Level) -> _Level:
     bc_hi = np.zeros((m1, m2))
     kern.coarsen_faces(level.g0, level.g1, level.g2, level.bc_lo, level.bc_hi,
                        g0, g1, g2, bc_lo, bc_hi)
-    return _level_from_faces(g0, g1, g2, bc_lo, bc_hi)
+    return _level_from_faces(g0, g1, g2, bc_lo, bc_hi, shift)
 
 
 def _hierarchy(fine: _Level, settings: SolverSettings) -> list[_Level]:
