@@ -465,9 +465,10 @@ def _eis3d(micro, args: argparse.Namespace, settings, name: str):
 
         eis = blocking_impedance_3d(micro.image, micro.voxel_um, cell=cell,
                                     settings=settings, progress=progress)
-    _log(f"{name}: τ_EIS {eis.tau_eis:.3f} from the 3-D blocking spectrum, voxel τ_z "
-         f"{eis.tau_z:.3f} ({100 * (eis.tau_eis / eis.tau_z - 1):+.1f} %), "
-         f"{eis.cpu_s:.0f} CPU s")
+    _log(f"{name}: τ_EIS {eis.tau_eis:.3f} (transmission-line fit, RMS residual "
+         f"{100 * eis.fit.rms_relative_residual:.1f} %) and {eis.tau_eis_low_frequency:.3f} "
+         f"(low-frequency intercept) from the 3-D blocking spectrum; voxel τ_z "
+         f"{eis.tau_z:.3f}; {eis.cpu_s:.0f} CPU s")
     return eis
 
 

@@ -105,7 +105,11 @@ class Impedance3D:
         freq_hz: frequencies [Hz], high to low; z_ohm_m2: area-specific impedance [Ω m²].
         iterations: GMRES iterations per frequency.
         fit: the transmission-line fit (R_HF, R_ion, C_dl per electrode area).
-        tau_eis: R_ion κ ε / L [-]; tau_z: voxel τ of the same conductivity field [-].
+        tau_eis: R_ion κ ε / L with R_ion of the transmission-line fit [-].
+        tau_eis_low_frequency: the same with R_ion = 3 (Re Z(ω_min) − R_HF), the graphical
+            reading's low-frequency end [-]; equal to ``tau_eis`` for a uniform line, apart
+            where the spectrum is not one (a spread of local time constants).
+        tau_z: voxel τ of the same conductivity field [-].
         porosity: pore-voxel fraction [-]; thickness_um: L [µm].
         charging_area_per_volume_um: charging faces per electrode volume [µm⁻¹].
         active_fraction: voxels connected to the separator that carry electrolyte [-].
@@ -117,6 +121,7 @@ class Impedance3D:
     iterations: tuple[int, ...]
     fit: TLMFit
     tau_eis: float
+    tau_eis_low_frequency: float
     tau_z: float
     porosity: float
     thickness_um: float
@@ -126,7 +131,8 @@ class Impedance3D:
     cpu_s: float
 
     def to_metrics(self) -> dict[str, float]:
-        return {"tau_eis_3d": self.tau_eis, "tau_z": self.tau_z,
+        return {"tau_eis_3d": self.tau_eis,
+                "tau_eis_3d_low_frequency": self.tau_eis_low_frequency, "tau_z": self.tau_z,
                 "r_ion_3d_ohm_cm2": self.fit.r_ion_ohm_m2 * 1e4,
                 "c_dl_3d_f_cm2": self.fit.c_dl_f_m2 * 1e-4,
                 "tlm_fit_rms_relative_residual": self.fit.rms_relative_residual,
@@ -273,7 +279,10 @@ def blocking_impedance_3d(image: np.ndarray, voxel_um: float, freq_hz=None,
             progress(k + 1, freq.size)
     fit = fit_tlm(freq, z)
     tau_eis = fit.r_ion_ohm_m2 * kappa * porosity / thickness_m
-    return Impedance3D(freq, z, tuple(iterations), fit, float(tau_eis), float(tau_z),
+    r_ion_lf = 3.0 * (float(z[np.argmin(freq)].real) - fit.r_hf_ohm_m2)
+    tau_lf = r_ion_lf * kappa * porosity / thickness_m
+    return Impedance3D(freq, z, tuple(iterations), fit, float(tau_eis), float(tau_lf),
+                       float(tau_z),
                        porosity, thickness_m * 1e6,
                        float(faces.sum() / (n0 * n1 * n2) / voxel_um),
                        float(active.mean()), time.perf_counter() - t0,

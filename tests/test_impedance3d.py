@@ -51,6 +51,7 @@ def test_a_one_voxel_pore_is_its_exact_ladder_and_tau_is_one():
     assert np.max(np.abs(r.z_ohm_m2 - tlm) / np.abs(tlm)) < 0.01  # resolved window
     assert r.tau_z == pytest.approx(1.0, rel=1e-9)
     assert r.tau_eis == pytest.approx(1.0, abs=0.005)
+    assert r.tau_eis_low_frequency == pytest.approx(1.0, abs=0.005)
     assert r.fit.r_ion_ohm_m2 == pytest.approx(layers * h / (1.3 / 9), rel=0.005)
     assert r.charging_area_per_volume_um == pytest.approx(4 / 9 / VOXEL_UM)
     assert max(r.iterations) < 40
@@ -62,6 +63,7 @@ def test_a_wide_pore_with_lateral_gradients_still_reads_tau_one():
     r = blocking_impedance_3d(straight_pore(7, 3, 40), VOXEL_UM)
     assert r.porosity == pytest.approx(9 / 49)
     assert r.tau_eis == pytest.approx(1.0, abs=0.01)
+    assert r.tau_eis_low_frequency == pytest.approx(1.0, abs=0.01)
     assert r.fit.rms_relative_residual < 0.01
 
 
