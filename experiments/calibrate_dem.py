@@ -30,8 +30,8 @@ Sequential refinement (``refine`` rounds, Kennedy–O'Hagan calibration with a d
 follows the posterior): a space-filling design leaves the emulator coarse where the
 posterior concentrates, so each round runs the DEM at the current highest-posterior draw on
 every film and adds those runs to the training set before the next fit.  The rounds are
-deterministic for a given design and seed, so their runs are cached and resume like the
-design's.
+recorded (``refinement_points.json``) before their runs start, so their runs are cached and
+resume like the design's.
 
 The dried row of the curve (pressure 0) is not calibrated against: the dried porosity comes
 from the drying stage; it is compared with the DEM-relaxed films' porosity.
@@ -464,16 +464,24 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
 
         # sequential design: DEM runs at the current highest-posterior draw join the
         # training set, so the emulator is sharpest where the posterior lies
+        # each round's point is recorded before its runs start, so a resumed job reruns
+        # nothing (the refit need not reproduce the same draw bit for bit)
+        record = out / "refinement_points.json"
+        points = json.loads(record.read_text()) if record.is_file() else []
         rounds = []
         for k in range(refine):
-            emulator, post = fit(ok)
-            at_map = run_dem_tasks([task([post.best()[n] for n in names], f) for f in films],
+            if k < len(points) and sorted(points[k]) == sorted(names):
+                point = points[k]
+            else:
+                point = fit(ok)[1].best()
+                points = [*points[:k], point]
+                write_json_atomic(record, points)
+            at_map = run_dem_tasks([task([point[n] for n in names], f) for f in films],
                                    out / "dem_runs", hashes=hashes, forward=forward,
                                    executor=executor, workers=workers, quiet=quiet)
             runs += at_map
             ok += [r for r in at_map if r["status"] == "ok"]
-            rounds.append({"round": k + 1, "map": post.best(),
-                           **_validation_summary(curve, at_map)})
+            rounds.append({"round": k + 1, "map": point, **_validation_summary(curve, at_map)})
         failed = [r for r in runs if r["status"] != "ok"]
         emulator, post = fit(ok)
         cv = emulator_cross_validation(params, ok)

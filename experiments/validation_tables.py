@@ -108,7 +108,28 @@ def dem_design_table(data: dict) -> str:
                rows)
 
 
+def impedance3d_table(data: dict) -> str:
+    """τ_EIS from the 3-D blocking spectrum beside the voxel τ_z (benchmarks/impedance3d.py)."""
+    rows = []
+    for r in data["rows"]:
+        nx, ny, nz = r["shape"]
+        rows.append([r["structure"], f"{r['voxel_um']:g}", f"{nx}×{ny}×{nz}",
+                     f"{100 * r['porosity']:.1f} %", f"{r['tau_z']:.3f}",
+                     f"{r['tau_eis_fit']:.3f} ({100 * (r['tau_eis_fit'] / r['tau_z'] - 1):+.1f} %)",
+                     f"{r['tau_eis_low_frequency']:.3f} "
+                     f"({100 * (r['tau_eis_low_frequency'] / r['tau_z'] - 1):+.1f} %)",
+                     f"{100 * r['fit_rms_relative_residual']:.1f} %",
+                     f"{r['frequencies']}, {r['f_min_hz']:.3g}–{r['f_max_hz']:.3g}",
+                     f"{r['gmres_iterations_max']}", f"{r['cpu_s']:.0f}",
+                     f"{r['voxel_frequency_solves_per_cpu_s']:.3g}"])
+    return _md(["structure", "voxel [µm]", "image", "porosity", "voxel τ_z",
+                "τ_EIS (line fit)", "τ_EIS (low-frequency intercept)", "fit RMS residual",
+                "frequencies [Hz]", "GMRES its (max)", "CPU s", "voxel·frequency / CPU s"],
+               rows)
+
+
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "impedance3d": ("impedance3d.json", impedance3d_table),
     "protocols": ("protocols_ci.json", protocols_table),
     "recipe-box": ("recipe_box.json", recipe_box_table),
     "dem-design": ("dem_design_fast.json", dem_design_table),

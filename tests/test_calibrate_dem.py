@@ -133,8 +133,11 @@ def test_refinement_rounds_add_dem_runs_at_the_map_and_resume(tmp_path):
             for p, e in zip(PRESSURES, curve(truth, PRESSURES), strict=True)]
     write_csv_atomic(tmp_path / "curve.csv", rows)
     calls = []
+    stop_at = [13]
 
     def forward(task):
+        if len(calls) + 1 == stop_at[0]:  # stopped as the first refinement run starts
+            raise KeyboardInterrupt
         calls.append(task)
         return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
                 "porosity": curve(task["theta"], task["pressures_mpa"]).tolist(),
@@ -143,8 +146,13 @@ def test_refinement_rounds_add_dem_runs_at_the_map_and_resume(tmp_path):
 
     kwargs = dict(forward=forward, dried=["film_a", "film_b"], n_design=12, refine=1,
                   mcmc_steps=300, experiment=None, quiet=True)
+    with pytest.raises(KeyboardInterrupt):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", **kwargs)
+    (recorded,) = json.loads((tmp_path / "out" / "refinement_points.json").read_text())
+    stop_at[0] = 0
     summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", **kwargs)
-    assert len(calls) == 12 + 2
+    assert len(calls) == 12 + 2  # the design is not rerun, the recorded point is used
+    assert summary["refinement_rounds"][0]["map"] == recorded
     assert summary["training_runs"] == 14 and summary["calibrated"] == list(truth)
     (r,) = summary["refinement_rounds"]
     assert r["round"] == 1 and r["runs"] == 2
