@@ -13,9 +13,10 @@ transmission-line reading of that spectrum.  Here the same experiment runs on th
 * Double layer: a capacitance C_dl per area on every face between an electrolyte-carrying
   voxel and a solid surface that faces it (pore–AM, pore–CBD and CBD–AM faces: the AM surface
   in the CBD is wetted through its nano-pores).  The CBD's inner surface is not resolved and
-  carries no capacitance; neither does the current collector.
+  carries no capacitance; neither does the current collector (``collector_charges`` adds it).
 * Boundary: φ = 1 on the separator plane, half a voxel above the top voxel centres (the
-  transport solver's end plane); no ionic flux through the collector and the side faces.
+  transport solver's end plane; ``SolverSettings.end_offset_voxels`` = 1 puts it one voxel
+  out, as TauFactor); no ionic flux through the collector and the side faces.
 * Finite volumes: Σ_faces g (φ_i − φ_j) + jω C_dl h n_i φ_i = 0, g the harmonic-mean face
   conductance times the voxel edge h, n_i the voxel's charging faces.  Area-specific
   impedance Z = A / I with I the current through the separator plane.
@@ -72,12 +73,16 @@ class BlockingCell3D:
         double_layer_f_m2: C_dl per area of charging surface [F/m²], > 0 (0.1 = 10 µF/cm²).
         cbd_porosity: nano-porosity of the CBD [-], in [0, 1); 0 makes the CBD solid.
         bruggeman_exponent: κ_CBD = κ ε_CBD^b [-], >= 1.
+        collector_charges: the current-collector face of the first layer's electrolyte
+            voxels charges too (False: the transmission line's blocking end; True:
+            TauFactor's ``ElectrodeSolver``, which counts every non-conducting face).
     """
 
     electrolyte_conductivity_s_m: float = 1.0
     double_layer_f_m2: float = 0.1
     cbd_porosity: float = CBD_POROSITY
     bruggeman_exponent: float = BRUGGEMAN_EXPONENT
+    collector_charges: bool = False
 
     def __post_init__(self) -> None:
         if not self.electrolyte_conductivity_s_m > 0:
@@ -246,12 +251,15 @@ def blocking_impedance_3d(image: np.ndarray, voxel_um: float, freq_hz=None,
     n0, n1, n2 = cond.shape
     g0, g1, g2 = np.zeros((n0 - 1, n1, n2)), np.zeros((n0, n1 - 1, n2)), np.zeros((n0, n1, n2 - 1))
     bc_lo, bc_hi = np.zeros((n1, n2)), np.zeros((n1, n2))
-    kern.face_conductances(cond, g0, g1, g2, bc_lo, bc_hi, 0.5)
+    kern.face_conductances(cond, g0, g1, g2, bc_lo, bc_hi, settings.end_offset_voxels)
     bc_lo[...] = 0.0  # the current collector blocks ionic current
     faces = charging_faces(img, active)
+    if cell.collector_charges:
+        faces[0] += active[0]
     cap = cell.double_layer_f_m2 * h * faces  # [F/m] per voxel, with g in S/m after ÷ h
     porosity = float(np.mean(image == PORE))
-    thickness_m = n0 * h
+    # from the collector face to the separator plane
+    thickness_m = (n0 - 0.5 + settings.end_offset_voxels) * h
     k_z = solve_field(cond_xyz / kappa, 2, settings).k_eff
     tau_z = porosity / k_z if k_z > 0 else math.inf
     if freq_hz is None:

@@ -98,3 +98,34 @@ def test_transport_cli_reports_the_3d_tau_eis(tmp_path, capsys):
     assert out["eis3d"]["tau_z"] == pytest.approx(1.0, rel=1e-6)
     for name in ("pore_eis3d.csv", "pore_eis3d.png", "metrics.json"):
         assert (tmp_path / "t" / name).is_file()
+
+
+def test_electrode_tortuosity_agrees_with_taufactor_electrode_solver():
+    """TauFactor's ElectrodeSolver (Nguyen et al., npj Comput. Mater. 6 (2020) 123: the
+    electrode tortuosity factor from the low-frequency limit of the blocking impedance) on a
+    random sphere packing with solid side walls.  Its conventions, mapped here: the fixed
+    plane one voxel out (end_offset_voxels = 1), the collector face charging, and τ_e
+    normalized by N + 2 layers where the conduction length is N + 0.5."""
+    tf = pytest.importorskip("taufactor")
+    import torch
+
+    from physics.transport import SolverSettings
+
+    rng = np.random.default_rng(0)
+    n, layers = 16, 32
+    img = np.full((n, n, layers), PORE, dtype=np.uint8)
+    x, y, z = np.meshgrid(np.arange(n), np.arange(n), np.arange(layers), indexing="ij")
+    for _ in range(25):
+        c, r = rng.uniform([0, 0, 0], [n, n, layers]), rng.uniform(2, 4)
+        img[(x - c[0]) ** 2 + (y - c[1]) ** 2 + (z - c[2]) ** 2 < r * r] = AM
+    img[[0, -1], :, :] = AM
+    img[:, [0, -1], :] = AM
+    ours = blocking_impedance_3d(img, VOXEL_UM, cell=BlockingCell3D(collector_charges=True),
+                                 settings=SolverSettings(end_offset_voxels=1.0))
+    torch.set_num_threads(1)
+    pore = np.moveaxis((img == PORE).astype(float), 2, 0)[::-1]  # plane at x = 0
+    solver = tf.ElectrodeSolver(np.ascontiguousarray(pore), device="cpu")
+    solver.solve(verbose=False)
+    tau_e = ours.tau_eis_low_frequency * (layers + 0.5) / (layers + 2)
+    assert tau_e == pytest.approx(float(solver.tau_e), rel=0.005)  # measured 0.11 %
+    assert ours.tau_eis_low_frequency > 1.1 * ours.tau_z  # here the electrode τ exceeds τ_z
