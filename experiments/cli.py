@@ -484,6 +484,8 @@ def cmd_transport(args: argparse.Namespace) -> dict:
 
     if not (math.isfinite(args.voxel_um) and 0.01 <= args.voxel_um <= 10.0):
         raise ValueError(f"--voxel-um must lie in [0.01, 10] µm, got {args.voxel_um}")
+    if not (math.isfinite(args.double_layer_f_cm2) and args.double_layer_f_cm2 > 0):
+        raise ValueError(f"--double-layer-f-cm2 must be > 0, got {args.double_layer_f_cm2}")
     settings = SolverSettings(rtol=args.rtol)
     inputs = _transport_inputs(args.image, args.voxel_um)
     out = Path(args.out) if args.out else None

@@ -98,6 +98,8 @@ def test_transport_cli_reports_the_3d_tau_eis(tmp_path, capsys):
     assert out["eis3d"]["tau_z"] == pytest.approx(1.0, rel=1e-6)
     for name in ("pore_eis3d.csv", "pore_eis3d.png", "metrics.json"):
         assert (tmp_path / "t" / name).is_file()
+    assert main(["transport", str(path), "--eis3d", "--double-layer-f-cm2", "0", "--quiet"]) == 2
+    assert "--double-layer-f-cm2 must be > 0" in capsys.readouterr().err
 
 
 def test_electrode_tortuosity_agrees_with_taufactor_electrode_solver():
