@@ -152,6 +152,34 @@ def test_voxelize_wraps_periodic_x_and_paints_am_over_cbd():
     assert n_cbd * 0.1 ** 3 == pytest.approx(4 / 3 * math.pi, rel=0.03)
 
 
+def test_particle_ids_split_overlapping_am_by_depth():
+    """Two overlapping AM spheres (radii 1.0 and 0.6 µm, centres 1.2 µm apart) and a CBD
+    sphere: every AM voxel carries the particle it lies deepest in, nothing else does."""
+    from physics.state import AM_SPECIES, CBD_SPECIES
+
+    state = ParticleState(
+        position_um=np.array([[2.0, 2.5, 2.5], [3.2, 2.5, 2.5], [2.5, 2.5, 4.2]]),
+        radius_um=np.array([1.0, 0.6, 0.5]),
+        species=np.array([AM_SPECIES, AM_SPECIES, CBD_SPECIES]),
+        mass_pg=4 / 3 * math.pi * np.array([1.0, 0.216, 0.125]),
+        density_g_cm3=np.ones(3), box_lo_um=np.zeros(3), box_hi_um=np.full(3, 5.0),
+        periodic=np.array([True, True, False]), wall_z_um=np.array([0.0, 5.0]),
+        wall_side=np.array([1, -1]))
+    micro = voxelize(state, 0.05, z_range_um=(0.0, 5.0), particle_ids=True)
+    ids = micro.am_ids
+    assert np.array_equal(ids >= 0, micro.image == AM) and set(np.unique(ids)) == {-1, 0, 1}
+    x = (np.arange(micro.shape[0]) + 0.5) * micro.voxel_um
+    row = ids[:, 50, 50]
+    # along the line of centres the split is where the depths are equal:
+    # 1 - (x - 2) = 0.6 - (3.2 - x)  ->  x = 2.8
+    assert np.all(row[(x > 1.05) & (x < 2.78)] == 0) and np.all(row[(x > 2.82) & (x < 3.75)] == 1)
+    small = float((ids == 1).sum()) * micro.voxel_um ** 3
+    assert small < 4 / 3 * math.pi * 0.6 ** 3  # it loses its overlap with the larger one
+    assert voxelize(state, 0.05, z_range_um=(0.0, 5.0)).am_ids is None
+    with pytest.raises(ValueError, match="am_ids must have the image's shape"):
+        Microstructure(micro.image.copy(), micro.voxel_um, am_ids=np.zeros((2, 2, 2), np.int32))
+
+
 def test_interface_area_of_a_sphere():
     n, r = 48, 14.0
     grid = np.indices((n, n, n)) + 0.5
