@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import time
 from pathlib import Path
 
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> None:
             continue
         image, voxel_um, extra = (straight_pore_image(), 0.5, {}) if path is None else \
             load_image(path, args.voxel_um)
-        png = args.out.with_name(f"{args.out.stem}_{Path(name).stem.replace(' ', '_')}.png")
+        label = re.sub(r"[^A-Za-z0-9]+", "_", Path(name).stem).strip("_")
+        png = args.out.with_name(f"{args.out.stem}_{label}.png")
         rows.append(impedance_row(name, sha, image, voxel_um, extra, png))
         write_json_atomic(args.out, {"provenance": run_provenance(), "rows": rows})
     print(f"{'structure':<28} {'voxels':>9} {'ε':>6} {'τ_z':>6} {'τ_EIS fit':>9} "

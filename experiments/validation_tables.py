@@ -113,7 +113,7 @@ def impedance3d_table(data: dict) -> str:
     rows = []
     for r in data["rows"]:
         nx, ny, nz = r["shape"]
-        rows.append([r["structure"], f"{r['voxel_um']:g}", f"{nx}×{ny}×{nz}",
+        rows.append([r["structure"], f"{r['voxel_um']:.3g}", f"{nx}×{ny}×{nz}",
                      f"{100 * r['porosity']:.1f} %", f"{r['tau_z']:.3f}",
                      f"{r['tau_eis_fit']:.3f} ({100 * (r['tau_eis_fit'] / r['tau_z'] - 1):+.1f} %)",
                      f"{r['tau_eis_low_frequency']:.3f} "
