@@ -429,7 +429,7 @@ def _transport_inputs(path_text: str, voxel_um: float) -> list[tuple[str, object
     def from_state(path: Path) -> tuple[str, object, dict]:
         state = ParticleState.load(path)
         radii, shares = am_size_classes(state)
-        return (path.name, voxelize(state, voxel_um),
+        return (path.name, voxelize(state, voxel_um, particle_ids=True),
                 {"am_radii_um": list(radii), "am_volume_fractions": list(shares)})
 
     path = Path(path_text)
@@ -480,13 +480,14 @@ def cmd_transport(args: argparse.Namespace) -> dict:
 
     from experiments.plots import plot_nyquist, plot_pore_size_distribution, plot_slice_fractions
     from physics.impedance import tlm_blocking_impedance
-    from physics.transport import SolverSettings, transport_properties
+    from physics.transport import ContactConductance, SolverSettings, transport_properties
 
     if not (math.isfinite(args.voxel_um) and 0.01 <= args.voxel_um <= 10.0):
         raise ValueError(f"--voxel-um must lie in [0.01, 10] µm, got {args.voxel_um}")
     if not (math.isfinite(args.double_layer_f_cm2) and args.double_layer_f_cm2 > 0):
         raise ValueError(f"--double-layer-f-cm2 must be > 0, got {args.double_layer_f_cm2}")
     settings = SolverSettings(rtol=args.rtol)
+    contact = ContactConductance(args.contact_am_am_s_m2, args.contact_am_cbd_s_m2)
     inputs = _transport_inputs(args.image, args.voxel_um)
     out = Path(args.out) if args.out else None
     results = []
@@ -502,7 +503,7 @@ def cmd_transport(args: argparse.Namespace) -> dict:
             micro, directions=args.directions, conduction_directions=args.directions,
             d0_m2_s=args.d0_m2_s, cbd_porosity=args.cbd_porosity,
             sigma_am_s_m=args.sigma_am_s_m, sigma_cbd_s_m=args.sigma_cbd_s_m,
-            psd=not args.no_psd, settings=settings, progress=progress)
+            psd=not args.no_psd, settings=settings, progress=progress, contact=contact)
         bar.update(bar.total - bar.n)
         bar.close()
         summary = {"input": name, **props.summary(), **extra,
@@ -1223,6 +1224,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cbd-porosity", type=float, default=0.47,
                    help="CBD nano-porosity in [0, 1) (default 0.47); its diffusivity is "
                         "D0 · porosity^1.5; 0 makes the CBD insulating (pore-only transport)")
+    p.add_argument("--contact-am-am-s-m2", type=float, default=math.inf,
+                   help="electronic contact conductance between two AM particles in S/m², > 0 "
+                        "(default inf: none); needs a particle structure (not an .npy image)")
+    p.add_argument("--contact-am-cbd-s-m2", type=float, default=math.inf,
+                   help="electronic contact conductance between AM and CBD in S/m², > 0 "
+                        "(default inf: none)")
     p.add_argument("--eis3d", action="store_true",
                    help="also the blocking impedance solved on the 3-D image and τ_EIS from "
                         "its transmission-line fit, beside the voxel τ_z "

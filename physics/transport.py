@@ -267,13 +267,18 @@ def spanning_mask(conducting: np.ndarray) -> np.ndarray:
     return np.isin(labels, both) if both.size else np.zeros_like(conducting)
 
 
-def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSettings()
+def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSettings(),
+                contacts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
                 ) -> FieldSolution:
     """Effective conductivity of a voxel conductivity field along ``axis`` (module docstring).
 
     Args:
         cond: per-voxel conductivity (any unit, >= 0), indexed [x, y, z].
         axis: transport direction (0, 1, 2).
+        contacts: optional contact conductance per unit voxel edge of the faces normal to x, y
+            and z (shapes (nx-1, ny, nz), (nx, ny-1, nz), (nx, ny, nz-1); ``cond``'s unit;
+            inf where a face has none), in series with the two half voxels
+            (:func:`contact_faces`).
     """
     t0 = time.perf_counter()
     c = np.ascontiguousarray(np.moveaxis(np.asarray(cond, dtype=np.float64), axis, 0))
@@ -289,6 +294,13 @@ def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSe
     bc_lo = np.zeros((n1, n2))
     bc_hi = np.zeros((n1, n2))
     kern.face_conductances(c, g0, g1, g2, bc_lo, bc_hi, settings.end_offset_voxels)
+    if contacts is not None:  # faces normal to (axis, the others in order) after moveaxis
+        order = [axis] + [a for a in range(3) if a != axis]
+        for g, a in zip((g0, g1, g2), order, strict=True):
+            c_face = np.moveaxis(contacts[a], axis, 0)
+            with np.errstate(divide="ignore"):
+                g[...] = np.where(np.isfinite(c_face) & (g > 0), 1.0 / (1.0 / g + 1.0 / c_face),
+                                  g)
     del span
     fine = _level_from_faces(g0, g1, g2, bc_lo, bc_hi)
     levels = _hierarchy(fine, settings)
@@ -427,17 +439,67 @@ def diffusion_directions(micro: Microstructure, directions: str = "xyz",
     return out
 
 
+@dataclass(frozen=True)
+class ContactConductance:
+    """Electronic contact conductance per contact area [S/m²] between solid particles, in
+    series with the bulk of the two voxels that meet: on the faces between two different AM
+    particles (needs ``Microstructure.am_ids``) and between AM and CBD.  ``inf`` (the
+    default) is no contact resistance: the voxel series alone, as before.  Contact
+    resistance dominates the electronic transport of NMC electrodes with little carbon; the
+    values are the parameters the 3-D cell's calibration infers (Step 10)."""
+
+    am_am_s_m2: float = math.inf
+    am_cbd_s_m2: float = math.inf
+
+    def __post_init__(self) -> None:
+        for name in ("am_am_s_m2", "am_cbd_s_m2"):
+            v = getattr(self, name)
+            if not (v > 0) or math.isnan(v):
+                raise ValueError(f"{name} must be a contact conductance > 0 in S/m² (inf: none),"
+                                 f" got {v}")
+
+    @property
+    def none(self) -> bool:
+        return math.isinf(self.am_am_s_m2) and math.isinf(self.am_cbd_s_m2)
+
+
+def contact_faces(micro: Microstructure, contact: ContactConductance
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Contact conductance per unit voxel edge, G h [S/m], of the faces normal to x, y and z
+    (inf where a face is no particle contact), for :func:`solve_field`."""
+    img, ids = micro.image, micro.am_ids
+    if math.isfinite(contact.am_am_s_m2) and ids is None:
+        raise ValueError("an AM-AM contact conductance needs the AM particle of each voxel: "
+                         "voxelize(state, particle_ids=True) (a plain .npy image has none)")
+    h = micro.voxel_um * 1e-6
+    out = []
+    for axis in range(3):
+        n = img.shape[axis]
+        a, b = np.take(img, range(n - 1), axis=axis), np.take(img, range(1, n), axis=axis)
+        face = np.full(a.shape, math.inf)
+        am_cbd = ((a == AM) & (b == CBD)) | ((a == CBD) & (b == AM))
+        face[am_cbd] = contact.am_cbd_s_m2 * h
+        if ids is not None:
+            ia, ib = np.take(ids, range(n - 1), axis=axis), np.take(ids, range(1, n), axis=axis)
+            face[(a == AM) & (b == AM) & (ia != ib)] = contact.am_am_s_m2 * h
+        out.append(face)
+    return out[0], out[1], out[2]
+
+
 def electronic_conductivity(micro: Microstructure, directions: str = "z",
                             sigma_am_s_m: float = SIGMA_AM_S_M,
                             sigma_cbd_s_m: float = SIGMA_CBD_S_M,
-                            settings: SolverSettings = SolverSettings()
+                            settings: SolverSettings = SolverSettings(),
+                            contact: ContactConductance = ContactConductance()
                             ) -> dict[str, FieldSolution]:
-    """Effective electronic conductivity [S/m] of the solid (AM + CBD) per direction."""
+    """Effective electronic conductivity [S/m] of the solid (AM + CBD) per direction, with
+    the particle contacts' resistance in series where ``contact`` gives one."""
     for name, v in (("sigma_am_s_m", sigma_am_s_m), ("sigma_cbd_s_m", sigma_cbd_s_m)):
         if not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} must be a conductivity >= 0 in S/m, got {v}")
     cond = conductivity_field(micro.image, (0.0, sigma_am_s_m, sigma_cbd_s_m))
-    return {name: solve_field(cond, DIRECTIONS[name], settings)
+    faces = None if contact.none else contact_faces(micro, contact)
+    return {name: solve_field(cond, DIRECTIONS[name], settings, faces)
             for name in _check_directions(directions)}
 
 
@@ -571,7 +633,9 @@ def transport_properties(micro: Microstructure, directions: str = "xyz",
                          sigma_am_s_m: float = SIGMA_AM_S_M,
                          sigma_cbd_s_m: float = SIGMA_CBD_S_M, psd: bool = True,
                          settings: SolverSettings = SolverSettings(),
-                         progress=None) -> TransportProperties:
+                         progress=None,
+                         contact: ContactConductance = ContactConductance()
+                         ) -> TransportProperties:
     """Tortuosity per direction, electronic conductivity, surface areas, PSD and slices.
 
     ``progress``, if given, is called with a short label before each part.
@@ -589,7 +653,7 @@ def transport_properties(micro: Microstructure, directions: str = "xyz",
     diffusion = timed("diffusion", diffusion_directions, micro, directions, d0_m2_s,
                       cbd_porosity, bruggeman_exponent, settings)
     sigma = timed("conduction", electronic_conductivity, micro, conduction_directions,
-                  sigma_am_s_m, sigma_cbd_s_m, settings)
+                  sigma_am_s_m, sigma_cbd_s_m, settings, contact)
     img = micro.image
     solid = {n: phase_percolates(img, (AM, CBD), DIRECTIONS[n]) for n in sigma}
     cbd = {n: phase_percolates(img, (CBD,), DIRECTIONS[n]) for n in sigma}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -178,6 +179,51 @@ def test_particle_ids_split_overlapping_am_by_depth():
     assert voxelize(state, 0.05, z_range_um=(0.0, 5.0)).am_ids is None
     with pytest.raises(ValueError, match="am_ids must have the image's shape"):
         Microstructure(micro.image.copy(), micro.voxel_um, am_ids=np.zeros((2, 2, 2), np.int32))
+
+
+@pytest.mark.parametrize("axis", [0, 2])
+def test_contact_resistances_add_in_series(axis):
+    """A bar of two AM particles and a CBD block in series along ``axis``: the effective
+    conductivity is L over the sum of the bulk resistances and the two contact resistances
+    (the AM-AM face between different particles, the AM-CBD face), per area."""
+    from physics.transport import ContactConductance, electronic_conductivity
+
+    n, h = 30, 0.5e-6
+    shape = [2, 3, 2]
+    shape[axis] = n
+    img = np.full(shape, AM, dtype=np.uint8)
+    ids = np.zeros(shape, dtype=np.int32)
+    along = np.arange(n).reshape([-1 if a == axis else 1 for a in range(3)])
+    ids[...] = np.where(along >= 10, 1, 0)
+    img[...] = np.where(along >= 20, CBD, AM)
+    ids[img == CBD] = -1
+    micro = Microstructure(img, h * 1e6, am_ids=ids)
+    s_am, s_cbd, g_aa, g_ac = 5e-3, 10.0, 2e3, 5e3
+    name = "xyz"[axis]
+    sol = electronic_conductivity(micro, name, s_am, s_cbd,
+                                  contact=ContactConductance(g_aa, g_ac))[name]
+    resistance = 20 * h / s_am + 10 * h / s_cbd + 1 / g_aa + 1 / g_ac
+    assert sol.k_eff == pytest.approx(n * h / resistance, rel=1e-8)
+    plain = electronic_conductivity(micro, name, s_am, s_cbd)[name]
+    assert plain.k_eff == pytest.approx(n * h / (20 * h / s_am + 10 * h / s_cbd), rel=1e-8)
+    with pytest.raises(ValueError, match="needs the AM particle of each voxel"):
+        electronic_conductivity(Microstructure(img, 0.5), name, contact=ContactConductance(1.0))
+    with pytest.raises(ValueError, match="am_cbd_s_m2 must be a contact conductance > 0"):
+        ContactConductance(am_cbd_s_m2=0.0)
+
+
+def test_transport_cli_takes_contact_conductances(tmp_path, capsys):
+    from experiments.cli import main
+
+    base = ["transport", "tests/data/dried_ci_seed0.npz", "--voxel-um", "1.0", "--directions",
+            "z", "--no-psd", "--json", "--quiet"]
+    assert main(base) == 0
+    plain = json.loads(capsys.readouterr().out)["sigma_eff_z_s_m"]
+    assert main([*base, "--contact-am-am-s-m2", "1e3", "--contact-am-cbd-s-m2", "1e4"]) == 0
+    assert 0 < json.loads(capsys.readouterr().out)["sigma_eff_z_s_m"] < 0.9 * plain
+    np.save(tmp_path / "x.npy", np.full((4, 4, 8), AM, dtype=np.uint8))
+    assert main(["transport", str(tmp_path / "x.npy"), "--contact-am-am-s-m2", "1"]) == 2
+    assert "needs the AM particle of each voxel" in capsys.readouterr().err
 
 
 def test_interface_area_of_a_sphere():
