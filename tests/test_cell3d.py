@@ -1,0 +1,57 @@
+"""Geometry of the particle-resolved 3-D cell (physics/cell3d.py): reaction faces and
+particle volumes from the voxel image, against the spheres they paint."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from physics.cell3d import particle_volumes_um3, reaction_faces
+from physics.state import AM_SPECIES, CBD_SPECIES, ParticleState
+from physics.voxel import AM, CBD, PORE, Microstructure, voxelize
+
+
+def spheres(positions, radii, species, box=8.0) -> ParticleState:
+    n = len(radii)
+    r = np.asarray(radii, dtype=float)
+    return ParticleState(
+        position_um=np.asarray(positions, dtype=float), radius_um=r,
+        species=np.asarray(species), mass_pg=4 / 3 * math.pi * r ** 3,
+        density_g_cm3=np.ones(n), box_lo_um=np.zeros(3), box_hi_um=np.full(3, box),
+        periodic=np.array([True, True, False]), wall_z_um=np.array([0.0, box]),
+        wall_side=np.array([1, -1]))
+
+
+def test_faces_of_a_sphere_give_its_area_and_volume():
+    state = spheres([[4.0, 4.0, 4.0]], [2.5], [AM_SPECIES])
+    micro = voxelize(state, 0.1, z_range_um=(0.0, 8.0), particle_ids=True)
+    faces = reaction_faces(micro)
+    assert faces.n_particles == 1 and not faces.through_cbd.any()
+    assert faces.area_um2()[0] == pytest.approx(4 * math.pi * 2.5 ** 2, rel=0.03)
+    assert particle_volumes_um3(micro)[0] == pytest.approx(4 / 3 * math.pi * 2.5 ** 3, rel=0.01)
+    img = micro.image.ravel()
+    assert np.all(img[faces.am_voxel] == AM) and np.all(img[faces.electrolyte_voxel] == PORE)
+
+
+def test_touching_particles_do_not_react_at_their_contact_and_cbd_wets_am():
+    """Two AM spheres that overlap react only on their free surface; a CBD sphere on one of
+    them turns some of its faces into faces through the CBD."""
+    state = spheres([[2.8, 4.0, 4.0], [5.0, 4.0, 4.0], [3.0, 4.0, 5.9]], [1.3, 1.1, 0.8],
+                    [AM_SPECIES, AM_SPECIES, CBD_SPECIES])
+    micro = voxelize(state, 0.1, z_range_um=(0.0, 8.0), particle_ids=True)
+    faces = reaction_faces(micro)
+    ids = micro.am_ids.ravel()
+    assert np.array_equal(ids[faces.am_voxel], faces.particle)
+    assert set(np.unique(faces.particle)) == {0, 1}
+    assert faces.through_cbd.any()
+    assert np.all(micro.image.ravel()[faces.electrolyte_voxel[faces.through_cbd]] == CBD)
+    free = faces.area_um2()
+    assert free[0] < 4 * math.pi * 1.3 ** 2 and free[1] < 4 * math.pi * 1.1 ** 2
+
+
+def test_faces_need_particle_ids():
+    micro = Microstructure(np.full((2, 2, 2), AM, dtype=np.uint8), 1.0)
+    with pytest.raises(ValueError, match="particle_ids=True"):
+        reaction_faces(micro)
