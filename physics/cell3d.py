@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from physics.fem1d import graded_nodes, mass_matrix, stiffness_matrix
 from physics.voxel import AM, CBD, PORE, Microstructure
 
 #: mean face-count overestimate of a smooth surface's area (Cauchy): faces × 2/3 = area
@@ -88,3 +89,84 @@ def particle_volumes_um3(micro: Microstructure) -> np.ndarray:
         raise ValueError("particle volumes need voxelize(state, particle_ids=True)")
     ids = micro.am_ids[micro.am_ids >= 0]
     return np.bincount(ids, minlength=int(micro.am_ids.max()) + 1) * micro.voxel_um ** 3
+
+
+# ------------------------------------------------------------------------ solid diffusion
+def _thomas(lower: np.ndarray, diag: np.ndarray, upper: np.ndarray, rhs: np.ndarray
+            ) -> np.ndarray:
+    """Solve tridiagonal systems row-wise (m systems × n unknowns); lower/upper have n - 1
+    columns.  Vectorized over the m systems; stable here (diagonally dominant M + sK)."""
+    m, n = rhs.shape
+    c = np.empty((m, n - 1))
+    d = np.empty((m, n))
+    c[:, 0] = upper[:, 0] / diag[:, 0]
+    d[:, 0] = rhs[:, 0] / diag[:, 0]
+    for i in range(1, n):
+        den = diag[:, i] - lower[:, i - 1] * c[:, i - 1]
+        if i < n - 1:
+            c[:, i] = upper[:, i] / den
+        d[:, i] = (rhs[:, i] - lower[:, i - 1] * d[:, i - 1]) / den
+    x = np.empty((m, n))
+    x[:, -1] = d[:, -1]
+    for i in range(n - 2, -1, -1):
+        x[:, i] = d[:, i] - c[:, i] * x[:, i + 1]
+    return x
+
+
+@dataclass(frozen=True)
+class ParticleDiffusion:
+    """Fick diffusion in spheres of radius R_p, all particles on one mesh in ξ = r / R
+    (linear elements, graded toward the surface; :mod:`physics.fem1d`):
+
+        M dc/dt = −(D / R²) K c − (N / R) e_surface,
+
+    N the molar flux out of the surface [mol m⁻² s⁻¹] (positive = leaving), from the weak
+    form of ∂c/∂t = D r⁻² ∂r(r² ∂r c) with −D ∂r c(R) = N.  Since Σ_j M_ij-columns integrate
+    to the volume and 1ᵀK = 0, the discrete lithium content 4πR³ 1ᵀ M c changes by exactly
+    −4πR² N per unit time.  One implicit (backward Euler) step solves a tridiagonal system per
+    particle, all particles at once.
+
+    Attributes:
+        radius_m: particle radii [m], > 0.
+        diffusivity_m2_s: D [m²/s], > 0.
+        nodes: ξ nodes in [0, 1].
+    """
+
+    radius_m: np.ndarray
+    diffusivity_m2_s: float
+    nodes: np.ndarray
+
+    @classmethod
+    def on_mesh(cls, radius_m, diffusivity_m2_s: float, n_elements: int = 12,
+                surface_ratio: float = 0.3) -> ParticleDiffusion:
+        radius = np.asarray(radius_m, dtype=float)
+        if radius.ndim != 1 or radius.size == 0 or not np.all(radius > 0):
+            raise ValueError("radius_m must be a non-empty list of radii > 0 [m]")
+        if not diffusivity_m2_s > 0:
+            raise ValueError(f"diffusivity_m2_s must be > 0, got {diffusivity_m2_s}")
+        return cls(radius, float(diffusivity_m2_s),
+                   graded_nodes(1.0, n_elements, surface_ratio))
+
+    def _matrices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        m = mass_matrix(self.nodes, "spherical")
+        k = stiffness_matrix(self.nodes, 1.0, "spherical")
+        return (m.diagonal(), m.diagonal(1), k.diagonal(), k.diagonal(1))
+
+    def content_mol(self, c: np.ndarray) -> np.ndarray:
+        """Lithium per particle [mol]: 4π R³ 1ᵀ M c (c in mol/m³, particles × nodes)."""
+        m0, m1, _, _ = self._matrices()
+        mc = c * m0 + np.pad(c[:, 1:] * m1, ((0, 0), (0, 1))) + \
+            np.pad(c[:, :-1] * m1, ((0, 0), (1, 0)))
+        return 4 * np.pi * self.radius_m ** 3 * mc.sum(axis=1)
+
+    def step(self, c: np.ndarray, flux_out_mol_m2_s: np.ndarray, dt_s: float) -> np.ndarray:
+        """c after one backward-Euler step of ``dt_s`` with the surface fluxes N (one per
+        particle); c is (particles × nodes) [mol/m³]."""
+        m0, m1, k0, k1 = self._matrices()
+        s = (dt_s * self.diffusivity_m2_s / self.radius_m ** 2)[:, None]
+        diag = m0[None, :] + s * k0[None, :]
+        off = m1[None, :] + s * k1[None, :]
+        rhs = c * m0 + np.pad(c[:, 1:] * m1, ((0, 0), (0, 1))) + \
+            np.pad(c[:, :-1] * m1, ((0, 0), (1, 0)))
+        rhs[:, -1] -= dt_s * np.asarray(flux_out_mol_m2_s, dtype=float) / self.radius_m
+        return _thomas(off, diag, off, rhs)
