@@ -170,3 +170,11 @@ class ParticleDiffusion:
             np.pad(c[:, :-1] * m1, ((0, 0), (1, 0)))
         rhs[:, -1] -= dt_s * np.asarray(flux_out_mol_m2_s, dtype=float) / self.radius_m
         return _thomas(off, diag, off, rhs)
+
+    def surface_response(self, c: np.ndarray, dt_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """(a, b) per particle such that, after one :meth:`step` of ``dt_s`` with surface
+        flux N, the surface concentration is a + b N [mol/m³]: the particle eliminated from
+        the coupled Newton system, which then carries one flux per particle (b < 0)."""
+        a = self.step(c, np.zeros(self.radius_m.size), dt_s)[:, -1]
+        unit = self.step(np.zeros_like(c), np.ones(self.radius_m.size), dt_s)[:, -1]
+        return a, unit

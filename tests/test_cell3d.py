@@ -90,3 +90,15 @@ def test_particle_diffusion_follows_the_constant_flux_closed_form_and_conserves_
     assert gained == pytest.approx(4 * math.pi * radius ** 2 * influx * t_end, rel=1e-10)
     with pytest.raises(ValueError, match="radius_m must be"):
         ParticleDiffusion.on_mesh([0.0], d)
+
+
+def test_surface_response_is_the_step_linearized_exactly():
+    from physics.cell3d import ParticleDiffusion
+
+    model = ParticleDiffusion.on_mesh([3e-6, 6e-6, 1e-6], 2e-15)
+    rng = np.random.default_rng(0)
+    c = 2e4 + 1e3 * rng.random((3, model.nodes.size))
+    flux = np.array([1e-5, -3e-6, 4e-6])
+    a, b = model.surface_response(c, 5.0)
+    assert np.all(b < 0)
+    assert np.allclose(a + b * flux, model.step(c, flux, 5.0)[:, -1], rtol=1e-12, atol=0)
