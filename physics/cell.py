@@ -33,6 +33,19 @@ from physics.fem1d import graded_nodes, mass_matrix, stiffness_matrix
 from physics.ocp import ocp_function
 
 
+def butler_volmer(ce, cs_surf, phi_s_minus_phi_e, c_max: float, ocp, rate_constant: float,
+                  temperature_k: float):
+    """(i [A/m²], η [V]) of the cathode reaction, symmetric Butler–Volmer (module docstring):
+    i = 2 i0 sinh(F η / 2RT), η = φ_s − φ_e − U(c_s/c_max), i0 = F k c_e^½ c_s^½
+    (c_max − c_s)^½; concentrations in mol/m³ (clipped at 1e-6 so i0 stays real), arrays
+    broadcast.  Shared by the P2D and the 3-D cell."""
+    eta = phi_s_minus_phi_e - ocp(cs_surf / c_max)
+    i0 = FARADAY * rate_constant * np.sqrt(np.maximum(ce, 1e-6)) * np.sqrt(
+        np.clip(cs_surf, 1e-6, None) * np.clip(c_max - cs_surf, 1e-6, None))
+    f = FARADAY / (2.0 * GAS_CONSTANT * temperature_k)
+    return 2.0 * i0 * np.sinh(f * eta), eta
+
+
 @dataclass(frozen=True)
 class Mesh:
     """Element counts: separator, cathode, particle radius."""
@@ -120,13 +133,8 @@ class HalfCellDFN:
         pe = y[self.sl_pe][self.cat_nodes]
         ps = y[self.sl_ps]
         cs_surf = self.cs_block(y)[:, :, -1]
-        s = cs_surf / self.c_max
-        eta = ps[None, :] - pe[None, :] - self.ocp(s)
-        k = self.p.cathode.reaction_rate_constant
-        i0 = FARADAY * k * np.sqrt(np.maximum(ce, 1e-6))[None, :] * np.sqrt(
-            np.clip(cs_surf, 1e-6, None) * np.clip(self.c_max - cs_surf, 1e-6, None))
-        f = FARADAY / (2.0 * GAS_CONSTANT * self.temp)
-        return 2.0 * i0 * np.sinh(f * eta), eta
+        return butler_volmer(ce[None, :], cs_surf, ps[None, :] - pe[None, :], self.c_max,
+                             self.ocp, self.p.cathode.reaction_rate_constant, self.temp)
 
     def foil_current(self, ce0: float, eta: float) -> float:
         """Faradaic current of the Li foil [A/m²]: 2 i0 sinh(F η / 2RT), η = 0 - φ_e(0) (Li at
