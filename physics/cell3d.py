@@ -51,10 +51,20 @@ class ReactionFaces:
     def count(self) -> int:
         return int(self.particle.size)
 
+    @property
+    def face_area_m2(self) -> float:
+        """Area one face stands for [m²]: h² × 2/3 (module docstring)."""
+        return FACE_AREA_FACTOR * (self.voxel_um * 1e-6) ** 2
+
     def area_um2(self) -> np.ndarray:
         """Reacting area per particle [µm²] (faces × h² × 2/3, module docstring)."""
         faces = np.bincount(self.particle, minlength=self.n_particles)
         return FACE_AREA_FACTOR * faces * self.voxel_um ** 2
+
+    def particle_current_a(self, face_current_a_m2: np.ndarray) -> np.ndarray:
+        """Current into each particle [A] from the current density of each face [A/m²]."""
+        return np.bincount(self.particle, weights=np.asarray(face_current_a_m2) *
+                           self.face_area_m2, minlength=self.n_particles)
 
 
 def reaction_faces(micro: Microstructure) -> ReactionFaces:
@@ -81,6 +91,12 @@ def reaction_faces(micro: Microstructure) -> ReactionFaces:
     return ReactionFaces(np.concatenate(e_idx), np.concatenate(a_idx), particle,
                          np.concatenate(cbd), int(ids.max()) + 1 if ids.size else 0,
                          micro.voxel_um)
+
+
+def equivalent_radius_m(volume_um3: np.ndarray) -> np.ndarray:
+    """Radius of the sphere of each particle's voxel volume [m]: the radial model's R, so the
+    cell holds the image's AM volume (and capacity) exactly."""
+    return np.cbrt(3.0 * np.asarray(volume_um3, dtype=float) / (4.0 * np.pi)) * 1e-6
 
 
 def particle_volumes_um3(micro: Microstructure) -> np.ndarray:

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from physics.cell3d import particle_volumes_um3, reaction_faces
+from physics.cell3d import equivalent_radius_m, particle_volumes_um3, reaction_faces
 from physics.state import AM_SPECIES, CBD_SPECIES, ParticleState
 from physics.voxel import AM, CBD, PORE, Microstructure, voxelize
 
@@ -30,7 +30,12 @@ def test_faces_of_a_sphere_give_its_area_and_volume():
     faces = reaction_faces(micro)
     assert faces.n_particles == 1 and not faces.through_cbd.any()
     assert faces.area_um2()[0] == pytest.approx(4 * math.pi * 2.5 ** 2, rel=0.03)
-    assert particle_volumes_um3(micro)[0] == pytest.approx(4 / 3 * math.pi * 2.5 ** 3, rel=0.01)
+    volume = particle_volumes_um3(micro)
+    assert volume[0] == pytest.approx(4 / 3 * math.pi * 2.5 ** 3, rel=0.01)
+    assert equivalent_radius_m(volume)[0] == pytest.approx(2.5e-6, rel=0.004)
+    # a uniform 2 A/m² over the faces is 2 A/m² times the sphere's area
+    current = faces.particle_current_a(np.full(faces.count, 2.0))
+    assert current[0] == pytest.approx(2.0 * faces.area_um2()[0] * 1e-12, rel=1e-12)
     img = micro.image.ravel()
     assert np.all(img[faces.am_voxel] == AM) and np.all(img[faces.electrolyte_voxel] == PORE)
 
