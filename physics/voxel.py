@@ -121,23 +121,30 @@ class Microstructure:
 
 
 # ------------------------------------------------------------------------------- kernels
+@nb.njit(inline="always", **_JIT)
+def _sphere_voxel_range(centre, r, shape, periodic):
+    """Voxel index range (lo, hi inclusive, per axis) whose centres a sphere may contain;
+    clipped to the image along non-periodic axes (periodic ones wrap in the caller)."""
+    lo = np.empty(3, np.int64)
+    hi = np.empty(3, np.int64)
+    for a in range(3):
+        lo[a] = int(math.floor(centre[a] - r - 0.5))
+        hi[a] = int(math.ceil(centre[a] + r - 0.5))
+        if not periodic[a]:
+            lo[a] = max(lo[a], 0)
+            hi[a] = min(hi[a], shape[a] - 1)
+    return lo, hi
+
+
 @nb.njit(parallel=True, **_JIT)
 def _paint_spheres(image, centre_vox, radius_vox, label, periodic):
     """Set ``image`` to ``label`` where a voxel centre (i + 0.5 in voxel units) lies inside a
     sphere; coordinates in voxel units from the image origin."""
     nx, ny, nz = image.shape
-    n = (nx, ny, nz)
     for p in nb.prange(centre_vox.shape[0]):
         r = radius_vox[p]
         r2 = r * r
-        lo = np.empty(3, np.int64)
-        hi = np.empty(3, np.int64)
-        for a in range(3):
-            lo[a] = int(math.floor(centre_vox[p, a] - r - 0.5))
-            hi[a] = int(math.ceil(centre_vox[p, a] + r - 0.5))
-            if not periodic[a]:
-                lo[a] = max(lo[a], 0)
-                hi[a] = min(hi[a], n[a] - 1)
+        lo, hi = _sphere_voxel_range(centre_vox[p], r, image.shape, periodic)
         for i in range(lo[0], hi[0] + 1):
             dx = i + 0.5 - centre_vox[p, 0]
             if dx * dx > r2:
@@ -160,18 +167,10 @@ def _paint_particle_ids(ids, depth, centre_vox, radius_vox, periodic):
     """ids[v] = p for the sphere p whose surface a voxel centre lies deepest below
     (r - d largest); serial, so overlapping spheres never race."""
     nx, ny, nz = ids.shape
-    n = (nx, ny, nz)
     for p in range(centre_vox.shape[0]):
         r = radius_vox[p]
         r2 = r * r
-        lo = np.empty(3, np.int64)
-        hi = np.empty(3, np.int64)
-        for a in range(3):
-            lo[a] = int(math.floor(centre_vox[p, a] - r - 0.5))
-            hi[a] = int(math.ceil(centre_vox[p, a] + r - 0.5))
-            if not periodic[a]:
-                lo[a] = max(lo[a], 0)
-                hi[a] = min(hi[a], n[a] - 1)
+        lo, hi = _sphere_voxel_range(centre_vox[p], r, ids.shape, periodic)
         for i in range(lo[0], hi[0] + 1):
             dx = i + 0.5 - centre_vox[p, 0]
             for j in range(lo[1], hi[1] + 1):
