@@ -194,3 +194,376 @@ class ParticleDiffusion:
         a = self.step(c, np.zeros(self.radius_m.size), dt_s)[:, -1]
         unit = self.step(np.zeros_like(c), np.ones(self.radius_m.size), dt_s)[:, -1]
         return a, unit
+
+
+# ------------------------------------------------------------------------ the 3-D half cell
+SEPARATOR = 3  # label of the homogenized separator layers stacked on the image
+
+
+@dataclass(frozen=True)
+class Discharge3D:
+    """A galvanostatic discharge of the 3-D half cell.
+
+    Attributes:
+        time_s, voltage_v, capacity_mah_g: the curve (capacity per gram of AM in the image).
+        current_a_m2: applied current density [A/m²]; end_reason: why it stopped.
+        newton_iterations: per step; lithium_error: relative Li balance error at the end [-].
+        reacting_particles / particles: AM particles with a reaction face and a path to the
+            collector, of all AM particles.
+    """
+
+    time_s: np.ndarray
+    voltage_v: np.ndarray
+    capacity_mah_g: np.ndarray
+    current_a_m2: float
+    end_reason: str
+    newton_iterations: tuple[int, ...]
+    lithium_error: float
+    reacting_particles: int
+    particles: int
+
+
+def _axis_pairs(shape: tuple[int, int, int]):
+    """(lower, upper) flat indices of every voxel face, per axis (C order)."""
+    flat = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)
+    for axis in range(3):
+        n = shape[axis]
+        lo = tuple(slice(0, n - 1) if a == axis else slice(None) for a in range(3))
+        hi = tuple(slice(1, n) if a == axis else slice(None) for a in range(3))
+        yield axis, flat[lo].ravel(), flat[hi].ravel()
+
+
+class HalfCell3D:
+    """Particle-resolved half cell on a voxel image (Step 10 item 1): porous cathode image |
+    homogenized separator layers | Li foil, with the P2D's equations (physics/cell.py) written
+    in finite volumes on the voxels and one radial diffusion model per AM particle.
+
+    Unknowns: salt concentration c_e and potential φ_e in every electrolyte-carrying voxel
+    (pore, CBD nano-pores with ε_CBD and ε_CBD^1.5 transport, separator with ε_sep and
+    ε_sep/τ_sep) connected to the foil; solid potential φ_s in every AM or CBD voxel connected
+    to the collector (bulk σ per phase, contact conductances in series on particle contacts);
+    the Li flux N_p out of each reacting particle; the collector potential V.  Butler–Volmer
+    (:func:`physics.cell.butler_volmer`) on every reaction face with that particle's surface
+    concentration c_s = a_p + b_p N_p (:meth:`ParticleDiffusion.surface_response`, so each
+    backward-Euler step is one Newton solve).  The foil: a plane at φ_e = −η_Li(I) above the
+    separator (uniform foil current), salt entering there at (1 − t+) I / F.  Electrolyte
+    transport properties are evaluated at the start of each step (semi-implicit in κ(c),
+    D(c)); the kinetics and all couplings are implicit.
+    """
+
+    def __init__(self, micro: Microstructure, params, *, sigma_am_s_m: float = 5e-3,
+                 sigma_cbd_s_m: float = 10.0, contact=None, separator_layers: int = 4,
+                 radial_elements: int = 10):
+        from physics.cell_params import FARADAY
+        from physics.impedance3d import connected_to_top
+        from physics.ocp import ocp_function
+        from physics.transport import ContactConductance, contact_faces
+
+        if micro.am_ids is None:
+            raise ValueError("the 3-D cell needs voxelize(state, particle_ids=True)")
+        self.p = params
+        cat, sep = params.cathode, params.separator
+        self.ocp = ocp_function(cat.ocp)
+        self.h = micro.voxel_um * 1e-6
+        nx, ny, nz = micro.shape
+        n_sep = max(1, int(round(sep.thickness_m / self.h))) if separator_layers <= 0 \
+            else separator_layers
+        self.area_m2 = nx * ny * self.h ** 2
+        # electrolyte grid: the image with separator layers on top
+        ext = np.concatenate([micro.image, np.full((nx, ny, n_sep), SEPARATOR, np.uint8)], 2)
+        self.ext_shape = ext.shape
+        storage = np.select([ext == PORE, ext == CBD, ext == SEPARATOR],
+                            [1.0, cat.cbd_porosity, sep.porosity], 0.0)
+        transport = np.select([ext == PORE, ext == CBD, ext == SEPARATOR],
+                              [1.0, cat.cbd_porosity ** 1.5,
+                               sep.porosity / sep.tortuosity_factor], 0.0)
+        wet = np.moveaxis(connected_to_top(np.moveaxis(transport > 0, 2, 0)), 0, 2)
+        e_index = np.full(ext.size, -1, dtype=np.int64)
+        e_index[wet.ravel()] = np.arange(int(wet.sum()))
+        self.n_e = int(wet.sum())
+        self.storage = storage.ravel()[wet.ravel()] * self.h ** 3  # electrolyte volume [m³]
+        tr = transport.ravel()
+        ea, eb, ew = [], [], []
+        for _, lo, hi in _axis_pairs(ext.shape):
+            ok = (e_index[lo] >= 0) & (e_index[hi] >= 0)
+            ta, tb = tr[lo[ok]], tr[hi[ok]]
+            ea.append(e_index[lo[ok]])
+            eb.append(e_index[hi[ok]])
+            ew.append(2 * ta * tb / (ta + tb) * self.h)
+        self.e_a, self.e_b, self.e_w = (np.concatenate(x) for x in (ea, eb, ew))
+        top = np.zeros(ext.shape, dtype=bool)
+        top[:, :, -1] = True
+        top_sel = top.ravel() & wet.ravel()
+        self.top_e = e_index[top_sel]
+        self.top_w = 2 * tr[top_sel] * self.h  # half voxel to the foil plane
+        # solid grid (image only), collector below z = 0
+        contact = contact or ContactConductance()
+        img = micro.image
+        sigma = np.select([img == AM, img == CBD], [sigma_am_s_m, sigma_cbd_s_m], 0.0)
+        solid = np.moveaxis(connected_to_top(np.moveaxis(sigma > 0, 2, 0)[::-1])[::-1], 0, 2)
+        s_index = np.full(img.size, -1, dtype=np.int64)
+        s_index[solid.ravel()] = np.arange(int(solid.sum()))
+        self.n_s = int(solid.sum())
+        if self.n_s == 0:
+            raise ValueError("no solid path from the current collector into the image")
+        sg = sigma.ravel()
+        contacts = None if contact.none else contact_faces(micro, contact)
+        sa, sb, sw = [], [], []
+        for axis, lo, hi in _axis_pairs(img.shape):
+            ok = (s_index[lo] >= 0) & (s_index[hi] >= 0)
+            ga, gb = sg[lo[ok]], sg[hi[ok]]
+            g = 2 * ga * gb / (ga + gb) * self.h
+            if contacts is not None:
+                c = contacts[axis].ravel()[ok]
+                with np.errstate(divide="ignore"):
+                    g = np.where(np.isfinite(c), 1 / (1 / g + 1 / c), g)
+            sa.append(s_index[lo[ok]])
+            sb.append(s_index[hi[ok]])
+            sw.append(g)
+        self.s_a, self.s_b, self.s_w = (np.concatenate(x) for x in (sa, sb, sw))
+        bottom = np.zeros(img.shape, dtype=bool)
+        bottom[:, :, 0] = True
+        bot_sel = bottom.ravel() & solid.ravel()
+        self.bot_s = s_index[bot_sel]
+        self.bot_w = 2 * sg[bot_sel] * self.h
+        # reaction faces between the two, per particle
+        faces = reaction_faces(micro)
+        # image flat index -> extended flat index (same x, y, z; z-stride grows by n_sep)
+        iz = faces.electrolyte_voxel % nz
+        ixy = faces.electrolyte_voxel // nz
+        ext_flat = ixy * (nz + n_sep) + iz
+        keep = (e_index[ext_flat] >= 0) & (s_index[faces.am_voxel] >= 0)
+        self.f_e = e_index[ext_flat[keep]]
+        self.f_s = s_index[faces.am_voxel[keep]]
+        volumes = particle_volumes_um3(micro)
+        reacting = np.unique(faces.particle[keep])
+        p_index = np.full(faces.n_particles, -1, dtype=np.int64)
+        p_index[reacting] = np.arange(reacting.size)
+        self.f_p = p_index[faces.particle[keep]]
+        self.face_area = faces.face_area_m2
+        self.n_particles_all = faces.n_particles
+        self.n_p = int(reacting.size)
+        radius = equivalent_radius_m(volumes[reacting])
+        self.radius = radius
+        self.diffusion = ParticleDiffusion.on_mesh(radius, cat.solid_diffusivity_m2_s,
+                                                   radial_elements)
+        self.am_mass_g = float(volumes.sum()) * 1e-18 * cat.active_density_kg_m3 * 1e3
+        self.c_max = cat.max_concentration_mol_m3
+        self.F = FARADAY
+
+    # ------------------------------------------------------------------ layout
+    def split(self, y):
+        n_e, n_s, n_p = self.n_e, self.n_s, self.n_p
+        return (y[:n_e], y[n_e:2 * n_e], y[2 * n_e:2 * n_e + n_s],
+                y[2 * n_e + n_s:2 * n_e + n_s + n_p], y[-1])
+
+    @property
+    def size(self) -> int:
+        return 2 * self.n_e + self.n_s + self.n_p + 1
+
+    # ------------------------------------------------------------------ physics
+    def electrolyte_properties(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(D [m²/s], κ [S/m]) of the salt at c [mol/m³] (the P2D's property set)."""
+        from physics import electrolyte as el
+
+        e = self.p.electrolyte
+        if e.properties == "constant":
+            return np.full_like(c, e.diffusivity_m2_s), np.full_like(c, e.conductivity_s_m)
+        c = np.maximum(c, 1.0)
+        return (el.diffusivity_valoen2005_m2_s(c, self.p.temperature_k),
+                el.conductivity_valoen2005_s_m(c, self.p.temperature_k))
+
+    def kinetics(self, ce, cs, dphi):
+        """Face current density i [A/m²] (anodic > 0) and its derivatives by η, c_e, c_s."""
+        from physics.cell_params import GAS_CONSTANT
+
+        cat = self.p.cathode
+        f = self.F / (2.0 * GAS_CONSTANT * self.p.temperature_k)
+        cs = np.clip(cs, 1e-6 * self.c_max, (1 - 1e-6) * self.c_max)
+        ce = np.maximum(ce, 1e-6)
+        s = cs / self.c_max
+        eta = dphi - self.ocp(s)
+        i0 = self.F * cat.reaction_rate_constant * np.sqrt(ce * cs * (self.c_max - cs))
+        sh, ch = np.sinh(f * eta), np.cosh(f * eta)
+        i = 2 * i0 * sh
+        di_deta = 2 * i0 * f * ch
+        di_dce = i / (2 * ce)
+        di_dcs = i * (self.c_max - 2 * cs) / (2 * cs * (self.c_max - cs)) - \
+            di_deta * self.ocp.derivative(s) / self.c_max
+        return i, di_deta, di_dce, di_dcs
+
+    def initial_state(self) -> tuple[np.ndarray, np.ndarray]:
+        """(y, c_s): uniform salt, particles at the initial stoichiometry, potentials at
+        rest (φ_e = 0, φ_s = V = U(s0)), no flux."""
+        cat = self.p.cathode
+        u0 = float(self.ocp(cat.initial_stoichiometry))
+        y = np.zeros(self.size)
+        y[:self.n_e] = self.p.electrolyte.initial_concentration_mol_m3
+        y[2 * self.n_e:2 * self.n_e + self.n_s] = u0
+        y[-1] = u0
+        cs = np.full((self.n_p, self.diffusion.nodes.size),
+                     cat.initial_stoichiometry * self.c_max)
+        return y, cs
+
+    def lithium_mol(self, cs: np.ndarray) -> float:
+        """Li held by the reacting particles [mol]."""
+        return float(self.diffusion.content_mol(cs).sum())
+
+    def _foil_potential(self, i_app: float, c_top: float) -> float:
+        from physics.cell_params import GAS_CONSTANT
+
+        foil, e = self.p.lithium_foil, self.p.electrolyte
+        i0 = foil.exchange_current_density_a_m2 * (max(c_top, 1e-6) /
+                                                   e.initial_concentration_mol_m3) ** 0.3
+        eta = 2 * GAS_CONSTANT * self.p.temperature_k / self.F * np.arcsinh(i_app / (2 * i0))
+        return -float(eta)
+
+    def residual_and_jacobian(self, y, ce_old, dt, props, a, b, i_app):
+        """R(y) and ∂R/∂y (sparse) of one backward-Euler step (class docstring)."""
+        from scipy import sparse
+
+        n_e, n_s, n_p = self.n_e, self.n_s, self.n_p
+        o_pe, o_ps, o_n, o_v = n_e, 2 * n_e, 2 * n_e + n_s, self.size - 1
+        ce, pe, ps, flux, v = self.split(y)
+        d_face, k_face, kd_face, k_top, phi_foil, salt_in = props
+        t_plus = self.p.electrolyte.transference_number
+        rows, cols, vals = [], [], []
+        res = np.zeros(self.size)
+
+        def add(r, c, v_):
+            rows.append(np.broadcast_to(r, np.shape(v_)).ravel())
+            cols.append(np.broadcast_to(c, np.shape(v_)).ravel())
+            vals.append(np.asarray(v_, dtype=float).ravel())
+
+        def laplacian(offset_row, offset_col, ia, ib, w, x):
+            """Rows ia/ib get ±w (x_a − x_b); Jacobian entries on columns offset_col."""
+            q = w * (x[ia] - x[ib])
+            np.add.at(res, offset_row + ia, q)
+            np.add.at(res, offset_row + ib, -q)
+            for r_, c_, s_ in ((ia, ia, w), (ia, ib, -w), (ib, ib, w), (ib, ia, -w)):
+                add(offset_row + r_, offset_col + c_, s_)
+
+        a_, b_ = self.e_a, self.e_b
+        # salt
+        res[:n_e] += self.storage * (ce - ce_old) / dt
+        add(np.arange(n_e), np.arange(n_e), self.storage / dt)
+        laplacian(0, 0, a_, b_, d_face, ce)
+        np.add.at(res, self.top_e, -salt_in)
+        # electrolyte potential: migration and diffusion potential
+        laplacian(o_pe, o_pe, a_, b_, k_face, pe)
+        lnc = np.log(np.maximum(ce, 1e-6))
+        q = kd_face * (lnc[a_] - lnc[b_])
+        np.add.at(res, o_pe + a_, -q)
+        np.add.at(res, o_pe + b_, q)
+        for r_, c_, sgn in ((a_, a_, -1), (a_, b_, 1), (b_, b_, -1), (b_, a_, 1)):
+            add(o_pe + r_, c_, sgn * kd_face / np.maximum(ce[c_], 1e-6))
+        res[o_pe + self.top_e] += k_top * (pe[self.top_e] - phi_foil)
+        add(o_pe + self.top_e, o_pe + self.top_e, k_top)
+        # solid potential and the collector
+        laplacian(o_ps, o_ps, self.s_a, self.s_b, self.s_w, ps)
+        res[o_ps + self.bot_s] += self.bot_w * (ps[self.bot_s] - v)
+        add(o_ps + self.bot_s, o_ps + self.bot_s, self.bot_w)
+        add(o_ps + self.bot_s, o_v, -self.bot_w)
+        res[o_v] = float(np.sum(self.bot_w * (ps[self.bot_s] - v))) - i_app * self.area_m2
+        add(np.full(self.bot_s.size, o_v), o_ps + self.bot_s, self.bot_w)
+        add(o_v, o_v, -float(self.bot_w.sum()))
+        # particles: 4πR² F N − Σ I_f
+        sphere = 4 * np.pi * self.radius ** 2 * self.F
+        res[o_n:o_n + n_p] += sphere * flux
+        add(o_n + np.arange(n_p), o_n + np.arange(n_p), sphere)
+        # reaction faces
+        fe, fs, fp, area = self.f_e, self.f_s, self.f_p, self.face_area
+        cs = a[fp] + b[fp] * flux[fp]
+        i, di_eta, di_ce, di_cs = self.kinetics(ce[fe], cs, ps[fs] - pe[fe])
+        current = i * area
+        src = (1 - t_plus) / self.F
+        np.add.at(res, fe, -src * current)
+        np.add.at(res, o_pe + fe, -current)
+        np.add.at(res, o_ps + fs, current)
+        np.add.at(res, o_n + fp, -current)
+        d = {"ce": (fe, area * di_ce), "pe": (o_pe + fe, -area * di_eta),
+             "ps": (o_ps + fs, area * di_eta), "n": (o_n + fp, area * di_cs * b[fp])}
+        for row, sign in ((fe, -src), (o_pe + fe, -1.0), (o_ps + fs, 1.0), (o_n + fp, -1.0)):
+            for col, dv in d.values():
+                add(row, col, sign * dv)
+        jac = sparse.csr_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                        np.concatenate(cols))),
+                                shape=(self.size, self.size))
+        return res, jac
+
+    def step_properties(self, ce, i_app):
+        """Face transport coefficients at the start of a step, the foil plane potential and
+        the salt entering at the foil per top voxel."""
+        from physics.cell_params import GAS_CONSTANT
+
+        e = self.p.electrolyte
+        _, kap = self.electrolyte_properties(ce)
+        cf = 0.5 * (ce[self.e_a] + ce[self.e_b])
+        d_f, k_f = self.electrolyte_properties(cf)
+        kd = 2 * GAS_CONSTANT * self.p.temperature_k / self.F * (1 - e.transference_number) \
+            * e.thermodynamic_factor
+        k_top = kap[self.top_e] * self.top_w
+        salt = (1 - e.transference_number) * i_app * self.area_m2 / self.F
+        share = self.top_w / self.top_w.sum()
+        return (d_f * self.e_w, k_f * self.e_w, kd * k_f * self.e_w, k_top,
+                self._foil_potential(i_app, float(np.mean(ce[self.top_e]))), salt * share)
+
+
+def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: int = 200,
+                 max_newton: int = 25, **cell_options) -> Discharge3D:
+    """Galvanostatic discharge of the 3-D half cell at ``c_rate`` (1C: the theoretical
+    capacity of the image's AM in one hour, as the P2D) to the cut-off voltage; backward
+    Euler with ``3600 / c_rate / steps`` s steps (halved where Newton fails)."""
+    from scipy.sparse import linalg as sparse_linalg
+
+    cell = HalfCell3D(micro, params, **cell_options)
+    cap_mah = params.theoretical_capacity_mah_g() * cell.am_mass_g
+    i_app = c_rate * cap_mah * 3.6 / 3600.0 / cell.area_m2  # A/m²
+    y, cs = cell.initial_state()
+    li0 = cell.lithium_mol(cs)
+    t, dt_full = 0.0, 3600.0 / c_rate / steps
+    times, volts, iters = [0.0], [float(y[-1])], []
+    end = "step budget"
+    dt = dt_full
+    for _ in range(20 * steps):
+        ce_old = y[:cell.n_e].copy()
+        props = cell.step_properties(ce_old, i_app)
+        a, b = cell.diffusion.surface_response(cs, dt)
+        x = y.copy()
+        for it in range(1, max_newton + 1):
+            with np.errstate(over="ignore", invalid="ignore"):
+                res, jac = cell.residual_and_jacobian(x, ce_old, dt, props, a, b, i_app)
+            if not np.all(np.isfinite(res)):
+                it = max_newton + 1
+                break
+            dx = sparse_linalg.spsolve(jac.tocsc(), -res)
+            x += dx
+            if np.max(np.abs(dx[cell.n_e:])) < 1e-9 and np.max(
+                    np.abs(dx[:cell.n_e])) < 1e-9 * params.electrolyte.initial_concentration_mol_m3:
+                break
+        else:
+            it = max_newton + 1
+        if it > max_newton or np.min(x[:cell.n_e]) <= 0:
+            dt /= 2
+            if dt < 1e-6 * dt_full:
+                end = "Newton failure"
+                break
+            continue
+        y = x
+        flux = y[2 * cell.n_e + cell.n_s:-1]
+        cs = cell.diffusion.step(cs, flux, dt)
+        t += dt
+        iters.append(it)
+        times.append(t)
+        volts.append(float(y[-1]))
+        if y[-1] <= params.cutoff_voltage_v:
+            end = "cut-off voltage"
+            break
+        dt = min(dt_full, 2 * dt)
+    time = np.array(times)
+    capacity = i_app * cell.area_m2 * time / 3.6 / cell.am_mass_g  # mAh/g
+    inserted = cell.lithium_mol(cs) - li0
+    expected = i_app * cell.area_m2 * t / cell.F
+    return Discharge3D(time, np.array(volts), capacity, float(i_app), end, tuple(iters),
+                       float(abs(inserted - expected) / max(expected, 1e-30)), cell.n_p,
+                       cell.n_particles_all)
