@@ -556,7 +556,10 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
         iters.append(it)
         times.append(t)
         volts.append(float(y[-1]))
-        if y[-1] <= params.cutoff_voltage_v:
+        if y[-1] <= params.cutoff_voltage_v:  # the crossing, linearly within the step
+            v0, v1 = volts[-2], volts[-1]
+            times[-1] = t - dt + dt * (v0 - params.cutoff_voltage_v) / (v0 - v1)
+            volts[-1] = params.cutoff_voltage_v
             end = "cut-off voltage"
             break
         dt = min(dt_full, 2 * dt)
