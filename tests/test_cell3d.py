@@ -107,3 +107,64 @@ def test_surface_response_is_the_step_linearized_exactly():
     a, b = model.surface_response(c, 5.0)
     assert np.all(b < 0)
     assert np.allclose(a + b * flux, model.step(c, flux, 5.0)[:, -1], rtol=1e-12, atol=0)
+
+
+def lattice_image(layers_of_cubes: int = 10):
+    """A laterally periodic lattice of 2×2×2-voxel AM cubes (pitch 3) between two CBD walls
+    that carry the electrons: every layer alike, so the 3-D cell is a P2D electrode."""
+    n, nz = 6, 3 * layers_of_cubes
+    img = np.full((n, n, nz), PORE, dtype=np.uint8)
+    ids = np.full(img.shape, -1, dtype=np.int32)
+    k = 0
+    for i in (0, 3):
+        for j in (0, 3):
+            for z in range(0, nz, 3):
+                img[i:i + 2, j:j + 2, z:z + 2] = AM
+                ids[i:i + 2, j:j + 2, z:z + 2] = k
+                k += 1
+    img[[2, 5], :, :] = CBD
+    return Microstructure(img, 1.0, am_ids=ids)
+
+
+def test_a_layered_image_discharges_as_the_p2d():
+    """Step 10 item 2: the 3-D cell on a laterally uniform image against the P2D
+    (physics/cell.py) given the same electrode: porosity, AM fraction, voxel τ_z, the 3-D
+    reacting area per volume (as a = 3 ε_AM / R of its spheres, so both conserve Li), fast
+    solid diffusion and conductive solids, separator as the 4 stacked layers."""
+    import dataclasses as dc
+
+    from physics.cell import discharge
+    from physics.cell3d import HalfCell3D, discharge_3d
+    from physics.cell_params import CellParameters
+    from physics.transport import solve_field
+
+    micro = lattice_image()
+    img = micro.image
+    base = CellParameters()
+    cat = dc.replace(base.cathode, cbd_porosity=0.0, solid_diffusivity_m2_s=1e-12)
+    params = dc.replace(base, cathode=cat,
+                        separator=dc.replace(base.separator, thickness_m=4e-6))
+    options = {"sigma_am_s_m": 1e3, "sigma_cbd_s_m": 1e3, "separator_layers": 4}
+    cell = HalfCell3D(micro, params, **options)
+    a = cell.f_e.size * cell.face_area / (img.size * 1e-18)
+    eps, am = float(np.mean(img == PORE)), float(np.mean(img == AM))
+    tau = eps / solve_field((img == PORE).astype(float), 2).k_eff
+    p2d = dc.replace(params, cathode=dc.replace(
+        cat, thickness_m=img.shape[2] * 1e-6, porosity=eps, active_volume_fraction=am,
+        cbd_volume_fraction=float(np.mean(img == CBD)), tortuosity_factor=tau,
+        electronic_conductivity_s_m=1e3, particle_radii_m=(3 * am / a,),
+        particle_volume_fractions=(1.0,)))
+    d3 = discharge_3d(micro, params, 1.0, steps=200, **options)
+    d2 = discharge(p2d, c_rate=1.0)
+    assert d3.end_reason == d2.end_reason == "cut-off voltage"
+    assert d3.current_a_m2 == pytest.approx(11.573, rel=1e-3)  # the same 1C as the P2D
+    assert d3.capacity_mah_g[-1] == pytest.approx(d2.capacity_final_mah_g, rel=0.01)  # 0.17 %
+    common = d3.capacity_mah_g < 0.98 * d3.capacity_mah_g[-1]  # before the cut-off cliff
+    dv = np.interp(d3.capacity_mah_g[common], d2.capacity_mah_g, d2.voltage_v) \
+        - d3.voltage_v[common]
+    assert np.sqrt(np.mean(dv ** 2)) < 5e-3  # measured 1.0 mV
+    assert d3.voltage_v[0] < float(cell.ocp(cat.initial_stoichiometry))  # under load at t = 0
+    assert d3.lithium_error < 1e-10
+    assert d3.reacting_particles == d3.particles == 40
+    with pytest.raises(ValueError, match="particle_ids=True"):
+        HalfCell3D(Microstructure(img.copy(), 1.0), params)
