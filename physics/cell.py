@@ -9,7 +9,8 @@ Equations (Doyle, Fuller & Newman 1993; half cell as PyBaMM's "working electrode
   ε_e ∂c_e/∂t = ∂x(D_eff ∂x c_e) + (1 - t+) j / F
   ∂x i_e = j,   i_e = -κ_eff ∂x φ_e + κ_eff (2RT/F)(1 - t+) TDF ∂x ln c_e
   ∂x i_s = -j,  i_s = -σ_eff ∂x φ_s
-  ∂t c_s = D_s r⁻² ∂r(r² ∂r c_s),  D_s ∂r c_s(R) = -i_k / F
+  ∂t c_s = D_s r⁻² ∂r(r² ∂r c_s),  D_s ∂r c_s(R) = -(a_k R_k / 3 ε_AM f_k) i_k / F (the
+    reacting area's current spread over the sphere, so Li is conserved for any a_k)
   i_k = 2 i0 sinh(F η / 2RT),  η = φ_s - φ_e - U(c_s(R)/c_max),
   i0 = F k c_e^½ c_s^½ (c_max - c_s)^½,   j = Σ_k a_k i_k
 Boundary conditions: at the foil i_app = 2 i0_Li sinh(F η_Li / 2RT) with η_Li = -φ_e(0) (Li at
@@ -93,6 +94,13 @@ class HalfCellDFN:
         self.radii = np.asarray(cat.particle_radii_m)
         self.n_k = self.radii.size
         self.area = np.asarray(cat.surface_area_per_class_m())
+        # Li enters a class's spheres at a_k i_k per electrode volume; their own surface per
+        # volume is 3 ε_AM f_k / R_k, so the flux averaged over the sphere surface is i_k
+        # times the ratio (1 unless specific_surface_area_m sets a reacting area of its own,
+        # e.g. the voxel AM-electrolyte area with particle contacts and CBD cover removed)
+        geometric = 3.0 * cat.active_volume_fraction * np.asarray(
+            cat.particle_volume_fractions) / self.radii
+        self.flux_scale = self.area / geometric
         self.r_nodes = [graded_nodes(r, mesh.n_radius, ratio=0.3) for r in self.radii]
         self.m_r = [mass_matrix(rn, "spherical") for rn in self.r_nodes]
         self.k_r = [stiffness_matrix(rn, cat.solid_diffusivity_m2_s, "spherical")
@@ -214,7 +222,7 @@ class HalfCellDFN:
             # mol/m³ against steps of ~1e-3 breaks the Jacobian's column sums otherwise, a
             # leak that shows in the impedance near DC)
             res_cs[k] = (self.k_r[k] @ (cs[k] - cs[k][:, :1]).T).T
-            res_cs[k][:, -1] -= self.radii[k] ** 2 * (-i_k[k] / FARADAY)
+            res_cs[k][:, -1] -= self.radii[k] ** 2 * (-self.flux_scale[k] * i_k[k] / FARADAY)
         out[self.off_cs:] = res_cs.ravel()
         return out
 

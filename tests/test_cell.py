@@ -35,6 +35,26 @@ def test_lithium_is_conserved_during_a_1c_discharge():
     assert np.all(np.diff(d.capacity_mah_g) > 0)
 
 
+@pytest.mark.parametrize("area_share", [0.4, 1.7])
+def test_lithium_is_conserved_with_a_reacting_area_of_its_own(area_share):
+    """A specific surface area that is not the spheres' 3 ε_AM / R (the voxel area of a
+    structure, with contacts and CBD cover) still conserves Li: the spheres take the
+    reacting area's current spread over their own surface."""
+    from dataclasses import replace
+
+    geometric = sum(THIN.cathode.surface_area_per_class_m())
+    params = replace(THIN, cathode=replace(THIN.cathode,
+                                           specific_surface_area_m=area_share * geometric))
+    d = discharge(params, c_rate=1.0)
+    model = HalfCellDFN(params)
+    inserted = (model.lithium_in_solid_mol_m2(d.final_state)
+                - model.lithium_in_solid_mol_m2(d.initial_state))
+    assert inserted == pytest.approx(d.current_density_a_m2 * d.time_s[-1] / FARADAY,
+                                     rel=1e-4)
+    at_c50 = discharge(params, c_rate=0.02).capacity_final_mah_g
+    assert at_c50 == pytest.approx(discharge(THIN, c_rate=0.02).capacity_final_mah_g, rel=0.01)
+
+
 def test_low_rate_capacity_is_the_stoichiometric_capacity():
     """At C/50 the discharge runs the particles to the cut-off OCP: capacity =
     (s(U = cut-off) - s0) × 280 mAh/g within 1 %."""
