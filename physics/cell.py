@@ -47,6 +47,18 @@ def butler_volmer(ce, cs_surf, phi_s_minus_phi_e, c_max: float, ocp, rate_consta
     return 2.0 * i0 * np.sinh(f * eta), eta
 
 
+def electrolyte_properties(params: CellParameters, c_mol_m3: np.ndarray):
+    """(D [m²/s], κ [S/m]) of the salt at c (constant, or Valøen & Reimers 2005 at the
+    cell temperature, c floored at 1 mol/m³).  Shared by the P2D and the 3-D cell."""
+    e = params.electrolyte
+    if e.properties == "constant":
+        return (np.full_like(c_mol_m3, e.diffusivity_m2_s),
+                np.full_like(c_mol_m3, e.conductivity_s_m))
+    c = np.maximum(c_mol_m3, 1.0)
+    return (el.diffusivity_valoen2005_m2_s(c, params.temperature_k),
+            el.conductivity_valoen2005_s_m(c, params.temperature_k))
+
+
 @dataclass(frozen=True)
 class Mesh:
     """Element counts: separator, cathode, particle radius."""
@@ -127,13 +139,7 @@ class HalfCellDFN:
         return y[self.off_cs:].reshape(self.n_k, self.n_c, self.n_r)
 
     def electrolyte_props(self, ce_el: np.ndarray):
-        e = self.p.electrolyte
-        if e.properties == "constant":
-            return (np.full_like(ce_el, e.diffusivity_m2_s), np.full_like(ce_el,
-                                                                          e.conductivity_s_m))
-        c = np.maximum(ce_el, 1.0)
-        return (el.diffusivity_valoen2005_m2_s(c, self.temp),
-                el.conductivity_valoen2005_s_m(c, self.temp))
+        return electrolyte_properties(self.p, ce_el)
 
     def reaction(self, y: np.ndarray):
         """(i_k per class and cathode node [A/m²], η) from the state."""

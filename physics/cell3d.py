@@ -25,6 +25,7 @@ unknowns); electrolyte properties are frozen per step; the Li foil is a uniform 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -172,14 +173,16 @@ class ParticleDiffusion:
         return cls(radius, float(diffusivity_m2_s),
                    graded_nodes(1.0, n_elements, surface_ratio))
 
+    @cached_property
     def _matrices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Diagonals of M and K on the ξ mesh, assembled once."""
         m = mass_matrix(self.nodes, "spherical")
         k = stiffness_matrix(self.nodes, 1.0, "spherical")
         return (m.diagonal(), m.diagonal(1), k.diagonal(), k.diagonal(1))
 
     def content_mol(self, c: np.ndarray) -> np.ndarray:
         """Lithium per particle [mol]: 4π R³ 1ᵀ M c (c in mol/m³, particles × nodes)."""
-        m0, m1, _, _ = self._matrices()
+        m0, m1, _, _ = self._matrices
         mc = c * m0 + np.pad(c[:, 1:] * m1, ((0, 0), (0, 1))) + \
             np.pad(c[:, :-1] * m1, ((0, 0), (1, 0)))
         return 4 * np.pi * self.radius_m ** 3 * mc.sum(axis=1)
@@ -187,7 +190,7 @@ class ParticleDiffusion:
     def step(self, c: np.ndarray, flux_out_mol_m2_s: np.ndarray, dt_s: float) -> np.ndarray:
         """c after one backward-Euler step of ``dt_s`` with the surface fluxes N (one per
         particle); c is (particles × nodes) [mol/m³]."""
-        m0, m1, k0, k1 = self._matrices()
+        m0, m1, k0, k1 = self._matrices
         s = (dt_s * self.diffusivity_m2_s / self.radius_m ** 2)[:, None]
         diag = m0[None, :] + s * k0[None, :]
         off = m1[None, :] + s * k1[None, :]
@@ -271,7 +274,11 @@ class HalfCell3D:
         from physics.cell_params import FARADAY
         from physics.impedance3d import connected_to_top
         from physics.ocp import ocp_function
-        from physics.transport import ContactConductance, contact_faces
+        from physics.transport import (
+            ContactConductance,
+            contact_faces,
+            in_series_with_contacts,
+        )
 
         if micro.am_ids is None:
             raise ValueError("the 3-D cell needs voxelize(state, particle_ids=True)")
@@ -328,9 +335,7 @@ class HalfCell3D:
             ga, gb = sg[lo[ok]], sg[hi[ok]]
             g = 2 * ga * gb / (ga + gb) * self.h
             if contacts is not None:
-                c = contacts[axis].ravel()[ok]
-                with np.errstate(divide="ignore"):
-                    g = np.where(np.isfinite(c), 1 / (1 / g + 1 / c), g)
+                g = in_series_with_contacts(g, contacts[axis].ravel()[ok])
             sa.append(s_index[lo[ok]])
             sb.append(s_index[hi[ok]])
             sw.append(g)
@@ -378,14 +383,9 @@ class HalfCell3D:
     # ------------------------------------------------------------------ physics
     def electrolyte_properties(self, c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(D [m²/s], κ [S/m]) of the salt at c [mol/m³] (the P2D's property set)."""
-        from physics import electrolyte as el
+        from physics.cell import electrolyte_properties
 
-        e = self.p.electrolyte
-        if e.properties == "constant":
-            return np.full_like(c, e.diffusivity_m2_s), np.full_like(c, e.conductivity_s_m)
-        c = np.maximum(c, 1.0)
-        return (el.diffusivity_valoen2005_m2_s(c, self.p.temperature_k),
-                el.conductivity_valoen2005_s_m(c, self.p.temperature_k))
+        return electrolyte_properties(self.p, c)
 
     def kinetics(self, ce, cs, dphi):
         """Face current density i [A/m²] (anodic > 0) and its derivatives by η, c_e, c_s."""

@@ -297,10 +297,7 @@ def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSe
     if contacts is not None:  # faces normal to (axis, the others in order) after moveaxis
         order = [axis] + [a for a in range(3) if a != axis]
         for g, a in zip((g0, g1, g2), order, strict=True):
-            c_face = np.moveaxis(contacts[a], axis, 0)
-            with np.errstate(divide="ignore"):
-                g[...] = np.where(np.isfinite(c_face) & (g > 0), 1.0 / (1.0 / g + 1.0 / c_face),
-                                  g)
+            g[...] = in_series_with_contacts(g, np.moveaxis(contacts[a], axis, 0))
     del span
     fine = _level_from_faces(g0, g1, g2, bc_lo, bc_hi)
     levels = _hierarchy(fine, settings)
@@ -461,6 +458,13 @@ class ContactConductance:
     @property
     def none(self) -> bool:
         return math.isinf(self.am_am_s_m2) and math.isinf(self.am_cbd_s_m2)
+
+
+def in_series_with_contacts(g: np.ndarray, contact: np.ndarray) -> np.ndarray:
+    """Face conductance ``g`` in series with a contact conductance (inf: none; g = 0 stays
+    0): 1 / (1/g + 1/c)."""
+    with np.errstate(divide="ignore"):
+        return np.where(np.isfinite(contact) & (g > 0), 1.0 / (1.0 / g + 1.0 / contact), g)
 
 
 def contact_faces(micro: Microstructure, contact: ContactConductance
