@@ -545,3 +545,42 @@ def plot_pressure_windows(windows: dict, porosity_band, path: str | Path) -> Pat
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return _save(fig, path)
+
+
+def plot_lithiation(image, am_ids, stoichiometry, voxel_um: float, path: str | Path,
+                    title: str = "") -> Path:
+    """Lithiation state c_s/c_max of every AM particle painted on its voxels: an x–z slice
+    at mid-y (collector at the bottom, separator at the top) and x–y slices near the
+    collector, at mid-depth and near the separator; pores white, CBD grey."""
+    import numpy as np
+    from matplotlib.colors import ListedColormap
+
+    ids = np.asarray(am_ids)
+    value = np.full(ids.shape, np.nan)
+    painted = ids >= 0
+    value[painted] = np.asarray(stoichiometry)[ids[painted]]
+    finite = value[np.isfinite(value)]
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if hi - lo < 1e-6:
+        lo, hi = lo - 0.01, hi + 0.01
+    nx, ny, nz = ids.shape
+    background = ListedColormap(["white", "white", "0.6"])  # pore, AM (covered), CBD
+    layers = [("x–z at mid-y", value[:, ny // 2, :].T, image[:, ny // 2, :].T, (0, nx, 0, nz))]
+    for label, k in (("near the collector", max(nz // 8, 0)), ("mid-depth", nz // 2),
+                     ("near the separator", min(nz - 1 - nz // 8, nz - 1))):
+        layers.append((f"x–y {label} (z = {(k + 0.5) * voxel_um:.1f} µm)", value[:, :, k].T,
+                       image[:, :, k].T, (0, nx, 0, ny)))
+    fig, axes = plt.subplots(1, 5, figsize=(15.5, 4.2),
+                             gridspec_kw={"width_ratios": [1, 1, 1, 1, 0.05]})
+    for ax, (label, val, img, ext) in zip(axes[:4], layers, strict=True):
+        extent = [e * voxel_um for e in ext]
+        ax.imshow(img, origin="lower", cmap=background, vmin=0, vmax=2, extent=extent,
+                  interpolation="nearest")
+        shown = ax.imshow(np.ma.masked_invalid(val), origin="lower", cmap="viridis", vmin=lo,
+                          vmax=hi, extent=extent, interpolation="nearest")
+        ax.set_title(label, fontsize=9)
+        ax.set_xlabel("x [µm]")
+        ax.set_ylabel("z [µm]" if label.startswith("x–z") else "y [µm]")
+    fig.colorbar(shown, cax=axes[4], label="particle lithiation c_s/c_max [-]")
+    fig.suptitle(title or "lithiation per particle")
+    return _save(fig, path)

@@ -30,7 +30,7 @@ frozen per step; the Li foil is a uniform plane.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -230,6 +230,11 @@ class Discharge3D:
             balance error at the end [-].
         reacting_particles / particles: AM particles with a reaction face and a path to the
             collector, of all AM particles.
+        snapshot_capacity_mah_g: capacity of the snapshot (the first state at or beyond the
+            requested depth of discharge, else the last); observables: the Fig. 7C
+            observables there (:meth:`HalfCell3D.observables`); particle_stoichiometry: mean
+            c_s/c_max of each AM particle there (NaN: not reacting), indexed by
+            ``Microstructure.am_ids``.
     """
 
     time_s: np.ndarray
@@ -243,6 +248,9 @@ class Discharge3D:
     lithium_error: float
     reacting_particles: int
     particles: int
+    snapshot_capacity_mah_g: float = float("nan")
+    observables: dict = field(default_factory=dict)
+    particle_stoichiometry: np.ndarray | None = None
 
 
 def _axis_pairs(shape: tuple[int, int, int]):
@@ -315,14 +323,18 @@ class HalfCell3D:
         self.e_voxels = np.flatnonzero(wet.ravel())  # extended-grid voxel of each c_e, φ_e
         self.storage = storage.ravel()[wet.ravel()] * self.h ** 3  # electrolyte volume [m³]
         tr = transport.ravel()
-        ea, eb, ew = [], [], []
-        for _, lo, hi in _axis_pairs(ext.shape):
+        ea, eb, ew, eax = [], [], [], []
+        for axis, lo, hi in _axis_pairs(ext.shape):
             ok = (e_index[lo] >= 0) & (e_index[hi] >= 0)
+            eax.append(np.full(int(ok.sum()), axis, dtype=np.int8))
             ta, tb = tr[lo[ok]], tr[hi[ok]]
             ea.append(e_index[lo[ok]])
             eb.append(e_index[hi[ok]])
             ew.append(2 * ta * tb / (ta + tb) * self.h)
         self.e_a, self.e_b, self.e_w = (np.concatenate(x) for x in (ea, eb, ew))
+        # z faces of the electrolyte inside the image (not the separator layers)
+        z_face = np.concatenate(eax) == 2
+        self.e_z_faces = np.flatnonzero(z_face & (self.e_voxels[self.e_b] % (nz + n_sep) < nz))
         top = np.zeros(ext.shape, dtype=bool)
         top[:, :, -1] = True
         top_sel = top.ravel() & wet.ravel()
@@ -341,9 +353,10 @@ class HalfCell3D:
             raise ValueError("no solid path from the current collector into the image")
         sg = sigma.ravel()
         contacts = None if contact.none else contact_faces(micro, contact)
-        sa, sb, sw = [], [], []
+        sa, sb, sw, cbd_pair = [], [], [], []
         for axis, lo, hi in _axis_pairs(img.shape):
             ok = (s_index[lo] >= 0) & (s_index[hi] >= 0)
+            cbd_pair.append((img.ravel()[lo[ok]] == CBD) & (img.ravel()[hi[ok]] == CBD))
             ga, gb = sg[lo[ok]], sg[hi[ok]]
             g = 2 * ga * gb / (ga + gb) * self.h
             if contacts is not None:
@@ -352,6 +365,8 @@ class HalfCell3D:
             sb.append(s_index[hi[ok]])
             sw.append(g)
         self.s_a, self.s_b, self.s_w = (np.concatenate(x) for x in (sa, sb, sw))
+        self.cbd_faces = np.flatnonzero(np.concatenate(cbd_pair))
+        self.image_volume_m3 = img.size * self.h ** 3
         bottom = np.zeros(img.shape, dtype=bool)
         bottom[:, :, 0] = True
         bot_sel = bottom.ravel() & solid.ravel()
@@ -368,6 +383,7 @@ class HalfCell3D:
         self.f_s = s_index[faces.am_voxel[keep]]
         volumes = particle_volumes_um3(micro)
         reacting = np.unique(faces.particle[keep])
+        self.reacting_ids = reacting
         p_index = np.full(faces.n_particles, -1, dtype=np.int64)
         p_index[reacting] = np.arange(reacting.size)
         self.f_p = p_index[faces.particle[keep]]
@@ -434,6 +450,51 @@ class HalfCell3D:
     def lithium_mol(self, cs: np.ndarray) -> float:
         """Li held by the reacting particles [mol]."""
         return float(self.diffusion.content_mol(cs).sum())
+
+    def face_current_a_m2(self, y: np.ndarray, cs: np.ndarray, dt: float) -> np.ndarray:
+        """Current density of every reaction face [A/m²] (anodic > 0) in state ``y`` at the
+        end of a step of ``dt`` from particle profiles ``cs``."""
+        ce, pe, ps, flux, _ = self.split(y)
+        a, b = self.diffusion.surface_response(cs, dt)
+        surface = a[self.f_p] + b[self.f_p] * flux[self.f_p]
+        return self.kinetics(ce[self.f_e], surface, ps[self.f_s] - pe[self.f_e])[0]
+
+    def observables(self, y: np.ndarray, face_current_a_m2: np.ndarray,
+                    active_fraction: float = 0.1) -> dict[str, float]:
+        """The paper's Fig. 7C observables of a state (Ngandjong et al. 2021, §3.3):
+        ``inverse_mean_li_gradient_m4_mol``: 1 / mean |∂c_e/∂z| over the electrolyte z faces
+        inside the electrode [m⁴/mol] (high: uniform salt, good ionic transport);
+        ``inverse_sd_cbd_current_m2_a``: 1 / standard deviation of the electronic current
+        density on CBD–CBD faces [m²/A] (high: homogeneous CBD current);
+        ``active_am_area_m2_m3``: AM area of the reaction faces carrying at least
+        ``active_fraction`` of the mean face current, per electrode volume [m²/m³]
+        (smooth-surface area: the faces' 2/3), beside ``connected_am_area_m2_m3`` (all
+        faces wetted and electronically connected)."""
+        ce, _, ps, _, _ = self.split(y)
+        zf = self.e_z_faces
+        grad = np.abs(ce[self.e_a[zf]] - ce[self.e_b[zf]]) / self.h
+        cf = self.cbd_faces
+        j_cbd = self.s_w[cf] * (ps[self.s_a[cf]] - ps[self.s_b[cf]]) / self.h ** 2
+        mag = np.abs(face_current_a_m2)
+        active = mag >= active_fraction * mag.mean() if mag.size else mag > 0
+        area = self.face_area / self.image_volume_m3  # face_area holds the 2/3
+        return {
+            "inverse_mean_li_gradient_m4_mol": float(1.0 / max(grad.mean(), 1e-300))
+            if grad.size else float("nan"),
+            "mean_li_gradient_mol_m4": float(grad.mean()) if grad.size else float("nan"),
+            "inverse_sd_cbd_current_m2_a": float(1.0 / max(j_cbd.std(), 1e-300))
+            if j_cbd.size else float("nan"),
+            "sd_cbd_current_a_m2": float(j_cbd.std()) if j_cbd.size else float("nan"),
+            "active_am_area_m2_m3": float(area * active.sum()),
+            "connected_am_area_m2_m3": float(area * mag.size),
+        }
+
+    def particle_stoichiometry(self, cs: np.ndarray) -> np.ndarray:
+        """Mean c_s / c_max of every AM particle of the image (NaN where it never reacts)."""
+        out = np.full(self.n_particles_all, np.nan)
+        volume = 4.0 / 3.0 * np.pi * self.radius ** 3
+        out[self.reacting_ids] = self.diffusion.content_mol(cs) / volume / self.c_max
+        return out
 
     def _foil_potential(self, i_app: float, c_top: float) -> float:
         from physics.cell_params import GAS_CONSTANT
@@ -654,8 +715,8 @@ def _step_error_v(volts: list[float], times: list[float], v_new: float, dt: floa
 
 
 def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: int = 200,
-                 voltage_tol_v: float = 1e-3, max_newton: int = 25,
-                 **cell_options) -> Discharge3D:
+                 voltage_tol_v: float = 1e-3, snapshot_dod: float = 0.5,
+                 max_newton: int = 25, progress=None, **cell_options) -> Discharge3D:
     """Galvanostatic discharge of the 3-D half cell at ``c_rate`` (1C: the theoretical
     capacity of the image's AM in one hour, as the P2D) to the cut-off voltage.
 
@@ -664,9 +725,14 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     dt·min(2, 0.9 (tol/err)^½), at most ``3600 / c_rate / steps`` s; a rejected step (error
     or Newton failure) is retried shorter; the last step is cut at the cut-off.  The first
     point is the voltage under load at t = 0 (the potentials consistent with the current,
-    from a step of 1e-9 of the longest step)."""
+    from a step of 1e-9 of the longest step).  The snapshot (observables, lithiation per
+    particle) is taken at the first step that reaches ``snapshot_dod`` of the theoretical
+    capacity, or at the end.  ``progress(dod, voltage_v)``, if given, is called after every
+    accepted step."""
     if not 0 < voltage_tol_v <= 0.1:
         raise ValueError(f"voltage_tol_v must lie in (0, 0.1] V, got {voltage_tol_v}")
+    if not 0 < snapshot_dod <= 1:
+        raise ValueError(f"snapshot_dod must lie in (0, 1], got {snapshot_dod}")
     cell = HalfCell3D(micro, params, **cell_options)
     cap_mah = params.theoretical_capacity_mah_g() * cell.am_mass_g
     i_app = c_rate * cap_mah * 3.6 / 3600.0 / cell.area_m2  # A/m²
@@ -681,6 +747,8 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     t, dt = 0.0, 0.1 * dt_max
     times, volts, iters, krylov = [0.0], [float(y[-1])], [], []
     rejected = 0
+    snapshot = None
+    cs_old = cs
     end = "step budget"
     for _ in range(20 * steps):
         out = _newton_step(cell, y, cs, dt, i_app, max_newton)
@@ -694,12 +762,17 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
                 break
             continue
         y, it, k = out
+        cs_old = cs
         cs = cell.diffusion.step(cs, y[2 * cell.n_e + cell.n_s:-1], dt)
         t += dt
+        if snapshot is None and t * c_rate / 3600.0 >= snapshot_dod:
+            snapshot = (t, y.copy(), cs_old, cs, dt)
         iters.append(it)
         krylov.append(k)
         times.append(t)
         volts.append(float(y[-1]))
+        if progress is not None:
+            progress(t * c_rate / 3600.0, float(y[-1]))
         if y[-1] <= params.cutoff_voltage_v:  # the crossing, linearly within the step
             v0, v1 = volts[-2], volts[-1]
             times[-1] = t - dt + dt * (v0 - params.cutoff_voltage_v) / (v0 - v1)
@@ -712,7 +785,11 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     capacity = i_app * cell.area_m2 * time / 3.6 / cell.am_mass_g  # mAh/g
     inserted = cell.lithium_mol(cs) - li0
     expected = i_app * cell.area_m2 * t / cell.F
+    t_snap, y_snap, cs_before, cs_snap, dt_snap = snapshot or (t, y, cs_old, cs, dt)
+    observables = cell.observables(y_snap, cell.face_current_a_m2(y_snap, cs_before, dt_snap))
     return Discharge3D(time, np.array(volts), capacity, float(i_app), end, tuple(iters),
                        tuple(krylov), rejected,
                        float(abs(inserted - expected) / max(expected, 1e-30)), cell.n_p,
-                       cell.n_particles_all)
+                       cell.n_particles_all,
+                       float(i_app * cell.area_m2 * t_snap / 3.6 / cell.am_mass_g),
+                       observables, cell.particle_stoichiometry(cs_snap))

@@ -222,3 +222,67 @@ def test_a_single_particle_on_the_collector_follows_its_closed_form():
     assert 0.05 < lag < 0.2  # the surface runs ahead of the mean stoichiometry
     # measured: 0.66 mV RMS, 2.7 mV at most (the first steps of the surface transient)
     assert np.sqrt(np.mean(err ** 2)) < 2e-3, (np.sqrt(np.mean(err ** 2)), np.abs(err).max())
+
+
+def test_observables_of_a_layered_discharge():
+    """The Fig. 7C observables at half depth of discharge on the lattice image: a salt
+    gradient forms along z, every reaction face carries current, the CBD walls carry the
+    electrons, and the lithiation snapshot covers every particle."""
+    import dataclasses as dc
+
+    from physics.cell3d import discharge_3d
+    from physics.cell_params import CellParameters
+
+    micro = lattice_image(6)
+    base = CellParameters()
+    params = dc.replace(base, cathode=dc.replace(base.cathode, cbd_porosity=0.0),
+                        separator=dc.replace(base.separator, thickness_m=4e-6))
+    d3 = discharge_3d(micro, params, 2.0, steps=40, snapshot_dod=0.3, sigma_am_s_m=1e3,
+                      sigma_cbd_s_m=1e3)
+    obs = d3.observables
+    q_theory = params.theoretical_capacity_mah_g()
+    step_dod = 2.0 * (3600.0 / 2.0 / 40) / 3600.0  # the longest step
+    assert 0.3 <= d3.snapshot_capacity_mah_g / q_theory < 0.3 + step_dod
+    assert obs["mean_li_gradient_mol_m4"] > 0
+    assert obs["inverse_mean_li_gradient_m4_mol"] == pytest.approx(
+        1 / obs["mean_li_gradient_mol_m4"])
+    assert obs["active_am_area_m2_m3"] == pytest.approx(obs["connected_am_area_m2_m3"])
+    assert obs["sd_cbd_current_a_m2"] > 0
+    lith = d3.particle_stoichiometry
+    assert lith.shape == (24,) and np.all(np.isfinite(lith))
+    # the equal particles took up the charge passed until the snapshot
+    s0 = params.cathode.initial_stoichiometry
+    assert np.mean(lith) - s0 == pytest.approx(d3.snapshot_capacity_mah_g / q_theory,
+                                               rel=1e-6)
+    with pytest.raises(ValueError, match="snapshot_dod"):
+        discharge_3d(micro, params, snapshot_dod=0.0)
+
+
+def test_cli_cell3d_writes_curve_observables_and_lithiation_map(tmp_path, capsys):
+    """`etwin cell3d STRUCTURE --out`: the user's entry point, on a 10 µm cube of eight AM
+    spheres and CBD."""
+    import json
+
+    from experiments.cli import main
+
+    rng = np.random.default_rng(1)
+    pos = [[2.5 + 5 * i, 2.5 + 5 * j, 2.3 + 4.4 * k] for i in (0, 1) for j in (0, 1)
+           for k in (0, 1)]
+    pos += list(rng.uniform([0, 0, 0.5], [10, 10, 9.5], (40, 3)))
+    state = spheres(pos, [2.2] * 8 + [0.6] * 40, [AM_SPECIES] * 8 + [CBD_SPECIES] * 40,
+                    box=10.0)
+    state.save(tmp_path / "toy.npz")
+    out = tmp_path / "out"
+    assert main(["cell3d", str(tmp_path / "toy.npz"), "--voxel-um", "1", "--out", str(out),
+                 "--snapshot-dod", "0.3", "--json", "--quiet"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["end_reason"] == "cut-off voltage"
+    assert 100 < result["capacity_mah_g"] < result["theoretical_capacity_mah_g"]
+    assert result["reacting_particles"] == result["particles"] == 8
+    assert result["lithium_error"] < 1e-6
+    assert 0.3 <= result["snapshot_capacity_mah_g"] / result["theoretical_capacity_mah_g"] < 0.35
+    assert result["active_am_area_m2_m3"] > 0
+    for name in ("toy_discharge.csv", "toy_lithiation.png", "discharge3d.png", "metrics.json"):
+        assert (out / name).stat().st_size > 0
+    assert main(["cell3d", str(tmp_path / "toy.npz"), "--c-rate", "0"]) == 2
+    assert "--c-rate must lie in" in capsys.readouterr().err
