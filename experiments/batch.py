@@ -44,15 +44,21 @@ from pathlib import Path
 
 
 # -------------------------------------------------------------------------------- points
-def make_point(inputs: dict, fidelity: str, seed: int, c_rates: Sequence[float]) -> dict:
-    """A validated point: inputs (all six, floats), fidelity, seed, C-rates and its key."""
+def make_point(inputs: dict, fidelity: str, seed: int, c_rates: Sequence[float],
+               cell_model: str = "p2d") -> dict:
+    """A validated point: inputs (all six, floats), fidelity, seed, C-rates and its key (and
+    the cell model where it is not the default P2D)."""
     from physics.pipeline import ProcessInputs, check_c_rates, check_fidelity, point_key
 
     process = ProcessInputs.from_dict(inputs)
     rates = check_c_rates(c_rates)
     check_fidelity(fidelity)
-    return {"inputs": process.to_dict(), "fidelity": fidelity, "seed": int(seed),
-            "c_rates": list(rates), "key": point_key(process, fidelity, int(seed), rates)}
+    point = {"inputs": process.to_dict(), "fidelity": fidelity, "seed": int(seed),
+             "c_rates": list(rates),
+             "key": point_key(process, fidelity, int(seed), rates, cell_model)}
+    if cell_model != "p2d":
+        point["cell_model"] = cell_model
+    return point
 
 
 def _input_name(name: str) -> str:

@@ -42,8 +42,10 @@ from pathlib import Path
 import numpy as np
 
 STAGES = ("dry", "calender", "transport", "cell")
-STAGE_VERSIONS = {"dry": 1, "calender": 3, "transport": 1, "cell": 3}
+STAGE_VERSIONS = {"dry": 1, "calender": 3, "transport": 1, "cell": 3, "cell3d": 1}
 FIDELITY_VOXEL_UM = {"ci": 0.5, "fast": 0.25, "paper": 0.25}
+CELL_MODELS = ("p2d", "3d")
+CELL3D_VOXEL_UM = 1.0  # voxel of the 3-D cell stage (0.5 µm: ~8x the unknowns, ~15x the time)
 DEFAULT_CACHE_DIR = "etwin_cache"
 
 
@@ -149,12 +151,23 @@ def check_c_rates(c_rates) -> tuple[float, ...]:
     return tuple(sorted(set(rates)))
 
 
+def check_cell_model(cell_model: str) -> str:
+    if cell_model not in CELL_MODELS:
+        raise ValueError(f"cell_model = {cell_model!r}; allowed: {', '.join(CELL_MODELS)}")
+    return cell_model
+
+
 def point_key(inputs: ProcessInputs, fidelity: str, seed: int,
-              c_rates: tuple[float, ...]) -> str:
-    """Hash of everything that defines one simulation (inputs, fidelity, seed, C-rates and the
-    stage versions): equal keys mean the same result."""
-    return content_hash({"inputs": inputs.to_dict(), "fidelity": fidelity, "seed": int(seed),
-                         "c_rates": list(c_rates), "versions": STAGE_VERSIONS})
+              c_rates: tuple[float, ...], cell_model: str = "p2d") -> str:
+    """Hash of everything that defines one simulation (inputs, fidelity, seed, C-rates, the
+    cell model and the stage versions): equal keys mean the same result.  The P2D cell
+    model, the default, is left out of the hash, so its keys predate the option."""
+    data = {"inputs": inputs.to_dict(), "fidelity": fidelity, "seed": int(seed),
+            "c_rates": list(c_rates),
+            "versions": {k: v for k, v in STAGE_VERSIONS.items() if k != "cell3d"}}
+    if check_cell_model(cell_model) != "p2d":
+        data.update({"cell_model": cell_model, "cell3d_version": STAGE_VERSIONS["cell3d"]})
+    return content_hash(data)
 
 
 def content_hash(data) -> str:
@@ -268,6 +281,7 @@ class RunResult:
     wall_s: dict[str, float]
     cache_hit: dict[str, bool]
     structure_path: str = ""
+    cell_model: str = "p2d"
     curves: dict = field(default_factory=dict, repr=False)
     transport: dict = field(default_factory=dict, repr=False)
 
@@ -278,7 +292,7 @@ class RunResult:
             out[f"capacity_{rate:g}C_mah_g"] = float(cap)
             out[f"areal_capacity_{rate:g}C_mah_cm2"] = float(self.areal_capacity_mah_cm2[rate])
             out[f"mean_voltage_{rate:g}C_v"] = float(self.mean_voltage_v[rate])
-        for stage in STAGES:
+        for stage in (*STAGES, "cell3d") if "cell3d" in self.wall_s else STAGES:
             out[f"wall_{stage}_s"] = float(self.wall_s.get(stage, 0.0))
         out["wall_total_s"] = float(sum(self.wall_s.values()))
         return out
@@ -414,9 +428,45 @@ def _cell(cache: StageCache, transport_key: dict, summary: dict, thickness_m: fl
     return result, False
 
 
+def _cell3d(cache: StageCache, calender_key: dict, calendered, c_rates: tuple[float, ...],
+            note) -> tuple[dict, bool]:
+    """The particle-resolved 3-D half cell (physics/cell3d.py) on the calendered film as
+    imaged at ``CELL3D_VOXEL_UM``: one discharge per C-rate, in the P2D stage's format plus
+    the Fig. 7C observables at half depth of discharge.  The film is the simulated one, so
+    the capacity is that of its own thickness (the P2D stage scales to the coating's)."""
+    from physics.cell3d import discharge_3d
+    from physics.cell_params import CellParameters
+    from physics.voxel import voxelize
+
+    params = CellParameters()
+    key = {"calendered": content_hash(calender_key), "voxel_um": CELL3D_VOXEL_UM,
+           "params": asdict(params), "c_rates": list(c_rates)}
+    hit = cache.load("cell3d", key)
+    if hit is not None:
+        note("cell3d", "cache hit")
+        return hit[1], True
+    micro = voxelize(calendered, CELL3D_VOXEL_UM, particle_ids=True)
+    note("cell3d", f"3-D half cell on {micro.shape} voxels of {micro.voxel_um:.2f} µm, "
+                   f"{', '.join(f'{c:g}C' for c in c_rates)} discharge")
+    result: dict = {"discharge": {}, "voxel_um": micro.voxel_um}
+    for rate in c_rates:
+        d = discharge_3d(micro, params, rate)
+        q, v = d.capacity_mah_g, d.voltage_v
+        energy = float(np.sum(0.5 * (v[1:] + v[:-1]) * np.diff(q)))  # mWh/g = Wh/kg
+        result["discharge"][f"{rate:g}"] = {
+            "capacity_mah_g": float(q[-1]), "energy_wh_kg": energy,
+            "mean_voltage_v": energy / max(float(q[-1]), 1e-30), "end_reason": d.end_reason,
+            "time_s": d.time_s.tolist(), "capacity_curve_mah_g": q.tolist(),
+            "voltage_v": v.tolist(), "observables": d.observables,
+            "reacting_particles": d.reacting_particles, "particles": d.particles}
+    cache.store("cell3d", key, result)
+    return result, False
+
+
 # ---------------------------------------------------------------------------- simulate
 def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
              c_rates=(1.0,), cache_dir: str | Path | None = None,
+             cell_model: str = "p2d",
              progress: Callable[[str, str], None] | None = None,
              detail: Callable[[str, dict], None] | None = None) -> RunResult:
     """Run the chain for one process point (module docstring); stages found in the cache are
@@ -427,12 +477,16 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         fidelity: "ci", "fast" or "paper".
         seed: random seed of the slurry placement and thermostats.
         c_rates: discharge rates of the cell stage [C].
+        cell_model: "p2d" (the homogenized DFN at the coating's thickness, the default) or
+            "3d" (the particle-resolved cell on the simulated film, :func:`_cell3d`; the
+            blocking impedance stays the P2D's).
         cache_dir: stage cache root (default $ETWIN_CACHE_DIR or ./etwin_cache).
         progress: called with (stage, message) when a stage starts or is found in the cache.
         detail: called with (stage, row) for every log row of the dry and calender stages
             (their progress: density, pressure, porosity).
     """
     check_fidelity(fidelity)
+    check_cell_model(cell_model)
     rates = check_c_rates(c_rates)
     if not isinstance(seed, int | np.integer) or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed!r}")
@@ -459,6 +513,11 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
     t = time.perf_counter()
     cell, hits["cell"] = _cell(cache, tr_key, summary, thickness_m, rates, note)
     wall["cell"] = time.perf_counter() - t
+    if cell_model == "3d":
+        t = time.perf_counter()
+        cell3d, hits["cell3d"] = _cell3d(cache, cal_key, calendered, rates, note)
+        wall["cell3d"] = time.perf_counter() - t
+        cell = {**cell, "discharge": cell3d["discharge"]}
 
     def number(value) -> float:
         return float("nan") if value is None else float(value)
@@ -469,7 +528,7 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
     am_stress = np.asarray(cal["am_contact_stress_mpa"], dtype=float)
     return RunResult(
         inputs=inputs, fidelity=fidelity, seed=int(seed),
-        key=point_key(inputs, fidelity, int(seed), rates),
+        key=point_key(inputs, fidelity, int(seed), rates, cell_model),
         porosity=float(summary["porosity"]), porosity_particles=float(point["porosity"]),
         porosity_dried=float(cal["porosity_dried"]),
         thickness_column_um=float(point["thickness_um"]),
@@ -491,6 +550,6 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         am_stress_p95_mpa=float(np.percentile(am_stress, 95)),
         am_stress_max_mpa=float(am_stress.max()),
         fractured_fraction=fractured_fraction(am_stress, inputs.am_fracture_strength_mpa),
-        wall_s=wall, cache_hit=hits, structure_path=structure_path,
+        wall_s=wall, cache_hit=hits, structure_path=structure_path, cell_model=cell_model,
         curves={"discharge": discharge, "impedance": cell["impedance"],
                 "press_trace": cal["trace"]}, transport=summary)

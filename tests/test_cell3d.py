@@ -286,3 +286,43 @@ def test_cli_cell3d_writes_curve_observables_and_lithiation_map(tmp_path, capsys
         assert (out / name).stat().st_size > 0
     assert main(["cell3d", str(tmp_path / "toy.npz"), "--c-rate", "0"]) == 2
     assert "--c-rate must lie in" in capsys.readouterr().err
+
+
+def test_pipeline_cell3d_stage_runs_once_and_keys_keep_the_p2d_default(tmp_path):
+    """The pipeline's `--cell-model 3d` stage on a small film: the discharge in the P2D
+    stage's format with the observables, cached by the calendered structure; P2D point keys
+    are those from before the option; an unknown model is refused by name."""
+    from physics.pipeline import (
+        STAGE_VERSIONS,
+        ProcessInputs,
+        StageCache,
+        _cell3d,
+        content_hash,
+        point_key,
+    )
+
+    rng = np.random.default_rng(1)
+    pos = [[2.5 + 5 * i, 2.5 + 5 * j, 2.3 + 4.4 * k] for i in (0, 1) for j in (0, 1)
+           for k in (0, 1)]
+    pos += list(rng.uniform([0, 0, 0.5], [10, 10, 9.5], (40, 3)))
+    state = spheres(pos, [2.2] * 8 + [0.6] * 40, [AM_SPECIES] * 8 + [CBD_SPECIES] * 40,
+                    box=10.0)
+    cache = StageCache(tmp_path)
+    notes = []
+    first, hit = _cell3d(cache, {"film": "toy"}, state, (1.0,), lambda s, m: notes.append(m))
+    assert not hit and notes[0].startswith("3-D half cell on (10, 10, 10) voxels")
+    d = first["discharge"]["1"]
+    assert d["end_reason"] == "cut-off voltage" and d["reacting_particles"] == 8
+    assert d["capacity_mah_g"] == pytest.approx(d["capacity_curve_mah_g"][-1])
+    assert 3.0 < d["mean_voltage_v"] < 4.3
+    assert d["observables"]["active_am_area_m2_m3"] > 0
+    again, hit = _cell3d(cache, {"film": "toy"}, state, (1.0,), lambda s, m: None)
+    assert hit and again["discharge"]["1"]["capacity_mah_g"] == d["capacity_mah_g"]
+    inputs = ProcessInputs()
+    old = content_hash({"inputs": inputs.to_dict(), "fidelity": "ci", "seed": 0,
+                        "c_rates": [1.0], "versions": {k: v for k, v in STAGE_VERSIONS.items()
+                                                       if k != "cell3d"}})
+    assert point_key(inputs, "ci", 0, (1.0,)) == old
+    assert point_key(inputs, "ci", 0, (1.0,), "3d") != old
+    with pytest.raises(ValueError, match="cell_model = 'fem'; allowed: p2d, 3d"):
+        point_key(inputs, "ci", 0, (1.0,), "fem")
