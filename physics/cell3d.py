@@ -253,6 +253,25 @@ class Discharge3D:
     particle_stoichiometry: np.ndarray | None = None
 
 
+def lattice_image(layers_of_cubes: int = 10) -> Microstructure:
+    """The P2D check's image: 2×2×2-voxel AM cubes (one particle each) on a pitch-3
+    lattice, ``layers_of_cubes`` layers, between two CBD walls that carry the electrons, 1 µm
+    voxels; every layer alike, so the 3-D cell is a P2D electrode (tests/test_cell3d.py,
+    benchmarks/cell3d.py)."""
+    n, nz = 6, 3 * layers_of_cubes
+    img = np.full((n, n, nz), PORE, dtype=np.uint8)
+    ids = np.full(img.shape, -1, dtype=np.int32)
+    k = 0
+    for i in (0, 3):
+        for j in (0, 3):
+            for z in range(0, nz, 3):
+                img[i:i + 2, j:j + 2, z:z + 2] = AM
+                ids[i:i + 2, j:j + 2, z:z + 2] = k
+                k += 1
+    img[[2, 5], :, :] = CBD
+    return Microstructure(img, 1.0, am_ids=ids)
+
+
 def _axis_pairs(shape: tuple[int, int, int]):
     """(lower, upper) flat indices of every voxel face, per axis (C order)."""
     flat = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)

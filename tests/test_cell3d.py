@@ -8,7 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from physics.cell3d import equivalent_radius_m, particle_volumes_um3, reaction_faces
+from physics.cell3d import (
+    equivalent_radius_m,
+    lattice_image,
+    particle_volumes_um3,
+    reaction_faces,
+)
 from physics.state import AM_SPECIES, CBD_SPECIES, ParticleState
 from physics.voxel import AM, CBD, PORE, Microstructure, voxelize
 
@@ -107,23 +112,6 @@ def test_surface_response_is_the_step_linearized_exactly():
     a, b = model.surface_response(c, 5.0)
     assert np.all(b < 0)
     assert np.allclose(a + b * flux, model.step(c, flux, 5.0)[:, -1], rtol=1e-12, atol=0)
-
-
-def lattice_image(layers_of_cubes: int = 10):
-    """A laterally periodic lattice of 2×2×2-voxel AM cubes (pitch 3) between two CBD walls
-    that carry the electrons: every layer alike, so the 3-D cell is a P2D electrode."""
-    n, nz = 6, 3 * layers_of_cubes
-    img = np.full((n, n, nz), PORE, dtype=np.uint8)
-    ids = np.full(img.shape, -1, dtype=np.int32)
-    k = 0
-    for i in (0, 3):
-        for j in (0, 3):
-            for z in range(0, nz, 3):
-                img[i:i + 2, j:j + 2, z:z + 2] = AM
-                ids[i:i + 2, j:j + 2, z:z + 2] = k
-                k += 1
-    img[[2, 5], :, :] = CBD
-    return Microstructure(img, 1.0, am_ids=ids)
 
 
 def test_a_layered_image_discharges_as_the_p2d():
