@@ -30,9 +30,9 @@ import numpy as np
 from experiments.files import write_json_atomic
 from experiments.plots import plot_discharge, plot_lithiation
 from experiments.tracking import code_version, run_provenance
-from physics.cell3d import HalfCell3D, discharge_3d, lattice_image
+from physics.cell3d import HalfCell3D, discharge_3d, equivalent_p2d, lattice_image
 from physics.cell_params import CellParameters
-from physics.voxel import AM, CBD, PORE, Microstructure
+from physics.voxel import PORE, Microstructure
 
 OUT = Path(__file__).parent / "data" / "cell3d.json"
 
@@ -40,24 +40,14 @@ OUT = Path(__file__).parent / "data" / "cell3d.json"
 def lattice_case() -> tuple[Microstructure, CellParameters, dict, dict]:
     """The lattice, its parameters and options, and the P2D capacity of the same electrode."""
     from physics.cell import discharge
-    from physics.transport import solve_field
 
     micro = lattice_image()
-    img = micro.image
     base = CellParameters()
     cat = dataclasses.replace(base.cathode, cbd_porosity=0.0, solid_diffusivity_m2_s=1e-12)
     params = dataclasses.replace(base, cathode=cat, separator=dataclasses.replace(
         base.separator, thickness_m=4e-6))
     options = {"sigma_am_s_m": 1e3, "sigma_cbd_s_m": 1e3, "separator_layers": 4}
-    cell = HalfCell3D(micro, params, **options)
-    a = cell.f_e.size * cell.face_area / (img.size * 1e-18)
-    eps, am = float(np.mean(img == PORE)), float(np.mean(img == AM))
-    tau = eps / solve_field((img == PORE).astype(float), 2).k_eff
-    p2d = dataclasses.replace(params, cathode=dataclasses.replace(
-        cat, thickness_m=img.shape[2] * 1e-6, porosity=eps, active_volume_fraction=am,
-        cbd_volume_fraction=float(np.mean(img == CBD)), tortuosity_factor=tau,
-        electronic_conductivity_s_m=1e3, particle_radii_m=(3 * am / a,),
-        particle_volume_fractions=(1.0,)))
+    p2d = equivalent_p2d(HalfCell3D(micro, params, **options), micro, params, 1e3)
     return micro, params, options, {"p2d_capacity_mah_g": discharge(p2d).capacity_final_mah_g}
 
 

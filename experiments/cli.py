@@ -1141,6 +1141,16 @@ def cmd_demo(args: argparse.Namespace) -> dict:
 
 
 # ---------------------------------------------------------------------------- parser
+def _contact_flags(p: argparse.ArgumentParser) -> None:
+    """The electronic contact conductances of ``physics.transport.ContactConductance``."""
+    p.add_argument("--contact-am-am-s-m2", type=float, default=math.inf,
+                   help="electronic contact conductance between two AM particles in S/m², > 0 "
+                        "(default inf: none); needs a particle structure (not an .npy image)")
+    p.add_argument("--contact-am-cbd-s-m2", type=float, default=math.inf,
+                   help="electronic contact conductance between AM and CBD in S/m², > 0 "
+                        "(default inf: none)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(
         prog="etwin",
@@ -1301,12 +1311,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cbd-porosity", type=float, default=0.47,
                    help="CBD nano-porosity in [0, 1) (default 0.47); its diffusivity is "
                         "D0 · porosity^1.5; 0 makes the CBD insulating (pore-only transport)")
-    p.add_argument("--contact-am-am-s-m2", type=float, default=math.inf,
-                   help="electronic contact conductance between two AM particles in S/m², > 0 "
-                        "(default inf: none); needs a particle structure (not an .npy image)")
-    p.add_argument("--contact-am-cbd-s-m2", type=float, default=math.inf,
-                   help="electronic contact conductance between AM and CBD in S/m², > 0 "
-                        "(default inf: none)")
+    _contact_flags(p)
     p.add_argument("--eis3d", action="store_true",
                    help="also the blocking impedance solved on the 3-D image and τ_EIS from "
                         "its transmission-line fit, beside the voxel τ_z "
@@ -1371,12 +1376,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="AM electronic conductivity in S/m (default 5e-3)")
     p.add_argument("--sigma-cbd-s-m", type=float, default=10.0,
                    help="CBD electronic conductivity in S/m (default 10)")
-    p.add_argument("--contact-am-am-s-m2", type=float, default=math.inf,
-                   help="electronic contact conductance between AM particles in S/m², > 0 "
-                        "(default inf: none)")
-    p.add_argument("--contact-am-cbd-s-m2", type=float, default=math.inf,
-                   help="electronic contact conductance between AM and CBD in S/m², > 0 "
-                        "(default inf: none)")
+    _contact_flags(p)
     p.add_argument("--separator-layers", type=int, default=4,
                    help="homogenized separator voxel layers above the image, in [1, 200] "
                         "(default 4)")

@@ -128,7 +128,34 @@ def impedance3d_table(data: dict) -> str:
                rows)
 
 
+def cell3d_table(data: dict) -> str:
+    """The 3-D half cell per structure: capacity (beside the P2D where the row has one), the
+    Fig. 7C observables and the solver's cost (benchmarks/cell3d.py)."""
+    rows = []
+    for r in data["rows"]:
+        nx, ny, nz = r["shape"]
+        p2d = r.get("p2d_capacity_mah_g")
+        rows.append([r["structure"], f"{r['voxel_um']:.3g}", f"{nx}×{ny}×{nz}",
+                     f"{100 * r['porosity']:.1f} %", f"{r['c_rate']:g}C",
+                     f"{r['capacity_mah_g']:.1f}" + ("" if p2d is None else f" (P2D {p2d:.1f})"),
+                     f"{r['mean_voltage_v']:.3f}",
+                     f"{r['reacting_particles']}/{r['particles']}",
+                     f"{r['snapshot_capacity_mah_g']:.0f}",
+                     f"{r['mean_li_gradient_mol_m4'] * 1e-6:.3g}",
+                     f"{r['sd_cbd_current_a_m2']:.3g}",
+                     f"{r['active_am_area_m2_m3'] * 1e-6:.3g} / "
+                     f"{r['connected_am_area_m2_m3'] * 1e-6:.3g}",
+                     f"{r['unknowns']}", f"{r['steps']} (+{r['rejected_steps']})",
+                     f"{r['gmres_iterations'] / max(r['newton_iterations'], 1):.1f}",
+                     f"{r['cpu_s']:.0f}", f"{r['unknown_steps_per_cpu_s']:.3g}"])
+    return _md(["structure", "voxel [µm]", "image", "porosity", "rate", "capacity [mAh/g]",
+                "mean V", "reacting AM", "snapshot [mAh/g]", "mean ∂c/∂z [mol/m³/µm]",
+                "sd CBD current [A/m²]", "active / connected AM area [µm⁻¹]", "unknowns",
+                "steps (rejected)", "GMRES / Newton", "CPU s", "unknown·steps / CPU s"], rows)
+
+
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
+    "cell3d": ("cell3d.json", cell3d_table),
     "impedance3d": ("impedance3d.json", impedance3d_table),
     "protocols": ("protocols_ci.json", protocols_table),
     "recipe-box": ("recipe_box.json", recipe_box_table),

@@ -272,6 +272,27 @@ def lattice_image(layers_of_cubes: int = 10) -> Microstructure:
     return Microstructure(img, 1.0, am_ids=ids)
 
 
+def equivalent_p2d(cell: HalfCell3D, micro: Microstructure, params,
+                   electronic_conductivity_s_m: float):
+    """The P2D parameters (physics/cell.py) of the electrode a laterally uniform image
+    stands for: its thickness, porosity, AM and CBD fractions, voxel τ_z of the pores, the
+    reacting area per volume of ``cell`` as spheres (R = 3 ε_AM / a, so both models hold
+    the same Li and area) and the given σ_eff; the rest from ``params``."""
+    import dataclasses
+
+    from physics.transport import solve_field
+
+    img = micro.image
+    area_per_volume = cell.f_e.size * cell.face_area / (img.size * (micro.voxel_um * 1e-6) ** 3)
+    eps, am = float(np.mean(img == PORE)), float(np.mean(img == AM))
+    tau = eps / solve_field((img == PORE).astype(float), 2).k_eff
+    return dataclasses.replace(params, cathode=dataclasses.replace(
+        params.cathode, thickness_m=img.shape[2] * micro.voxel_um * 1e-6, porosity=eps,
+        active_volume_fraction=am, cbd_volume_fraction=float(np.mean(img == CBD)),
+        tortuosity_factor=tau, electronic_conductivity_s_m=electronic_conductivity_s_m,
+        particle_radii_m=(3 * am / area_per_volume,), particle_volume_fractions=(1.0,)))
+
+
 def _axis_pairs(shape: tuple[int, int, int]):
     """(lower, upper) flat indices of every voxel face, per axis (C order)."""
     flat = np.arange(int(np.prod(shape)), dtype=np.int64).reshape(shape)

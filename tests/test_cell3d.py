@@ -122,9 +122,8 @@ def test_a_layered_image_discharges_as_the_p2d():
     import dataclasses as dc
 
     from physics.cell import discharge
-    from physics.cell3d import HalfCell3D, discharge_3d
+    from physics.cell3d import HalfCell3D, discharge_3d, equivalent_p2d
     from physics.cell_params import CellParameters
-    from physics.transport import solve_field
 
     micro = lattice_image()
     img = micro.image
@@ -134,14 +133,9 @@ def test_a_layered_image_discharges_as_the_p2d():
                         separator=dc.replace(base.separator, thickness_m=4e-6))
     options = {"sigma_am_s_m": 1e3, "sigma_cbd_s_m": 1e3, "separator_layers": 4}
     cell = HalfCell3D(micro, params, **options)
-    a = cell.f_e.size * cell.face_area / (img.size * 1e-18)
-    eps, am = float(np.mean(img == PORE)), float(np.mean(img == AM))
-    tau = eps / solve_field((img == PORE).astype(float), 2).k_eff
-    p2d = dc.replace(params, cathode=dc.replace(
-        cat, thickness_m=img.shape[2] * 1e-6, porosity=eps, active_volume_fraction=am,
-        cbd_volume_fraction=float(np.mean(img == CBD)), tortuosity_factor=tau,
-        electronic_conductivity_s_m=1e3, particle_radii_m=(3 * am / a,),
-        particle_volume_fractions=(1.0,)))
+    p2d = equivalent_p2d(cell, micro, params, 1e3)
+    a = 3 * p2d.cathode.active_volume_fraction / p2d.cathode.particle_radii_m[0]
+    assert a == pytest.approx(cell.f_e.size * cell.face_area / (img.size * 1e-18))
     d3 = discharge_3d(micro, params, 1.0, steps=200, **options)
     d2 = discharge(p2d, c_rate=1.0)
     assert d3.end_reason == d2.end_reason == "cut-off voltage"
@@ -246,6 +240,16 @@ def test_observables_of_a_layered_discharge():
         discharge_3d(micro, params, snapshot_dod=0.0)
 
 
+def toy_film() -> ParticleState:
+    """A 10 µm cube: eight AM spheres (R 2.2 µm) in two layers and 40 CBD spheres."""
+    rng = np.random.default_rng(1)
+    pos = [[2.5 + 5 * i, 2.5 + 5 * j, 2.3 + 4.4 * k] for i in (0, 1) for j in (0, 1)
+           for k in (0, 1)]
+    pos += list(rng.uniform([0, 0, 0.5], [10, 10, 9.5], (40, 3)))
+    return spheres(pos, [2.2] * 8 + [0.6] * 40, [AM_SPECIES] * 8 + [CBD_SPECIES] * 40,
+                   box=10.0)
+
+
 def test_cli_cell3d_writes_curve_observables_and_lithiation_map(tmp_path, capsys):
     """`etwin cell3d STRUCTURE --out`: the user's entry point, on a 10 µm cube of eight AM
     spheres and CBD."""
@@ -253,12 +257,7 @@ def test_cli_cell3d_writes_curve_observables_and_lithiation_map(tmp_path, capsys
 
     from experiments.cli import main
 
-    rng = np.random.default_rng(1)
-    pos = [[2.5 + 5 * i, 2.5 + 5 * j, 2.3 + 4.4 * k] for i in (0, 1) for j in (0, 1)
-           for k in (0, 1)]
-    pos += list(rng.uniform([0, 0, 0.5], [10, 10, 9.5], (40, 3)))
-    state = spheres(pos, [2.2] * 8 + [0.6] * 40, [AM_SPECIES] * 8 + [CBD_SPECIES] * 40,
-                    box=10.0)
+    state = toy_film()
     state.save(tmp_path / "toy.npz")
     out = tmp_path / "out"
     assert main(["cell3d", str(tmp_path / "toy.npz"), "--voxel-um", "1", "--out", str(out),
@@ -289,12 +288,7 @@ def test_pipeline_cell3d_stage_runs_once_and_keys_keep_the_p2d_default(tmp_path)
         point_key,
     )
 
-    rng = np.random.default_rng(1)
-    pos = [[2.5 + 5 * i, 2.5 + 5 * j, 2.3 + 4.4 * k] for i in (0, 1) for j in (0, 1)
-           for k in (0, 1)]
-    pos += list(rng.uniform([0, 0, 0.5], [10, 10, 9.5], (40, 3)))
-    state = spheres(pos, [2.2] * 8 + [0.6] * 40, [AM_SPECIES] * 8 + [CBD_SPECIES] * 40,
-                    box=10.0)
+    state = toy_film()
     cache = StageCache(tmp_path)
     notes = []
     first, hit = _cell3d(cache, {"film": "toy"}, state, (1.0,), lambda s, m: notes.append(m))
