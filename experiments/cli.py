@@ -684,7 +684,8 @@ def cmd_cell3d(args: argparse.Namespace) -> dict:
                "steps": len(d3.newton_iterations), "rejected_steps": d3.rejected_steps,
                "newton_iterations": int(sum(d3.newton_iterations)),
                "gmres_iterations": int(sum(d3.gmres_iterations)),
-               "lithium_error": d3.lithium_error, "cpu_s": cpu_s}
+               "lithium_error": d3.lithium_error, "salt_error": d3.salt_error,
+               "cpu_s": cpu_s}
         rows.append(row)
         curves.append((f"{name}: {row['capacity_mah_g']:.1f} mAh/g", d3.capacity_mah_g,
                        d3.voltage_v))

@@ -235,6 +235,8 @@ class Discharge3D:
             observables there (:meth:`HalfCell3D.observables`); particle_stoichiometry: mean
             c_s/c_max of each AM particle there (NaN: not reacting), indexed by
             ``Microstructure.am_ids``.
+        salt_error: relative change of the salt in the electrolyte over the discharge [-]
+            (the foil's (1 − t+) I/F in, the same out at the reaction faces: 0 exactly).
     """
 
     time_s: np.ndarray
@@ -251,6 +253,7 @@ class Discharge3D:
     snapshot_capacity_mah_g: float = float("nan")
     observables: dict = field(default_factory=dict)
     particle_stoichiometry: np.ndarray | None = None
+    salt_error: float = float("nan")
 
 
 def lattice_image(layers_of_cubes: int = 10) -> Microstructure:
@@ -825,6 +828,8 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     capacity = i_app * cell.area_m2 * time / 3.6 / cell.am_mass_g  # mAh/g
     inserted = cell.lithium_mol(cs) - li0
     expected = i_app * cell.area_m2 * t / cell.F
+    salt0 = float(cell.storage.sum()) * params.electrolyte.initial_concentration_mol_m3
+    salt_error = abs(float(cell.storage @ y[:cell.n_e]) - salt0) / salt0
     t_snap, y_snap, cs_before, cs_snap, dt_snap = snapshot or (t, y, cs_old, cs, dt)
     observables = cell.observables(y_snap, cell.face_current_a_m2(y_snap, cs_before, dt_snap))
     return Discharge3D(time, np.array(volts), capacity, float(i_app), end, tuple(iters),
@@ -832,4 +837,4 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
                        float(abs(inserted - expected) / max(expected, 1e-30)), cell.n_p,
                        cell.n_particles_all,
                        float(i_app * cell.area_m2 * t_snap / 3.6 / cell.am_mass_g),
-                       observables, cell.particle_stoichiometry(cs_snap))
+                       observables, cell.particle_stoichiometry(cs_snap), salt_error)

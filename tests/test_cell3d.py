@@ -146,7 +146,8 @@ def test_a_layered_image_discharges_as_the_p2d():
         - d3.voltage_v[common]
     assert np.sqrt(np.mean(dv ** 2)) < 5e-3  # measured 1.0 mV
     assert d3.voltage_v[0] < float(cell.ocp(cat.initial_stoichiometry))  # under load at t = 0
-    assert d3.lithium_error < 1e-10
+    assert d3.lithium_error < 1e-10  # charge in = Li into the particles
+    assert d3.salt_error < 1e-6  # salt in at the foil = salt out at the faces
     assert d3.reacting_particles == d3.particles == 40
     with pytest.raises(ValueError, match="particle_ids=True"):
         HalfCell3D(Microstructure(img.copy(), 1.0), params)
