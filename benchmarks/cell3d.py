@@ -99,20 +99,22 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     rows = json.loads(args.out.read_text())["rows"] if args.out.is_file() else []
-    done = {(r["sha256"], r["voxel_um"], r["c_rate"]) for r in rows}
+    done = {(r["sha256"], r["voxel_um"], r["c_rate"], r["snapshot_dod"]) for r in rows}
     todo = [("lattice (P2D check)", "lattice-10", None)]
     for f in filter(None, args.structures.split(",")):
         path = Path(f)
         todo.append((f"{path.parent.name}/{path.name}",
                      hashlib.sha256(path.read_bytes()).hexdigest()[:12], path))
     for name, sha, path in tqdm(todo, desc="structures"):
+        voxel = 1.0 if path is None else args.voxel_um
+        if any(d[0] == sha and abs(d[1] - voxel) < 0.02 * voxel and d[2:] == (
+                args.c_rate, args.snapshot_dod) for d in done):
+            continue
         if path is None:
             micro, params, options, extra = lattice_case()
         else:
             micro = voxelize(ParticleState.load(path), args.voxel_um, particle_ids=True)
             params, options, extra = CellParameters(), {}, {}
-        if (sha, micro.voxel_um, args.c_rate) in done:
-            continue
         rows.append(cell_row(name, sha, micro, params, options, extra, args.c_rate,
                              args.snapshot_dod, args.out))
         write_json_atomic(args.out, {"provenance": run_provenance(), "rows": rows})

@@ -169,7 +169,8 @@ def run_point(point: dict, cache_dir: str | None = None,
         from physics.pipeline import ProcessInputs, simulate
 
         result = simulate(ProcessInputs(**point["inputs"]), point["fidelity"], point["seed"],
-                          c_rates=point["c_rates"], cache_dir=cache_dir)
+                          c_rates=point["c_rates"], cache_dir=cache_dir,
+                          cell_model=point.get("cell_model", "p2d"))
         return {"status": "ok", "metrics": result.metrics(), "cache_hit": result.cache_hit,
                 "summary": result.summary(), "artifacts": result_artifacts(result),
                 "started": started, "ended": time.time()}

@@ -1386,7 +1386,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "observables and the lithiation map, in [0.001, 1] (default 0.5; the "
                         "end of discharge where it stops earlier)")
     p.add_argument("--voltage-tol-v", type=float, default=1e-3,
-                   help="local error tolerance of a time step on the voltage in V (1e-3)")
+                   help="local error tolerance of a time step on the voltage in V, in "
+                        "[1e-5, 0.1] (default 1e-3)")
     p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -1448,7 +1449,7 @@ def build_parser() -> argparse.ArgumentParser:
                    default=None, help="AM particle crushing strength in MPa, in [1, 1e4] "
                                       "(default 150, NMC; graphite-like ~40)")
     p.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
-    p.add_argument("--cell-model", default="p2d",
+    p.add_argument("--cell-model", default="p2d", choices=("p2d", "3d"),
                    help="cell stage: p2d (homogenized DFN at the coating thickness, default) or "
                         "3d (particle-resolved cell on the simulated film at 1 µm voxels, "
                         "etwin cell3d; ~5-20 CPU min at ci)")

@@ -130,7 +130,8 @@ class Tracker:
         try:
             params = {**{k: _param(v) for k, v in point["inputs"].items()},
                       "fidelity": point["fidelity"], "seed": str(point["seed"]),
-                      "c_rates": ",".join(f"{c:g}" for c in point["c_rates"]), **self.version}
+                      "c_rates": ",".join(f"{c:g}" for c in point["c_rates"]),
+                      "cell_model": point.get("cell_model", "p2d"), **self.version}
             metrics = [Metric(k, float(v), ended_ms, 0)
                        for k, v in payload.get("metrics", {}).items()]
             self.client.log_batch(run_id, metrics=metrics,

@@ -22,7 +22,7 @@ potential by its Schur complement), factorized once per step.
 
 Validation (tests/test_cell3d.py): the radial model against Crank's constant-flux sphere
 (0.14 %); on a laterally uniform image the 3-D discharge matches the P2D given the same
-electrode within 0.17 % in capacity and 1.0 mV RMS before the cut-off; a single particle on
+electrode within 0.12 % in capacity and 1.0 mV RMS before the cut-off; a single particle on
 the collector follows its closed form (Crank surface concentration, Butler–Volmer, foil)
 within 0.7 mV RMS; lithium is conserved to 1e-10.  Electrolyte transport properties are
 frozen per step; the Li foil is a uniform plane.
@@ -236,7 +236,8 @@ class Discharge3D:
             c_s/c_max of each AM particle there (NaN: not reacting), indexed by
             ``Microstructure.am_ids``.
         salt_error: relative change of the salt in the electrolyte over the discharge [-]
-            (the foil's (1 − t+) I/F in, the same out at the reaction faces: 0 exactly).
+            (the foil's (1 − t+) I/F in, the same out at the reaction faces: 0 to the Newton
+            tolerance); active_mass_g_m2: AM of the image per collector area [g/m²].
     """
 
     time_s: np.ndarray
@@ -254,6 +255,7 @@ class Discharge3D:
     observables: dict = field(default_factory=dict)
     particle_stoichiometry: np.ndarray | None = None
     salt_error: float = float("nan")
+    active_mass_g_m2: float = float("nan")
 
 
 def lattice_image(layers_of_cubes: int = 10) -> Microstructure:
@@ -396,10 +398,10 @@ class HalfCell3D:
             raise ValueError("no solid path from the current collector into the image")
         sg = sigma.ravel()
         contacts = None if contact.none else contact_faces(micro, contact)
-        sa, sb, sw, cbd_pair = [], [], [], []
+        sa, sb, sw, s_axis = [], [], [], []
         for axis, lo, hi in _axis_pairs(img.shape):
             ok = (s_index[lo] >= 0) & (s_index[hi] >= 0)
-            cbd_pair.append((img.ravel()[lo[ok]] == CBD) & (img.ravel()[hi[ok]] == CBD))
+            s_axis.append(np.full(int(ok.sum()), axis, dtype=np.int8))
             ga, gb = sg[lo[ok]], sg[hi[ok]]
             g = 2 * ga * gb / (ga + gb) * self.h
             if contacts is not None:
@@ -408,7 +410,8 @@ class HalfCell3D:
             sb.append(s_index[hi[ok]])
             sw.append(g)
         self.s_a, self.s_b, self.s_w = (np.concatenate(x) for x in (sa, sb, sw))
-        self.cbd_faces = np.flatnonzero(np.concatenate(cbd_pair))
+        self.s_axis = np.concatenate(s_axis)
+        self.s_is_cbd = img.ravel()[self.s_voxels] == CBD
         self.image_volume_m3 = img.size * self.h ** 3
         bottom = np.zeros(img.shape, dtype=bool)
         bottom[:, :, 0] = True
@@ -507,8 +510,9 @@ class HalfCell3D:
         """The paper's Fig. 7C observables of a state (Ngandjong et al. 2021, §3.3):
         ``inverse_mean_li_gradient_m4_mol``: 1 / mean |∂c_e/∂z| over the electrolyte z faces
         inside the electrode [m⁴/mol] (high: uniform salt, good ionic transport);
-        ``inverse_sd_cbd_current_m2_a``: 1 / standard deviation of the electronic current
-        density on CBD–CBD faces [m²/A] (high: homogeneous CBD current);
+        ``inverse_sd_cbd_current_m2_a``: 1 / standard deviation over the CBD voxels of the
+        electronic current density magnitude [m²/A] (each component the mean of the voxel's
+        two faces; high: homogeneous CBD current);
         ``active_am_area_m2_m3``: AM area of the reaction faces carrying at least
         ``active_fraction`` of the mean face current, per electrode volume [m²/m³]
         (smooth-surface area: the faces' 2/3), beside ``connected_am_area_m2_m3`` (all
@@ -516,8 +520,14 @@ class HalfCell3D:
         ce, _, ps, _, _ = self.split(y)
         zf = self.e_z_faces
         grad = np.abs(ce[self.e_a[zf]] - ce[self.e_b[zf]]) / self.h
-        cf = self.cbd_faces
-        j_cbd = self.s_w[cf] * (ps[self.s_a[cf]] - ps[self.s_b[cf]]) / self.h ** 2
+        # per solid voxel: each axis component the mean of its two faces' current densities
+        j_face = self.s_w * (ps[self.s_a] - ps[self.s_b]) / self.h ** 2
+        comp = np.zeros((3, self.n_s))
+        for axis in range(3):
+            on = self.s_axis == axis
+            np.add.at(comp[axis], self.s_a[on], 0.5 * j_face[on])
+            np.add.at(comp[axis], self.s_b[on], 0.5 * j_face[on])
+        j_cbd = np.sqrt((comp[:, self.s_is_cbd] ** 2).sum(axis=0))
         mag = np.abs(face_current_a_m2)
         active = mag >= active_fraction * mag.mean() if mag.size else mag > 0
         area = self.face_area / self.image_volume_m3  # face_area holds the 2/3
@@ -648,13 +658,13 @@ class BlockPreconditioner:
     diffusion operators plus the reaction and storage diagonals, factorized once by sparse
     LU (SuperLU); the collector potential V is solved exactly with φ_s (the bordered
     block by its Schur complement: one extra LU solve at set-up), N is diagonal.  Measured
-    on the calendered `ci` film at 1 µm (3.4·10⁴ unknowns): ~23 GMRES iterations to 1e-10,
-    1.2 CPU s per Newton iteration, where one LU of the coupled Jacobian takes 28 s (7·10⁷
-    fill); at 0.5 µm (2.6·10⁵ unknowns) 20 iterations, 12 s to factorize and 5 s to
-    iterate.  The transport solver's multigrid V-cycle in place of the block LUs needs 20,
-    20 and 215 preconditioned CG iterations on the three blocks (the 2000× AM/CBD
-    conductivity contrast of φ_s) and ~950 GMRES iterations on the whole, so exact block
-    solves are the better preconditioner here.
+    on the calendered `ci` film at 1 µm (3.4·10⁴ unknowns): ~10 GMRES iterations per Newton
+    iteration (to 1e-8), 1.2 CPU s per Newton iteration, where one LU of the coupled
+    Jacobian takes 28 s (7·10⁷ fill); at 0.5 µm (2.6·10⁵ unknowns) 12 s to factorize the
+    blocks and 5 s to iterate.  The transport solver's multigrid V-cycle in place of the
+    block LUs needs 20, 20 and 215 preconditioned CG iterations on the three blocks (the
+    2000× AM/CBD conductivity contrast of φ_s) and ~950 GMRES iterations on the whole, so
+    exact block solves are the better preconditioner here.
     """
 
     def __init__(self, cell: HalfCell3D, jac) -> None:
@@ -747,14 +757,15 @@ def _newton_step(cell: HalfCell3D, y: np.ndarray, cs: np.ndarray, dt: float, i_a
 
 
 def _step_error_v(volts: list[float], times: list[float], v_new: float, dt: float) -> float:
-    """Local error estimate of a backward-Euler step in the voltage [V]: the difference from
-    the linear extrapolation of the last two points, dt·Δt_prev·V''/2, rescaled to the
-    Euler error dt²·V''/2 (Milne's device for BDF1).  0 before there are two points."""
+    """Local error estimate of a backward-Euler step in the voltage [V] (Milne's device for
+    BDF1): the step differs from the linear extrapolation of the last two points by
+    dt (2 dt + Δt_prev) V''/2, the Euler error is dt² V''/2, so the estimate is the difference
+    × dt / (2 dt + Δt_prev).  0 before there are two points."""
     if len(volts) < 2:
         return 0.0
     dt_prev = times[-1] - times[-2]
     predicted = volts[-1] + dt * (volts[-1] - volts[-2]) / dt_prev
-    return abs(v_new - predicted) * dt / dt_prev
+    return abs(v_new - predicted) * dt / (2.0 * dt + dt_prev)
 
 
 def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: int = 200,
@@ -772,6 +783,10 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     particle) is taken at the first step that reaches ``snapshot_dod`` of the theoretical
     capacity, or at the end.  ``progress(dod, voltage_v)``, if given, is called after every
     accepted step."""
+    if not (np.isfinite(c_rate) and c_rate > 0):
+        raise ValueError(f"c_rate must be > 0, got {c_rate}")
+    if not (isinstance(steps, int | np.integer) and steps >= 1):
+        raise ValueError(f"steps must be an integer >= 1, got {steps!r}")
     if not 0 < voltage_tol_v <= 0.1:
         raise ValueError(f"voltage_tol_v must lie in (0, 0.1] V, got {voltage_tol_v}")
     if not 0 < snapshot_dod <= 1:
@@ -791,7 +806,7 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     times, volts, iters, krylov = [0.0], [float(y[-1])], [], []
     rejected = 0
     snapshot = None
-    cs_old = cs
+    cs_old, dt_last = cs, dt
     end = "step budget"
     for _ in range(20 * steps):
         out = _newton_step(cell, y, cs, dt, i_app, max_newton)
@@ -801,10 +816,11 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
             rejected += 1
             dt *= 0.5 if out is None else max(0.2, 0.9 * np.sqrt(voltage_tol_v / err))
             if dt < 1e-6 * dt_max:
-                end = "Newton failure"
+                end = "Newton failure" if out is None else "step below 1e-6 of the longest"
                 break
             continue
         y, it, k = out
+        dt_last = dt
         cs_old = cs
         cs = cell.diffusion.step(cs, y[2 * cell.n_e + cell.n_s:-1], dt)
         t += dt
@@ -830,11 +846,13 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     expected = i_app * cell.area_m2 * t / cell.F
     salt0 = float(cell.storage.sum()) * params.electrolyte.initial_concentration_mol_m3
     salt_error = abs(float(cell.storage @ y[:cell.n_e]) - salt0) / salt0
-    t_snap, y_snap, cs_before, cs_snap, dt_snap = snapshot or (t, y, cs_old, cs, dt)
+    t_snap, y_snap, cs_before, cs_snap, dt_snap = snapshot or (times[-1], y, cs_old, cs,
+                                                                dt_last)
     observables = cell.observables(y_snap, cell.face_current_a_m2(y_snap, cs_before, dt_snap))
     return Discharge3D(time, np.array(volts), capacity, float(i_app), end, tuple(iters),
                        tuple(krylov), rejected,
                        float(abs(inserted - expected) / max(expected, 1e-30)), cell.n_p,
                        cell.n_particles_all,
                        float(i_app * cell.area_m2 * t_snap / 3.6 / cell.am_mass_g),
-                       observables, cell.particle_stoichiometry(cs_snap), salt_error)
+                       observables, cell.particle_stoichiometry(cs_snap), salt_error,
+                       cell.am_mass_g / cell.area_m2)

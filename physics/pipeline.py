@@ -299,7 +299,7 @@ class RunResult:
 
     def summary(self) -> dict:
         return {"key": self.key, "fidelity": self.fidelity, "seed": self.seed,
-                "inputs": self.inputs.to_dict(), **self.metrics(),
+                "cell_model": self.cell_model, "inputs": self.inputs.to_dict(), **self.metrics(),
                 "cache_hit": dict(self.cache_hit), "structure_path": self.structure_path}
 
 
@@ -432,8 +432,9 @@ def _cell3d(cache: StageCache, calender_key: dict, calendered, c_rates: tuple[fl
             note) -> tuple[dict, bool]:
     """The particle-resolved 3-D half cell (physics/cell3d.py) on the calendered film as
     imaged at ``CELL3D_VOXEL_UM``: one discharge per C-rate, in the P2D stage's format plus
-    the Fig. 7C observables at half depth of discharge.  The film is the simulated one, so
-    the capacity is that of its own thickness (the P2D stage scales to the coating's)."""
+    the Fig. 7C observables at half depth of discharge, and the image's AM loading
+    [g/m²].  The film is the simulated one, so capacity and loading are those of its own
+    thickness (the P2D stage scales to the coating's)."""
     from physics.cell3d import discharge_3d
     from physics.cell_params import CellParameters
     from physics.voxel import voxelize
@@ -451,6 +452,7 @@ def _cell3d(cache: StageCache, calender_key: dict, calendered, c_rates: tuple[fl
     result: dict = {"discharge": {}, "voxel_um": micro.voxel_um}
     for rate in c_rates:
         d = discharge_3d(micro, params, rate)
+        result["active_mass_g_m2"] = d.active_mass_g_m2
         q, v = d.capacity_mah_g, d.voltage_v
         energy = float(np.sum(0.5 * (v[1:] + v[:-1]) * np.diff(q)))  # mWh/g = Wh/kg
         result["discharge"][f"{rate:g}"] = {
@@ -478,8 +480,9 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         seed: random seed of the slurry placement and thermostats.
         c_rates: discharge rates of the cell stage [C].
         cell_model: "p2d" (the homogenized DFN at the coating's thickness, the default) or
-            "3d" (the particle-resolved cell on the simulated film, :func:`_cell3d`; the
-            blocking impedance stays the P2D's).
+            "3d" (the particle-resolved cell on the simulated film, :func:`_cell3d`: the
+            capacities, voltages and areal capacities are the imaged film's; the blocking
+            impedance stays the P2D's).
         cache_dir: stage cache root (default $ETWIN_CACHE_DIR or ./etwin_cache).
         progress: called with (stage, message) when a stage starts or is found in the cache.
         detail: called with (stage, row) for every log row of the dry and calender stages
@@ -517,7 +520,9 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         t = time.perf_counter()
         cell3d, hits["cell3d"] = _cell3d(cache, cal_key, calendered, rates, note)
         wall["cell3d"] = time.perf_counter() - t
-        cell = {**cell, "discharge": cell3d["discharge"]}
+        # the capacities, and the loading they are areal for, are the imaged film's
+        cell = {**cell, "discharge": cell3d["discharge"],
+                "active_mass_g_m2": cell3d["active_mass_g_m2"]}
 
     def number(value) -> float:
         return float("nan") if value is None else float(value)

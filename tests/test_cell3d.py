@@ -299,12 +299,16 @@ def test_pipeline_cell3d_stage_runs_once_and_keys_keep_the_p2d_default(tmp_path)
     assert d["capacity_mah_g"] == pytest.approx(d["capacity_curve_mah_g"][-1])
     assert 3.0 < d["mean_voltage_v"] < 4.3
     assert d["observables"]["active_am_area_m2_m3"] > 0
+    volume_m3 = 4 / 3 * math.pi * 2.2e-6 ** 3  # eight voxelized spheres, NMC 4.65 g/cm³
+    assert first["active_mass_g_m2"] == pytest.approx(8 * volume_m3 * 4.65e6 / 1e-10, rel=0.1)
     again, hit = _cell3d(cache, {"film": "toy"}, state, (1.0,), lambda s, m: None)
     assert hit and again["discharge"]["1"]["capacity_mah_g"] == d["capacity_mah_g"]
     inputs = ProcessInputs()
     old = content_hash({"inputs": inputs.to_dict(), "fidelity": "ci", "seed": 0,
-                        "c_rates": [1.0], "versions": {k: v for k, v in STAGE_VERSIONS.items()
-                                                       if k != "cell3d"}})
+                        "c_rates": [1.0],  # the stage versions before the 3-D stage existed
+                        "versions": {"dry": 1, "calender": 3, "transport": 1, "cell": 3}})
+    assert {k: v for k, v in STAGE_VERSIONS.items() if k != "cell3d"} == {
+        "dry": 1, "calender": 3, "transport": 1, "cell": 3}, "bump: update the pinned keys"
     assert point_key(inputs, "ci", 0, (1.0,)) == old
     assert point_key(inputs, "ci", 0, (1.0,), "3d") != old
     with pytest.raises(ValueError, match="cell_model = 'fem'; allowed: p2d, 3d"):
