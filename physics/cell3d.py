@@ -405,7 +405,8 @@ class HalfCell3D:
             ga, gb = sg[lo[ok]], sg[hi[ok]]
             g = 2 * ga * gb / (ga + gb) * self.h
             if contacts is not None:
-                g = in_series_with_contacts(g, contacts[axis].ravel()[ok])
+                # contact_faces gives G·h (σ units, per voxel edge); a face carries G·h²
+                g = in_series_with_contacts(g, contacts[axis].ravel()[ok] * self.h)
             sa.append(s_index[lo[ok]])
             sb.append(s_index[hi[ok]])
             sw.append(g)

@@ -313,3 +313,21 @@ def test_pipeline_cell3d_stage_runs_once_and_keys_keep_the_p2d_default(tmp_path)
     assert point_key(inputs, "ci", 0, (1.0,), "3d") != old
     with pytest.raises(ValueError, match="cell_model = 'fem'; allowed: p2d, 3d"):
         point_key(inputs, "ci", 0, (1.0,), "fem")
+
+
+def test_contact_conductance_enters_each_solid_face_in_series():
+    """A contact of G [S/m²] on a face of area h² adds 1/(G h²) to the face's two half-voxel
+    resistance 1/(σ h) (AM–AM at 5e-3 S/m, 1 µm voxels, G = 100 S/m²)."""
+    from physics.cell3d import HalfCell3D
+    from physics.cell_params import CellParameters
+    from physics.transport import ContactConductance
+
+    micro = voxelize(toy_film(), 1.0, particle_ids=True)
+    plain = HalfCell3D(micro, CellParameters())
+    touched = HalfCell3D(micro, CellParameters(), contact=ContactConductance(100.0, 100.0))
+    h = 1e-6
+    am_face = 5e-3 * h
+    with_contact = 1 / (1 / am_face + 1 / (100.0 * h * h))
+    changed = touched.s_w < 0.999 * plain.s_w
+    assert changed.any()
+    assert np.any(np.isclose(touched.s_w[changed], with_contact, rtol=1e-9))
