@@ -246,10 +246,22 @@ def make_executor(spec: str, workers: int) -> tuple[cf.Executor, Callable[[], No
         import dask
         from distributed import Client, LocalCluster
 
+        driver_threads = os.environ.get("NUMBA_NUM_THREADS")
+
+        def restore_driver_environ() -> None:
+            # the nannies run in this process and write their pre-spawn environment into
+            # it; a changed NUMBA_NUM_THREADS would fail numba's next compilation here
+            if driver_threads is None:
+                os.environ.pop("NUMBA_NUM_THREADS", None)
+            else:
+                os.environ["NUMBA_NUM_THREADS"] = driver_threads
+
         if spec == "dask-local":
-            dask.config.set({"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": threads})
-            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+            with dask.config.set(
+                    {"distributed.nanny.pre-spawn-environ.NUMBA_NUM_THREADS": threads}):
+                cluster = LocalCluster(n_workers=workers, threads_per_worker=1,
+                                       processes=True, dashboard_address=None)
+            restore_driver_environ()
             client = Client(cluster)
         else:
             cluster, client = None, Client(spec, timeout=30)
@@ -258,6 +270,7 @@ def make_executor(spec: str, workers: int) -> tuple[cf.Executor, Callable[[], No
             client.close()
             if cluster is not None:
                 cluster.close()
+            restore_driver_environ()
 
         return client.get_executor(), close, threads if spec == "dask-local" else 0
     raise ValueError(f"--executor {spec!r} is unknown; allowed: local, dask-local, "

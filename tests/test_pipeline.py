@@ -163,6 +163,9 @@ def test_simulate_and_sweep_through_the_cli_into_mlflow(first, cache_dir, store,
 
 
 def test_sweep_on_a_dask_local_cluster(first, cache_dir, store, capsys):
+    """A sweep on a real LocalCluster; the nannies' pre-spawn environment (numba threads of
+    the workers) does not leak into the driver, whose numba pool has started."""
+    before = os.environ.get("NUMBA_NUM_THREADS")
     assert main(["sweep", "--fidelity", "ci", "--grid", "coating_thickness_um=100,130",
                  "--executor", "dask-local", "--workers", "2", "--cache-dir", str(cache_dir),
                  "--quiet", "--json"]) == 0
@@ -171,6 +174,7 @@ def test_sweep_on_a_dask_local_cluster(first, cache_dir, store, capsys):
     rows = sorted(out["rows"], key=lambda r: r["coating_thickness_um"])
     assert rows[0]["electrode_thickness_um"] < rows[1]["electrode_thickness_um"]
     assert all(r["tau_z"] == pytest.approx(first.tau_z) for r in rows)
+    assert os.environ.get("NUMBA_NUM_THREADS") == before
 
 
 def test_a_killed_sweep_resumes_without_redoing_finished_runs(first, cache_dir, store,
