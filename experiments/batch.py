@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import csv
+import hashlib
 import itertools
+import json
 import os
 import sys
 import time
@@ -369,3 +371,51 @@ def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int |
         bar.close()
         close()
     return BatchReport(rows, skipped, finished, failed, time.perf_counter() - t0, interrupted)
+
+
+def _task_key(task: dict, file_field: str, file_hash: str) -> str:
+    body = {k: v for k, v in task.items() if k != file_field} | {file_field: file_hash}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def run_cached_tasks(tasks: Sequence[dict], runs_dir: Path, *, run: Callable[[dict], dict],
+                     file_field: str, hashes: dict[str, str], inline: bool = False,
+                     executor: str = "local", workers: int = 1, desc: str = "runs",
+                     quiet: bool = False) -> list[dict]:
+    """Results of ``tasks`` in order (the design runs of a calibration): a task's result is
+    read from ``runs_dir/<key>.json`` where a finished run left one, else ``run(task)`` is
+    called (inline, or on the executor when ``workers`` > 1; ``run`` must be a module-level
+    function that never raises) and its result written atomically as it finishes, so a
+    stopped job resumes without redoing finished runs.  The key hashes the task with its
+    input file (``task[file_field]``) replaced by the file's content hash ``hashes[path]``."""
+    from tqdm import tqdm
+
+    from experiments.files import write_json_atomic
+
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    paths = [runs_dir / f"{_task_key(t, file_field, hashes[t[file_field]])}.json"
+             for t in tasks]
+    results: list[dict | None] = [json.loads(p.read_text()) if p.is_file() else None
+                                  for p in paths]
+    todo = [i for i, r in enumerate(results) if r is None]
+    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc=desc, unit="run",
+               disable=quiet)
+
+    def done(i: int, result: dict) -> None:
+        write_json_atomic(paths[i], result)
+        results[i] = result
+        bar.update()
+
+    if inline or workers <= 1 or len(todo) <= 1:
+        for i in todo:
+            done(i, run(tasks[i]))
+    elif todo:
+        pool, close, _ = make_executor(executor, min(workers, len(todo)))
+        try:
+            futures = {pool.submit(run, tasks[i]): i for i in todo}
+            for fut in cf.as_completed(futures):
+                done(futures[fut], fut.result())
+        finally:
+            close()
+    bar.close()
+    return results  # type: ignore[return-value]

@@ -39,7 +39,6 @@ from the drying stage; it is compared with the DEM-relaxed films' porosity.
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import csv
 import dataclasses
 import hashlib
@@ -84,33 +83,39 @@ _TARGET = {
 }
 
 
-def parse_dem_parameters(spec: str | None) -> tuple[Parameter, ...]:
-    """Parameters from 'name[=lo:hi],...' (names of :data:`DEM_PARAMETERS`; a range replaces
-    the default prior box); None gives :data:`DEFAULT_DEM_PARAMETERS`."""
+def parse_parameters(spec: str | None, registry: dict[str, Parameter],
+                     defaults: Sequence[str]) -> tuple[Parameter, ...]:
+    """Parameters from 'name[=lo:hi],...' (names of ``registry``; a range replaces the
+    default prior box, inside it); None or blank gives ``defaults``."""
     if spec is None or not spec.strip():
-        return tuple(DEM_PARAMETERS[n] for n in DEFAULT_DEM_PARAMETERS)
+        return tuple(registry[n] for n in defaults)
     out = []
     for item in spec.split(","):
         name, _, box = item.strip().partition("=")
-        if name not in DEM_PARAMETERS:
-            raise ValueError(f"--parameters: unknown DEM parameter {name!r}; allowed: "
-                             f"{', '.join(DEM_PARAMETERS)}")
-        par = DEM_PARAMETERS[name]
+        if name not in registry:
+            raise ValueError(f"--parameters: unknown parameter {name!r}; allowed: "
+                             f"{', '.join(registry)}")
+        par = registry[name]
         if box:
             try:
                 lo, hi = (float(v) for v in box.split(":"))
             except ValueError:
                 raise ValueError(f"--parameters: {item!r} needs name=LOW:HIGH") from None
-            full = DEM_PARAMETERS[name]
-            if not full.lower <= lo < hi <= full.upper:
+            if not par.lower <= lo < hi <= par.upper:
                 raise ValueError(f"--parameters: {name} range [{lo:g}, {hi:g}] must lie "
-                                 f"inside [{full.lower:g}, {full.upper:g}]")
+                                 f"inside [{par.lower:g}, {par.upper:g}]")
             par = dataclasses.replace(par, lower=lo, upper=hi)
         out.append(par)
     names = [p.name for p in out]
     if len(set(names)) != len(names):
         raise ValueError(f"--parameters: a name is repeated in {names}")
     return tuple(out)
+
+
+def parse_dem_parameters(spec: str | None) -> tuple[Parameter, ...]:
+    """DEM parameters (:func:`parse_parameters` over :data:`DEM_PARAMETERS`); None gives
+    :data:`DEFAULT_DEM_PARAMETERS`."""
+    return parse_parameters(spec, DEM_PARAMETERS, DEFAULT_DEM_PARAMETERS)
 
 
 def dem_conditions(theta: dict[str, float], temperature_c: float = 60.0,
@@ -251,49 +256,6 @@ def dem_run(task: dict) -> dict:
     except Exception as err:  # a failed run is a result, recorded and excluded
         return {"status": "failed", **task, "error": f"{type(err).__name__}: {err}",
                 "cpu_s": time.process_time() - started}
-
-
-def _run_key(task: dict, dried_hash: str) -> str:
-    body = {k: v for k, v in task.items() if k != "dried"} | {"dried": dried_hash}
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:20]
-
-
-def run_dem_tasks(tasks: Sequence[dict], runs_dir: Path, *, hashes: dict[str, str],
-                  forward: Callable[[dict], dict] | None = None, executor: str = "local",
-                  workers: int = 1, quiet: bool = False) -> list[dict]:
-    """Results of ``tasks`` in order: cached ones read from ``runs_dir``, the others run
-    (``forward`` inline, or :func:`dem_run` on the executor) and written as they finish."""
-    from tqdm import tqdm
-
-    from experiments.batch import make_executor
-    from experiments.files import write_json_atomic
-
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    paths = [runs_dir / f"{_run_key(t, hashes[t['dried']])}.json" for t in tasks]
-    results: list[dict | None] = [json.loads(p.read_text()) if p.is_file() else None
-                                  for p in paths]
-    todo = [i for i, r in enumerate(results) if r is None]
-    bar = tqdm(total=len(tasks), initial=len(tasks) - len(todo), desc="DEM runs",
-               unit="run", disable=quiet)
-
-    def done(i: int, result: dict) -> None:
-        write_json_atomic(paths[i], result)
-        results[i] = result
-        bar.update()
-
-    if forward is not None or workers <= 1 or len(todo) <= 1:
-        for i in todo:
-            done(i, (forward or dem_run)(tasks[i]))
-    elif todo:
-        pool, close, _ = make_executor(executor, min(workers, len(todo)))
-        try:
-            futures = {pool.submit(dem_run, tasks[i]): i for i in todo}
-            for fut in cf.as_completed(futures):
-                done(futures[fut], fut.result())
-        finally:
-            close()
-    bar.close()
-    return results  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------- emulator
@@ -447,7 +409,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     out.mkdir(parents=True, exist_ok=True)
     with job_run(experiment, "calibrate-dem", settings) if experiment else \
             nullcontext() as mlrun:
-        runs = run_dem_tasks(tasks, out / "dem_runs", hashes=hashes, forward=forward,
+        runs = _dem_tasks(tasks, out / "dem_runs", hashes=hashes, forward=forward,
                              executor=executor, workers=workers, quiet=quiet)
         ok = [r for r in runs if r["status"] == "ok"]
         if len(ok) < 4:
@@ -476,7 +438,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 point = fit(ok)[1].best()
                 points = [*points[:k], point]
                 write_json_atomic(record, points)
-            at_map = run_dem_tasks([task([point[n] for n in names], f) for f in films],
+            at_map = _dem_tasks([task([point[n] for n in names], f) for f in films],
                                    out / "dem_runs", hashes=hashes, forward=forward,
                                    executor=executor, workers=workers, quiet=quiet)
             runs += at_map
@@ -511,7 +473,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                    "measured_dried_porosity": curve.dried_porosity, **settings}
         rows = []
         if validate:
-            checks = run_dem_tasks([task([best[n] for n in names], films[k % len(films)])
+            checks = _dem_tasks([task([best[n] for n in names], films[k % len(films)])
                                     for k in range(validate)], out / "dem_runs",
                                    hashes=hashes, forward=forward, executor=executor,
                                    workers=workers, quiet=quiet)
@@ -589,6 +551,18 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
             summary["mlflow_run_id"] = mlrun.run_id
     summary["out"] = str(out)
     return summary
+
+
+def _dem_tasks(tasks: Sequence[dict], runs_dir: Path, *, hashes: dict[str, str],
+               forward: Callable[[dict], dict] | None, executor: str, workers: int,
+               quiet: bool) -> list[dict]:
+    """DEM runs of ``tasks`` (:func:`dem_run`, or ``forward`` inline), cached per task and
+    dried film in ``runs_dir``."""
+    from experiments.batch import run_cached_tasks
+
+    return run_cached_tasks(tasks, runs_dir, run=forward or dem_run, inline=forward is not None,
+                            file_field="dried", hashes=hashes, executor=executor,
+                            workers=workers, desc="DEM runs", quiet=quiet)
 
 
 def _validation_summary(curve: CompactionCurve, runs: Sequence[dict]) -> dict:

@@ -649,7 +649,8 @@ def cmd_cell3d(args: argparse.Namespace) -> dict:
               ("--sigma-am-s-m", args.sigma_am_s_m, 1e-9, 1e8),
               ("--sigma-cbd-s-m", args.sigma_cbd_s_m, 1e-9, 1e8),
               ("--snapshot-dod", args.snapshot_dod, 1e-3, 1.0),
-              ("--voltage-tol-v", args.voltage_tol_v, 1e-5, 0.1))
+              ("--voltage-tol-v", args.voltage_tol_v, 1e-5, 0.1),
+              ("--checkpoint-every-s", args.checkpoint_every_s, 0.0, 86400.0))
     for flag, value, lo, hi in checks:
         if not (math.isfinite(value) and lo <= value <= hi):
             raise ValueError(f"{flag} must lie in [{lo:g}, {hi:g}], got {value}")
@@ -667,8 +668,16 @@ def cmd_cell3d(args: argparse.Namespace) -> dict:
                 bar.update(min(int(100 * dod), 100) - bar.n)
                 bar.set_postfix(V=f"{voltage_v:.3f}")
 
+            checkpoint = None
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                checkpoint = out / f"{Path(name).stem}_checkpoint.npz"
+                if checkpoint.is_file():
+                    _log(f"{name}: resuming from {checkpoint} where it matches this run")
             d3 = discharge_3d(micro, params, args.c_rate, voltage_tol_v=args.voltage_tol_v,
                               snapshot_dod=args.snapshot_dod, progress=progress,
+                              checkpoint=checkpoint,
+                              checkpoint_every_s=args.checkpoint_every_s,
                               sigma_am_s_m=args.sigma_am_s_m, sigma_cbd_s_m=args.sigma_cbd_s_m,
                               contact=contact, separator_layers=args.separator_layers)
         cpu_s = time.process_time() - t0
@@ -1029,6 +1038,7 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
     """Bayesian calibration (experiments/calibrate.py)."""
     from experiments.calibrate import calibrate_tortuosity
     from experiments.calibrate_dem import calibrate_dem
+    from experiments.calibrate_electronic import calibrate_electronic
 
     experiment = None if args.no_mlflow else args.experiment
     if args.target == "dem":
@@ -1054,6 +1064,34 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
             _log(f"DEM at the highest-posterior draw ({v['runs']} runs): max |error| "
                  f"{100 * v['max_abs_error']:.2f} porosity points, {v['inside_1sd']} of "
                  f"{len(v['rows'])} points inside ±1 sd")
+        _log(f"report {result['out']}/report.md")
+        return result
+    if args.target == "electronic":
+        if not args.structure:
+            raise ValueError("--structure is required for --target electronic: the imaged "
+                             "structure of each row of --data, in row order")
+        fixed = {}
+        for item in args.fixed:
+            name, sep, value = item.partition("=")
+            try:
+                fixed[name.strip()] = float(value)
+            except ValueError:
+                raise ValueError(f"--fixed {item!r}: expected NAME=VALUE") from None
+            if not sep:
+                raise ValueError(f"--fixed {item!r}: expected NAME=VALUE")
+        result = calibrate_electronic(
+            args.data, args.out, structures=args.structure, parameters=args.parameters,
+            fixed=fixed, voxel_um=args.voxel_um, n_design=args.design, refine=args.refine,
+            seed=args.seed,
+            executor=args.executor, workers=args.workers, experiment=experiment,
+            quiet=args.quiet)
+        for name, m in result["parameters"].items():
+            _log(f"{name} = {m['mean']:.4g}, 95 % credible interval [{m['ci95_lower']:.4g}, "
+                 f"{m['ci95_upper']:.4g}]")
+        for r in result["states"]:
+            _log(f"{r['state']}: σ_eff {r['sigma_eff_s_m']:.3g} S/m, {r['capacity_mah_g']:.1f} "
+                 f"mAh/g at the highest-posterior draw (measured {r['measured_mah_g']:.0f} ± "
+                 f"{r['measured_sd_mah_g']:.0f})")
         _log(f"report {result['out']}/report.md")
         return result
     lo, hi = _float_pair(args.alpha_range, "--alpha-range")
@@ -1388,7 +1426,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--voltage-tol-v", type=float, default=1e-3,
                    help="local error tolerance of a time step on the voltage in V, in "
                         "[1e-5, 0.1] (default 1e-3)")
-    p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
+    p.add_argument("--checkpoint-every-s", type=float, default=60.0,
+                   help="with --out: save the discharge's state to OUT/<structure>_checkpoint"
+                        ".npz at most every this many wall seconds; a stopped run restarted "
+                        "with the same command resumes from it (default 60)")
+    p.add_argument("--out", default=None,
+                   help="output directory for CSV, PNG and metrics (and the checkpoint)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = add("eis", cmd_eis,
@@ -1535,23 +1578,44 @@ def build_parser() -> argparse.ArgumentParser:
             "blocking impedance spectra at several porosities.  --target dem: contact-law "
             "parameters (binder plasticity, modulus, adhesion, AM rolling resistance, ...) "
             "from a measured porosity–pressure curve, through DEM calenderings of dried "
-            "structures (cached, resumable, in parallel), a GP emulator and ensemble MCMC.")
-    p.add_argument("--target", default="tortuosity", choices=["tortuosity", "dem"],
+            "structures (cached, resumable, in parallel), a GP emulator and ensemble MCMC.  "
+            "--target electronic: particle contact conductance and CBD conductivity from "
+            "measured rate capacities at several densities, through conductivity solves on "
+            "each state's image and the P2D at the measured thickness.")
+    p.add_argument("--target", default="tortuosity",
+                   choices=["tortuosity", "dem", "electronic"],
                    help="what to calibrate (default tortuosity)")
     p.add_argument("--data", required=True,
                    help="tortuosity: CSV with porosity, thickness_um and r_ion_ohm_cm2 [, "
                         "r_ion_sd_ohm_cm2] or spectrum (a CSV path: frequency_hz, "
                         "re_z_ohm_cm2, im_z_ohm_cm2) [, cell, z_relative_sd, conductivity_s_m]; "
-                        "dem: CSV with pressure_mpa, porosity (fraction) [, porosity_sd]")
+                        "dem: CSV with pressure_mpa, porosity (fraction) [, porosity_sd]; "
+                        "electronic: CSV with label, porosity, thickness_um, capacity_mah_g, "
+                        "capacity_sd_mah_g [, c_rate]")
+    p.add_argument("--structure", action="append", default=None,
+                   help="electronic: the imaged structure (.npz) of each row of --data, in "
+                        "row order; repeat per row; comma-separated films (seeds) of one state "
+                        "form an ensemble: its capacity is their mean, their scatter joins "
+                        "the model's variance")
+    p.add_argument("--voxel-um", type=float, default=1.0,
+                   help="electronic: voxel edge of the images in µm, in [0.1, 10] (default 1)")
+    p.add_argument("--fixed", action="append", default=[],
+                   help="electronic: NAME=VALUE for a parameter that is not calibrated "
+                        "(contact_am_am_s_m2, contact_am_cbd_s_m2, sigma_am_s_m, "
+                        "sigma_cbd_s_m); default: no AM-AM contact resistance, the transport "
+                        "defaults for the bulk conductivities")
     p.add_argument("--dried", action="append", default=None,
                    help="dem: a dried structure (etwin dry dried.npz) to calender; repeat "
                         "for several seeds (design run k uses film k mod n)")
     p.add_argument("--parameters", default=None,
-                   help="dem: calibrated parameters 'name[=LOW:HIGH],...' (default "
-                        "cbd_plasticity,bridge_stiffness_ratio,cbd_adhesion_ratio,am_rolling; "
-                        "also cbd_modulus_gpa, cbd_cohesion_gpa, am_friction, cbd_friction)")
+                   help="dem, electronic: calibrated parameters 'name[=LOW:HIGH],...' (dem "
+                        "default cbd_plasticity,bridge_stiffness_ratio,cbd_adhesion_ratio,"
+                        "am_rolling; also cbd_modulus_gpa, cbd_cohesion_gpa, am_friction, "
+                        "cbd_friction; electronic default contact_am_cbd_s_m2,sigma_cbd_s_m; "
+                        "also contact_am_am_s_m2, sigma_am_s_m)")
     p.add_argument("--design", type=int, default=24,
-                   help="dem: DEM runs on a Sobol design over the priors, in [4, 500] "
+                   help="dem, electronic: runs on a Sobol design over the priors (DEM "
+                        "calenderings; conductivity solves per structure), in [4, 500] "
                         "(default 24)")
     p.add_argument("--protocol", default="paper", choices=["paper", "quasi-static"],
                    help="dem: press protocol of the DEM runs (default paper)")
@@ -1559,19 +1623,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dem: DEM runs at the highest-posterior draw, on the films in turn, "
                         "in [0, 64] (default 0)")
     p.add_argument("--refine", type=int, default=0,
-                   help="dem: sequential-design rounds after the design, each a DEM run at "
-                        "the highest-posterior draw on every film added to the emulator's "
-                        "training set, in [0, 32] (default 0)")
+                   help="dem, electronic: sequential-design rounds after the design, each "
+                        "a run (DEM; conductivity solve) at the highest-posterior draw on "
+                        "every film added to the emulator's training set, in [0, 32] "
+                        "(default 0)")
     p.add_argument("--executor", default="local",
-                   help="dem: local, dask-local or tcp://host:port (as etwin sweep)")
-    p.add_argument("--workers", type=int, default=1, help="dem: parallel DEM runs (default 1)")
+                   help="dem, electronic: local, dask-local or tcp://host:port (as etwin "
+                        "sweep)")
+    p.add_argument("--workers", type=int, default=1,
+                   help="dem, electronic: parallel design runs (default 1)")
     p.add_argument("--porosity-sd", type=float, default=None,
                    help="dem: porosity sd (fraction) for rows without porosity_sd")
     p.add_argument("--temperature-c", type=float, default=60.0,
                    help="dem: roll temperature of the measured curve [°C] (default 60)")
     p.add_argument("--line-speed-m-min", type=float, default=0.54,
                    help="dem: line speed of the measured curve [m/min] (default 0.54)")
-    p.add_argument("--seed", type=int, default=0, help="dem: seed of the design")
+    p.add_argument("--seed", type=int, default=0, help="dem, electronic: seed of the design")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--out", default="calibration", help="report folder (default calibration)")
     p.add_argument("--fit-gamma", action="store_true",

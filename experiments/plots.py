@@ -480,6 +480,34 @@ def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, path:
     return _save(fig, path)
 
 
+def plot_capacity_predictive(rows: list[dict], path: str | Path) -> Path:
+    """Measured capacity per state (± 2 sd) against its measured porosity, with the
+    calibrated emulator's posterior median and 95 % interval and the full forward model at
+    the highest-posterior draw (rows of :func:`experiments.calibrate_electronic.
+    calibrate_electronic`)."""
+    import numpy as np
+
+    eps = 100 * np.array([r["measured_porosity"] for r in rows])
+    fig, ax = plt.subplots(figsize=(5.4, 4.0))
+    med = np.array([r["predictive_median"] for r in rows])
+    ax.errorbar(eps + 0.25, med, yerr=[med - [r["predictive_lo95"] for r in rows],
+                                      [r["predictive_hi95"] for r in rows] - med],
+                fmt="s", color="C0", ms=4, capsize=3, label="posterior median, 95 % (emulator)")
+    ax.plot(eps + 0.5, [r["capacity_mah_g"] for r in rows], "D", color="C2", ms=4,
+            label="forward model at the highest-posterior draw")
+    ax.errorbar(eps, [r["measured_mah_g"] for r in rows],
+                yerr=[2 * r["measured_sd_mah_g"] for r in rows], fmt="o", color="C3", ms=4,
+                capsize=2, label="measured (± 2 sd)")
+    for e, r in zip(eps, rows, strict=True):
+        ax.annotate(r["state"], (e, r["measured_mah_g"]), textcoords="offset points",
+                    xytext=(4, 6), fontsize=7)
+    ax.set_xlabel("measured porosity [%]")
+    ax.set_ylabel("capacity [mAh/g AM]")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
 def plot_window_maps(maps: list[dict], x, values: dict, failed, problem, path: str | Path,
                      title: str = "") -> Path:
     """Per pair of decision variables: P(feasible) (colour, contours at 0.1/0.5/0.9) with the

@@ -154,8 +154,49 @@ def cell3d_table(data: dict) -> str:
                 "steps (rejected)", "GMRES / Newton", "CPU s", "unknown·steps / CPU s"], rows)
 
 
+def electronic_limit_table(data: dict) -> str:
+    """Per electronic-limit calibration (benchmarks/electronic_limit.py): the calibrated
+    parameters (mean, 95 % interval), then each measured state against the full forward model
+    at the highest-posterior draw and the posterior-predictive median and 95 % band."""
+    rows = []
+    for e in data["entries"]:
+        params = "; ".join(
+            f"{n} {p['mean']:.3g} [{p['ci95_lower']:.3g}, {p['ci95_upper']:.3g}]"
+            + (" (edge)" if p["at_prior_edge"] else "") for n, p in e["parameters"].items())
+        for k, s in enumerate(e["states"]):
+            rows.append([e["name"] if k == 0 else "", f"{e['voxel_um']:g}" if k == 0 else "",
+                         params if k == 0 else "", s["state"], str(s.get("films", 1)),
+                         f"{100 * s['image_porosity']:.1f} %",
+                         f"{100 * s['measured_porosity']:.1f} %", f"{s['thickness_um']:.0f}",
+                         f"{s['sigma_eff_s_m']:.2e}", f"{s['capacity_mah_g']:.1f}",
+                         f"{s['predictive_median']:.1f} [{s['predictive_lo95']:.1f}, "
+                         f"{s['predictive_hi95']:.1f}]",
+                         f"{s['measured_mah_g']:.0f} ± {s['measured_sd_mah_g']:.0f}"])
+        if "model_gain" in e:
+            rows.append(["", "", "", f"gain {e['gain_states'][0]} → {e['gain_states'][1]}",
+                         "", "", "", "", "", f"{100 * e['model_gain']:+.0f} %", "",
+                         f"{100 * e['measured_gain']:+.0f} %"])
+    return _md(["calibration", "voxel [µm]", "posterior mean [95 % interval]", "state",
+                "films", "image ε", "measured ε", "thickness [µm]",
+                "σ_eff at MAP [S/m]", "capacity at MAP [mAh/g]",
+                "posterior median [95 %]", "measured [mAh/g]"], rows)
+
+
+def electronic_resolution_table(data: dict) -> str:
+    """Per structure and voxel edge: does the CBD span the image along z, and σ_eff at the
+    transport defaults (benchmarks/electronic_limit.py --resolution)."""
+    rows = [[r["structure"], f"{r['voxel_um']:g}", "×".join(map(str, r["shape"])),
+             f"{100 * r['porosity']:.1f} %", f"{100 * r['cbd_fraction']:.1f} %",
+             "yes" if r["cbd_percolates"] else "no", f"{r['sigma_eff_s_m']:.2e}",
+             f"{r['cpu_s']:.1f}"] for r in data["resolution"]]
+    return _md(["structure", "voxel [µm]", "image", "porosity", "CBD", "CBD spans z",
+                "σ_eff [S/m]", "CPU s"], rows)
+
+
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "cell3d": ("cell3d.json", cell3d_table),
+    "electronic-limit": ("electronic_limit.json", electronic_limit_table),
+    "electronic-resolution": ("electronic_limit.json", electronic_resolution_table),
     "impedance3d": ("impedance3d.json", impedance3d_table),
     "protocols": ("protocols_ci.json", protocols_table),
     "recipe-box": ("recipe_box.json", recipe_box_table),

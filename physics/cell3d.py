@@ -30,6 +30,7 @@ frozen per step; the Li foil is a uniform plane.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -769,9 +770,62 @@ def _step_error_v(volts: list[float], times: list[float], v_new: float, dt: floa
     return abs(v_new - predicted) * dt / (2.0 * dt + dt_prev)
 
 
+def _run_key(micro: Microstructure, params, settings: dict, cell_options: dict) -> str:
+    """Hash of everything that decides a discharge (image, particle ids, voxel, cell
+    parameters, settings, cell options): a checkpoint of another run is never resumed."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(micro.image.tobytes())
+    if micro.am_ids is not None:
+        h.update(np.ascontiguousarray(micro.am_ids).tobytes())
+    h.update(json.dumps([micro.shape, micro.voxel_um, params.to_dict(), settings,
+                         {k: repr(v) for k, v in sorted(cell_options.items())}],
+                        sort_keys=True, default=repr).encode())
+    return h.hexdigest()[:24]
+
+
+_CHECKPOINT_ARRAYS = ("y", "cs", "cs_old", "times", "volts", "iters", "krylov")
+_CHECKPOINT_SNAPSHOT = ("t_snap", "y_snap", "cs_before", "cs_snap", "dt_snap")
+
+
+def _save_checkpoint(path, key: str, state: dict) -> None:
+    """The loop's state after an accepted step, written atomically (.npz)."""
+    from physics.state import write_atomic
+
+    arrays = {k: np.asarray(state[k]) for k in _CHECKPOINT_ARRAYS}
+    scalars = np.array([state["t"], state["dt"], state["dt_last"], state["rejected"]])
+    extra = {}
+    if state["snapshot"] is not None:
+        extra = {f"snap_{k}": np.asarray(v)
+                 for k, v in zip(_CHECKPOINT_SNAPSHOT, state["snapshot"], strict=True)}
+    write_atomic(path, lambda fh: np.savez(fh, key=np.array(key), scalars=scalars,
+                                           **arrays, **extra))
+
+
+def _load_checkpoint(path, key: str) -> dict | None:
+    """The saved loop state of the run ``key``, or None (no file, or another run's)."""
+    from pathlib import Path
+
+    if path is None or not Path(path).is_file():
+        return None
+    with np.load(path) as f:
+        if str(f["key"]) != key:
+            return None
+        state = {k: f[k] for k in _CHECKPOINT_ARRAYS}
+        t, dt, dt_last, rejected = f["scalars"]
+        snap = None
+        if "snap_t_snap" in f:
+            snap = tuple(f[f"snap_{k}"] for k in _CHECKPOINT_SNAPSHOT)
+            snap = (float(snap[0]), snap[1], snap[2], snap[3], float(snap[4]))
+    return state | {"t": float(t), "dt": float(dt), "dt_last": float(dt_last),
+                    "rejected": int(rejected), "snapshot": snap}
+
+
 def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: int = 200,
                  voltage_tol_v: float = 1e-3, snapshot_dod: float = 0.5,
-                 max_newton: int = 25, progress=None, **cell_options) -> Discharge3D:
+                 max_newton: int = 25, progress=None, checkpoint=None,
+                 checkpoint_every_s: float = 60.0, **cell_options) -> Discharge3D:
     """Galvanostatic discharge of the 3-D half cell at ``c_rate`` (1C: the theoretical
     capacity of the image's AM in one hour, as the P2D) to the cut-off voltage.
 
@@ -783,7 +837,12 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     from a step of 1e-9 of the longest step).  The snapshot (observables, lithiation per
     particle) is taken at the first step that reaches ``snapshot_dod`` of the theoretical
     capacity, or at the end.  ``progress(dod, voltage_v)``, if given, is called after every
-    accepted step."""
+    accepted step.
+
+    ``checkpoint``: a file (.npz) where the loop's state is saved atomically after an accepted
+    step at most every ``checkpoint_every_s`` wall seconds; a run started with the same
+    file, image and settings resumes from the last saved step (another run's file is
+    ignored and overwritten).  The file is removed when the discharge ends."""
     if not (np.isfinite(c_rate) and c_rate > 0):
         raise ValueError(f"c_rate must be > 0, got {c_rate}")
     if not (isinstance(steps, int | np.integer) and steps >= 1):
@@ -792,7 +851,12 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
         raise ValueError(f"voltage_tol_v must lie in (0, 0.1] V, got {voltage_tol_v}")
     if not 0 < snapshot_dod <= 1:
         raise ValueError(f"snapshot_dod must lie in (0, 1], got {snapshot_dod}")
+    if not checkpoint_every_s >= 0:
+        raise ValueError(f"checkpoint_every_s must be >= 0, got {checkpoint_every_s}")
     cell = HalfCell3D(micro, params, **cell_options)
+    key = _run_key(micro, params, {"c_rate": c_rate, "steps": steps, "tol": voltage_tol_v,
+                                   "snapshot_dod": snapshot_dod, "max_newton": max_newton},
+                   cell_options)
     cap_mah = params.theoretical_capacity_mah_g() * cell.am_mass_g
     i_app = c_rate * cap_mah * 3.6 / 3600.0 / cell.area_m2  # A/m²
     y, cs = cell.initial_state()
@@ -808,8 +872,18 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     rejected = 0
     snapshot = None
     cs_old, dt_last = cs, dt
+    saved = _load_checkpoint(checkpoint, key)
+    if saved is not None:
+        y, cs, cs_old = saved["y"].copy(), saved["cs"].copy(), saved["cs_old"].copy()
+        t, dt, dt_last, rejected = saved["t"], saved["dt"], saved["dt_last"], saved["rejected"]
+        times, volts = saved["times"].tolist(), saved["volts"].tolist()
+        iters, krylov = saved["iters"].tolist(), saved["krylov"].tolist()
+        snapshot = saved["snapshot"]
+        if progress is not None:
+            progress(t * c_rate / 3600.0, float(y[-1]))
+    last_save = time.monotonic()
     end = "step budget"
-    for _ in range(20 * steps):
+    for _ in range(20 * steps - len(iters) - rejected):
         out = _newton_step(cell, y, cs, dt, i_app, max_newton)
         err = np.inf if out is None else _step_error_v(volts[1:], times[1:], out[0][-1], dt)
         if err > voltage_tol_v and not (out is not None and out[0][-1] <= params.cutoff_voltage_v
@@ -841,8 +915,18 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
             break
         grow = 2.0 if err == 0 else min(2.0, 0.9 * np.sqrt(voltage_tol_v / err))
         dt = min(dt_max, dt * grow)
-    time = np.array(times)
-    capacity = i_app * cell.area_m2 * time / 3.6 / cell.am_mass_g  # mAh/g
+        if checkpoint is not None and time.monotonic() - last_save >= checkpoint_every_s:
+            _save_checkpoint(checkpoint, key, {
+                "y": y, "cs": cs, "cs_old": cs_old, "times": times, "volts": volts,
+                "iters": iters, "krylov": krylov, "t": t, "dt": dt, "dt_last": dt_last,
+                "rejected": rejected, "snapshot": snapshot})
+            last_save = time.monotonic()
+    if checkpoint is not None:
+        from pathlib import Path
+
+        Path(checkpoint).unlink(missing_ok=True)
+    time_s = np.array(times)
+    capacity = i_app * cell.area_m2 * time_s / 3.6 / cell.am_mass_g  # mAh/g
     inserted = cell.lithium_mol(cs) - li0
     expected = i_app * cell.area_m2 * t / cell.F
     salt0 = float(cell.storage.sum()) * params.electrolyte.initial_concentration_mol_m3
@@ -850,7 +934,7 @@ def discharge_3d(micro: Microstructure, params, c_rate: float = 1.0, *, steps: i
     t_snap, y_snap, cs_before, cs_snap, dt_snap = snapshot or (times[-1], y, cs_old, cs,
                                                                 dt_last)
     observables = cell.observables(y_snap, cell.face_current_a_m2(y_snap, cs_before, dt_snap))
-    return Discharge3D(time, np.array(volts), capacity, float(i_app), end, tuple(iters),
+    return Discharge3D(time_s, np.array(volts), capacity, float(i_app), end, tuple(iters),
                        tuple(krylov), rejected,
                        float(abs(inserted - expected) / max(expected, 1e-30)), cell.n_p,
                        cell.n_particles_all,

@@ -207,7 +207,7 @@ def test_soft_sticky_binders_are_outside_the_admissible_prior():
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("cbd_plasticity,binder_yield", "unknown DEM parameter 'binder_yield'"),
+    ("cbd_plasticity,binder_yield", "unknown parameter 'binder_yield'"),
     ("am_rolling=0.1:2", "must lie inside [0, 0.3]"),
     ("am_rolling=0.1", "name=LOW:HIGH"),
     ("am_rolling,am_rolling", "repeated"),
@@ -263,4 +263,4 @@ def test_dem_target_needs_a_dried_structure(tmp_path, capsys):
     assert "missing.npz does not exist" in capsys.readouterr().err
     assert main([*args, "--dried", str(tmp_path / "missing.npz"), "--parameters",
                  "binder_yield"]) == 2
-    assert "unknown DEM parameter" in capsys.readouterr().err
+    assert "unknown parameter" in capsys.readouterr().err

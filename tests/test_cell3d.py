@@ -331,3 +331,46 @@ def test_contact_conductance_enters_each_solid_face_in_series():
     changed = touched.s_w < 0.999 * plain.s_w
     assert changed.any()
     assert np.any(np.isclose(touched.s_w[changed], with_contact, rtol=1e-9))
+
+
+def test_a_stopped_discharge_resumes_from_its_checkpoint_as_if_never_stopped(tmp_path):
+    """Issue: a long discharge can be stopped and resumed from its last saved step.  Stopped
+    (KeyboardInterrupt from the progress callback) after 15 accepted steps, the same call
+    with the same checkpoint file finishes the curve; it equals the uninterrupted run, and
+    another run's checkpoint is not resumed."""
+    from physics.cell3d import discharge_3d
+    from physics.cell_params import CellParameters
+
+    micro = lattice_image(3)
+    params = CellParameters()
+    options = {"sigma_am_s_m": 1e3, "sigma_cbd_s_m": 1e3, "steps": 60}
+    whole = discharge_3d(micro, params, 2.0, **options)
+    path = tmp_path / "run_checkpoint.npz"
+    seen = []
+
+    def stop_after_15(dod: float, voltage_v: float) -> None:
+        seen.append(dod)
+        if len(seen) == 15:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        discharge_3d(micro, params, 2.0, checkpoint=path, checkpoint_every_s=0.0,
+                     progress=stop_after_15, **options)
+    assert path.is_file()
+    resumed_at = []
+    resumed = discharge_3d(micro, params, 2.0, checkpoint=path,
+                           progress=lambda dod, v: resumed_at.append(dod), **options)
+    assert resumed_at[0] == pytest.approx(seen[13])  # from the last saved step, not from 0
+    assert len(resumed_at) == len(whole.newton_iterations) - 14 + 1
+    assert not path.exists()  # removed at the end
+    np.testing.assert_allclose(resumed.voltage_v, whole.voltage_v, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(resumed.capacity_mah_g, whole.capacity_mah_g, rtol=1e-12)
+    assert resumed.end_reason == whole.end_reason == "cut-off voltage"
+    assert resumed.lithium_error < 1e-10
+    # a checkpoint of another C-rate is ignored
+    with pytest.raises(KeyboardInterrupt):
+        seen.clear()
+        discharge_3d(micro, params, 2.0, checkpoint=path, checkpoint_every_s=0.0,
+                     progress=stop_after_15, **options)
+    other = discharge_3d(micro, params, 3.0, checkpoint=path, **options)
+    assert other.time_s[0] == 0.0 and len(other.time_s) > 15

@@ -179,17 +179,19 @@ def test_sweep_on_a_dask_local_cluster(first, cache_dir, store, capsys):
 
 def test_a_killed_sweep_resumes_without_redoing_finished_runs(first, cache_dir, store,
                                                               tmp_path):
-    """Four points, one worker: the first two need only the cell stage, the third a new
-    calendering.  The sweep (driver and worker) is killed once the first two are logged; the
-    same command then runs only the last two."""
+    """Four points, one worker, each needing only the cell stage of the cached film (a new
+    calendering here cost ~4 CPU min of CI for no extra check of the resume logic).  The sweep
+    (driver and worker) is killed once the first two are logged; the same command then runs
+    only the last two."""
     from experiments.tracking import Tracker
 
     command = [sys.executable, "-m", "experiments.cli", "sweep", "--fidelity", "ci",
-               "--grid", "pressure_mpa=20,26;coating_thickness_um=110,150", "--workers", "1",
+               "--grid", f"pressure_mpa={PRESSURE:g};coating_thickness_um=110,125,140,155",
+               "--workers", "1",
                "--cache-dir", str(cache_dir), "--quiet", "--json"]
     env = {**os.environ, "MLFLOW_TRACKING_URI": store}
     tracker = Tracker()  # creates the store first: two processes migrating it at once race
-    # points run in grid order: (20, 110), (20, 150), (26, 110), (26, 150)
+    # points run in grid order: 110, 125, 140, 155 µm
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     deadline = time.time() + 600
@@ -210,8 +212,8 @@ def test_a_killed_sweep_resumes_without_redoing_finished_runs(first, cache_dir, 
     runs = tracker.client.search_runs([tracker.experiment_id])
     keys = [r.data.tags["point_key"] for r in runs if r.info.status == "FINISHED"]
     assert len(keys) == len(set(keys)) == 4 and finished_before <= set(keys)
-    rows = {(r["pressure_mpa"], r["coating_thickness_um"]): r for r in out["rows"]}
-    assert rows[(26.0, 110.0)]["porosity"] < first.porosity + 0.02
+    redone = sorted(r["coating_thickness_um"] for r in out["rows"] if r["status"] == "ok")
+    assert redone == [140.0, 155.0]
 
 
 def test_sobol_and_csv_designs(tmp_path):

@@ -1,0 +1,97 @@
+"""The electronic-limit calibrations as versioned JSON for the validation page.
+
+Each ``etwin calibrate --target electronic`` output folder (its ``summary.json``) becomes one
+named entry of ``benchmarks/data/electronic_limit.json`` (entries of other names are kept),
+with the voxel CPU cost and a provenance block; ``python -m experiments.validation_tables
+--write`` then renders docs/validation/electronic_limit.md.
+
+``--resolution A.npz,B.npz`` also records, per structure and voxel edge (1, 0.5, 0.33,
+0.25 µm), whether the CBD spans the image along z and σ_eff at the transport defaults (no
+contact resistance): the voxel edge the CBD network needs.
+
+Run: ``python benchmarks/electronic_limit.py [NAME=CAL_OUT ...] [--resolution A.npz,B.npz]
+[--out FILE]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from experiments.files import write_json_atomic
+from experiments.tracking import run_provenance
+
+OUT = Path(__file__).parent / "data" / "electronic_limit.json"
+KEEP = ("parameters", "map", "states", "calibrated", "fixed", "voxel_um", "n_design",
+        "design_runs", "solve_cpu_s", "mcmc", "structures")
+
+
+def entry(name: str, cal_out: Path) -> dict:
+    summary = json.loads((cal_out / "summary.json").read_text())
+    states = summary["states"]
+    by = {s["state"]: s for s in states}
+    calendered = [s for s in states if s["measured_porosity"] < 0.40]
+    gain = {}
+    if len(calendered) >= 2:
+        lo, hi = calendered[0], calendered[-1]  # least and most compacted, in table order
+        gain = {"model_gain": hi["capacity_mah_g"] / lo["capacity_mah_g"] - 1.0,
+                "measured_gain": hi["measured_mah_g"] / lo["measured_mah_g"] - 1.0,
+                "gain_states": [lo["state"], hi["state"]]}
+    return {"name": name, **{k: summary[k] for k in KEEP if k in summary}, **gain,
+            "structures": [[Path(f).parent.name + "/" + Path(f).name for f in row]
+                           for row in summary["structures"]],
+            "uncalendered_mah_g": by[states[0]["state"]]["capacity_mah_g"]}
+
+
+def resolution_rows(structure: Path, voxels_um=(1.0, 0.5, 0.33, 0.25)) -> list[dict]:
+    """CBD percolation along z and σ_eff [S/m] of one structure per voxel edge."""
+    import time
+
+    from physics.state import ParticleState
+    from physics.transport import electronic_conductivity, phase_percolates
+    from physics.voxel import CBD, PORE, voxelize
+
+    state = ParticleState.load(structure)
+    rows = []
+    for h in voxels_um:
+        t0 = time.process_time()
+        micro = voxelize(state, h, particle_ids=True)
+        sol = electronic_conductivity(micro, "z")["z"]
+        rows.append({"structure": f"{structure.parent.name}/{structure.name}", "voxel_um": h,
+                     "shape": list(micro.shape),
+                     "porosity": float((micro.image == PORE).mean()),
+                     "cbd_fraction": float((micro.image == CBD).mean()),
+                     "cbd_percolates": bool(phase_percolates(micro.image, (CBD,), 2)),
+                     "sigma_eff_s_m": float(sol.k_eff), "cpu_s": time.process_time() - t0})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("runs", nargs="*", help="NAME=CAL_OUT (an etwin calibrate output folder)")
+    ap.add_argument("--resolution", default=None,
+                    help="comma-separated structures (.npz) for the voxel-edge scan")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    data = json.loads(args.out.read_text()) if args.out.is_file() else {"entries": []}
+    if args.resolution:
+        data["resolution"] = [row for f in args.resolution.split(",")
+                              for row in resolution_rows(Path(f))]
+        for row in data["resolution"]:
+            print(f"{row['structure']} {row['voxel_um']} µm: CBD spans "
+                  f"{row['cbd_percolates']}, σ_eff {row['sigma_eff_s_m']:.3g} S/m")
+    entries = {e["name"]: e for e in data["entries"]}
+    for spec in args.runs:
+        name, _, folder = spec.partition("=")
+        entries[name] = entry(name, Path(folder))
+        e = entries[name]
+        print(f"{name}: " + ", ".join(f"{s['state']} {s['capacity_mah_g']:.1f}"
+                                      for s in e["states"]) + " mAh/g")
+    write_json_atomic(args.out, {"provenance": run_provenance(),
+                                 "entries": list(entries.values()),
+                                 "resolution": data.get("resolution", [])})
+
+
+if __name__ == "__main__":
+    main()

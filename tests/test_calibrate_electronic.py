@@ -1,0 +1,116 @@
+"""The electronic-limit calibration (experiments/calibrate_electronic.py, Step 10 item 5):
+its table reader, the capacity map, and the recovery of a known contact conductance from
+capacities that the full forward model produced (conductivity solve on a real dried film +
+P2D), resumed without redoing a solve."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from experiments.calibrate_electronic import (
+    CapacityMap,
+    calibrate_electronic,
+    capacity_curve,
+    conductivity_run,
+    read_capacity_table,
+    state_cathode,
+)
+
+FILM = str(Path(__file__).parent / "data" / "dried_ci_seed0.npz")
+HEADER = "label,porosity,thickness_um,capacity_mah_g,capacity_sd_mah_g"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("label,porosity,capacity_mah_g\na,0.3,60\n", "missing column(s) thickness_um"),
+    (HEADER + "\na,1.2,150,60,5\n", "porosity must lie in (0, 1)"),
+    (HEADER + "\na,0.3,150,60,0\n", "capacity_sd_mah_g must be > 0"),
+    (HEADER + "\na,0.3,0.1,60,5\n", "thickness_um must lie in [1, 5000]"),
+    (HEADER + "\na,0.3,150,x,5\n", "capacity_mah_g"),
+    (HEADER + ",c_rate\na,0.3,150,60,5,0\n", "c_rate must lie in [0.001, 100]"),
+    (HEADER + "\n", "no data rows"),
+])
+def test_bad_capacity_tables_name_the_field(tmp_path, text, message):
+    path = tmp_path / "capacities.csv"
+    path.write_text(text)
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")
+                       .replace("[", r"\[").replace("]", r"\]")):
+        read_capacity_table(path)
+
+
+def test_the_capacity_map_is_monotone_and_flat_outside_its_grid():
+    x = np.linspace(-5, 0, 11)
+    noisy = 190 / (1 + np.exp(-3 * (x + 2.5))) + np.array([0, 0, 0, 0, 0, 0, 0, 0, 0.3, -0.3, 0])
+    cmap = CapacityMap(x, noisy)
+    fine = np.linspace(-6, 1, 300)
+    c, slope = cmap(fine)
+    assert np.all(np.diff(c) >= -1e-12) and np.all(slope >= -1e-12)
+    assert c[0] == pytest.approx(noisy[0]) and c[-1] == pytest.approx(noisy.max())
+    assert slope[0] == slope[-1] == 0.0
+    mid, d = cmap(np.array([-2.5]))
+    assert mid[0] == pytest.approx(95.0, abs=1.0)
+    # PCHIP's slope at a node: the harmonic mean of its two secants (equal here, by symmetry)
+    assert d[0] == pytest.approx(noisy[6] - noisy[4], rel=1e-9)
+
+
+def test_a_known_contact_conductance_is_recovered_and_a_rerun_redoes_no_solve(tmp_path):
+    """Synthetic capacities of one real dried `ci` film (CBD not percolating: the AM–CBD
+    contacts sit on the conduction path) at two electrode thicknesses, made by the full
+    forward model at G_AM-CBD = 1e3 S/m² with 3 mAh/g noise-free: the calibration's 95 %
+    interval holds the truth and is narrower than the prior, and the full model at the
+    highest-posterior draw reproduces the data within 2 sd."""
+    true_g = 1e3
+    grid = np.linspace(-4.5, -2.0, 11)
+    thickness_um = (40.0, 60.0)
+    run = conductivity_run({"structure": FILM, "voxel_um": 1.0, "fixed": {},
+                            "theta": {"contact_am_cbd_s_m2": true_g}})
+    assert run["status"] == "ok"
+    sigma = run["sigma_eff_s_m"]
+    assert 1e-4 < sigma < 1e-3  # the contacts cut the film's 1.1e-3 S/m
+    capacities = []
+    for t in thickness_um:
+        cathode, _ = state_cathode(FILM, 1.0, t * 1e-6)
+        capacities.append(float(capacity_curve(cathode, 1.0, np.array([math.log10(sigma)]))[0]))
+    assert capacities[0] > capacities[1] + 20  # the thicker electrode is more limited
+    table = tmp_path / "capacities.csv"
+    table.write_text(HEADER + "\n" + "".join(
+        f"L{t:g},0.45,{t},{c:.3f},3\n" for t, c in zip(thickness_um, capacities, strict=True)))
+    kwargs = {"structures": [FILM, FILM], "parameters": "contact_am_cbd_s_m2=10:1e5",
+              "n_design": 8, "mcmc_steps": 600, "sigma_grid_log10": grid,
+              "experiment": None, "quiet": True}
+    result = calibrate_electronic(table, tmp_path / "out", **kwargs)
+    g = result["parameters"]["contact_am_cbd_s_m2"]
+    assert g["ci95_lower"] < true_g < g["ci95_upper"]
+    assert math.log10(g["ci95_upper"] / g["ci95_lower"]) < 2.0  # prior: 4 decades
+    for row, c in zip(result["states"], capacities, strict=True):
+        assert abs(row["capacity_mah_g"] - c) < 6.0
+    assert result["design_runs"] == 8  # one solve per design point: the states share the film
+    out = tmp_path / "out"
+    assert {"report.md", "summary.json", "posterior.png", "posterior_predictive.png",
+            "design.csv"} <= {p.name for p in out.iterdir()}
+    solves = sorted(p.name for p in (out / "conductivity_runs").iterdir())
+    cpu = {p: json.loads((out / "conductivity_runs" / p).read_text())["cpu_s"] for p in solves}
+    again = calibrate_electronic(table, out, **(kwargs | {"mcmc_steps": 300}))
+    after = {p.name for p in (out / "conductivity_runs").iterdir()}
+    assert set(solves) <= after and len(after - set(solves)) <= 1  # at most a new MAP check
+    assert all(json.loads((out / "conductivity_runs" / p).read_text())["cpu_s"] == cpu[p]
+               for p in solves)  # read back, not redone
+    assert again["parameters"]["contact_am_cbd_s_m2"]["ci95_lower"] < true_g
+
+
+def test_cli_needs_one_structure_per_row(tmp_path, capsys):
+    from experiments.cli import main
+
+    table = tmp_path / "capacities.csv"
+    table.write_text(HEADER + "\na,0.3,150,60,5\nb,0.28,140,80,5\n")
+    assert main(["calibrate", "--target", "electronic", "--data", str(table), "--structure",
+                 FILM, "--out", str(tmp_path / "o"), "--no-mlflow"]) != 0
+    assert "one structure per row" in capsys.readouterr().err
+    assert main(["calibrate", "--target", "electronic", "--data", str(table), "--structure",
+                 FILM, "--structure", FILM, "--parameters", "contact_am_cbd_s_m2,sigma_cbd",
+                 "--out", str(tmp_path / "o"), "--no-mlflow"]) != 0
+    assert "unknown parameter 'sigma_cbd'" in capsys.readouterr().err
