@@ -633,6 +633,29 @@ def cmd_cell(args: argparse.Namespace) -> dict:
     return summary
 
 
+def _check_particles_resolved(name: str, micro) -> None:
+    """The AM particles must span >= 3 voxels: the volume-median equivalent diameter of the
+    image's AM particles, in voxels (smaller particles of a wide size distribution are
+    allowed, as long as most of the AM volume is resolved)."""
+    import numpy as np
+
+    from physics.cell3d import particle_volumes_um3
+
+    if micro.am_ids is None:
+        return
+    vol = particle_volumes_um3(micro)
+    vol = np.sort(vol[vol > 0])
+    if vol.size == 0:
+        raise ValueError(f"{name}: the image holds no AM particle")
+    median = vol[np.searchsorted(np.cumsum(vol), 0.5 * vol.sum())]
+    diameter_vox = (6 * median / np.pi) ** (1 / 3) / micro.voxel_um
+    if diameter_vox < 3.0:
+        raise ValueError(f"{name}: at --voxel-um {micro.voxel_um:g} the AM particles span "
+                         f"{diameter_vox:.1f} voxels (volume-median diameter); the 3-D cell "
+                         f"needs >= 3: use --voxel-um <= "
+                         f"{diameter_vox * micro.voxel_um / 3:.2g}")
+
+
 def cmd_cell3d(args: argparse.Namespace) -> dict:
     """Particle-resolved 3-D half cell on the voxel image of each structure."""
     from pathlib import Path
@@ -661,6 +684,7 @@ def cmd_cell3d(args: argparse.Namespace) -> dict:
     out = Path(args.out) if args.out else None
     rows, curves = [], []
     for name, micro, _ in _transport_inputs(args.image, args.voxel_um):
+        _check_particles_resolved(name, micro)
         t0 = time.process_time()
         with tqdm(total=100, desc=f"3-D cell {name}", unit="% DoD", file=sys.stderr,
                   disable=args.quiet) as bar:

@@ -346,6 +346,9 @@ class HalfCell3D:
 
         if micro.am_ids is None:
             raise ValueError("the 3-D cell needs voxelize(state, particle_ids=True)")
+        if not (micro.image[:, :, 0] == AM).any() and not (micro.image[:, :, 0] == CBD).any():
+            raise ValueError("no AM or CBD touches the current collector (the z = 0 plane of "
+                             "the image holds only pore)")
         self.p = params
         cat, sep = params.cathode, params.separator
         self.ocp = ocp_function(cat.ocp)
@@ -438,6 +441,14 @@ class HalfCell3D:
         self.face_area = faces.face_area_m2
         self.n_particles_all = faces.n_particles
         self.n_p = int(reacting.size)
+        if self.n_p == 0:
+            am_connected = bool(np.any(img.ravel()[self.s_voxels] == AM))
+            raise ValueError(
+                "no AM particle can react: " + (
+                    "no pore (or CBD nano-pore) path from the separator reaches an AM surface "
+                    "that is connected to the collector" if am_connected else
+                    "no AM particle is electronically connected to the current collector "
+                    "(no AM touches the collector or a solid path to it)"))
         radius = equivalent_radius_m(volumes[reacting])
         self.radius = radius
         self.diffusion = ParticleDiffusion.on_mesh(radius, cat.solid_diffusivity_m2_s,

@@ -272,8 +272,34 @@ def test_cli_cell3d_writes_curve_observables_and_lithiation_map(tmp_path, capsys
     assert result["active_am_area_m2_m3"] > 0
     for name in ("toy_discharge.csv", "toy_lithiation.png", "discharge3d.png", "metrics.json"):
         assert (out / name).stat().st_size > 0
+    assert not list(out.glob("*_checkpoint.npz"))  # removed once the discharge ended
     assert main(["cell3d", str(tmp_path / "toy.npz"), "--c-rate", "0"]) == 2
     assert "--c-rate must lie in" in capsys.readouterr().err
+    assert main(["cell3d", str(tmp_path / "toy.npz"), "--voxel-um", "2"]) == 2
+    assert "the AM particles span 2.3 voxels" in capsys.readouterr().err  # R 2.2 µm, 2 µm voxels
+
+
+def test_images_the_cell_cannot_discharge_are_named():
+    """No solid on the collector plane; a solid slab without a pore path to the AM; AM
+    whose only path to the collector is missing."""
+    from physics.cell3d import HalfCell3D
+    from physics.cell_params import CellParameters
+
+    def micro(img):
+        return Microstructure(img, 1.0, am_ids=np.where(img == AM, 0, -1).astype(np.int32))
+
+    img = np.zeros((4, 4, 6), np.uint8)
+    img[:, :, 2:4] = AM
+    with pytest.raises(ValueError, match="no AM or CBD touches the current collector"):
+        HalfCell3D(micro(img), CellParameters())
+    slab = np.full((4, 4, 6), AM, np.uint8)
+    with pytest.raises(ValueError, match=r"no pore .* path from the separator reaches an AM"):
+        HalfCell3D(micro(slab), CellParameters())
+    cut = np.zeros((4, 4, 6), np.uint8)
+    cut[:, :, 0] = CBD
+    cut[1:3, 1:3, 3:5] = AM  # a particle floating in the pores
+    with pytest.raises(ValueError, match="no AM particle is electronically connected"):
+        HalfCell3D(micro(cut), CellParameters())
 
 
 def test_pipeline_cell3d_stage_runs_once_and_keys_keep_the_p2d_default(tmp_path):
