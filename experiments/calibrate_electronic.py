@@ -310,8 +310,11 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
     with job_run(experiment, "calibrate-electronic", settings) if experiment else \
             nullcontext() as mlrun:
         # the P2D capacity curve of every state and film (cached: ~40 P2D discharges each)
+        from tqdm import tqdm
+
         maps, summaries = [], []
-        for k, f in ((k, f) for k, row in enumerate(films) for f in row):
+        pairs = [(k, f) for k, row in enumerate(films) for f in row]
+        for k, f in tqdm(pairs, desc="P2D capacity curves", unit="state", disable=quiet):
             key = hashlib.sha256(json.dumps(
                 [hashes[f], voxel_um, float(data.thickness_m[k]), float(data.c_rate[k]),
                  np.asarray(sigma_grid_log10).tolist()]).encode()).hexdigest()[:20]
