@@ -112,6 +112,22 @@ def parse_parameters(spec: str | None, registry: dict[str, Parameter],
     return tuple(out)
 
 
+def round_point(record: Path, k: int, names: Sequence[str],
+                propose: Callable[[], dict[str, float]]) -> dict[str, float]:
+    """The parameter point of sequential-design round ``k``: the one recorded in ``record``
+    (JSON list) for these parameter names, else ``propose()``, recorded atomically before its
+    runs start, so a resumed job reruns the same point (a refit need not reproduce the same
+    draw bit for bit)."""
+    from experiments.files import write_json_atomic
+
+    points = json.loads(record.read_text()) if record.is_file() else []
+    if k < len(points) and sorted(points[k]) == sorted(names):
+        return points[k]
+    point = propose()
+    write_json_atomic(record, [*points[:k], point])
+    return point
+
+
 def parse_dem_parameters(spec: str | None) -> tuple[Parameter, ...]:
     """DEM parameters (:func:`parse_parameters` over :data:`DEM_PARAMETERS`); None gives
     :data:`DEFAULT_DEM_PARAMETERS`."""
@@ -428,19 +444,13 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         # training set, so the emulator is sharpest where the posterior lies
         # each round's point is recorded before its runs start, so a resumed job reruns
         # nothing (the refit need not reproduce the same draw bit for bit)
-        record = out / "refinement_points.json"
-        points = json.loads(record.read_text()) if record.is_file() else []
         rounds = []
         for k in range(refine):
-            if k < len(points) and sorted(points[k]) == sorted(names):
-                point = points[k]
-            else:
-                point = fit(ok)[1].best()
-                points = [*points[:k], point]
-                write_json_atomic(record, points)
+            point = round_point(out / "refinement_points.json", k, names,
+                                lambda training=ok: fit(training)[1].best())
             at_map = _dem_tasks([task([point[n] for n in names], f) for f in films],
-                                   out / "dem_runs", hashes=hashes, forward=forward,
-                                   executor=executor, workers=workers, quiet=quiet)
+                                out / "dem_runs", hashes=hashes, forward=forward,
+                                executor=executor, workers=workers, quiet=quiet)
             runs += at_map
             ok += [r for r in at_map if r["status"] == "ok"]
             rounds.append({"round": k + 1, "map": point, **_validation_summary(curve, at_map)})

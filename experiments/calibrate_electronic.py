@@ -256,6 +256,7 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
     ``sigma_grid_log10``: the log10 σ_eff [S/m] grid of the P2D capacity curves;
     ``refine``: sequential-design rounds before the final fit (module docstring)."""
     from experiments.batch import run_cached_tasks
+    from experiments.calibrate_dem import round_point
     from experiments.files import write_csv_atomic, write_json_atomic
     from experiments.plots import plot_capacity_predictive, plot_marginals, plot_pair_posterior
     from experiments.report import Section, write_report
@@ -388,16 +389,10 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
 
         # sequential design: the solves at each round's highest-posterior draw join the
         # emulators' training set (recorded before they run, so a resumed job redoes none)
-        record = out / "refinement_points.json"
-        points = json.loads(record.read_text()) if record.is_file() else []
         rounds = []
         for k in range(refine):
-            if k < len(points) and sorted(points[k]) == sorted(names):
-                point = points[k]
-            else:
-                point = fit(runs)[1].best()
-                points = [*points[:k], point]
-                write_json_atomic(record, points)
+            point = round_point(out / "refinement_points.json", k, names,
+                                lambda training=runs: fit(training)[1].best())
             solved, _, cap, _ = full_model(point)
             runs += solved
             rounds.append({"round": k + 1, "map": point, "capacity_mah_g": cap.tolist(),
