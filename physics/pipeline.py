@@ -304,12 +304,20 @@ class RunResult:
 
 
 # ------------------------------------------------------------------------------ stages
+def dry_stage_key(inputs: ProcessInputs, fidelity: str, seed: int) -> dict:
+    """The stage-cache key of the dry stage: recipe, film size, seed and drying protocol
+    (the fields a dried film's ``meta`` records)."""
+    from physics.slurry import FIDELITY_N_AM, DryingProtocol
+
+    return {"recipe": asdict(inputs.recipe()), "n_am": FIDELITY_N_AM[fidelity],
+            "seed": int(seed), "protocol": asdict(DryingProtocol())}
+
+
 def _dry(cache: StageCache, inputs: ProcessInputs, fidelity: str, seed: int, note, detail):
-    from physics.slurry import FIDELITY_N_AM, DryingProtocol, dry_electrode
+    from physics.slurry import FIDELITY_N_AM, dry_electrode
     from physics.state import ParticleState
 
-    key = {"recipe": asdict(inputs.recipe()), "n_am": FIDELITY_N_AM[fidelity],
-           "seed": int(seed), "protocol": asdict(DryingProtocol())}
+    key = dry_stage_key(inputs, fidelity, seed)
     hit = cache.load("dry", key)
     if hit is None:
         note("dry", f"slurry + drying, {FIDELITY_N_AM[fidelity]} AM particles")
