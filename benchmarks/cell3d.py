@@ -5,11 +5,13 @@ For each structure (``--structures``: particle-state .npz files, voxelized with 
 identities at ``--voxel-um``) discharges the 3-D half cell (:mod:`physics.cell3d`) at
 ``--c-rate`` and records the capacity, mean voltage, end reason, the Fig. 7C observables at
 ``--snapshot-dod``, the reacting particles, the time steps (accepted, rejected), Newton and
-GMRES iterations, CPU seconds and the throughput (unknowns × accepted steps per CPU
-second).  The first row is always the laterally uniform lattice image of the P2D check
-(tests/test_cell3d.py), with its P2D capacity beside it.  Rows go to versioned JSON
-(``--out``, default ``benchmarks/data/cell3d.json``, with a provenance block; finished
-structures are kept) with a discharge PNG and a lithiation PNG per structure beside it.
+GMRES iterations, CPU and wall seconds, the process's peak resident memory after the row
+(``ru_maxrss``: the largest structure so far sets it) and the throughput (unknowns ×
+accepted steps per CPU second).  The first row is always the laterally uniform lattice
+image of the P2D check (tests/test_cell3d.py), with its P2D capacity beside it.  Rows go
+to versioned JSON (``--out``, default ``benchmarks/data/cell3d.json``, with a provenance
+block; finished structures are kept) with a discharge PNG and a lithiation PNG per
+structure beside it.
 
 Run: ``python benchmarks/cell3d.py --structures dried.npz,calendered_6MPa.npz
 [--voxel-um 1] [--c-rate 1]``.
@@ -22,6 +24,7 @@ import dataclasses
 import hashlib
 import json
 import re
+import resource
 import time
 from pathlib import Path
 
@@ -55,9 +58,9 @@ def cell_row(name: str, sha: str, micro: Microstructure, params: CellParameters,
              options: dict, extra: dict, c_rate: float, snapshot_dod: float,
              out: Path) -> dict:
     size = HalfCell3D(micro, params, **options).size
-    t0 = time.process_time()
+    t0, w0 = time.process_time(), time.perf_counter()
     d = discharge_3d(micro, params, c_rate, snapshot_dod=snapshot_dod, **options)
-    cpu = time.process_time() - t0
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
     label = re.sub(r"[^A-Za-z0-9]+", "_", Path(name).stem).strip("_")
     q, v = d.capacity_mah_g, d.voltage_v
     plot_discharge([(f"{name}: {q[-1]:.1f} mAh/g", q, v)],
@@ -80,7 +83,8 @@ def cell_row(name: str, sha: str, micro: Microstructure, params: CellParameters,
             "lithium_error": d.lithium_error, "salt_error": d.salt_error, "steps": steps,
             "rejected_steps": d.rejected_steps,
             "newton_iterations": int(sum(d.newton_iterations)),
-            "gmres_iterations": int(sum(d.gmres_iterations)), "cpu_s": cpu,
+            "gmres_iterations": int(sum(d.gmres_iterations)), "cpu_s": cpu, "wall_s": wall,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
             "unknown_steps_per_cpu_s": size * steps / cpu,
             "git_commit": code_version()["git_commit"]}
 
@@ -119,13 +123,15 @@ def main(argv: list[str] | None = None) -> None:
                              args.snapshot_dod, args.out))
         write_json_atomic(args.out, {"provenance": run_provenance(), "rows": rows})
     print(f"{'structure':<34} {'unknowns':>9} {'ε':>6} {'mAh/g':>7} {'P2D':>7} {'react':>7} "
-          f"{'steps':>5} {'Newton':>6} {'GMRES':>6} {'CPU s':>6} {'unk·step/s':>10}")
+          f"{'steps':>5} {'Newton':>6} {'GMRES':>6} {'CPU s':>6} {'wall s':>6} {'peak MB':>7} "
+          f"{'unk·step/s':>10}")
     for r in rows:
         p2d = r.get("p2d_capacity_mah_g")
         print(f"{r['structure']:<34} {r['unknowns']:9d} {r['porosity']:6.3f} "
               f"{r['capacity_mah_g']:7.1f} {p2d if p2d is None else round(p2d, 1)!s:>7} "
               f"{r['reacting_particles']:>3}/{r['particles']:<3} {r['steps']:5d} "
               f"{r['newton_iterations']:6d} {r['gmres_iterations']:6d} {r['cpu_s']:6.0f} "
+              f"{r.get('wall_s', float('nan')):6.0f} {r.get('peak_rss_mb', float('nan')):7.0f} "
               f"{r['unknown_steps_per_cpu_s']:10.3g}")
 
 

@@ -390,7 +390,9 @@ def test_a_stopped_discharge_resumes_from_its_checkpoint_as_if_never_stopped(tmp
     assert len(resumed_at) == len(whole.newton_iterations) - 14 + 1
     assert not path.exists()  # removed at the end
     np.testing.assert_allclose(resumed.voltage_v, whole.voltage_v, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(resumed.capacity_mah_g, whole.capacity_mah_g, rtol=1e-12)
+    # equal to the Newton tolerance: the resumed run sets up a fresh preconditioner, so its
+    # iterates differ from the uninterrupted run's at the 1e-12 level
+    np.testing.assert_allclose(resumed.capacity_mah_g, whole.capacity_mah_g, rtol=1e-9)
     assert resumed.end_reason == whole.end_reason == "cut-off voltage"
     assert resumed.lithium_error < 1e-10
     # a checkpoint of another C-rate is ignored
