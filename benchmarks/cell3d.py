@@ -57,9 +57,15 @@ def lattice_case() -> tuple[Microstructure, CellParameters, dict, dict]:
 def cell_row(name: str, sha: str, micro: Microstructure, params: CellParameters,
              options: dict, extra: dict, c_rate: float, snapshot_dod: float,
              out: Path) -> dict:
+    """One structure's row; a discharge stopped half-way resumes from its checkpoint
+    (``<out>_<sha>_checkpoint.npz``; the CPU and wall seconds are then those of the last
+    part)."""
     size = HalfCell3D(micro, params, **options).size
+    checkpoint = out.with_name(f"{out.stem}_{sha}_checkpoint.npz")
+    resumed = checkpoint.is_file()
     t0, w0 = time.process_time(), time.perf_counter()
-    d = discharge_3d(micro, params, c_rate, snapshot_dod=snapshot_dod, **options)
+    d = discharge_3d(micro, params, c_rate, snapshot_dod=snapshot_dod, checkpoint=checkpoint,
+                     checkpoint_every_s=120.0, **options)
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
     label = re.sub(r"[^A-Za-z0-9]+", "_", Path(name).stem).strip("_")
     q, v = d.capacity_mah_g, d.voltage_v
@@ -85,6 +91,7 @@ def cell_row(name: str, sha: str, micro: Microstructure, params: CellParameters,
             "newton_iterations": int(sum(d.newton_iterations)),
             "gmres_iterations": int(sum(d.gmres_iterations)), "cpu_s": cpu, "wall_s": wall,
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+            "resumed_from_checkpoint": resumed,
             "unknown_steps_per_cpu_s": size * steps / cpu,
             "git_commit": code_version()["git_commit"]}
 

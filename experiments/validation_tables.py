@@ -146,12 +146,14 @@ def cell3d_table(data: dict) -> str:
                      f"{r['active_am_area_m2_m3'] * 1e-6:.3g} / "
                      f"{r['connected_am_area_m2_m3'] * 1e-6:.3g}",
                      f"{r['unknowns']}", f"{r['steps']} (+{r['rejected_steps']})",
-                     f"{r['gmres_iterations'] / max(r['newton_iterations'], 1):.1f}",
-                     f"{r['cpu_s']:.0f}", f"{r['unknown_steps_per_cpu_s']:.3g}"])
+                     f"{r['newton_iterations']}", f"{r['gmres_iterations']}",
+                     f"{r['cpu_s']:.0f}", f"{r['wall_s']:.0f}", f"{r['peak_rss_mb']:.0f}",
+                     f"{r['unknown_steps_per_cpu_s']:.3g}"])
     return _md(["structure", "voxel [µm]", "image", "porosity", "rate", "capacity [mAh/g]",
                 "mean V", "reacting AM", "snapshot [mAh/g]", "mean ∂c/∂z [mol/m³/µm]",
                 "sd CBD current [A/m²]", "active / connected AM area [µm⁻¹]", "unknowns",
-                "steps (rejected)", "GMRES / Newton", "CPU s", "unknown·steps / CPU s"], rows)
+                "steps (rejected)", "Newton", "GMRES", "CPU s", "wall s", "peak RSS [MB]",
+                "unknown·steps / CPU s"], rows)
 
 
 def electronic_limit_table(data: dict) -> str:

@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 STAGES = ("dry", "calender", "transport", "cell")
-STAGE_VERSIONS = {"dry": 1, "calender": 3, "transport": 1, "cell": 3, "cell3d": 1}
+STAGE_VERSIONS = {"dry": 1, "calender": 3, "transport": 1, "cell": 3, "cell3d": 2}
 FIDELITY_VOXEL_UM = {"ci": 0.5, "fast": 0.25, "paper": 0.25}
 CELL_MODELS = ("p2d", "3d")
 CELL3D_VOXEL_UM = 1.0  # voxel of the 3-D cell stage (0.5 µm: ~8x the unknowns, ~15x the time)
@@ -441,10 +441,12 @@ def _cell3d(cache: StageCache, calender_key: dict, calendered, c_rates: tuple[fl
     """The particle-resolved 3-D half cell (physics/cell3d.py) on the calendered film as
     imaged at ``CELL3D_VOXEL_UM``: one discharge per C-rate, in the P2D stage's format plus
     the Fig. 7C observables at half depth of discharge, and the image's AM loading
-    [g/m²].  The film is the simulated one, so capacity and loading are those of its own
-    thickness (the P2D stage scales to the coating's)."""
+    [g/m²]; and the 3-D blocking impedance of the same image (physics/impedance3d.py) with
+    its τ_EIS beside the voxel τ_z (``eis3d``).  The film is the simulated one, so capacity
+    and loading are those of its own thickness (the P2D stage scales to the coating's)."""
     from physics.cell3d import discharge_3d
     from physics.cell_params import CellParameters
+    from physics.impedance3d import blocking_impedance_3d
     from physics.voxel import voxelize
 
     params = CellParameters()
@@ -469,6 +471,12 @@ def _cell3d(cache: StageCache, calender_key: dict, calendered, c_rates: tuple[fl
             "time_s": d.time_s.tolist(), "capacity_curve_mah_g": q.tolist(),
             "voltage_v": v.tolist(), "observables": d.observables,
             "reacting_particles": d.reacting_particles, "particles": d.particles}
+    eis = blocking_impedance_3d(micro.image, micro.voxel_um)
+    result["eis3d"] = {"tau_eis": eis.tau_eis, "tau_z": eis.tau_z,
+                       "r_ion_ohm_m2": eis.fit.r_ion_ohm_m2,
+                       "frequency_hz": eis.freq_hz.tolist(),
+                       "re_ohm_m2": eis.z_ohm_m2.real.tolist(),
+                       "im_ohm_m2": eis.z_ohm_m2.imag.tolist()}
     cache.store("cell3d", key, result)
     return result, False
 
@@ -489,8 +497,10 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         c_rates: discharge rates of the cell stage [C].
         cell_model: "p2d" (the homogenized DFN at the coating's thickness, the default) or
             "3d" (the particle-resolved cell on the simulated film, :func:`_cell3d`: the
-            capacities, voltages and areal capacities are the imaged film's; the blocking
-            impedance stays the P2D's).
+            capacities, voltages and areal capacities are the imaged film's; τ_EIS is read
+            from the 3-D blocking spectrum of the film's image and R_ion scaled with it to
+            the coating's thickness; ``curves["impedance_3d"]`` holds that spectrum, and
+            ``curves["impedance"]`` the P2D's).
         cache_dir: stage cache root (default $ETWIN_CACHE_DIR or ./etwin_cache).
         progress: called with (stage, message) when a stage starts or is found in the cache.
         detail: called with (stage, row) for every log row of the dry and calender stages
@@ -528,9 +538,15 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         t = time.perf_counter()
         cell3d, hits["cell3d"] = _cell3d(cache, cal_key, calendered, rates, note)
         wall["cell3d"] = time.perf_counter() - t
-        # the capacities, and the loading they are areal for, are the imaged film's
+        # the capacities, and the loading they are areal for, are the imaged film's; τ_EIS
+        # is the 3-D spectrum's, and R_ion = τ L / (κ ε) at the coating's thickness scales
+        # with it
+        tau_3d = float(cell3d["eis3d"]["tau_eis"])
         cell = {**cell, "discharge": cell3d["discharge"],
-                "active_mass_g_m2": cell3d["active_mass_g_m2"]}
+                "active_mass_g_m2": cell3d["active_mass_g_m2"], "tau_eis": tau_3d,
+                "r_ion_ohm_m2": float(cell["r_ion_ohm_m2"]) * tau_3d / float(cell["tau_eis"]),
+                "impedance_3d": {k: cell3d["eis3d"][k]
+                                 for k in ("frequency_hz", "re_ohm_m2", "im_ohm_m2")}}
 
     def number(value) -> float:
         return float("nan") if value is None else float(value)
@@ -565,4 +581,6 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         fractured_fraction=fractured_fraction(am_stress, inputs.am_fracture_strength_mpa),
         wall_s=wall, cache_hit=hits, structure_path=structure_path, cell_model=cell_model,
         curves={"discharge": discharge, "impedance": cell["impedance"],
-                "press_trace": cal["trace"]}, transport=summary)
+                "press_trace": cal["trace"],
+                **({"impedance_3d": cell["impedance_3d"]} if "impedance_3d" in cell else {})},
+        transport=summary)

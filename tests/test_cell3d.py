@@ -304,7 +304,8 @@ def test_images_the_cell_cannot_discharge_are_named():
 
 def test_pipeline_cell3d_stage_runs_once_and_keys_keep_the_p2d_default(tmp_path):
     """The pipeline's `--cell-model 3d` stage on a small film: the discharge in the P2D
-    stage's format with the observables, cached by the calendered structure; P2D point keys
+    stage's format with the observables and the 3-D blocking spectrum's τ_EIS beside the
+    voxel τ_z, cached by the calendered structure; P2D point keys
     are those from before the option; an unknown model is refused by name."""
     from physics.pipeline import (
         STAGE_VERSIONS,
@@ -327,6 +328,9 @@ def test_pipeline_cell3d_stage_runs_once_and_keys_keep_the_p2d_default(tmp_path)
     assert d["observables"]["active_am_area_m2_m3"] > 0
     volume_m3 = 4 / 3 * math.pi * 2.2e-6 ** 3  # eight voxelized spheres, NMC 4.65 g/cm³
     assert first["active_mass_g_m2"] == pytest.approx(8 * volume_m3 * 4.65e6 / 1e-10, rel=0.1)
+    eis = first["eis3d"]  # the 3-D blocking spectrum of the same image
+    assert 1.0 < eis["tau_eis"] < 5.0 and abs(eis["tau_eis"] / eis["tau_z"] - 1) < 0.5
+    assert len(eis["frequency_hz"]) == len(eis["re_ohm_m2"]) >= 4
     again, hit = _cell3d(cache, {"film": "toy"}, state, (1.0,), lambda s, m: None)
     assert hit and again["discharge"]["1"]["capacity_mah_g"] == d["capacity_mah_g"]
     inputs = ProcessInputs()
