@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import re
 import sys
 from collections.abc import Callable
@@ -147,7 +148,8 @@ def cell3d_table(data: dict) -> str:
                      f"{r['connected_am_area_m2_m3'] * 1e-6:.3g}",
                      f"{r['unknowns']}", f"{r['steps']} (+{r['rejected_steps']})",
                      f"{r['newton_iterations']}", f"{r['gmres_iterations']}",
-                     f"{r['cpu_s']:.0f}", f"{r['wall_s']:.0f}", f"{r['peak_rss_mb']:.0f}",
+                     f"{r['cpu_s']:.0f}", f"{r.get('wall_s', math.nan):.0f}",
+                     f"{r.get('peak_rss_mb', math.nan):.0f}",  # not in rows before 2026-12
                      f"{r['unknown_steps_per_cpu_s']:.3g}"])
     return _md(["structure", "voxel [µm]", "image", "porosity", "rate", "capacity [mAh/g]",
                 "mean V", "reacting AM", "snapshot [mAh/g]", "mean ∂c/∂z [mol/m³/µm]",

@@ -668,6 +668,11 @@ class HalfCell3D:
                 self._foil_potential(i_app, float(np.mean(ce[self.top_e]))), salt * share)
 
 
+#: Field blocks up to this many unknowns are factorized by sparse LU, larger ones get an
+#: algebraic-multigrid V-cycle (:class:`BlockPreconditioner`).
+LU_MAX_BLOCK_UNKNOWNS = 50_000
+
+
 class BlockPreconditioner:
     """Block Gauss–Seidel preconditioner of the Newton Jacobian for GMRES.
 
@@ -675,25 +680,27 @@ class BlockPreconditioner:
     order, each against its own diagonal block with the already-found blocks moved to the
     right side (block lower-triangular M).  The three field blocks are scalar 3-D
     diffusion operators plus the reaction and storage diagonals (symmetric, positive
-    definite); each is approximated by one V-cycle of a classical Ruge–Stüben algebraic
-    multigrid hierarchy (pyamg, symmetric Gauss–Seidel smoothing).  The collector potential
-    V is eliminated with φ_s through the bordered block's Schur complement (one AMG-
-    preconditioned CG solve at set-up), N is diagonal.
+    definite).  A block of up to :data:`LU_MAX_BLOCK_UNKNOWNS` unknowns is solved exactly by
+    its sparse LU (SuperLU); a larger one by one V-cycle of a classical Ruge–Stüben
+    algebraic multigrid hierarchy (pyamg, symmetric Gauss–Seidel smoothing).  The collector
+    potential V is eliminated with φ_s through the bordered block's Schur complement, N is
+    diagonal.
 
-    Why algebraic and not the transport solver's geometric V-cycle: the solid block holds
-    the 2000× AM/CBD conductivity contrast, and geometric coarsening across it needed 215
-    preconditioned CG iterations on φ_s and ~950 GMRES iterations on the whole; Ruge–Stüben
-    coarsens along the strong couplings and needs ~30 GMRES iterations per Newton iteration
-    (calendered `ci` film at 0.5 µm, 2.7·10⁵ unknowns).  Why not exact block LUs (the
-    earlier choice): they need 10 GMRES iterations but their factorization costs 24 CPU s
-    at 0.5 µm and grows superlinearly (3-D fill), against 2.7 s for the three hierarchies,
-    which grow linearly.  The hierarchies are kept across Newton iterations and time steps
-    (:func:`discharge_3d` rebuilds them where the GMRES count per Newton iteration doubles
-    against the count right after the last set-up).
+    Why both: on the calendered `ci` film at 1 µm (blocks of 1–3·10⁴ unknowns) the LUs
+    cost ~0.5 CPU s per set-up and give ~10 GMRES iterations per Newton iteration, where a
+    V-cycle's Python overhead per level makes the multigrid 2–3× slower over a discharge;
+    at 0.5 µm (blocks of ~10⁵) one set-up of the LUs costs 24 CPU s and grows
+    superlinearly (3-D fill), the hierarchies 2.7 s and linearly, for ~20–30 GMRES
+    iterations per Newton iteration.  Why algebraic and not the transport solver's geometric
+    V-cycle: the solid block holds the 2000× AM/CBD conductivity contrast, and geometric
+    coarsening across it needed 215 preconditioned CG iterations on φ_s and ~950 GMRES
+    iterations on the whole; Ruge–Stüben coarsens along the strong couplings.  The
+    preconditioner is kept across Newton iterations and time steps (:func:`discharge_3d`
+    sets it up afresh after a failed step or where the GMRES count per Newton iteration
+    doubles against the count right after the last set-up).
     """
 
     def __init__(self, cell: HalfCell3D, jac) -> None:
-        import pyamg
         from scipy.sparse import linalg as sparse_linalg
 
         n_e, n_s = cell.n_e, cell.n_s
@@ -701,16 +708,19 @@ class BlockPreconditioner:
         self.slices = (slice(0, e), slice(e, s), slice(s, v), slice(v, cell.size - 1))
         jac = jac.tocsr()
         self.rows = [jac[k] for k in self.slices] + [jac[-1:]]
-        hierarchies = [pyamg.ruge_stuben_solver(jac[k, k].tocsr(), max_coarse=400)
-                       for k in self.slices[:3]]
-        self.cycles = [h.aspreconditioner(cycle="V") for h in hierarchies]
+        self.block_solves = [_block_solver(jac[k, k]) for k in self.slices[:3]]
         diag = jac.diagonal()
         self.diag_n = diag[self.slices[3]]
         # bordered (φ_s, V) block: [[A, c], [rᵀ, d]]
         a_s = jac[self.slices[2], self.slices[2]]
         c_col = jac[self.slices[2], -1].toarray().ravel()
         self.v_row = jac[-1, self.slices[2]].toarray().ravel()
-        self.w, _ = sparse_linalg.cg(a_s, c_col, rtol=1e-10, maxiter=200, M=self.cycles[2])
+        solve_s = self.block_solves[2]
+        if getattr(solve_s, "exact", False):
+            self.w = solve_s(c_col)
+        else:
+            m_op = sparse_linalg.LinearOperator(a_s.shape, matvec=solve_s)
+            self.w, _ = sparse_linalg.cg(a_s, c_col, rtol=1e-10, maxiter=200, M=m_op)
         self.schur = float(diag[-1] - self.v_row @ self.w)
         self.gmres_at_setup: float | None = None  # GMRES per Newton iteration after set-up
 
@@ -719,9 +729,9 @@ class BlockPreconditioner:
         z = np.zeros_like(r)
         for k in range(2):
             sl = self.slices[k]
-            z[sl] = self.cycles[k] @ (r[sl] - (self.rows[k] @ z if k else 0.0))
+            z[sl] = self.block_solves[k](r[sl] - (self.rows[k] @ z if k else 0.0))
         sl = self.slices[2]
-        y = self.cycles[2] @ (r[sl] - self.rows[2] @ z)
+        y = self.block_solves[2](r[sl] - self.rows[2] @ z)
         g = r[-1] - float((self.rows[4] @ z)[0])
         z[-1] = (g - self.v_row @ y) / self.schur
         z[sl] = y - self.w * z[-1]
@@ -736,6 +746,29 @@ class BlockPreconditioner:
             self.gmres_at_setup = gmres_per_newton
             return False
         return gmres_per_newton > max(2 * self.gmres_at_setup, self.gmres_at_setup + 10)
+
+
+def _block_solver(block):
+    """x = solve(b) for one field block: its sparse LU (``solve.exact`` True) up to
+    :data:`LU_MAX_BLOCK_UNKNOWNS` unknowns, else one Ruge–Stüben V-cycle."""
+    if block.shape[0] <= LU_MAX_BLOCK_UNKNOWNS:
+        from scipy.sparse import linalg as sparse_linalg
+
+        solve = sparse_linalg.splu(block.tocsc()).solve
+        exact = True
+    else:
+        import pyamg
+
+        cycle = pyamg.ruge_stuben_solver(block.tocsr(), max_coarse=400).aspreconditioner(
+            cycle="V")
+        solve = cycle.matvec
+        exact = False
+
+    def block_solve(b: np.ndarray) -> np.ndarray:
+        return solve(b)
+
+    block_solve.exact = exact
+    return block_solve
 
 
 def _linear_solve(jac, rhs: np.ndarray, precond: BlockPreconditioner, atol: float,
