@@ -67,7 +67,7 @@ def cell_row(name: str, sha: str, micro: Microstructure, params: CellParameters,
     d = discharge_3d(micro, params, c_rate, snapshot_dod=snapshot_dod, checkpoint=checkpoint,
                      checkpoint_every_s=120.0, **options)
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
-    label = re.sub(r"[^A-Za-z0-9]+", "_", Path(name).stem).strip("_")
+    label = re.sub(r"[^A-Za-z0-9]+", "_", f"{Path(name).stem}_{micro.voxel_um:.2g}um").strip("_")
     q, v = d.capacity_mah_g, d.voltage_v
     plot_discharge([(f"{name}: {q[-1]:.1f} mAh/g", q, v)],
                    out.with_name(f"{out.stem}_{label}_discharge.png"),
@@ -97,6 +97,7 @@ def cell_row(name: str, sha: str, micro: Microstructure, params: CellParameters,
 
 
 def main(argv: list[str] | None = None) -> None:
+    from threadpoolctl import threadpool_limits
     from tqdm import tqdm
 
     from physics.state import ParticleState
@@ -126,8 +127,9 @@ def main(argv: list[str] | None = None) -> None:
         else:
             micro = voxelize(ParticleState.load(path), args.voxel_um, particle_ids=True)
             params, options, extra = CellParameters(), {}, {}
-        rows.append(cell_row(name, sha, micro, params, options, extra, args.c_rate,
-                             args.snapshot_dod, args.out))
+        with threadpool_limits(1):  # one BLAS thread: CPU seconds are one core's
+            rows.append(cell_row(name, sha, micro, params, options, extra, args.c_rate,
+                                 args.snapshot_dod, args.out))
         write_json_atomic(args.out, {"provenance": run_provenance(), "rows": rows})
     print(f"{'structure':<34} {'unknowns':>9} {'ε':>6} {'mAh/g':>7} {'P2D':>7} {'react':>7} "
           f"{'steps':>5} {'Newton':>6} {'GMRES':>6} {'CPU s':>6} {'wall s':>6} {'peak MB':>7} "

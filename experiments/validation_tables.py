@@ -199,6 +199,7 @@ def electronic_resolution_table(data: dict) -> str:
 
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "cell3d": ("cell3d.json", cell3d_table),
+    "cell3d-fast": ("cell3d_fast.json", cell3d_table),
     "electronic-limit": ("electronic_limit.json", electronic_limit_table),
     "electronic-resolution": ("electronic_limit.json", electronic_resolution_table),
     "impedance3d": ("impedance3d.json", impedance3d_table),
