@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import functools
 import hashlib
 import json
 import math
@@ -137,6 +138,15 @@ def read_capacity_table(path: str | Path) -> CapacityData:
 
 # ---------------------------------------------------------------------------- forward model
 def _microstructure(structure: str, voxel_um: float):
+    """(image with particle ids, AM radii, AM volume shares) of a particle-state file at
+    ``voxel_um``; voxelized once per process and file version (a calibration's design
+    solves the same few images many times)."""
+    stat = Path(structure).stat()
+    return _voxelized(str(structure), float(voxel_um), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _voxelized(structure: str, voxel_um: float, _mtime_ns: int, _size: int):
     from physics.state import ParticleState
     from physics.voxel import am_size_classes, voxelize
 

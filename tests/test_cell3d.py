@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from physics.cell3d import (
+    NEWTON_TOL_V,
     equivalent_radius_m,
     lattice_image,
     particle_volumes_um3,
@@ -146,11 +147,31 @@ def test_a_layered_image_discharges_as_the_p2d():
         - d3.voltage_v[common]
     assert np.sqrt(np.mean(dv ** 2)) < 5e-3  # measured 1.0 mV
     assert d3.voltage_v[0] < float(cell.ocp(cat.initial_stoichiometry))  # under load at t = 0
-    assert d3.lithium_error < 1e-10  # charge in = Li into the particles
+    assert d3.lithium_error < 1e-8  # charge in = Li into the particles (Newton tol.)
     assert d3.salt_error < 1e-6  # salt in at the foil = salt out at the faces
     assert d3.reacting_particles == d3.particles == 40
+    # the predictive controller follows the error's growth in the knee: measured 4 rejected
+    # of 185 accepted steps (the standard controller alone is rejected every other step there)
+    assert d3.rejected_steps <= 0.05 * len(d3.newton_iterations)
     with pytest.raises(ValueError, match="particle_ids=True"):
         HalfCell3D(Microstructure(img.copy(), 1.0), params)
+
+
+def test_step_factor_is_the_smaller_of_the_standard_and_the_predictive_proposal():
+    """Gustafsson's predictive controller (Hairer & Wanner II, eq. 8.25) shrinks the step
+    where the error grows from step to step; where it falls the standard proposal stands."""
+    from physics.cell3d import _step_factor
+
+    standard = 0.9 * math.sqrt(1e-3 / 0.8e-3)
+    assert _step_factor(0.8e-3, 1e-3, 0.0, 10.0, 0.0) == pytest.approx(standard)  # no history
+    assert _step_factor(0.8e-3, 1e-3, 0.5e-3, 10.0, 10.0) == pytest.approx(
+        standard * math.sqrt(0.5 / 0.8))  # growing error
+    assert _step_factor(0.8e-3, 1e-3, 0.5e-3, 5.0, 10.0) == pytest.approx(
+        standard * 0.5 * math.sqrt(0.5 / 0.8))  # and a step that was just cut
+    assert _step_factor(0.5e-3, 1e-3, 0.8e-3, 10.0, 10.0) == pytest.approx(
+        0.9 * math.sqrt(2.0))  # falling error: the standard proposal
+    assert _step_factor(0.0, 1e-3, 0.5e-3, 10.0, 10.0) == 2.0
+    assert _step_factor(1.0, 1e-3, 1e-4, 10.0, 10.0) == 0.2  # floor
 
 
 def test_a_single_particle_on_the_collector_follows_its_closed_form():
@@ -393,12 +414,14 @@ def test_a_stopped_discharge_resumes_from_its_checkpoint_as_if_never_stopped(tmp
     assert resumed_at[0] == pytest.approx(seen[13])  # from the last saved step, not from 0
     assert len(resumed_at) == len(whole.newton_iterations) - 14 + 1
     assert not path.exists()  # removed at the end
-    np.testing.assert_allclose(resumed.voltage_v, whole.voltage_v, rtol=0, atol=1e-9)
-    # equal to the Newton tolerance: the resumed run sets up a fresh preconditioner, so its
-    # iterates differ from the uninterrupted run's at the 1e-12 level
-    np.testing.assert_allclose(resumed.capacity_mah_g, whole.capacity_mah_g, rtol=1e-9)
+    # equal within the Newton tolerance: the resumed run sets up a fresh preconditioner, so
+    # its inexact Newton iterates stop at other points inside the tolerance (and the error
+    # control's step sizes follow those voltages: ~4e-9 relative in the capacity)
+    np.testing.assert_allclose(resumed.voltage_v, whole.voltage_v, rtol=0,
+                               atol=2 * NEWTON_TOL_V)
+    np.testing.assert_allclose(resumed.capacity_mah_g, whole.capacity_mah_g, rtol=1e-7)
     assert resumed.end_reason == whole.end_reason == "cut-off voltage"
-    assert resumed.lithium_error < 1e-10
+    assert resumed.lithium_error < 1e-8  # Newton stops ~1e-9 from the charge balance
     # a checkpoint of another C-rate is ignored
     with pytest.raises(KeyboardInterrupt):
         seen.clear()
