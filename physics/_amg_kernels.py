@@ -41,23 +41,13 @@ def residual(indptr, indices, data, x, b, r):
 
 
 @nb.njit(**_JIT)
-def matvec(indptr, indices, data, x, out):
-    """out = A x."""
+def matvec(indptr, indices, data, x, out, add):
+    """out = A x, or out += A x where ``add``."""
     for i in range(out.size):
-        s = 0.0
+        s = out[i] if add else 0.0
         for jj in range(indptr[i], indptr[i + 1]):
             s += data[jj] * x[indices[jj]]
         out[i] = s
-
-
-@nb.njit(**_JIT)
-def matvec_add(indptr, indices, data, x, out):
-    """out += A x."""
-    for i in range(out.size):
-        s = 0.0
-        for jj in range(indptr[i], indptr[i + 1]):
-            s += data[jj] * x[indices[jj]]
-        out[i] += s
 
 
 @nb.njit(**_JIT)

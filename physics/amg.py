@@ -58,7 +58,7 @@ class VCycle:
         res = np.empty_like(b)
         kern.residual(*a, x, b, res)
         coarse_b = np.empty(self.r[level][0].size - 1)
-        kern.matvec(*self.r[level], res, coarse_b)
-        kern.matvec_add(*self.p[level], self._cycle(level + 1, coarse_b), x)
+        kern.matvec(*self.r[level], res, coarse_b, False)
+        kern.matvec(*self.p[level], self._cycle(level + 1, coarse_b), x, True)
         kern.gauss_seidel(*a, x, b, False)
         return x
