@@ -735,10 +735,11 @@ class BlockPreconditioner:
         self.gmres_at_setup: float | None = None  # GMRES per Newton iteration after set-up
 
     def solve(self, r: np.ndarray) -> np.ndarray:
-        """z = M⁻¹ r: the solid block in a second thread (where the process has two CPUs)
-        while c_e and then φ_e are solved in this one, then N."""
+        """z = M⁻¹ r: the solid block in a second thread (where it is a V-cycle and the
+        process has two CPUs; SuperLU's solves stay in one thread) while c_e and then φ_e
+        are solved in this one, then N."""
         z = np.zeros(r.shape)
-        pool = _solid_thread()
+        pool = None if getattr(self.block_solves[2], "exact", False) else _solid_thread()
         solid = pool.submit(self._solve_solid, r) if pool is not None else None
         sl = self.slices[0]
         z[sl] = self.block_solves[0](r[sl])
