@@ -174,6 +174,29 @@ def test_step_factor_is_the_smaller_of_the_standard_and_the_predictive_proposal(
     assert _step_factor(1.0, 1e-3, 1e-4, 10.0, 10.0) == 0.2  # floor
 
 
+def test_newton_updates_stop_short_of_the_concentration_bounds():
+    """Fraction to the boundary: the update keeps c_e > 0 and 0 < c_s = a + b N < c_max,
+    stopping 0.9 of the way to the nearest bound; inside them it is taken whole."""
+    from types import SimpleNamespace
+
+    from physics.cell3d import _step_to_bounds
+
+    cell = SimpleNamespace(n_e=2, n_s=1, n_p=2, c_max=100.0)
+    x = np.array([10.0, 20.0, 0.0, 0.0, 0.0, 1.0, 2.0, 0.0])  # c_e | φ_e | φ_s | N | V
+    a, b = np.array([50.0, 50.0]), np.array([10.0, -10.0])  # c_s = 60 and 30
+    small = np.array([-1.0, 1.0, 5.0, 5.0, 5.0, 0.1, 0.1, 5.0])
+    assert _step_to_bounds(cell, x, small, a, b) == 1.0
+    salt = small.copy()
+    salt[0] = -20.0  # c_e 10 → −10: half of it reaches 0
+    assert _step_to_bounds(cell, x, salt, a, b) == pytest.approx(0.9 * 0.5)
+    full = small.copy()
+    full[5] = 8.0  # c_s 60 → 140: 40/80 of it reaches c_max
+    assert _step_to_bounds(cell, x, full, a, b) == pytest.approx(0.9 * 0.5)
+    empty = small.copy()
+    empty[6] = 6.0  # c_s 30 → −30: half of it reaches 0
+    assert _step_to_bounds(cell, x, empty, a, b) == pytest.approx(0.9 * 0.5)
+
+
 def test_a_single_particle_on_the_collector_follows_its_closed_form():
     """Step 10 item 2: one AM sphere on the current collector in a well-conducting
     electrolyte is a single-particle cell, V(t) = U(c_s(R, t)) + η_BV(t) − η_Li(t): the
