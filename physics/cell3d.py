@@ -905,10 +905,12 @@ def _step_to_bounds(cell: HalfCell3D, x: np.ndarray, dx: np.ndarray, a: np.ndarr
     o_n = 2 * n_e + cell.n_s
     cs = a + b * x[o_n:o_n + cell.n_p]
     dcs = b * dx[o_n:o_n + cell.n_p]
-    room = np.concatenate([ce[dce < 0] / -dce[dce < 0], cs[dcs < 0] / -dcs[dcs < 0],
-                           (cell.c_max - cs[dcs > 0]) / dcs[dcs > 0]])
-    room = room[np.isfinite(room)]
-    return 1.0 if room.size == 0 else float(min(1.0, keep * max(room.min(), 0.0)))
+    inside = (cs > 0) & (cs < cell.c_max)  # a bound already crossed is not held
+    down, up = inside & (dcs < 0), inside & (dcs > 0)
+    shrink = (ce > 0) & (dce < 0)
+    room = np.concatenate([ce[shrink] / -dce[shrink], cs[down] / -dcs[down],
+                           (cell.c_max - cs[up]) / dcs[up]])
+    return 1.0 if room.size == 0 else float(min(1.0, keep * room.min()))
 
 
 def _step_error_v(volts: list[float], times: list[float], v_new: float, dt: float) -> float:

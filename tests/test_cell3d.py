@@ -195,6 +195,8 @@ def test_newton_updates_stop_short_of_the_concentration_bounds():
     empty = small.copy()
     empty[6] = 6.0  # c_s 30 → −30: half of it reaches 0
     assert _step_to_bounds(cell, x, empty, a, b) == pytest.approx(0.9 * 0.5)
+    # a bound already crossed (c_s = −55) is not held, or Newton could not move at all
+    assert _step_to_bounds(cell, x, small, np.array([50.0, -35.0]), b) == 1.0
 
 
 def test_a_single_particle_on_the_collector_follows_its_closed_form():
