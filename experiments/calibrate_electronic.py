@@ -67,6 +67,8 @@ ELECTRONIC_PARAMETERS = {
     "sigma_am_s_m": Parameter("sigma_am_s_m", 1e-5, 1e-1, log=True),
 }
 DEFAULT_ELECTRONIC_PARAMETERS = ("contact_am_cbd_s_m2", "sigma_cbd_s_m")
+#: how σ_eff is computed: on the voxel image, or on the particles' contact network
+CONDUCTION_MODELS = ("voxel", "network")
 _COLUMNS = ("label", "porosity", "thickness_um", "capacity_mah_g", "capacity_sd_mah_g")
 
 
@@ -155,6 +157,14 @@ def _voxelized(structure: str, voxel_um: float, _mtime_ns: int, _size: int):
     return voxelize(state, voxel_um, particle_ids=True), radii, shares
 
 
+@functools.lru_cache(maxsize=8)
+def _network(structure: str, _mtime_ns: int, _size: int):
+    from physics.conduction import contact_network
+    from physics.state import ParticleState
+
+    return contact_network(ParticleState.load(structure))
+
+
 def _contact_and_sigmas(theta: dict[str, float], fixed: dict[str, float]):
     from physics.transport import SIGMA_AM_S_M, SIGMA_CBD_S_M, ContactConductance
 
@@ -171,14 +181,22 @@ def conductivity_run(task: dict) -> dict:
 
     started = time.process_time()
     try:
-        micro, _, _ = _microstructure(task["structure"], task["voxel_um"])
         contact, s_am, s_cbd = _contact_and_sigmas(task["theta"], task["fixed"])
-        sol = electronic_conductivity(micro, "z", sigma_am_s_m=s_am, sigma_cbd_s_m=s_cbd,
-                                      contact=contact)["z"]
+        if task.get("conduction", "voxel") == "network":
+            from physics.conduction import network_conductivity
+
+            stat = Path(task["structure"]).stat()
+            sol = network_conductivity(_network(task["structure"], stat.st_mtime_ns,
+                                                stat.st_size), s_am, s_cbd, contact)
+            result = {"sigma_eff_s_m": sol.sigma_eff_s_m, "current_share": sol.current_share}
+        else:
+            micro, _, _ = _microstructure(task["structure"], task["voxel_um"])
+            sol = electronic_conductivity(micro, "z", sigma_am_s_m=s_am, sigma_cbd_s_m=s_cbd,
+                                          contact=contact)["z"]
+            result = {"sigma_eff_s_m": float(sol.k_eff), "pcg_iterations": int(sol.iterations)}
         if not sol.percolates:
             raise ValueError("the solid does not span the image along z")
-        return {"status": "ok", **task, "sigma_eff_s_m": float(sol.k_eff),
-                "pcg_iterations": int(sol.iterations), "cpu_s": time.process_time() - started}
+        return {"status": "ok", **task, **result, "cpu_s": time.process_time() - started}
     except Exception as err:  # a failed run is a result, recorded and excluded
         return {"status": "failed", **task, "error": f"{type(err).__name__}: {err}",
                 "cpu_s": time.process_time() - started}
@@ -256,7 +274,8 @@ def _file_hash(path: str) -> str:
 def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
                          structures: Sequence[str | Path], parameters: str | None = None,
                          fixed: dict[str, float] | None = None, voxel_um: float = 1.0,
-                         n_design: int = 24, refine: int = 0, seed: int = 0,
+                         conduction: str = "voxel", n_design: int = 24, refine: int = 0,
+                         seed: int = 0,
                          executor: str = "local",
                          workers: int = 1, mcmc_steps: int = 3000,
                          sigma_grid_log10: np.ndarray = SIGMA_GRID_LOG10,
@@ -264,7 +283,9 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
     """Calibrate the electronic network (module docstring) against the capacities of
     ``table``, one imaged structure per row (``structures``, in row order);
     ``sigma_grid_log10``: the log10 σ_eff [S/m] grid of the P2D capacity curves;
-    ``refine``: sequential-design rounds before the final fit (module docstring)."""
+    ``refine``: sequential-design rounds before the final fit (module docstring);
+    ``conduction``: σ_eff from the voxel image ('voxel') or the particles' contact network
+    ('network', :mod:`physics.conduction`; the image still gives the P2D's structure)."""
     from experiments.batch import run_cached_tasks
     from experiments.calibrate_dem import round_point
     from experiments.files import write_csv_atomic, write_json_atomic
@@ -280,6 +301,9 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
         raise ValueError(f"--refine must lie in [0, 32], got {refine}")
     if not 0.1 <= voxel_um <= 10:
         raise ValueError(f"--voxel-um must lie in [0.1, 10], got {voxel_um}")
+    if conduction not in CONDUCTION_MODELS:
+        raise ValueError(f"--conduction {conduction!r} is unknown; allowed: "
+                         f"{', '.join(CONDUCTION_MODELS)}")
     if not 1 <= workers <= 256:
         raise ValueError(f"--workers must lie in [1, 256], got {workers}")
     params = parse_electronic_parameters(parameters)
@@ -308,11 +332,11 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
     hi = np.log10([p.upper for p in params])
     design = 10 ** (lo + (hi - lo) * sobol_unit(len(params), n_design, seed))
     settings = {"table": str(table), "structures": films, "calibrated": names,
-                "fixed": fixed, "voxel_um": voxel_um, "n_design": n_design, "refine": refine,
-                "seed": seed}
+                "fixed": fixed, "voxel_um": voxel_um, "conduction": conduction,
+                "n_design": n_design, "refine": refine, "seed": seed}
 
     def tasks_at(points: np.ndarray) -> list[dict]:
-        return [{"structure": f, "voxel_um": voxel_um, "fixed": fixed,
+        return [{"structure": f, "voxel_um": voxel_um, "fixed": fixed, "conduction": conduction,
                  "theta": {n: float(v) for n, v in zip(names, np.round(t, 12), strict=True)}}
                 for t in points for f in unique]
 
@@ -455,7 +479,8 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
         text = (f"Posterior mean and 95 % credible interval: {text}.  Highest-posterior "
                 f"draw: {', '.join(f'{n} = {v:.3g}' for n, v in best.items())}.  "
                 f"{len(runs)} conductivity solves ({len(failed)} failed) on {len(unique)} "
-                f"structure(s) at {voxel_um:g} µm; MCMC acceptance {post.acceptance:.2f}.  "
+                f"structure(s) ({conduction} conduction; images at {voxel_um:g} µm); MCMC "
+                f"acceptance {post.acceptance:.2f}.  "
                 "The table's capacities at the highest-posterior draw come from the full "
                 "forward model (conductivity solve + P2D), the band from the emulator.")
         if any(m.at_prior_edge for m in marginals.values()):

@@ -1105,8 +1105,8 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
                 raise ValueError(f"--fixed {item!r}: expected NAME=VALUE")
         result = calibrate_electronic(
             args.data, args.out, structures=args.structure, parameters=args.parameters,
-            fixed=fixed, voxel_um=args.voxel_um, n_design=args.design, refine=args.refine,
-            seed=args.seed,
+            fixed=fixed, voxel_um=args.voxel_um, conduction=args.conduction,
+            n_design=args.design, refine=args.refine, seed=args.seed,
             executor=args.executor, workers=args.workers, experiment=experiment,
             quiet=args.quiet)
         for name, m in result["parameters"].items():
@@ -1623,6 +1623,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "the model's variance")
     p.add_argument("--voxel-um", type=float, default=1.0,
                    help="electronic: voxel edge of the images in µm, in [0.1, 10] (default 1)")
+    p.add_argument("--conduction", default="voxel", choices=["voxel", "network"],
+                   help="electronic: σ_eff on the voxel image (default) or on the particles' "
+                        "contact network (Holm constriction + contact film per DEM contact; "
+                        "physics/conduction.py)")
     p.add_argument("--fixed", action="append", default=[],
                    help="electronic: NAME=VALUE for a parameter that is not calibrated "
                         "(contact_am_am_s_m2, contact_am_cbd_s_m2, sigma_am_s_m, "
