@@ -168,7 +168,9 @@ def electronic_limit_table(data: dict) -> str:
             f"{n} {p['mean']:.3g} [{p['ci95_lower']:.3g}, {p['ci95_upper']:.3g}]"
             + (" (edge)" if p["at_prior_edge"] else "") for n, p in e["parameters"].items())
         for k, s in enumerate(e["states"]):
-            rows.append([e["name"] if k == 0 else "", f"{e['voxel_um']:g}" if k == 0 else "",
+            where = f"{e['voxel_um']:g}" + (" (network σ)" if e.get("conduction") == "network"
+                                             else "")
+            rows.append([e["name"] if k == 0 else "", where if k == 0 else "",
                          params if k == 0 else "", s["state"], str(s.get("films", 1)),
                          f"{100 * s['image_porosity']:.1f} %",
                          f"{100 * s['measured_porosity']:.1f} %", f"{s['thickness_um']:.0f}",
@@ -197,11 +199,28 @@ def electronic_resolution_table(data: dict) -> str:
                 "σ_eff [S/m]", "CPU s"], rows)
 
 
+def electronic_network_table(data: dict) -> str:
+    """Per structure: its contact network (benchmarks/electronic_limit.py --network)."""
+    rows = [[r["structure"], f"{100 * r['porosity']:.1f} %", f"{r['am_am_per_am']:.2f}",
+             f"{r['am_cbd_per_am']:.1f}", f"{r['cbd_cbd_per_cbd']:.2f}",
+             " / ".join(f"{r['median_contact_radius_um'][k]:.2f}"
+                        for k in ("am_am", "am_cbd", "cbd_cbd")),
+             "yes" if r["cbd_contacts_span"] else "no", f"{r['sigma_eff_default_s_m']:.2e}",
+             f"{r['sigma_eff_reference_s_m']:.2e}",
+             f"{100 * r['current_share_reference']['cbd_cbd']:.0f} %",
+             f"{r['cpu_s']:.2f}"] for r in data.get("network", [])]
+    return _md(["structure", "film porosity", "AM–AM / AM", "AM–CBD / AM", "CBD–CBD / CBD",
+                "median a [µm] (AM–AM / AM–CBD / CBD–CBD)", "CBD contacts span z",
+                "σ_eff, defaults [S/m]", "σ_eff, σ_CBD 1 S/m, G 1e4 S/m² [S/m]",
+                "current on CBD–CBD", "CPU s"], rows)
+
+
 TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "cell3d": ("cell3d.json", cell3d_table),
     "cell3d-fast": ("cell3d_fast.json", cell3d_table),
     "electronic-limit": ("electronic_limit.json", electronic_limit_table),
     "electronic-resolution": ("electronic_limit.json", electronic_resolution_table),
+    "electronic-network": ("electronic_limit.json", electronic_network_table),
     "impedance3d": ("impedance3d.json", impedance3d_table),
     "protocols": ("protocols_ci.json", protocols_table),
     "recipe-box": ("recipe_box.json", recipe_box_table),

@@ -127,7 +127,7 @@ def test_contact_resistance_against_the_continuum_of_a_sphere_chain():
     9- and a 5-sphere chain removes the ends.  Continuum: the transport solver on a grid of
     16 voxels per radius.  The network (Holm's constriction on the intersection circle, from
     contact_network of the same chain) leaves out the spheres' bulk: measured 9 % less
-    resistance (16 voxels per radius; 10 % at 24, 21 % at 10), asserted within 0-15 %."""
+    resistance (16 voxels per radius; 10 % at 24, 16 % at 10), asserted within 0-15 %."""
     r_um, d_um, r_vox = 1.0, 1.92, 16.0
     d_vox = d_um / r_um * r_vox
     continuum = (_chain_resistance_voxels(9, r_vox, d_vox)
