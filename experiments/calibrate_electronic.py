@@ -157,6 +157,13 @@ def _voxelized(structure: str, voxel_um: float, _mtime_ns: int, _size: int):
     return voxelize(state, voxel_um, particle_ids=True), radii, shares
 
 
+def _contact_network(structure: str):
+    """The contact network of a particle-state file; built once per process and file
+    version, as :func:`_microstructure`."""
+    stat = Path(structure).stat()
+    return _network(str(structure), stat.st_mtime_ns, stat.st_size)
+
+
 @functools.lru_cache(maxsize=8)
 def _network(structure: str, _mtime_ns: int, _size: int):
     from physics.conduction import contact_network
@@ -185,9 +192,8 @@ def conductivity_run(task: dict) -> dict:
         if task.get("conduction", "voxel") == "network":
             from physics.conduction import network_conductivity
 
-            stat = Path(task["structure"]).stat()
-            sol = network_conductivity(_network(task["structure"], stat.st_mtime_ns,
-                                                stat.st_size), s_am, s_cbd, contact)
+            sol = network_conductivity(_contact_network(task["structure"]), s_am, s_cbd,
+                                       contact)
             result = {"sigma_eff_s_m": sol.sigma_eff_s_m, "current_share": sol.current_share}
         else:
             micro, _, _ = _microstructure(task["structure"], task["voxel_um"])

@@ -863,7 +863,7 @@ def _newton_step(cell: HalfCell3D, y: np.ndarray, cs: np.ndarray, dt: float, i_a
     a, b = cell.diffusion.surface_response(cs, dt)
     c_ref = cell.p.electrolyte.initial_concentration_mol_m3
     x = (y if guess is None else guess).copy()
-    if guess is not None and _step_to_bounds(cell, y, x - y, a, b) < 1.0:
+    if guess is not None and _step_to_bounds(cell, y, x - y, a, b, keep=1.0) < 1.0:
         x = y.copy()  # the predictor left the admissible states: start from the last one
     krylov, previous = 0, None
     for it in range(1, max_newton + 1):
