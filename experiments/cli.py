@@ -1072,8 +1072,11 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
                                temperature_c=args.temperature_c,
                                line_speed_m_min=args.line_speed_m_min,
                                protocol=args.protocol, validate=args.validate,
-                               refine=args.refine, executor=args.executor,
-                               workers=args.workers,
+                               refine=args.refine, recovery=args.recovery,
+                               recovery_sd=args.recovery_sd,
+                               indent_depth_fraction=args.indent_depth_fraction,
+                               indent_temperature_c=args.indent_temperature_c,
+                               executor=args.executor, workers=args.workers,
                                experiment=experiment, quiet=args.quiet)
         for name, m in result["parameters"].items():
             _log(f"{name} = {m['mean']:.4g}, 95 % credible interval [{m['ci95_lower']:.4g}, "
@@ -1083,11 +1086,18 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
                 _log(f"refinement round {r['round']}: DEM at that round's highest-posterior "
                      f"draw, max |error| {100 * r['max_abs_error']:.2f} porosity points, "
                      f"{r['inside_1sd']} points inside ±1 sd")
+        if "recovery_fit" in result:
+            r = result["recovery_fit"]
+            _log(f"indentation recovery: posterior predictive {100 * r['predictive_median']:.1f} "
+                 f"% [{100 * r['predictive_lo95']:.1f}, {100 * r['predictive_hi95']:.1f}], "
+                 f"measured {100 * r['measured']:.1f} ± {100 * r['measured_sd']:.1f} %")
         if "validation" in result:
             v = result["validation"]
             _log(f"DEM at the highest-posterior draw ({v['runs']} runs): max |error| "
                  f"{100 * v['max_abs_error']:.2f} porosity points, {v['inside_1sd']} of "
-                 f"{len(v['rows'])} points inside ±1 sd")
+                 f"{len(v['rows'])} points inside ±1 sd"
+                 + (f"; indentation recovery {100 * v['recovery_simulated']:.1f} %"
+                    if "recovery_simulated" in v else ""))
         _log(f"report {result['out']}/report.md")
         return result
     if args.target == "electronic":
@@ -1662,6 +1672,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="dem, electronic: parallel design runs (default 1)")
     p.add_argument("--porosity-sd", type=float, default=None,
                    help="dem: porosity sd (fraction) for rows without porosity_sd")
+    p.add_argument("--recovery", type=float, default=None,
+                   help="dem: measured elastic recovery of a micro-indentation of the dried "
+                        "electrode, a fraction in (0, 1) (paper's electrode: 0.16); each "
+                        "design point then also indents its film (etwin indent) and the "
+                        "recovery joins the likelihood")
+    p.add_argument("--recovery-sd", type=float, default=0.03,
+                   help="dem: sd of --recovery, in (0, 1) (default 0.03)")
+    p.add_argument("--indent-depth-fraction", type=float, default=0.1,
+                   help="dem: indentation depth / film thickness of --recovery, in (0, 0.5] "
+                        "(default 0.1, the paper's)")
+    p.add_argument("--indent-temperature-c", type=float, default=25.0,
+                   help="dem: temperature of the indentation test of --recovery [°C], in the "
+                        "binder law's [0, 150] (default 25: the paper's room-temperature test)")
     p.add_argument("--temperature-c", type=float, default=60.0,
                    help="dem: roll temperature of the measured curve [°C] (default 60)")
     p.add_argument("--line-speed-m-min", type=float, default=0.54,

@@ -480,6 +480,26 @@ def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, path:
     return _save(fig, path)
 
 
+def plot_recovery_predictive(draws, observed: float, sigma: float, path: str | Path) -> Path:
+    """Posterior-predictive distribution of the indentation elastic recovery (the emulator
+    at posterior draws) against the measured value (± 1 and 2 sd)."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
+    ax.axvspan(100 * (observed - 2 * sigma), 100 * (observed + 2 * sigma), color="C3",
+               alpha=0.12, label="measured ± 2 sd")
+    ax.axvspan(100 * (observed - sigma), 100 * (observed + sigma), color="C3", alpha=0.2,
+               label="measured ± 1 sd")
+    ax.hist(100 * np.asarray(draws), bins=40, color="C0", alpha=0.7,
+            label="posterior predictive (emulator)")
+    ax.axvline(100 * observed, color="C3")
+    ax.set_xlabel("indentation elastic recovery [%]")
+    ax.set_ylabel("posterior draws")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
 def plot_capacity_predictive(rows: list[dict], path: str | Path) -> Path:
     """Measured capacity per state (± 2 sd) against its measured porosity, with the
     calibrated emulator's posterior median and 95 % interval and the full forward model at

@@ -109,6 +109,21 @@ def dem_design_table(data: dict) -> str:
                rows)
 
 
+def indentation_scan_table(data: dict) -> str:
+    """Indentation recovery across the contact-law box, sorted by recovery
+    (benchmarks/indentation_scan.py)."""
+    short = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
+             "cbd_adhesion_ratio": "K_c/KN", "am_rolling": "μ_r"}
+    names = list(data["base"] | data["box"])
+    runs = sorted((r for r in data["runs"] if r["status"] == "ok"),
+                  key=lambda r: r["elastic_recovery"])
+    rows = [[*(f"{r['theta'][n]:.2f}" for n in names), f"{100 * r['elastic_recovery']:.1f}",
+             f"{r['plastic_work_fraction']:.3f}", f"{r['indent_pressure_max_mpa']:.2f}",
+             f"{r['cpu_s']:.0f}"] for r in runs]
+    return _md([*(short.get(n, n) for n in names), "elastic recovery [%]",
+                "plastic work fraction", "p_max [MPa]", "CPU s"], rows)
+
+
 def impedance3d_table(data: dict) -> str:
     """τ_EIS from the 3-D blocking spectrum beside the voxel τ_z (benchmarks/impedance3d.py)."""
     rows = []
@@ -225,6 +240,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "protocols": ("protocols_ci.json", protocols_table),
     "recipe-box": ("recipe_box.json", recipe_box_table),
     "dem-design": ("dem_design_fast.json", dem_design_table),
+    "indentation-scan": ("indentation_scan_ci.json", indentation_scan_table),
 }
 
 

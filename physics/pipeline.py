@@ -42,7 +42,7 @@ from pathlib import Path
 import numpy as np
 
 STAGES = ("dry", "calender", "transport", "cell")
-STAGE_VERSIONS = {"dry": 1, "calender": 3, "transport": 1, "cell": 3, "cell3d": 2}
+STAGE_VERSIONS = {"dry": 2, "calender": 3, "transport": 1, "cell": 3, "cell3d": 2}
 FIDELITY_VOXEL_UM = {"ci": 0.5, "fast": 0.25, "paper": 0.25}
 CELL_MODELS = ("p2d", "3d")
 CELL3D_VOXEL_UM = 1.0  # voxel of the 3-D cell stage (0.5 µm: ~8x the unknowns, ~15x the time)

@@ -61,6 +61,9 @@ SUB_STEPS = 50  # steps between pressure-control updates
 #: slurry is placed in a taller column at PLACEMENT_FRACTION and the barostat consolidates it
 MAX_PLACEMENT_FRACTION, PLACEMENT_FRACTION = 0.38, 0.36
 MAX_DT_HALVINGS = 6  # a blown-up sub-block is re-run from its start with dt/2, at most this often
+#: stable sub-blocks after which a halved step is doubled back (the blow-ups come from the
+#: transient overlaps of a fresh placement or a force-field switch, not from the steady state)
+RESTORE_AFTER_SUB_BLOCKS = 20
 AL_TYPE, TOP_TYPE = 2, 3
 MODES = ("wall", "periodic")
 
@@ -158,12 +161,14 @@ class DryingResult:
     wall_s: float = 0.0
     steps: int = 0
     dt_halvings: int = 0  # times a blown-up sub-block was re-run with half the step
+    dt_restores: int = 0  # times a halved step was doubled back after a stable stretch
 
     def to_metrics(self) -> dict[str, float]:
         out = self.metrics.to_metrics()
         out.update({"slurry_density_g_cm3": self.slurry_metrics.density_g_cm3,
                     "wall_s": self.wall_s, "steps": float(self.steps),
-                    "dt_halvings": float(self.dt_halvings)})
+                    "dt_halvings": float(self.dt_halvings),
+                    "dt_restores": float(self.dt_restores)})
         return out
 
 
@@ -258,13 +263,16 @@ def build_slurry(recipe: Recipe, n_am: int, box_xy_um: float, seed: int,
 
 @dataclass
 class _StepControl:
-    """Time-step factor of the drying run: halved (for the rest of the run) each time a
-    sub-block blows up, see :func:`_step_block`.  The protocol's step counts (checks, shrink,
-    caps) are counts of the nominal step: a halved step runs twice as many, so every stage
-    lasts the same simulated time."""
+    """Time-step factor of the drying run: halved each time a sub-block blows up and doubled
+    back after :data:`RESTORE_AFTER_SUB_BLOCKS` stable sub-blocks, see :func:`_step_block`.
+    The protocol's step counts (checks, shrink, caps) are counts of the nominal step: a
+    halved step runs twice as many, so every stage lasts the same simulated time."""
 
     scale: float = 1.0
-    halvings: int = 0
+    halvings: int = 0  # blow-ups over the run (reported)
+    restores: int = 0  # times a halved step was doubled back
+    stable_sub_blocks: int = 0
+    nominal_steps: float = 0.0  # simulated time in nominal steps
 
     def steps(self, nominal_steps: int) -> int:
         return int(round(nominal_steps / self.scale))
@@ -285,9 +293,10 @@ def _sub_block(sim: Simulation, protocol: DryingProtocol, thermo: Langevin,
 
 
 def _step_block(sim: Simulation, protocol: DryingProtocol, thermo: Langevin,
-                barostat: Berendsen, area_um2: float, n_steps: int,
+                barostat: Berendsen, area_um2: float, nominal_steps: int,
                 control: _StepControl) -> float:
-    """Run one block under the z pressure control; return the block-mean z pressure [kPa].
+    """Run one block of ``nominal_steps`` nominal steps' simulated time under the z pressure
+    control; return the block-mean z pressure [kPa].
 
     Periodic mode: the Berendsen barostat scales z every step from P_zz (virial).  Wall mode:
     the same Berendsen law acts on the slab between the floor and the top plane: every
@@ -301,29 +310,42 @@ def _step_block(sim: Simulation, protocol: DryingProtocol, thermo: Langevin,
     limit that falls with the solvent content (measured at ``ci``: 96 wt % AM, 69 wt % solids
     runs at 0.001 µs; 94 wt % at 60 % solids blows up within 14 steps).  A sub-block whose
     integration blows up (:class:`~physics.engine.EngineInstability`) is re-run from its start
-    with half the step, which then holds for the rest of the run; the physics is unchanged,
-    only the cost.
+    with half the step; the blow-ups come from transients (a fresh placement's overlaps, the
+    force-field switch), so after :data:`RESTORE_AFTER_SUB_BLOCKS` stable sub-blocks the step
+    is doubled back, at the end of a block (a step that blows up again is halved again).  The
+    physics is unchanged, only the cost.
     """
     pressures = []
-    for _ in range(max(1, n_steps // SUB_STEPS)):
+    end = control.nominal_steps + max(SUB_STEPS, nominal_steps)
+    while control.nominal_steps < end - 1e-9:
         snap = sim.snapshot()
         while True:
             try:
                 pressures.append(_sub_block(sim, protocol, thermo, barostat, area_um2))
+                control.stable_sub_blocks += 1
+                control.nominal_steps += SUB_STEPS * control.scale
                 break
             except EngineInstability as err:
-                if control.halvings >= MAX_DT_HALVINGS:
+                if control.scale <= 0.5 ** MAX_DT_HALVINGS:
                     raise EngineInstability(
-                        f"{err} (the step was already halved {control.halvings} times)"
+                        f"{err} (the step was already halved {MAX_DT_HALVINGS} times)"
                     ) from err
                 blown_at = sim.step_count
                 sim.restore(snap)
                 sim.dt *= 0.5
                 control.scale *= 0.5
                 control.halvings += 1
+                control.stable_sub_blocks = 0
                 log.warning("stage %r: the integration blew up at step %d; re-running from "
                             "step %d with dt = %.3g µs", sim.stage, blown_at,
                             snap["step_count"], sim.dt)
+    if control.scale < 1.0 and control.stable_sub_blocks >= RESTORE_AFTER_SUB_BLOCKS:
+        sim.dt *= 2.0
+        control.scale *= 2.0
+        control.restores += 1
+        control.stable_sub_blocks = 0
+        log.info("stage %r: stable for %d sub-blocks; step doubled back to %.3g µs at step %d",
+                 sim.stage, RESTORE_AFTER_SUB_BLOCKS, sim.dt, sim.step_count)
     return float(np.mean(pressures))
 
 
@@ -333,15 +355,14 @@ def _equilibrate(sim: Simulation, col: _Column, protocol: DryingProtocol, thermo
     area = float(sim.box_len[0] * sim.box_len[1])
     mass = float(col.real_mass_pg.sum())
     densities: list[float] = []
-    steps = 0
-    while steps < max_steps / control.scale:
+    start = control.nominal_steps
+    while control.nominal_steps - start < max_steps:
         sim.stage = phase
-        n_block = control.steps(protocol.check_every)
-        p = _step_block(sim, protocol, thermo, barostat, area, n_block, control)
-        steps += n_block
+        p = _step_block(sim, protocol, thermo, barostat, area, protocol.check_every, control)
         rho = mass / _film_volume(sim, protocol.mode)
         densities.append(rho)
-        row = {"phase": phase, "step": sim.step_count, "density_g_cm3": rho, "pressure_kpa": p}
+        row = {"phase": phase, "step": sim.step_count, "time_us": sim.time_us,
+               "density_g_cm3": rho, "pressure_kpa": p}
         history.append(row)
         if progress:
             progress(row)
@@ -409,9 +430,9 @@ def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"
         sim.dt = control.scale * protocol.dt_slurry_us * math.exp(dt_log * s)
         sim.stage = "shrink"
         sim.set_particles(radius=radius, mass=mass, lj=lj, table=ff.contact_table())
-        p = _step_block(sim, protocol, thermo, baro, area, control.steps(protocol.check_every),
-                        control)
-        row = {"phase": "shrink", "step": sim.step_count, "cbd_radius_um": r_now,
+        p = _step_block(sim, protocol, thermo, baro, area, protocol.check_every, control)
+        row = {"phase": "shrink", "step": sim.step_count, "time_us": sim.time_us,
+               "cbd_radius_um": r_now,
                "density_g_cm3": float(col.real_mass_pg.sum()) / _film_volume(sim, protocol.mode),
                "pressure_kpa": p}
         history.append(row)
@@ -437,4 +458,4 @@ def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"
                         metrics=structure_metrics(dried_state),
                         slurry_metrics=structure_metrics(slurry_state), log=history,
                         wall_s=time.perf_counter() - t0, steps=sim.step_count,
-                        dt_halvings=control.halvings)
+                        dt_halvings=control.halvings, dt_restores=control.restores)

@@ -169,6 +169,68 @@ def test_refinement_rounds_add_dem_runs_at_the_map_and_resume(tmp_path):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", **(kwargs | {"refine": 40}))
 
 
+def test_the_indentation_recovery_separates_what_the_curve_cannot(tmp_path):
+    """A curve whose knee depends on plasticity and bridge stiffness only through one product
+    leaves the two on a ridge; the measured indentation recovery (here 0.3 (1 - λ_p), a plastic
+    binder stores little elastic energy) pins the plasticity.  The second job reuses the
+    first's calenderings and adds one indentation per design point."""
+    truth = {"cbd_plasticity": 0.45, "bridge_stiffness_ratio": 1.0}
+
+    def curve(theta, pressures):
+        p_c = 1.5 * (1 + 4 * theta["cbd_plasticity"]) * (1 + theta["bridge_stiffness_ratio"])
+        return 0.25 + 0.17 / (1 + (np.asarray(pressures) / p_c) ** 1.2)
+
+    def recovery_of(theta):
+        return 0.3 * (1 - theta["cbd_plasticity"])
+
+    rows = [{"pressure_mpa": p, "porosity": e, "porosity_sd": 0.003}
+            for p, e in zip(PRESSURES, curve(truth, PRESSURES), strict=True)]
+    write_csv_atomic(tmp_path / "curve.csv", rows)
+    calls = []
+
+    def forward(task):
+        calls.append(task)
+        if "indent_depth_fraction" in task:
+            assert task["indent_depth_fraction"] == 0.1 and "pressures_mpa" not in task
+            assert task["temperature_c"] == 25.0  # the test's room temperature
+            return {"status": "ok", **task, "elastic_recovery": recovery_of(task["theta"]),
+                    "plastic_work_fraction": 0.9, "cpu_s": 1.0}
+        return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
+                "porosity": curve(task["theta"], task["pressures_mpa"]).tolist(),
+                "springback_percent": [0.0] * len(task["pressures_mpa"]),
+                "dried_porosity": 0.43, "cpu_s": 1.0}
+
+    kwargs = dict(forward=forward, dried=["film_a", "film_b"], n_design=12,
+                  parameters="cbd_plasticity,bridge_stiffness_ratio", mcmc_steps=300,
+                  experiment=None, quiet=True)
+    curve_only = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", **kwargs)
+    assert len(calls) == 12 and "recovery_fit" not in curve_only
+    calls.clear()
+    both = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", recovery=0.165,
+                         recovery_sd=0.01, validate=2, **kwargs)
+    # the 12 calenderings are read from the cache; 12 design + 2 validation indentations
+    # and 2 validation calenderings run
+    kinds = ["indent_depth_fraction" in c for c in calls]
+    assert sum(kinds) == 14 and len(calls) == 16
+    lam_curve = curve_only["parameters"]["cbd_plasticity"]
+    lam_both = both["parameters"]["cbd_plasticity"]
+    assert lam_both["ci95_lower"] <= truth["cbd_plasticity"] <= lam_both["ci95_upper"]
+    width = lam_both["ci95_upper"] - lam_both["ci95_lower"]
+    assert width < 0.5 * (lam_curve["ci95_upper"] - lam_curve["ci95_lower"]), (lam_curve,
+                                                                                 lam_both)
+    fit = both["recovery_fit"]
+    assert fit["predictive_lo95"] <= 0.165 <= fit["predictive_hi95"]
+    assert fit["indentations"] == 12 and fit["emulator_cross_validation"]["rmse"] < 0.02
+    v = both["validation"]
+    assert abs(v["recovery_error"]) < 0.03 and v["recovery_runs"] == 2
+    assert (tmp_path / "out" / "recovery_predictive.png").stat().st_size > 0
+    assert "Indentation recovery" in (tmp_path / "out" / "report.md").read_text()
+    preset = json.loads((tmp_path / "out" / "preset.json").read_text())
+    assert preset["provenance"]["recovery_fit"]["measured"] == 0.165
+    with pytest.raises(ValueError, match="--recovery must be a fraction"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", recovery=16.0, **kwargs)
+
+
 def test_a_dem_run_that_raises_is_recorded_as_failed(tmp_path):
     """The real worker function never raises: a run whose film cannot be read comes back as
     'failed' with the error, its CPU time and its inputs (so the design can leave it out)."""
@@ -180,6 +242,10 @@ def test_a_dem_run_that_raises_is_recorded_as_failed(tmp_path):
     result = dem_run(task)
     assert result["status"] == "failed" and "missing.npz" in result["error"]
     assert result["theta"] == TRUTH and result["cpu_s"] >= 0.0
+    indentation = dem_run({"dried": task["dried"], "theta": dict(TRUTH),
+                           "indent_depth_fraction": 0.1, "temperature_c": 60.0,
+                           "line_speed_m_min": 0.54})
+    assert indentation["status"] == "failed" and "missing.npz" in indentation["error"]
 
 
 def test_dem_parameters_reach_the_contact_law():

@@ -381,10 +381,10 @@ def test_pipeline_cell3d_stage_runs_once_and_keys_keep_the_p2d_default(tmp_path)
     assert hit and again["discharge"]["1"]["capacity_mah_g"] == d["capacity_mah_g"]
     inputs = ProcessInputs()
     old = content_hash({"inputs": inputs.to_dict(), "fidelity": "ci", "seed": 0,
-                        "c_rates": [1.0],  # the stage versions before the 3-D stage existed
-                        "versions": {"dry": 1, "calender": 3, "transport": 1, "cell": 3}})
+                        "c_rates": [1.0],  # the key's form before the 3-D stage existed
+                        "versions": {"dry": 2, "calender": 3, "transport": 1, "cell": 3}})
     assert {k: v for k, v in STAGE_VERSIONS.items() if k != "cell3d"} == {
-        "dry": 1, "calender": 3, "transport": 1, "cell": 3}, "bump: update the pinned keys"
+        "dry": 2, "calender": 3, "transport": 1, "cell": 3}, "bump: update the pinned keys"
     assert point_key(inputs, "ci", 0, (1.0,)) == old
     assert point_key(inputs, "ci", 0, (1.0,), "3d") != old
     with pytest.raises(ValueError, match="cell_model = 'fem'; allowed: p2d, 3d"):

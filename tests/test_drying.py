@@ -5,6 +5,7 @@ fast and paper sizes in ``benchmarks/slurry.py`` (minutes); these tests check th
 """
 
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -113,15 +114,23 @@ def test_every_recipe_of_the_box_dries_and_relaxes(am_mass_fraction, solid_conte
     assert 0.2 < structure_metrics(film).porosity < 0.9
 
 
-def test_a_blown_up_sub_block_is_rerun_with_half_the_step():
+def test_a_blown_up_sub_block_is_rerun_with_half_the_step_and_the_step_comes_back():
     """At 4 × the slurry step the swollen blobs' summed dashpots blow the integration up
-    within a few steps; the sub-block is re-run from its start with half the step (twice),
-    and the run ends finite with every stage as long in simulated time."""
+    within a few steps; the sub-block is re-run from its start with half the step, the step
+    is doubled back after a stable stretch, the run ends finite, and every shrink stage lasts
+    its nominal simulated time (check_every × its nominal step) whatever the step did."""
     protocol = dataclasses.replace(TINY, dt_slurry_us=0.004)
     res = dry_electrode(paper_recipe(), 30, seed=0, protocol=protocol)
-    assert res.dt_halvings >= 1
+    assert res.dt_halvings >= 1 and res.dt_restores >= 1
     assert np.isfinite(res.dried.position_um).all()
-    nominal = TINY.shrink_steps
-    shrink_rows = [r["step"] for r in res.log if r["phase"] == "shrink"]
-    assert shrink_rows[-1] - shrink_rows[0] >= (nominal - TINY.check_every) * (
-        2 ** res.dt_halvings) * 0.99
+    n = protocol.shrink_steps // protocol.check_every
+    dt_log = math.log(protocol.dt_dried_us / protocol.dt_slurry_us)
+    t_prev = [r["time_us"] for r in res.log if r["phase"] == "slurry"][-1]
+    shrink = [r for r in res.log if r["phase"] == "shrink"]
+    assert len(shrink) == n
+    for k, row in enumerate(shrink, 1):
+        nominal = protocol.check_every * protocol.dt_slurry_us * math.exp(dt_log * k / n)
+        assert row["time_us"] - t_prev == pytest.approx(nominal, rel=1e-6), k
+        t_prev = row["time_us"]
+
+
