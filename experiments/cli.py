@@ -1682,9 +1682,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--indent-depth-fraction", type=float, default=0.1,
                    help="dem: indentation depth / film thickness of --recovery, in (0, 0.5] "
                         "(default 0.1, the paper's)")
-    p.add_argument("--indent-temperature-c", type=float, default=25.0,
-                   help="dem: temperature of the indentation test of --recovery [°C], in the "
-                        "binder law's [0, 150] (default 25: the paper's room-temperature test)")
+    p.add_argument("--indent-temperature-c", type=float, default=None,
+                   help="dem: temperature of the indentations of --recovery [°C], in the "
+                        "binder law's [0, 150] (default: --temperature-c, as the paper's "
+                        "simulated indentation; the engine keeps the roll's time scale)")
     p.add_argument("--temperature-c", type=float, default=60.0,
                    help="dem: roll temperature of the measured curve [°C] (default 60)")
     p.add_argument("--line-speed-m-min", type=float, default=0.54,

@@ -192,7 +192,7 @@ def test_the_indentation_recovery_separates_what_the_curve_cannot(tmp_path):
         calls.append(task)
         if "indent_depth_fraction" in task:
             assert task["indent_depth_fraction"] == 0.1 and "pressures_mpa" not in task
-            assert task["temperature_c"] == 25.0  # the test's room temperature
+            assert task["temperature_c"] == 60.0  # the roll's, as the paper's indentation
             return {"status": "ok", **task, "elastic_recovery": recovery_of(task["theta"]),
                     "plastic_work_fraction": 0.9, "cpu_s": 1.0}
         return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
@@ -229,6 +229,9 @@ def test_the_indentation_recovery_separates_what_the_curve_cannot(tmp_path):
     assert preset["provenance"]["recovery_fit"]["measured"] == 0.165
     with pytest.raises(ValueError, match="--recovery must be a fraction"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", recovery=16.0, **kwargs)
+    with pytest.raises(ValueError, match="--indent-temperature-c: temperature_c = 200"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", recovery=0.16,
+                      indent_temperature_c=200.0, **kwargs)
 
 
 def test_a_dem_run_that_raises_is_recorded_as_failed(tmp_path):
