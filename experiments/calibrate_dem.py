@@ -669,8 +669,10 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                          for n, m in marginals.items())
         text = (f"Posterior mean and 95 % credible interval: {text}.  Highest-posterior "
                 f"draw: {', '.join(f'{n} = {v:.3g}' for n, v in best.items())}.  "
-                f"{len(ok)} DEM runs ({len(failed)} failed, "
-                f"{summary['dem_cpu_s'] / 3600:.2f} CPU h) on {len(films)} film(s), "
+                f"{len(ok)} DEM calenderings"
+                + (f" and {len(indents)} indentations" if recovery is not None else "")
+                + f" ({len(failed)} runs failed, {summary['dem_cpu_s'] / 3600:.2f} CPU h in "
+                f"all) on {len(films)} film(s), "
                 f"protocol {protocol}; emulator, whole runs held out: RMSE "
                 f"{100 * cv['rmse']:.2f} porosity points, {100 * cv['coverage95']:.0f} % "
                 f"inside its 95 % interval; MCMC acceptance {post.acceptance:.2f}, "
