@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 
 from physics.structure import RadialDistribution
 
@@ -473,6 +475,11 @@ def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, path:
     ax.errorbar(pressures, 100 * np.asarray(observed), yerr=200 * np.asarray(sigma), fmt="o",
                 color="C3", ms=4, capsize=2, label="measured (± 2 sd)")
     ax.set_xscale("log")
+    # plain numbers at 1, 2 and 5 per decade (the default minor labels overlap)
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(mticker.FuncFormatter(
+        lambda v, _: f"{v:g}" if v > 0 and round(v / 10 ** math.floor(math.log10(v))) in (2, 5)
+        else ""))
     ax.set_xlabel("maximum pressure [MPa]")
     ax.set_ylabel("porosity after spring-back [%]")
     ax.grid(alpha=0.3, which="both")
