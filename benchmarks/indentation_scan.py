@@ -2,13 +2,14 @@
 
 Indents one dried film (flat punch to ``--depth-fraction`` of its thickness, the
 calibration's :func:`experiments.calibrate_dem.indent_run`) at the points of a Sobol design
-over the named parameters (``name=LOW:HIGH``, :data:`experiments.calibrate_dem.DEM_PARAMETERS`;
-a box may reach beyond the calibration's prior to see where a measured recovery lies), the
-parameters not named at ``--base``.  Runs in parallel (one process per point, one thread
-each); every finished point is added to ``--out`` (JSON, written atomically) as it
-finishes, so a stopped scan resumes where it stopped.  Prints recovery, plastic work
-fraction, maximum pressure and CPU seconds per point; the table ``indentation-scan`` of
-docs/validation/calendering.md is generated from the JSON.
+(the calibration's generator; log-uniform parameters sampled in log) over the named
+parameters (``name=LOW:HIGH`` inside the calibration's prior,
+:data:`experiments.calibrate_dem.DEM_PARAMETERS`), the parameters not named at ``--base``.
+Runs in parallel (one process per point, one thread each); every finished point is added to
+``--out`` (JSON, written atomically) as it finishes, so a stopped scan resumes where it
+stopped.  Prints recovery, plastic work fraction, maximum pressure and CPU seconds per
+point; the table ``indentation-scan`` of docs/validation/calendering.md is generated from
+the JSON.
 
 Run: ``python benchmarks/indentation_scan.py --dried tests/data/dried_ci_seed0.npz
 --box cbd_plasticity=0:0.9,bridge_stiffness_ratio=0:6,cbd_adhesion_ratio=0:1,am_rolling=0:0.3
@@ -26,23 +27,18 @@ from pathlib import Path
 import numpy as np
 
 
-def parse_box(spec: str) -> dict[str, tuple[float, float]]:
-    box = {}
-    for item in spec.split(","):
-        name, _, rng = item.partition("=")
-        lo, hi = (float(v) for v in rng.split(":"))
-        box[name.strip()] = (lo, hi)
-    return box
+def design(spec: str, n: int, seed: int) -> list[dict]:
+    """The first ``n`` Sobol points (rounded to 1e-6) over the box ``name=LOW:HIGH,...``."""
+    from experiments.calibrate_dem import parse_dem_parameters
+    from optimize.bo import sobol_unit
 
-
-def design(box: dict[str, tuple[float, float]], n: int, seed: int) -> list[dict]:
-    from scipy.stats import qmc
-
-    unit = qmc.Sobol(len(box), scramble=True, seed=seed).random(n)
-    lo = np.array([v[0] for v in box.values()])
-    hi = np.array([v[1] for v in box.values()])
-    return [dict(zip(box, np.round(lo + (hi - lo) * u, 6).tolist(), strict=True))
-            for u in unit]
+    params = parse_dem_parameters(spec)
+    lo = np.array([np.log10(p.lower) if p.log else p.lower for p in params])
+    hi = np.array([np.log10(p.upper) if p.log else p.upper for p in params])
+    unit = lo + (hi - lo) * sobol_unit(len(params), n, seed)
+    values = np.where([p.log for p in params], 10 ** unit, unit)
+    return [dict(zip([p.name for p in params], np.round(row, 6).tolist(), strict=True))
+            for row in values]
 
 
 def run_point(task: dict) -> dict:
@@ -68,11 +64,12 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", required=True, help="JSON, rewritten as points finish")
     args = ap.parse_args()
+    from experiments.calibrate_dem import indent_task, parse_dem_parameters
     from experiments.files import write_json_atomic
     from experiments.tracking import run_provenance
 
     base = {k: float(v) for k, v in (i.split("=") for i in args.base.split(","))}
-    box = parse_box(args.box)
+    box = {p.name: (p.lower, p.upper) for p in parse_dem_parameters(args.box)}
     out = Path(args.out)
     data = json.loads(out.read_text()) if out.is_file() else {
         "dried": args.dried, "box": box, "base": base, "depth_fraction": args.depth_fraction,
@@ -80,12 +77,11 @@ def main() -> None:
     done = data["runs"]
     seen = {json.dumps(r["theta"], sort_keys=True) for r in done}
     tasks = []
-    for point in design(box, args.points, args.seed):
+    for point in design(args.box, args.points, args.seed):
         theta = base | point
         if json.dumps(theta, sort_keys=True) not in seen:
-            tasks.append({"dried": args.dried, "theta": theta,
-                          "indent_depth_fraction": args.depth_fraction,
-                          "temperature_c": args.temperature_c, "line_speed_m_min": 0.54})
+            tasks.append(indent_task(args.dried, theta, args.depth_fraction,
+                                     args.temperature_c, 0.54))
     print(f"{len(done)} points done, {len(tasks)} to run", flush=True)
     with cf.ProcessPoolExecutor(args.workers) as pool:
         for fut in cf.as_completed([pool.submit(run_point, t) for t in tasks]):

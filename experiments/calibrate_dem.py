@@ -299,6 +299,13 @@ def dem_run(task: dict) -> dict:
                 "cpu_s": time.process_time() - started}
 
 
+def indent_task(dried: str, theta: dict[str, float], depth_fraction: float,
+                temperature_c: float, line_speed_m_min: float) -> dict:
+    """The task of one indentation (:func:`indent_run`) of film ``dried`` with θ."""
+    return {"dried": dried, "theta": theta, "indent_depth_fraction": depth_fraction,
+            "temperature_c": temperature_c, "line_speed_m_min": line_speed_m_min}
+
+
 def indent_run(task: dict) -> dict:
     """One indentation (in a worker): flat-punch micro-indentation of ``task['dried']`` with
     θ to ``indent_depth_fraction`` of its thickness; returns the elastic recovery, plastic
@@ -523,10 +530,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         if recovery is None:
             return calender_tasks
         return calender_tasks + [
-            {"dried": t["dried"], "theta": t["theta"],
-             "indent_depth_fraction": indent_depth_fraction,
-             "temperature_c": indent_temperature_c, "line_speed_m_min": line_speed_m_min}
-            for t in calender_tasks]
+            indent_task(t["dried"], t["theta"], indent_depth_fraction, indent_temperature_c,
+                        line_speed_m_min) for t in calender_tasks]
 
     tasks = with_indents([task(t, films[k % len(films)]) for k, t in enumerate(design)])
     settings = {"n_design": n_design, "seed": seed, "table": str(table), "dried": films,
