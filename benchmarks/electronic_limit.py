@@ -26,7 +26,8 @@ from experiments.files import write_json_atomic
 from experiments.tracking import run_provenance
 
 OUT = Path(__file__).parent / "data" / "electronic_limit.json"
-KEEP = ("parameters", "map", "states", "calibrated", "fixed", "voxel_um", "conduction", "n_design",
+KEEP = ("parameters", "map", "states", "calibrated", "fixed", "voxel_um", "conduction",
+        "am_conductivity", "n_design",
         "design_runs", "solve_cpu_s", "mcmc", "structures")
 
 

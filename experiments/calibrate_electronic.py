@@ -58,17 +58,25 @@ SIGMA_GRID_LOG10 = np.linspace(-6.0, 1.0, 36)
 
 # uniform priors in log θ; the boxes are physical ranges, not fitted
 ELECTRONIC_PARAMETERS = {
-    # carbon–oxide and oxide–oxide contact conductance per contact area [S/m²]
-    "contact_am_cbd_s_m2": Parameter("contact_am_cbd_s_m2", 1e0, 1e6, log=True),
-    "contact_am_am_s_m2": Parameter("contact_am_am_s_m2", 1e0, 1e6, log=True),
+    # carbon–oxide and oxide–oxide contact conductance per contact area [S/m²]; the upper
+    # decades reach the no-film limit (G π a² ≫ 4 a σ, the constriction, at a ≈ 0.2 µm
+    # and σ ~ 1 S/m: G ≫ 6e6 S/m²)
+    "contact_am_cbd_s_m2": Parameter("contact_am_cbd_s_m2", 1e0, 1e8, log=True),
+    "contact_am_am_s_m2": Parameter("contact_am_am_s_m2", 1e0, 1e8, log=True),
     # bulk conductivity of the carbon–binder domain (C65 + PVdF, nano-porous) [S/m]
     "sigma_cbd_s_m": Parameter("sigma_cbd_s_m", 0.1, 1e3, log=True),
-    # bulk conductivity of NMC111 [S/m]
+    # bulk conductivity of NMC111 [S/m] (--am-conductivity constant)
     "sigma_am_s_m": Parameter("sigma_am_s_m", 1e-5, 1e-1, log=True),
+    # σ of the fully lithiated NMC111 [S/m] (--am-conductivity lithiation; the law's slope
+    # from Amin & Chiang 2016, physics.am_conductivity; their value 1e-5 S/m)
+    "sigma_am_lithiated_s_m": Parameter("sigma_am_lithiated_s_m", 1e-7, 1e-3, log=True),
 }
 DEFAULT_ELECTRONIC_PARAMETERS = ("contact_am_cbd_s_m2", "sigma_cbd_s_m")
 #: how σ_eff is computed: on the voxel image, or on the particles' contact network
 CONDUCTION_MODELS = ("voxel", "network")
+#: the AM's bulk conductivity: one value, or falling with lithiation along the discharge
+AM_CONDUCTIVITY_MODELS = ("constant", "lithiation")
+_AM_PARAMETER = {"constant": "sigma_am_s_m", "lithiation": "sigma_am_lithiated_s_m"}
 _COLUMNS = ("label", "porosity", "thickness_um", "capacity_mah_g", "capacity_sd_mah_g")
 
 
@@ -172,36 +180,69 @@ def _network(structure: str, _mtime_ns: int, _size: int):
     return contact_network(ParticleState.load(structure))
 
 
-def _contact_and_sigmas(theta: dict[str, float], fixed: dict[str, float]):
-    from physics.transport import SIGMA_AM_S_M, SIGMA_CBD_S_M, ContactConductance
+def _values(theta: dict[str, float], fixed: dict[str, float]) -> dict[str, float]:
+    from physics.am_conductivity import NMC111_AMIN2016
+    from physics.transport import SIGMA_AM_S_M, SIGMA_CBD_S_M
 
-    v = {"contact_am_am_s_m2": math.inf, "contact_am_cbd_s_m2": math.inf,
-         "sigma_am_s_m": SIGMA_AM_S_M, "sigma_cbd_s_m": SIGMA_CBD_S_M} | fixed | theta
-    return (ContactConductance(v["contact_am_am_s_m2"], v["contact_am_cbd_s_m2"]),
-            v["sigma_am_s_m"], v["sigma_cbd_s_m"])
+    return {"contact_am_am_s_m2": math.inf, "contact_am_cbd_s_m2": math.inf,
+            "sigma_am_s_m": SIGMA_AM_S_M, "sigma_cbd_s_m": SIGMA_CBD_S_M,
+            "sigma_am_lithiated_s_m": NMC111_AMIN2016.sigma_lithiated_s_m} | fixed | theta
+
+
+def _sigma_eff_s_m(task: dict, sigma_am_s_m: float) -> tuple[float, dict]:
+    """σ_eff along z [S/m] of ``task['structure']`` at θ with the AM's bulk conductivity
+    ``sigma_am_s_m``, and the solver's extras; ValueError when the solid does not span."""
+    from physics.transport import ContactConductance, electronic_conductivity
+
+    v = _values(task["theta"], task["fixed"])
+    contact = ContactConductance(v["contact_am_am_s_m2"], v["contact_am_cbd_s_m2"])
+    if task.get("conduction", "voxel") == "network":
+        from physics.conduction import network_conductivity
+
+        sol = network_conductivity(_contact_network(task["structure"]), sigma_am_s_m,
+                                   v["sigma_cbd_s_m"], contact)
+        sigma, extra = sol.sigma_eff_s_m, {"current_share": sol.current_share}
+    else:
+        micro, _, _ = _microstructure(task["structure"], task["voxel_um"])
+        sol = electronic_conductivity(micro, "z", sigma_am_s_m=sigma_am_s_m,
+                                      sigma_cbd_s_m=v["sigma_cbd_s_m"], contact=contact)["z"]
+        sigma, extra = float(sol.k_eff), {"pcg_iterations": int(sol.iterations)}
+    if not sol.percolates:
+        raise ValueError("the solid does not span the image along z")
+    return sigma, extra
 
 
 def conductivity_run(task: dict) -> dict:
     """One design run (in a worker): σ_eff along z [S/m] of ``task['structure']`` at θ (and
-    the fixed values); status 'failed' with the error instead of raising."""
-    from physics.transport import electronic_conductivity
-
+    the fixed values).  With ``task['am_conductivity'] == 'lithiation'`` the run solves
+    σ_eff at the lithiation law's σ_AM on the table's stoichiometries
+    (:func:`physics.am_conductivity.conductivity_table`) and discharges the P2D of the
+    task's state (``thickness_m``, ``c_rate``) with that table: ``capacity_mah_g``;
+    ``sigma_eff_s_m`` is then the table's value at the start of discharge.  Status
+    'failed' with the error instead of raising."""
     started = time.process_time()
     try:
-        contact, s_am, s_cbd = _contact_and_sigmas(task["theta"], task["fixed"])
-        if task.get("conduction", "voxel") == "network":
-            from physics.conduction import network_conductivity
+        v = _values(task["theta"], task["fixed"])
+        if task.get("am_conductivity", "constant") == "lithiation":
+            from physics.am_conductivity import NMC111_AMIN2016, conductivity_table
+            from physics.cell import discharge
+            from physics.cell_params import CellParameters
 
-            sol = network_conductivity(_contact_network(task["structure"]), s_am, s_cbd,
-                                       contact)
-            result = {"sigma_eff_s_m": sol.sigma_eff_s_m, "current_share": sol.current_share}
+            law = dataclasses.replace(NMC111_AMIN2016,
+                                      sigma_lithiated_s_m=v["sigma_am_lithiated_s_m"])
+            table = conductivity_table(lambda s_am: _sigma_eff_s_m(task, s_am)[0], law)
+            cathode = dataclasses.replace(
+                _state_cathode(task["structure"], task["voxel_um"], task["thickness_m"])[0],
+                electronic_conductivity_vs_stoichiometry=table)
+            cell = discharge(dataclasses.replace(CellParameters(), cathode=cathode),
+                             task["c_rate"])
+            start = 10 ** np.interp(cathode.initial_stoichiometry, [r[0] for r in table],
+                                    np.log10([r[1] for r in table]))
+            result = {"sigma_eff_s_m": float(start), "sigma_table": [list(r) for r in table],
+                      "capacity_mah_g": cell.capacity_final_mah_g}
         else:
-            micro, _, _ = _microstructure(task["structure"], task["voxel_um"])
-            sol = electronic_conductivity(micro, "z", sigma_am_s_m=s_am, sigma_cbd_s_m=s_cbd,
-                                          contact=contact)["z"]
-            result = {"sigma_eff_s_m": float(sol.k_eff), "pcg_iterations": int(sol.iterations)}
-        if not sol.percolates:
-            raise ValueError("the solid does not span the image along z")
+            sigma, extra = _sigma_eff_s_m(task, v["sigma_am_s_m"])
+            result = {"sigma_eff_s_m": sigma, **extra}
         return {"status": "ok", **task, **result, "cpu_s": time.process_time() - started}
     except Exception as err:  # a failed run is a result, recorded and excluded
         return {"status": "failed", **task, "error": f"{type(err).__name__}: {err}",
@@ -219,6 +260,20 @@ def state_cathode(structure: str, voxel_um: float, thickness_m: float):
     summary |= {"am_radii_um": list(radii), "am_volume_fractions": list(shares)}
     cathode = cathode_from_transport(summary)
     return dataclasses.replace(cathode, thickness_m=thickness_m), summary
+
+
+def _state_cathode(structure: str, voxel_um: float, thickness_m: float):
+    """:func:`state_cathode`, computed once per process and file version (every design run
+    of a state discharges the same structure)."""
+    stat = Path(structure).stat()
+    return _state_cathode_cached(str(structure), float(voxel_um), float(thickness_m),
+                                 stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _state_cathode_cached(structure: str, voxel_um: float, thickness_m: float, _mtime_ns: int,
+                          _size: int):
+    return state_cathode(structure, voxel_um, thickness_m)
 
 
 def capacity_curve(cathode, c_rate: float, log10_sigma: np.ndarray = SIGMA_GRID_LOG10,
@@ -256,17 +311,18 @@ class CapacityMap:
         return self._f(x), np.where(inside, self._df(x), 0.0)
 
 
-class ConductivityEmulator:
-    """GP of log10 σ_eff over the log10 of the parameters, one per state."""
+class LogParameterEmulator:
+    """GP of one output (log10 σ_eff of a film, or a state's capacity on a film) over the
+    log10 of the parameters."""
 
     def __init__(self, parameters: Sequence[Parameter], theta: np.ndarray,
-                 log10_sigma: np.ndarray, label: str):
+                 values: np.ndarray, output: str):
         from surrogates.gp import GPSurrogate
 
         self.parameters = tuple(parameters)
         names = tuple(f"log10_{p.name}" for p in self.parameters)
-        self.model = GPSurrogate(f"log10_sigma_eff[{label}]", names).fit(
-            np.log10(np.atleast_2d(theta)), np.asarray(log10_sigma, dtype=float))
+        self.model = GPSurrogate(output, names).fit(
+            np.log10(np.atleast_2d(theta)), np.asarray(values, dtype=float))
 
     def predict(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.model.predict(np.log10(np.atleast_2d(np.asarray(theta, dtype=float))))
@@ -280,7 +336,8 @@ def _file_hash(path: str) -> str:
 def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
                          structures: Sequence[str | Path], parameters: str | None = None,
                          fixed: dict[str, float] | None = None, voxel_um: float = 1.0,
-                         conduction: str = "voxel", n_design: int = 24, refine: int = 0,
+                         conduction: str = "voxel", am_conductivity: str = "constant",
+                         n_design: int = 24, refine: int = 0,
                          seed: int = 0,
                          executor: str = "local",
                          workers: int = 1, mcmc_steps: int = 3000,
@@ -291,7 +348,12 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
     ``sigma_grid_log10``: the log10 σ_eff [S/m] grid of the P2D capacity curves;
     ``refine``: sequential-design rounds before the final fit (module docstring);
     ``conduction``: σ_eff from the voxel image ('voxel') or the particles' contact network
-    ('network', :mod:`physics.conduction`; the image still gives the P2D's structure)."""
+    ('network', :mod:`physics.conduction`; the image still gives the P2D's structure);
+    ``am_conductivity``: the AM's bulk conductivity constant (parameter ``sigma_am_s_m``) or
+    falling with lithiation along the discharge ('lithiation', :mod:`physics.am_conductivity`;
+    parameter ``sigma_am_lithiated_s_m``): every design run then discharges its state's P2D
+    with the σ_eff(θ) table of its structure, and per state a GP emulates the capacity
+    itself over the log parameters (no single σ_eff decides it)."""
     from experiments.batch import run_cached_tasks
     from experiments.calibrate_dem import round_point
     from experiments.files import write_csv_atomic, write_json_atomic
@@ -310,11 +372,19 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
     if conduction not in CONDUCTION_MODELS:
         raise ValueError(f"--conduction {conduction!r} is unknown; allowed: "
                          f"{', '.join(CONDUCTION_MODELS)}")
+    if am_conductivity not in AM_CONDUCTIVITY_MODELS:
+        raise ValueError(f"--am-conductivity {am_conductivity!r} is unknown; allowed: "
+                         f"{', '.join(AM_CONDUCTIVITY_MODELS)}")
     if not 1 <= workers <= 256:
         raise ValueError(f"--workers must lie in [1, 256], got {workers}")
     params = parse_electronic_parameters(parameters)
     names = [p.name for p in params]
     fixed = dict(fixed or {})
+    other = _AM_PARAMETER["constant" if am_conductivity == "lithiation" else "lithiation"]
+    if other in names or other in fixed:
+        raise ValueError(f"{other} belongs to --am-conductivity "
+                         f"{'constant' if am_conductivity == 'lithiation' else 'lithiation'}; "
+                         f"with {am_conductivity} use {_AM_PARAMETER[am_conductivity]}")
     for name, value in fixed.items():
         if name not in ELECTRONIC_PARAMETERS:
             raise ValueError(f"fixed value for unknown parameter {name!r}; allowed: "
@@ -339,12 +409,26 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
     design = 10 ** (lo + (hi - lo) * sobol_unit(len(params), n_design, seed))
     settings = {"table": str(table), "structures": films, "calibrated": names,
                 "fixed": fixed, "voxel_um": voxel_um, "conduction": conduction,
-                "n_design": n_design, "refine": refine, "seed": seed}
+                "am_conductivity": am_conductivity, "n_design": n_design, "refine": refine,
+                "seed": seed}
+    lithiation = am_conductivity == "lithiation"
+    # a run per film, or (lithiation: each run discharges its state) per state and film
+    slots = [(k, f) for k, row in enumerate(films) for f in row] if lithiation else \
+        [(None, f) for f in unique]
 
     def tasks_at(points: np.ndarray) -> list[dict]:
-        return [{"structure": f, "voxel_um": voxel_um, "fixed": fixed, "conduction": conduction,
-                 "theta": {n: float(v) for n, v in zip(names, np.round(t, 12), strict=True)}}
-                for t in points for f in unique]
+        tasks = []
+        for t in points:
+            theta = {n: float(v) for n, v in zip(names, np.round(t, 12), strict=True)}
+            for k, f in slots:
+                task = {"structure": f, "voxel_um": voxel_um, "fixed": fixed,
+                        "conduction": conduction, "theta": theta}
+                if lithiation:
+                    task |= {"am_conductivity": am_conductivity,
+                             "thickness_m": float(data.thickness_m[k]),
+                             "c_rate": float(data.c_rate[k]), "state": k}
+                tasks.append(task)
+        return tasks
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -353,9 +437,14 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
         # the P2D capacity curve of every state and film (cached: ~40 P2D discharges each)
         from tqdm import tqdm
 
-        maps, summaries = [], []
+        maps, summaries = {}, []
         pairs = [(k, f) for k, row in enumerate(films) for f in row]
-        for k, f in tqdm(pairs, desc="P2D capacity curves", unit="state", disable=quiet):
+        for k, f in tqdm(pairs, desc="P2D capacity curves", unit="state",
+                         disable=quiet or lithiation):
+            if lithiation:  # the runs discharge the P2D themselves: only the image summary
+                summaries.append((k, _state_cathode(f, voxel_um,
+                                                    float(data.thickness_m[k]))[1]))
+                continue
             key = hashlib.sha256(json.dumps(
                 [hashes[f], voxel_um, float(data.thickness_m[k]), float(data.c_rate[k]),
                  np.asarray(sigma_grid_log10).tolist()]).encode()).hexdigest()[:20]
@@ -369,62 +458,84 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
                          "capacity_mah_g": capacity_curve(cathode, float(data.c_rate[k]),
                                                           sigma_grid_log10).tolist()}
                 write_json_atomic(path, curve)
-            maps.append((k, f, CapacityMap(np.array(curve["log10_sigma"]),
-                                           np.array(curve["capacity_mah_g"]))))
+            maps[(k, f)] = CapacityMap(np.array(curve["log10_sigma"]),
+                                       np.array(curve["capacity_mah_g"]))
             summaries.append((k, curve["summary"]))
         runs = run_cached_tasks(tasks_at(design), out / "conductivity_runs",
                                 run=conductivity_run, file_field="structure", hashes=hashes,
-                                executor=executor, workers=workers, desc="conductivity solves",
+                                executor=executor, workers=workers,
+                                desc="solves + P2D" if lithiation else "conductivity solves",
                                 quiet=quiet)
-        def state_capacity(log10_sigma: dict, sd: dict | None = None):
+
+        def state_capacity(per_film: dict) -> tuple[np.ndarray, np.ndarray]:
             """Per state: the mean capacity over its films, and the sd of that mean (the
-            emulators' sd through each curve's slope, plus the film-to-film variance / n)."""
+            emulators' sd, plus the film-to-film variance / n).  ``per_film[(k, f)]``:
+            (capacity, its sd) arrays of state k on film f."""
             mean, var = [], []
             for k in range(len(films)):
-                cs, parts = [], []
-                for _, f, cmap in (m for m in maps if m[0] == k):
-                    c, slope = cmap(log10_sigma[f])
-                    cs.append(c)
-                    parts.append((slope * sd[f]) ** 2 if sd is not None else 0.0 * c)
+                cs = np.array([per_film[(k, f)][0] for f in films[k]])
+                parts = np.array([per_film[(k, f)][1] ** 2 for f in films[k]])
                 n = len(cs)
-                cs = np.array(cs)
                 between = cs.var(axis=0, ddof=1) / n if n > 1 else 0.0 * cs[0]
                 mean.append(cs.mean(axis=0))
-                var.append(np.sum(parts, axis=0) / n ** 2 + between)
+                var.append(parts.sum(axis=0) / n ** 2 + between)
             return np.column_stack(mean), np.sqrt(np.column_stack(var))
 
+        def through_maps(log10_sigma: dict, sd: dict | None = None) -> dict:
+            """Capacities through each state's P2D curve, the emulators' sd through its
+            slope."""
+            out_ = {}
+            for (k, f), cmap in maps.items():
+                c, slope = cmap(log10_sigma[f])
+                out_[(k, f)] = (c, np.abs(slope) * sd[f] if sd is not None else 0.0 * c)
+            return out_
+
         def fit(training: list[dict]):
-            """Emulators on the finished solves, and the posterior through them."""
+            """Emulators on the finished runs, and the posterior through them."""
             emulators = {}
-            for f in unique:
-                ok = [r for r in training if r["structure"] == f and r["status"] == "ok"
-                      and r["sigma_eff_s_m"] > 0]
+            for k, f in slots:
+                mine = [r for r in training if r["structure"] == f
+                        and (not lithiation or r["state"] == k)]
+                ok = [r for r in mine if r["status"] == "ok" and r["sigma_eff_s_m"] > 0]
                 if len(ok) < 4:
-                    bad = [r for r in training if r["structure"] == f and r["status"] != "ok"]
-                    raise RuntimeError(f"{f}: only {len(ok)} conductivity solves finished; "
+                    bad = [r for r in mine if r["status"] != "ok"]
+                    raise RuntimeError(f"{f}: only {len(ok)} design runs finished; "
                                        f"first error: {bad[0]['error'] if bad else '-'}")
-                emulators[f] = ConductivityEmulator(
-                    params, np.array([[r["theta"][n] for n in names] for r in ok]),
-                    np.log10([r["sigma_eff_s_m"] for r in ok]), Path(f).name)
+                theta = np.array([[r["theta"][n] for n in names] for r in ok])
+                emulators[(k, f)] = LogParameterEmulator(
+                    params, theta, np.array([r["capacity_mah_g"] for r in ok]),
+                    f"capacity[{data.label[k]}, {Path(f).name}]") if lithiation else \
+                    LogParameterEmulator(params, theta,
+                                         np.log10([r["sigma_eff_s_m"] for r in ok]),
+                                         f"log10_sigma_eff[{Path(f).name}]")
 
             def predict(theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-                at = {f: em.predict(theta) for f, em in emulators.items()}
-                return state_capacity({f: v[0] for f, v in at.items()},
-                                      {f: v[1] for f, v in at.items()})
+                at = {key: em.predict(theta) for key, em in emulators.items()}
+                if lithiation:
+                    return state_capacity(at)
+                return state_capacity(through_maps({f: v[0] for (_, f), v in at.items()},
+                                                   {f: v[1] for (_, f), v in at.items()}))
 
             return predict, calibrate_with_emulator(
                 predict, data.capacity_mah_g, data.capacity_sd_mah_g, params,
                 steps=mcmc_steps, seed=seed)
 
         def full_model(point: dict) -> tuple[list[dict], dict, np.ndarray, np.ndarray]:
-            """Solves at one θ on every film (cached), σ_eff per film, and the states'
-            capacities (mean over films) with their film-to-film sd of the mean."""
+            """Runs at one θ on every film (cached), σ_eff per film (at the start of
+            discharge), and the states' capacities (mean over films) with their
+            film-to-film sd of the mean."""
             solved = run_cached_tasks(tasks_at(np.array([[point[n] for n in names]])),
                                       out / "conductivity_runs", run=conductivity_run,
                                       file_field="structure", hashes=hashes, quiet=True)
             sig = {r["structure"]: r.get("sigma_eff_s_m", math.nan) for r in solved}
-            cap, cap_sd = state_capacity({f: np.array([math.log10(v) if v > 0 else -np.inf])
-                                          for f, v in sig.items()})
+            if lithiation:
+                per_film = {(r["state"], r["structure"]): (
+                    np.array([r.get("capacity_mah_g", math.nan)]), np.zeros(1))
+                    for r in solved}
+            else:
+                per_film = through_maps({f: np.array([math.log10(v) if v > 0 else -np.inf])
+                                         for f, v in sig.items()})
+            cap, cap_sd = state_capacity(per_film)
             return solved, sig, cap[0], cap_sd[0]
 
         # sequential design: the solves at each round's highest-posterior draw join the
@@ -467,26 +578,32 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
                    "map": best, "mcmc": {"acceptance": post.acceptance,
                                          "autocorr_steps": list(post.autocorr_steps),
                                          "draws": len(post.samples)},
-                   "states": rows, "design_runs": n_design * len(unique),
+                   "states": rows, "design_runs": n_design * len(slots),
                    "solves": len(runs), "refinement_rounds": rounds,
                    "failed_runs": [{"theta": r["theta"], "structure": r["structure"],
                                     "error": r["error"]} for r in failed],
                    "solve_cpu_s": float(sum(r.get("cpu_s", 0.0) for r in runs)), **settings}
         write_csv_atomic(out / "design.csv", [
             {**r["theta"], "structure": Path(r["structure"]).name,
-             "sigma_eff_s_m": r.get("sigma_eff_s_m", math.nan)} for r in runs])
+             "sigma_eff_s_m": r.get("sigma_eff_s_m", math.nan),
+             **({"state": data.label[r["state"]],
+                 "capacity_mah_g": r.get("capacity_mah_g", math.nan)} if lithiation else {})}
+            for r in runs])
         write_csv_atomic(out / "posterior_samples.csv", [
             dict(zip(names, row.tolist(), strict=True)) for row in post.samples[::10]])
         plots = [plot_marginals(marginals, out / "posterior.png").name,
                  plot_pair_posterior(post, out / "posterior_pairs.png", design).name,
                  plot_capacity_predictive(rows, out / "posterior_predictive.png").name]
+        law_note = (", σ_eff along each discharge from the NMC111 law of Amin & Chiang 2016"
+                    if lithiation else "")
         text = "; ".join(f"{n} = {m.mean:.3g} [{m.lower:.3g}, {m.upper:.3g}]"
                          for n, m in marginals.items())
         text = (f"Posterior mean and 95 % credible interval: {text}.  Highest-posterior "
                 f"draw: {', '.join(f'{n} = {v:.3g}' for n, v in best.items())}.  "
-                f"{len(runs)} conductivity solves ({len(failed)} failed) on {len(unique)} "
-                f"structure(s) ({conduction} conduction; images at {voxel_um:g} µm); MCMC "
-                f"acceptance {post.acceptance:.2f}.  "
+                f"{len(runs)} {'design runs' if lithiation else 'conductivity solves'} "
+                f"({len(failed)} failed) on {len(unique)} structure(s) ({conduction} "
+                f"conduction; images at {voxel_um:g} µm; AM conductivity {am_conductivity}"
+                f"{law_note}); MCMC acceptance {post.acceptance:.2f}.  "
                 "The table's capacities at the highest-posterior draw come from the full "
                 "forward model (conductivity solve + P2D), the band from the emulator.")
         if any(m.at_prior_edge for m in marginals.values()):

@@ -1116,7 +1116,7 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
         result = calibrate_electronic(
             args.data, args.out, structures=args.structure, parameters=args.parameters,
             fixed=fixed, voxel_um=args.voxel_um, conduction=args.conduction,
-            n_design=args.design, refine=args.refine, seed=args.seed,
+            am_conductivity=args.am_conductivity, n_design=args.design, refine=args.refine, seed=args.seed,
             executor=args.executor, workers=args.workers, experiment=experiment,
             quiet=args.quiet)
         for name, m in result["parameters"].items():
@@ -1637,11 +1637,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="electronic: σ_eff on the voxel image (default) or on the particles' "
                         "contact network (Holm constriction + contact film per DEM contact; "
                         "physics/conduction.py)")
+    p.add_argument("--am-conductivity", default="constant",
+                   choices=["constant", "lithiation"],
+                   help="electronic: the AM's bulk conductivity constant (default; parameter "
+                        "sigma_am_s_m) or falling with lithiation along each discharge "
+                        "(NMC111 after Amin & Chiang 2016, physics/am_conductivity.py; "
+                        "parameter sigma_am_lithiated_s_m): each design run then discharges "
+                        "the P2D with its structure's σ_eff(θ)")
     p.add_argument("--fixed", action="append", default=[],
                    help="electronic: NAME=VALUE for a parameter that is not calibrated "
                         "(contact_am_am_s_m2, contact_am_cbd_s_m2, sigma_am_s_m, "
-                        "sigma_cbd_s_m); default: no AM-AM contact resistance, the transport "
-                        "defaults for the bulk conductivities")
+                        "sigma_am_lithiated_s_m, sigma_cbd_s_m); default: no AM-AM contact "
+                        "resistance, the transport defaults for the bulk conductivities, "
+                        "1e-5 S/m for the lithiated AM")
     p.add_argument("--dried", action="append", default=None,
                    help="dem: a dried structure (etwin dry dried.npz) to calender; repeat "
                         "for several seeds (design run k uses film k mod n)")

@@ -8,7 +8,11 @@ size class and cathode node, the Li concentration c_s on linear elements in the 
 Equations (Doyle, Fuller & Newman 1993; half cell as PyBaMM's "working electrode: positive"):
   ε_e ∂c_e/∂t = ∂x(D_eff ∂x c_e) + (1 - t+) j / F
   ∂x i_e = j,   i_e = -κ_eff ∂x φ_e + κ_eff (2RT/F)(1 - t+) TDF ∂x ln c_e
-  ∂x i_s = -j,  i_s = -σ_eff ∂x φ_s
+  ∂x i_s = -j,  i_s = -σ_eff ∂x φ_s  (σ_eff constant, or a function of the local AM surface
+    stoichiometry θ = Σ_k f_k c_s,k(R) / c_max, from a table (:mod:`physics.am_conductivity`):
+    each element conducts with σ_a σ_b ln(σ_b/σ_a) / (σ_b − σ_a) of its nodal values, the
+    series conductance of a σ that varies exponentially across the element.  The surface, not the particle mean,
+    because a contact's constriction resistance sits within a contact radius of the contact)
   ∂t c_s = D_s r⁻² ∂r(r² ∂r c_s),  D_s ∂r c_s(R) = -(a_k R_k / 3 ε_AM f_k) i_k / F (the
     reacting area's current spread over the sphere, so Li is conserved for any a_k)
   i_k = 2 i0 sinh(F η / 2RT),  η = φ_s - φ_e - U(c_s(R)/c_max),
@@ -102,6 +106,9 @@ class HalfCellDFN:
         self.n_c = self.cat_nodes.size
         # solid potential: stiffness on the cathode nodes
         self.k_solid = stiffness_matrix(self.x[self.cat_nodes], cat.electronic_conductivity_s_m)
+        table = cat.electronic_conductivity_vs_stoichiometry
+        self.sigma_table = (np.array([row[0] for row in table]),
+                            np.log10([row[1] for row in table])) if table else None
         # particles
         self.radii = np.asarray(cat.particle_radii_m)
         self.n_k = self.radii.size
@@ -180,6 +187,15 @@ class HalfCellDFN:
         mass.eliminate_zeros()  # kron keeps the structural zeros of m_r at r = 0
         return mass
 
+    def solid_conductivity(self, y: np.ndarray) -> np.ndarray:
+        """σ_eff [S/m] at each cathode node: the constant, or the table at the AM surface
+        stoichiometry averaged over the size classes by AM volume (module docstring)."""
+        if self.sigma_table is None:
+            return np.full(self.n_c, self.p.cathode.electronic_conductivity_s_m)
+        shares = np.asarray(self.p.cathode.particle_volume_fractions)
+        theta = shares @ self.cs_block(y)[:, :, -1] / self.c_max
+        return 10.0 ** np.interp(theta, *self.sigma_table)
+
     # ---------------------------------------------------------------- residual
     def residual(self, y: np.ndarray, i_app: float) -> np.ndarray:
         """G(y) with the time derivative excluded: the system is M y' + G(y) = 0."""
@@ -216,7 +232,17 @@ class HalfCellDFN:
         g[0] = self.foil_current(ce[0], -pe[0]) - i_app  # Li foil: i_F(η_Li) = i_app
         out[self.sl_pe] = g
         # solid: ∫ σ φs' w' + ∫ j w + i_app w(L) = 0
-        g = self.k_solid @ (ps - ps[0]) + src[self.cat_nodes]  # K 1 = 0, as for c_s below
+        if self.sigma_table is None:
+            g = self.k_solid @ (ps - ps[0]) + src[self.cat_nodes]  # K 1 = 0, as for c_s below
+        else:
+            sigma = self.solid_conductivity(y)
+            a, b = sigma[:-1], sigma[1:]
+            with np.errstate(divide="ignore", invalid="ignore"):  # a = b: the limit a
+                series = np.where(np.abs(b - a) > 1e-9 * a, a * b * np.log(b / a) / (b - a), a)
+            flux = series * np.diff(ps) / np.diff(self.x[self.cat_nodes])
+            g = src[self.cat_nodes].copy()
+            g[:-1] -= flux
+            g[1:] += flux
         g[-1] += i_app
         out[self.sl_ps] = g
         # particles: M_r cs' + D K_r cs - R² (-i_k / F) e_surf = 0
@@ -270,7 +296,8 @@ class HalfCellDFN:
         """Which unknowns each residual row can depend on (a superset of the true pattern):
         neighbours in x for c_e, φ_e, φ_s; neighbours in r inside one particle; and, at each
         cathode node, every pair among c_e, φ_e, φ_s and the surface c_s of each size class
-        (the reaction)."""
+        (the reaction); with a stoichiometry-dependent σ_eff, φ_s also on the surface c_s of
+        the neighbouring nodes."""
         rows, cols = [], []
 
         def couple(r, c):
@@ -295,6 +322,10 @@ class HalfCellDFN:
         reaction = np.concatenate([np.stack([ce0 + self.cat_nodes, pe0 + self.cat_nodes,
                                              ps0 + n]), cs[:, :, -1]])  # (3 + n_k, n_c)
         couple(reaction[:, None, :], reaction[None, :, :])
+        if self.sigma_table is not None:
+            for d in (-1, 1):
+                m = np.arange(max(0, -d), self.n_c - max(0, d))
+                couple(ps0 + m[None, :], cs[:, m + d, -1])
         r, c = np.concatenate(rows), np.concatenate(cols)
         pat = sparse.csr_matrix((np.ones(r.size, bool), (r, c)), shape=(self.size,) * 2)
         pat.sum_duplicates()
@@ -589,6 +620,8 @@ def blocking_variant(params: CellParameters,
     reads R_ion + R_el unless σ_eff ≫ κ_eff.  As the paper (§ EIS methods: AM conductivity
     raised to 1 S/m "to neglect the role of electronic resistance"), ``None`` sets
     σ_eff = max(σ_eff, 1e3 κ_eff); pass a value to keep another one (e.g. the model's own).
+    A σ_eff table against the AM stoichiometry is dropped: the blocking cell does not
+    lithiate, and its σ_eff is the one chosen here.
     """
     cat = params.cathode
     if electronic_conductivity_s_m is None:
@@ -602,6 +635,7 @@ def blocking_variant(params: CellParameters,
         params,
         cathode=replace(cat, reaction_rate_constant=1e-25,
                         electronic_conductivity_s_m=electronic_conductivity_s_m,
+                        electronic_conductivity_vs_stoichiometry=(),
                         particle_radii_m=(float(np.mean(cat.particle_radii_m)),),
                         particle_volume_fractions=(1.0,), specific_surface_area_m=area_m),
         lithium_foil=replace(params.lithium_foil, exchange_current_density_a_m2=1e6,

@@ -30,6 +30,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from physics.materials import PAPER_AM_COUNTS, PAPER_AM_DIAMETERS_UM, _check_range
 from physics.ocp import ocp_function
 
@@ -59,6 +61,10 @@ class CathodeParameters:
         cbd_porosity: CBD nano-porosity [-]; electrolyte volume = ε + cbd_porosity · ε_CBD.
         tortuosity_factor: τ of the pore network [-]: D_eff = D ε / τ, κ_eff = κ ε / τ.
         electronic_conductivity_s_m: effective solid conductivity σ_eff [S/m].
+        electronic_conductivity_vs_stoichiometry: σ_eff against the local AM surface
+            stoichiometry instead of the constant: ((θ, σ_eff [S/m]), ...) with θ increasing
+            in [0, 1], log-linear between the points and flat outside
+            (:mod:`physics.am_conductivity`); empty: the constant.
         specific_surface_area_m: AM-electrolyte area per electrode volume [m⁻¹]; 0 means
             3 ε_AM Σ_k f_k / R_k from the size classes.
         particle_radii_m: AM size classes, radius of each [m].
@@ -81,6 +87,7 @@ class CathodeParameters:
     cbd_porosity: float = 0.47
     tortuosity_factor: float = 1.41
     electronic_conductivity_s_m: float = 8.6e-4
+    electronic_conductivity_vs_stoichiometry: tuple[tuple[float, float], ...] = ()
     specific_surface_area_m: float = 0.0
     particle_radii_m: tuple[float, ...] = PAPER_PARTICLE_RADII_M
     particle_volume_fractions: tuple[float, ...] = PAPER_PARTICLE_VOLUME_FRACTIONS
@@ -106,6 +113,18 @@ class CathodeParameters:
         _check(s, "tortuosity_factor", self.tortuosity_factor, 1.0, 1e3)
         _check(s, "electronic_conductivity_s_m", self.electronic_conductivity_s_m, 0.0, 1e8,
                lo_open=True)
+        table = self.electronic_conductivity_vs_stoichiometry
+        if table:
+            name = "electronic_conductivity_vs_stoichiometry"
+            if len(table) < 2 or any(len(row) != 2 for row in table):
+                raise ValueError(f"cathode.{name} needs >= 2 (stoichiometry, S/m) pairs, got "
+                                 f"{table!r}")
+            for theta, sigma in table:
+                _check(s, f"{name} stoichiometry", theta, 0.0, 1.0)
+                _check(s, f"{name} conductivity", sigma, 0.0, 1e8, lo_open=True)
+            if np.any(np.diff([row[0] for row in table]) <= 0):
+                raise ValueError(f"cathode.{name}: stoichiometries must increase, got "
+                                 f"{[row[0] for row in table]}")
         _check(s, "specific_surface_area_m", self.specific_surface_area_m, 0.0, 1e9)
         if not self.particle_radii_m or len(self.particle_radii_m) != len(
                 self.particle_volume_fractions):
@@ -272,8 +291,9 @@ class CellParameters:
                 raise ValueError(f"unknown {key} parameter keys {sorted(bad)}; allowed: "
                                  f"{sorted(names)}")
             for name, value in values.items():
-                if isinstance(value, list):
-                    values[name] = tuple(value)
+                if isinstance(value, list):  # JSON arrays (of pairs): tuples
+                    values[name] = tuple(tuple(v) if isinstance(v, list) else v
+                                         for v in value)
             kwargs[key] = kind(**values)
         return cls(**kwargs)
 

@@ -168,11 +168,18 @@ def test_blocking_impedance_is_the_transmission_line():
     assert fit.c_dl_f_m2 == pytest.approx(c_dl, rel=0.02)
 
 
-def test_jacobian_pattern_holds_every_dependence():
+@pytest.mark.parametrize("sigma_table", [(), ((0.1, 1.0), (0.5, 1e-2), (1.0, 1e-4))])
+def test_jacobian_pattern_holds_every_dependence(sigma_table):
     """The structural pattern contains every entry that perturbing one unknown at a time
-    changes (six size classes, a non-uniform state); the coloured finite-difference Jacobian
-    equals the column-by-column one."""
-    model = HalfCellDFN(CellParameters(), Mesh(3, 5, 4))
+    changes (six size classes, a non-uniform state; σ_eff constant or from the surface
+    stoichiometry); the coloured finite-difference Jacobian equals the column-by-column
+    one."""
+    from dataclasses import replace
+
+    params = CellParameters()
+    params = replace(params, cathode=replace(
+        params.cathode, electronic_conductivity_vs_stoichiometry=sigma_table))
+    model = HalfCellDFN(params, Mesh(3, 5, 4))
     y = model.initial_state()
     y[model.sl_ce] *= np.linspace(0.8, 1.2, model.n_x)
     y[model.sl_ps] -= 0.05
