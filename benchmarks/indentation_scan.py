@@ -11,9 +11,15 @@ stopped.  Prints recovery, plastic work fraction, maximum pressure and CPU secon
 point; the table ``indentation-scan`` of docs/validation/calendering.md is generated from
 the JSON.
 
+``--temperature-c`` and ``--loading-time-s`` place the indentations at the real test's
+temperature and rate (:meth:`physics.calender.BinderRheology.rate_ratio`; the paper's test:
+25 °C, 0.4 mN/s to 200 mN, i.e. 500 s of loading).
+
 Run: ``python benchmarks/indentation_scan.py --dried tests/data/dried_ci_seed0.npz
 --box cbd_plasticity=0:0.9,bridge_stiffness_ratio=0:6,cbd_adhesion_ratio=0:1,am_rolling=0:0.3
---points 32 --workers 16 --out benchmarks/data/indentation_scan_ci.json``.
+--points 32 --workers 16 --out benchmarks/data/indentation_scan_ci.json`` (add
+``--temperature-c 25 --loading-time-s 500 --with-base --out
+benchmarks/data/indentation_scan_ci_test.json`` for the test's conditions).
 """
 
 from __future__ import annotations
@@ -61,6 +67,11 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--depth-fraction", type=float, default=0.1)
     ap.add_argument("--temperature-c", type=float, default=60.0)
+    ap.add_argument("--loading-time-s", type=float, default=None,
+                    help="loading time of the real test [s] (the binder at its rate); "
+                         "default: the roll's time scale")
+    ap.add_argument("--with-base", action="store_true",
+                    help="also indent at --base itself")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", required=True, help="JSON, rewritten as points finish")
     args = ap.parse_args()
@@ -73,15 +84,21 @@ def main() -> None:
     out = Path(args.out)
     data = json.loads(out.read_text()) if out.is_file() else {
         "dried": args.dried, "box": box, "base": base, "depth_fraction": args.depth_fraction,
-        "temperature_c": args.temperature_c, "runs": []}
+        "temperature_c": args.temperature_c, "loading_time_s": args.loading_time_s,
+        "runs": []}
+    for key in ("dried", "depth_fraction", "temperature_c", "loading_time_s"):
+        if data.get(key) != getattr(args, key):
+            raise SystemExit(f"{out} holds a scan with {key} = {data.get(key)}, not "
+                             f"{getattr(args, key)}: write to another --out")
     done = data["runs"]
     seen = {json.dumps(r["theta"], sort_keys=True) for r in done}
     tasks = []
-    for point in design(args.box, args.points, args.seed):
+    points = design(args.box, args.points, args.seed)
+    for point in ([{}] if args.with_base else []) + points:
         theta = base | point
         if json.dumps(theta, sort_keys=True) not in seen:
             tasks.append(indent_task(args.dried, theta, args.depth_fraction,
-                                     args.temperature_c, 0.54))
+                                     args.temperature_c, 0.54, args.loading_time_s))
     print(f"{len(done)} points done, {len(tasks)} to run", flush=True)
     with cf.ProcessPoolExecutor(args.workers) as pool:
         for fut in cf.as_completed([pool.submit(run_point, t) for t in tasks]):

@@ -390,6 +390,7 @@ def cmd_indent(args: argparse.Namespace) -> dict:
         raise ValueError(f"--fidelity {args.fidelity!r} is unknown; allowed: "
                          f"{', '.join(FIDELITIES)}")
     conditions, protocol = _conditions_protocol(args)
+    conditions = dataclasses.replace(conditions, loading_time_s=args.loading_time_s)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     state, source = _dried_state(args, out)
@@ -404,7 +405,10 @@ def cmd_indent(args: argparse.Namespace) -> dict:
                            f"{result.thickness_um:.1f} µm ({result.n_particles} particles)")
     summary = {k: v for k, v in result.__dict__.items() if k != "trace"}
     summary.update({"dried": source, "tile": args.tile, "depth_fraction": args.depth_fraction,
-                    "hold_us": args.hold_us, "out": str(out)})
+                    "hold_us": args.hold_us, "loading_time_s": args.loading_time_s,
+                    "bridge_relaxation_us": conditions.bridge_relaxation_us(),
+                    "cbd_modulus_gpa": conditions.cbd_material().young_modulus_pa / 1e9,
+                    "out": str(out)})
     write_json_atomic(out / "metrics.json", json_safe(summary))
     return summary
 
@@ -1076,6 +1080,7 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
                                recovery_sd=args.recovery_sd,
                                indent_depth_fraction=args.indent_depth_fraction,
                                indent_temperature_c=args.indent_temperature_c,
+                               indent_loading_time_s=args.indent_loading_time_s,
                                executor=args.executor, workers=args.workers,
                                experiment=experiment, quiet=args.quiet)
         for name, m in result["parameters"].items():
@@ -1116,7 +1121,8 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
         result = calibrate_electronic(
             args.data, args.out, structures=args.structure, parameters=args.parameters,
             fixed=fixed, voxel_um=args.voxel_um, conduction=args.conduction,
-            am_conductivity=args.am_conductivity, n_design=args.design, refine=args.refine, seed=args.seed,
+            am_conductivity=args.am_conductivity, n_design=args.design, refine=args.refine,
+            seed=args.seed,
             executor=args.executor, workers=args.workers, experiment=experiment,
             quiet=args.quiet)
         for name, m in result["parameters"].items():
@@ -1366,6 +1372,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="hold time at maximum depth in µs of DEM time, in [0, 1000] (default 2)")
     p.add_argument("--tile", type=int, default=1,
                    help="replicate the cell n x n in x-y first, n in [1, 10] (paper: 4)")
+    p.add_argument("--loading-time-s", type=float, default=None,
+                   help="loading time of the real test in s, in [1e-3, 1e5]: the binder's "
+                        "modulus, cohesion and bridge relaxation follow its rate, "
+                        "a_T × 0.22 s / t_load (default: the roll's nip at --line-speed-m-min,"
+                        " as the paper's simulated indentation)")
     press_flags(p)
 
     p = add("transport", cmd_transport,
@@ -1693,7 +1704,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--indent-temperature-c", type=float, default=None,
                    help="dem: temperature of the indentations of --recovery [°C], in the "
                         "binder law's [0, 150] (default: --temperature-c, as the paper's "
-                        "simulated indentation; the engine keeps the roll's time scale)")
+                        "simulated indentation)")
+    p.add_argument("--indent-loading-time-s", type=float, default=None,
+                   help="dem: loading time of the real indentation test of --recovery in s, "
+                        "in [1e-3, 1e5]: the binder follows its rate (etwin indent "
+                        "--loading-time-s; default: the roll's time scale)")
     p.add_argument("--temperature-c", type=float, default=60.0,
                    help="dem: roll temperature of the measured curve [°C] (default 60)")
     p.add_argument("--line-speed-m-min", type=float, default=0.54,

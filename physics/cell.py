@@ -11,8 +11,9 @@ Equations (Doyle, Fuller & Newman 1993; half cell as PyBaMM's "working electrode
   ∂x i_s = -j,  i_s = -σ_eff ∂x φ_s  (σ_eff constant, or a function of the local AM surface
     stoichiometry θ = Σ_k f_k c_s,k(R) / c_max, from a table (:mod:`physics.am_conductivity`):
     each element conducts with σ_a σ_b ln(σ_b/σ_a) / (σ_b − σ_a) of its nodal values, the
-    series conductance of a σ that varies exponentially across the element.  The surface, not the particle mean,
-    because a contact's constriction resistance sits within a contact radius of the contact)
+    series conductance of a σ that varies exponentially across the element.  The surface,
+    not the particle mean, because a contact's constriction resistance sits within a
+    contact radius of the contact)
   ∂t c_s = D_s r⁻² ∂r(r² ∂r c_s),  D_s ∂r c_s(R) = -(a_k R_k / 3 ε_AM f_k) i_k / F (the
     reacting area's current spread over the sphere, so Li is conserved for any a_k)
   i_k = 2 i0 sinh(F η / 2RT),  η = φ_s - φ_e - U(c_s(R)/c_max),

@@ -55,6 +55,30 @@ def test_bridge_relaxation_follows_temperature_and_line_speed():
     assert hot.contact_table().params[CBD, CBD, BRIDGE_TAU] == pytest.approx(5.0 * a_t)
 
 
+def test_a_bench_test_maps_its_loading_time_onto_the_rolls_rate():
+    """A compression lasting t_load at T has De/De_ref = a_T t_nip,ref / t_load: a loading
+    as long as the reference nip at the reference temperature is the reference roll, one of
+    0.22 s × 10 at 60 °C the roll at a tenth of the line speed, and at 25 °C a 15 s loading
+    is a_T(25 °C) × 0.22/15 (the line speed no longer enters)."""
+    contact = BinderContact(bridge_stiffness_ratio=1.0, bridge_relaxation_ref_us=5.0)
+    roll = ProcessConditions(binder_contact=contact)
+    same = ProcessConditions(binder_contact=contact, loading_time_s=0.22, line_speed_m_min=50)
+    assert same.bridge_relaxation_us() == pytest.approx(roll.bridge_relaxation_us())
+    assert same.cbd_material().young_modulus_pa == pytest.approx(
+        roll.cbd_material().young_modulus_pa)
+    slow = ProcessConditions(binder_contact=contact, line_speed_m_min=0.054)
+    long = ProcessConditions(binder_contact=contact, loading_time_s=2.2)
+    assert long.bridge_relaxation_us() == pytest.approx(slow.bridge_relaxation_us())
+    assert long.cbd_material().cohesion_energy_density_pa == pytest.approx(
+        slow.cbd_material().cohesion_energy_density_pa)
+    cold = ProcessConditions(temperature_c=25.0, binder_contact=contact, loading_time_s=15.0)
+    a_t = math.exp(85e3 / 8.314462618 * (1 / 298.15 - 1 / 333.15))
+    assert cold.bridge_relaxation_us() == pytest.approx(5.0 * a_t * 0.22 / 15.0)
+    assert cold.deborah_number(30.0) == pytest.approx(0.16 * a_t / 15.0)
+    with pytest.raises(ValueError, match="loading_time_s"):
+        ProcessConditions(loading_time_s=0.0)
+
+
 def test_time_step_shrinks_with_the_unloading_stiffness():
     state = ParticleState.load(DATA_DIR / "dried_ci_seed0.npz")
     cond = ProcessConditions(binder_contact=BinderContact(plasticity=0.75))

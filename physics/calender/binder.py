@@ -45,6 +45,10 @@ class BinderRheology:
             curve.
         reference_cohesion_gpa: CED_CBD at the reference state [GPa] (Table 2: 0.07), in
             [1e-5, 10].
+        reference_nip_time_s: nip contact time of the reference roll [s] (paper: 0.125 m
+            roll radius, ~30 µm reduction at 0.54 m/min: sqrt(R Δh)/v = 0.22 s), in
+            (0, 100]; it converts a bench test's loading time into the rate of the roll
+            (:meth:`rate_ratio`).
     """
 
     reference_temperature_c: float = 60.0
@@ -57,8 +61,11 @@ class BinderRheology:
     max_temperature_c: float = 150.0
     reference_modulus_gpa: float = CBD.young_modulus_pa / 1e9
     reference_cohesion_gpa: float = CBD.cohesion_energy_density_pa / 1e9
+    reference_nip_time_s: float = 0.22
 
     def __post_init__(self) -> None:
+        _check_range("BinderRheology.reference_nip_time_s", self.reference_nip_time_s,
+                     0.0, 100.0, lo_open=True)
         _check_range("BinderRheology.reference_modulus_gpa", self.reference_modulus_gpa,
                      0.01, 200.0)
         _check_range("BinderRheology.reference_cohesion_gpa", self.reference_cohesion_gpa,
@@ -90,15 +97,27 @@ class BinderRheology:
         """Binder relaxation time τ(T) [s]."""
         return self.relaxation_time_ref_s * self.shift_factor(temperature_c)
 
-    def modulus_factor(self, temperature_c: float, line_speed_m_min: float) -> float:
-        """E_CBD / E_ref = (a_T v / v_ref)^n [-]."""
-        ratio = self.shift_factor(temperature_c) * line_speed_m_min / \
-            self.reference_line_speed_m_min
-        return ratio ** self.rate_exponent
+    def rate_ratio(self, temperature_c: float, line_speed_m_min: float,
+                   loading_time_s: float | None = None) -> float:
+        """De/De_ref [-]: a_T v/v_ref in a roll nip (t_nip ∝ 1/v), or a_T t_nip,ref/t_load
+        for a compression that lasts ``loading_time_s`` (a bench test: the line speed then
+        does not enter)."""
+        if loading_time_s is None:
+            return self.shift_factor(temperature_c) * line_speed_m_min / \
+                self.reference_line_speed_m_min
+        return self.shift_factor(temperature_c) * self.reference_nip_time_s / loading_time_s
 
-    def cohesion_factor(self, temperature_c: float, line_speed_m_min: float) -> float:
+    def modulus_factor(self, temperature_c: float, line_speed_m_min: float,
+                       loading_time_s: float | None = None) -> float:
+        """E_CBD / E_ref = (De/De_ref)^n [-] (:meth:`rate_ratio`)."""
+        return self.rate_ratio(temperature_c, line_speed_m_min,
+                               loading_time_s) ** self.rate_exponent
+
+    def cohesion_factor(self, temperature_c: float, line_speed_m_min: float,
+                        loading_time_s: float | None = None) -> float:
         """CED_CBD / CED_ref = (E/E_ref)^m [-]."""
-        return self.modulus_factor(temperature_c, line_speed_m_min) ** self.cohesion_exponent
+        return self.modulus_factor(temperature_c, line_speed_m_min,
+                                   loading_time_s) ** self.cohesion_exponent
 
 
 MAX_COHESIVE_OVERLAP_RATIO = 0.5  # largest zero-load δ_eq/R* accepted (module docstring)
@@ -189,6 +208,12 @@ class ProcessConditions:
             in [0, 2]; pairs mix geometrically (Table 2: 0.001 both, the paper's fit; rough
             NMC secondary particles and PVDF-bound carbon are nearer 0.1-0.5).
         binder_contact: plasticity, adhesion, bridge and rolling resistance beyond Table 2.
+        loading_time_s: duration of the compression the binder sees [s], in [1e-3, 1e5];
+            None (default): the roll's nip, whose time scale follows the line speed.  A
+            bench test sets it (an indentation's loading time): the binder's modulus,
+            cohesion and bridge relaxation then follow De/De_ref = a_T t_nip,ref / t_load
+            (:meth:`BinderRheology.rate_ratio`), and the simulated compression stands for
+            the test's loading as it stands for the nip.
     """
 
     temperature_c: float = 60.0
@@ -199,9 +224,12 @@ class ProcessConditions:
     am_friction: float = NMC.friction
     cbd_friction: float = CBD.friction
     binder_contact: BinderContact = field(default_factory=BinderContact)
+    loading_time_s: float | None = None
 
     def __post_init__(self) -> None:
         self.binder.check_temperature(self.temperature_c)
+        if self.loading_time_s is not None:
+            _check_range("loading_time_s", self.loading_time_s, 1e-3, 1e5)
         _check_range("am_friction", self.am_friction, 0.0, 2.0)
         _check_range("cbd_friction", self.cbd_friction, 0.0, 2.0)
         _check_range("line_speed_m_min", self.line_speed_m_min, 0.01, 200.0)
@@ -235,16 +263,15 @@ class ProcessConditions:
         b = self.binder
         return replace(base, friction=self.cbd_friction,
                        young_modulus_pa=b.reference_modulus_gpa * 1e9 * b.modulus_factor(
-            self.temperature_c, self.line_speed_m_min),
+            self.temperature_c, self.line_speed_m_min, self.loading_time_s),
             cohesion_energy_density_pa=b.reference_cohesion_gpa * 1e9 * b.cohesion_factor(
-                self.temperature_c, self.line_speed_m_min))
+                self.temperature_c, self.line_speed_m_min, self.loading_time_s))
 
     def bridge_relaxation_us(self) -> float:
-        """Engine relaxation time of the binder bridge at this roll [µs] (BinderContact)."""
-        b = self.binder
-        return (self.binder_contact.bridge_relaxation_ref_us
-                * b.shift_factor(self.temperature_c)
-                * self.line_speed_m_min / b.reference_line_speed_m_min)
+        """Engine relaxation time of the binder bridge at this roll or test [µs]
+        (BinderContact): bridge_relaxation_ref_us × De/De_ref."""
+        return self.binder_contact.bridge_relaxation_ref_us * self.binder.rate_ratio(
+            self.temperature_c, self.line_speed_m_min, self.loading_time_s)
 
     def contact_table(self) -> ContactTable:
         """Table 2 law with the CBD at these conditions and the binder contact models:
@@ -258,6 +285,7 @@ class ProcessConditions:
         return length_m / (self.line_speed_m_min / 60.0)
 
     def deborah_number(self, reduction_um: float) -> float:
-        """De = τ(T)/t_nip [-] (inf for a zero reduction)."""
-        t = self.nip_contact_time_s(reduction_um)
+        """De = τ(T)/t_nip [-] (inf for a zero reduction); τ(T)/loading_time_s when the
+        loading time is set."""
+        t = self.loading_time_s or self.nip_contact_time_s(reduction_um)
         return self.binder.relaxation_time_s(self.temperature_c) / t if t > 0 else math.inf
