@@ -241,6 +241,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "recipe-box": ("recipe_box.json", recipe_box_table),
     "dem-design": ("dem_design_fast.json", dem_design_table),
     "indentation-scan": ("indentation_scan_ci.json", indentation_scan_table),
+    "indentation-scan-test": ("indentation_scan_ci_test.json", indentation_scan_table),
 }
 
 
