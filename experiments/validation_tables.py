@@ -182,6 +182,9 @@ def electronic_limit_table(data: dict) -> str:
         params = "; ".join(
             f"{n} {p['mean']:.3g} [{p['ci95_lower']:.3g}, {p['ci95_upper']:.3g}]"
             + (" (edge)" if p["at_prior_edge"] else "") for n, p in e["parameters"].items())
+        if e.get("am_conductivity") == "lithiation":
+            params += ("; highest-posterior draw "
+                       + ", ".join(f"{n} {v:.3g}" for n, v in e["map"].items()))
         for k, s in enumerate(e["states"]):
             where = f"{e['voxel_um']:g}" + (" (network σ)" if e.get("conduction") == "network"
                                              else "")
@@ -199,7 +202,7 @@ def electronic_limit_table(data: dict) -> str:
                          f"{100 * e['measured_gain']:+.0f} %"])
     return _md(["calibration", "voxel [µm]", "posterior mean [95 % interval]", "state",
                 "films", "image ε", "measured ε", "thickness [µm]",
-                "σ_eff at MAP [S/m]", "capacity at MAP [mAh/g]",
+                "σ_eff at MAP [S/m] (σ_AM(θ): at the start)", "capacity at MAP [mAh/g]",
                 "posterior median [95 %]", "measured [mAh/g]"], rows)
 
 
