@@ -28,9 +28,12 @@ and the variance of that mean (film-to-film scatter / n) joins s_i².  The poste
 y_i ~ N(C_i, σ_i² + s_i²) is sampled by ensemble MCMC
 (:func:`optimize.calibration.calibrate_with_emulator`).  The highest-posterior draw is checked
 by the full forward model (solve + P2D), without the emulator.  ``refine`` rounds before
-the final fit each add the solves at the current highest-posterior draw to the emulators'
+the final fit each add the runs at the current highest-posterior draw to the emulators'
 training set (a space-filling design leaves the emulator coarse where the posterior sits;
-the solves are cheap, so the design follows the posterior), as the DEM calibration does.
+the runs are cheap, so the design follows the posterior), as the DEM calibration does, and
+the runs at the posterior draw where the emulators are least certain against the data
+(max Σ s_i²/σ_i² over 400 draws: a corner of the box where the emulator extrapolates can
+otherwise hold posterior mass that the full model refutes).
 """
 
 from __future__ import annotations
@@ -538,17 +541,37 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
             cap, cap_sd = state_capacity(per_film)
             return solved, sig, cap[0], cap_sd[0]
 
-        # sequential design: the solves at each round's highest-posterior draw join the
-        # emulators' training set (recorded before they run, so a resumed job redoes none)
+        # sequential design: each round runs the full model at the highest-posterior draw
+        # and at the posterior draw where the emulators are least certain against the data
+        # (max Σ s_i²/σ_i² over 400 draws), both from one fit; the points are recorded
+        # before they run, so a resumed job redoes none
         rounds = []
         for k in range(refine):
+            fitted: dict = {}
+
+            def fitted_now(fitted=fitted, training=runs) -> dict:
+                if not fitted:
+                    fitted["predict"], fitted["post"] = fit(training)
+                return fitted
+
+            def least_certain(fitted=fitted, k=k) -> dict[str, float]:
+                f = fitted_now(fitted)
+                draws = f["post"].sample(400, seed + 1 + k)
+                theta = np.column_stack([draws[n] for n in names])
+                _, sd = f["predict"](theta)
+                j = int(np.argmax(np.sum((sd / data.capacity_sd_mah_g) ** 2, axis=1)))
+                return {n: float(theta[j, i]) for i, n in enumerate(names)}
+
             point = round_point(out / "refinement_points.json", k, names,
-                                lambda training=runs: fit(training)[1].best())
-            solved, _, cap, _ = full_model(point)
-            runs += solved
-            rounds.append({"round": k + 1, "map": point, "capacity_mah_g": cap.tolist(),
-                           "max_abs_error_mah_g": float(np.max(np.abs(
-                               cap - data.capacity_mah_g)))})
+                                lambda fitted=fitted: fitted_now(fitted)["post"].best())
+            explore = round_point(out / "exploration_points.json", k, names, least_certain)
+            for kind, at in (("highest-posterior", point), ("least certain", explore)):
+                solved, _, cap, _ = full_model(at)
+                runs += solved
+                rounds.append({"round": k + 1, "point": kind, "map": at,
+                               "capacity_mah_g": cap.tolist(),
+                               "max_abs_error_mah_g": float(np.max(np.abs(
+                                   cap - data.capacity_mah_g)))})
         predict, post = fit(runs)
         marginals = post.marginals()
         best = post.best()
@@ -615,10 +638,11 @@ def calibrate_electronic(table: str | Path, out_dir: str | Path, *,
                                            for n, m in marginals.items()], plots=plots),
             Section("States", "Measured against the forward model at the highest-posterior "
                     "draw.", table=rows),
-            *([Section("Sequential refinement", "Each round fits the emulators, solves at the "
-                       "highest-posterior draw on every film (full model below) and adds "
-                       "those solves to the training set.",
-                       table=[{"round": r["round"], **r["map"],
+            *([Section("Sequential refinement", "Each round fits the emulators, runs the "
+                       "full model on every film at the highest-posterior draw and at the "
+                       "posterior draw where the emulators are least certain against the "
+                       "data, and adds those runs to the training set.",
+                       table=[{"round": r["round"], "point": r["point"], **r["map"],
                                **{f"capacity[{lab}]": c for lab, c in
                                   zip(data.label, r["capacity_mah_g"], strict=True)},
                                "max_abs_error_mah_g": r["max_abs_error_mah_g"]}

@@ -48,6 +48,20 @@ def single_threaded():
         torch.set_num_threads(before)
 
 
+@contextmanager
+def torch_single_threaded():
+    """Torch alone on one thread: what a prediction needs (it calls no BLAS outside torch).
+    threadpoolctl's limit costs ~3 ms per entry, as much as a 32-point prediction itself,
+    and an emulator MCMC predicts tens of thousands of times."""
+    torch = _torch()
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 @dataclass
 class GPSurrogate:
     """One output's GP: ``input_names`` and ``features`` define its input space."""
@@ -86,7 +100,7 @@ class GPSurrogate:
         xm = torch.as_tensor(model_inputs(np.atleast_2d(x), self.input_names, self.features),
                              dtype=torch.float64)
         self.model.eval()
-        with torch.no_grad(), single_threaded():
+        with torch.no_grad(), torch_single_threaded():
             # one point per batch: the marginal variances without the n × n joint covariance
             post = self.model.posterior(xm.unsqueeze(-2), observation_noise=True)
             mean = post.mean.reshape(-1).numpy().copy()

@@ -146,19 +146,27 @@ def test_with_a_lithiation_dependent_am_the_laws_level_is_recovered(tmp_path):
         f"L{t:g},0.45,{t},{c:.3f},3\n" for t, c in zip((100, 150), capacities, strict=True)))
     kwargs = {"structures": [FILM, FILM], "parameters": "sigma_am_lithiated_s_m",
               "fixed": fixed, "conduction": "network", "am_conductivity": "lithiation",
-              "n_design": 8, "mcmc_steps": 500, "experiment": None, "quiet": True}
+              "n_design": 6, "refine": 1, "mcmc_steps": 300, "experiment": None,
+              "quiet": True}
     result = calibrate_electronic(path, tmp_path / "out", **kwargs)
     s = result["parameters"]["sigma_am_lithiated_s_m"]
     assert s["ci95_lower"] < 1e-5 < s["ci95_upper"]
     assert math.log10(s["ci95_upper"] / s["ci95_lower"]) < 2.0
     for row, c in zip(result["states"], capacities, strict=True):
         assert abs(row["capacity_mah_g"] - c) < 6.0
-    assert result["design_runs"] == 16  # each design point discharges both states
+    assert result["design_runs"] == 12  # each design point discharges both states
+    # one round: the highest-posterior draw and the least certain draw, both run
+    assert [r["point"] for r in result["refinement_rounds"]] == ["highest-posterior",
+                                                                 "least certain"]
+    assert result["solves"] == 12 + 2 * 2
     runs = tmp_path / "out" / "conductivity_runs"
     before = {p.name: p.stat().st_mtime_ns for p in runs.iterdir()}
-    calibrate_electronic(path, tmp_path / "out", **(kwargs | {"mcmc_steps": 200}))
+    calibrate_electronic(path, tmp_path / "out", **(kwargs | {"mcmc_steps": 100}))
     after = {p.name: p.stat().st_mtime_ns for p in runs.iterdir()}
     assert all(after[name] == t for name, t in before.items())
     assert len(set(after) - set(before)) <= 2  # at most the new MAP check
+    assert json.loads((tmp_path / "out" / "exploration_points.json").read_text())[0][
+        "sigma_am_lithiated_s_m"] == result["refinement_rounds"][1]["map"][
+        "sigma_am_lithiated_s_m"]  # recorded, reused on the rerun
     with pytest.raises(ValueError, match="sigma_am_s_m belongs to --am-conductivity constant"):
         calibrate_electronic(path, tmp_path / "o2", **(kwargs | {"parameters": "sigma_am_s_m"}))
