@@ -227,7 +227,12 @@ def conductivity_run(task: dict) -> dict:
     try:
         v = _values(task["theta"], task["fixed"])
         if task.get("am_conductivity", "constant") == "lithiation":
-            from physics.am_conductivity import NMC111_AMIN2016, conductivity_table
+            from physics.am_conductivity import (
+                NMC111_AMIN2016,
+                conductivity_table,
+                table_conductivity,
+                table_log10_points,
+            )
             from physics.cell import discharge
             from physics.cell_params import CellParameters
 
@@ -239,8 +244,8 @@ def conductivity_run(task: dict) -> dict:
                 electronic_conductivity_vs_stoichiometry=table)
             cell = discharge(dataclasses.replace(CellParameters(), cathode=cathode),
                              task["c_rate"])
-            start = 10 ** np.interp(cathode.initial_stoichiometry, [r[0] for r in table],
-                                    np.log10([r[1] for r in table]))
+            start = table_conductivity(table_log10_points(table),
+                                       cathode.initial_stoichiometry)
             result = {"sigma_eff_s_m": float(start), "sigma_table": [list(r) for r in table],
                       "capacity_mah_g": cell.capacity_final_mah_g}
         else:

@@ -268,7 +268,9 @@ def _conditions_protocol(args: argparse.Namespace):
     contact = {f: getattr(args, a) for a, f in (
         ("cbd_plasticity", "plasticity"), ("cbd_adhesion_ratio", "adhesion_ratio"),
         ("am_rolling", "am_rolling"), ("bridge_stiffness_ratio", "bridge_stiffness_ratio"),
-        ("bridge_relaxation_us", "bridge_relaxation_ref_us")) if getattr(args, a) is not None}
+        ("bridge_relaxation_us", "bridge_relaxation_ref_us"),
+        ("bridge_equilibrium_fraction", "bridge_equilibrium_fraction"))
+        if getattr(args, a) is not None}
     friction = {f: getattr(args, f) for f in ("am_friction", "cbd_friction")
                 if getattr(args, f) is not None}
     conditions = dataclasses.replace(
@@ -384,20 +386,27 @@ def cmd_indent(args: argparse.Namespace) -> dict:
 
     from experiments.plots import plot_indentation
     from physics.calender import indent
+    from physics.calender.indentation import INDENTERS
     from physics.structure import tile_xy
 
     if args.fidelity not in FIDELITIES:
         raise ValueError(f"--fidelity {args.fidelity!r} is unknown; allowed: "
                          f"{', '.join(FIDELITIES)}")
+    if args.indenter not in INDENTERS:
+        raise ValueError(f"--indenter {args.indenter!r} is unknown; allowed: "
+                         f"{', '.join(INDENTERS)}")
     conditions, protocol = _conditions_protocol(args)
-    conditions = dataclasses.replace(conditions, loading_time_s=args.loading_time_s)
+    try:
+        conditions = dataclasses.replace(conditions, loading_time_s=args.loading_time_s)
+    except ValueError as err:
+        raise ValueError(f"--loading-time-s: {err}") from None
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     state, source = _dried_state(args, out)
     state = tile_xy(state, args.tile)
     bar, progress = _press_bar("indent", args.quiet)
     result = indent(state, args.depth_fraction, args.hold_us, conditions, protocol,
-                    progress=progress)
+                    indenter=INDENTERS[args.indenter], progress=progress)
     bar.close()
     write_csv_atomic(out / "indentation.csv", result.trace)
     plot_indentation(result.trace, out / "indentation.png",
@@ -406,6 +415,7 @@ def cmd_indent(args: argparse.Namespace) -> dict:
     summary = {k: v for k, v in result.__dict__.items() if k != "trace"}
     summary.update({"dried": source, "tile": args.tile, "depth_fraction": args.depth_fraction,
                     "hold_us": args.hold_us, "loading_time_s": args.loading_time_s,
+                    "indenter": args.indenter,
                     "bridge_relaxation_us": conditions.bridge_relaxation_us(),
                     "cbd_modulus_gpa": conditions.cbd_material().young_modulus_pa / 1e9,
                     "out": str(out)})
@@ -1338,6 +1348,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="bridge relaxation time in the engine at 60 degC and 0.54 m/min, "
                             "in (0, 1e4] us; scales with the binder's Arrhenius shift and the "
                             "line speed (default 5)")
+        p.add_argument("--bridge-equilibrium-fraction", type=float, default=None,
+                       help="share of the bridge stiffness that does not relax (rubbery "
+                            "plateau of a semicrystalline binder), in [0, 1] (default 0: the "
+                            "bridge relaxes completely)")
         p.add_argument("--inertial-number", type=float, default=1e-3,
                        help="target inertial number of the plane-speed law, in (0, 0.1] "
                             "(default 1e-3)")
@@ -1377,6 +1391,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "modulus, cohesion and bridge relaxation follow its rate, "
                         "a_T × 0.22 s / t_load (default: the roll's nip at --line-speed-m-min,"
                         " as the paper's simulated indentation)")
+    p.add_argument("--indenter", default="diamond",
+                   help="punch material: diamond (the test's Vickers tip, no adhesion; "
+                        "default) or steel (the roll's plane with Table 2's cohesion, as the "
+                        "paper's simulated indentation)")
     press_flags(p)
 
     p = add("transport", cmd_transport,

@@ -77,3 +77,15 @@ def conductivity_table(sigma_eff_s_m: Callable[[float], float], law: LithiationC
                              "not conduct")
         table.append((float(theta), s))
     return tuple(table)
+
+
+def table_log10_points(table) -> tuple[np.ndarray, np.ndarray]:
+    """(θ, log10 σ_eff) arrays of a ((θ, σ_eff [S/m]), ...) table."""
+    return (np.array([row[0] for row in table], dtype=float),
+            np.log10([row[1] for row in table]))
+
+
+def table_conductivity(points: tuple[np.ndarray, np.ndarray], stoichiometry):
+    """σ_eff [S/m] at the AM stoichiometry θ [-] from :func:`table_log10_points`: log-linear
+    between the table's points, flat beyond them."""
+    return 10.0 ** np.interp(stoichiometry, *points)

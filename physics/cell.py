@@ -34,6 +34,7 @@ from scipy import sparse
 from scipy.sparse import linalg as sparse_linalg
 
 from physics import electrolyte as el
+from physics.am_conductivity import table_conductivity, table_log10_points
 from physics.cell_params import FARADAY, GAS_CONSTANT, CellParameters
 from physics.fem1d import graded_nodes, mass_matrix, stiffness_matrix
 from physics.ocp import ocp_function
@@ -108,12 +109,12 @@ class HalfCellDFN:
         # solid potential: stiffness on the cathode nodes
         self.k_solid = stiffness_matrix(self.x[self.cat_nodes], cat.electronic_conductivity_s_m)
         table = cat.electronic_conductivity_vs_stoichiometry
-        self.sigma_table = (np.array([row[0] for row in table]),
-                            np.log10([row[1] for row in table])) if table else None
+        self.sigma_table = table_log10_points(table) if table else None
         # particles
         self.radii = np.asarray(cat.particle_radii_m)
         self.n_k = self.radii.size
         self.area = np.asarray(cat.surface_area_per_class_m())
+        self.class_shares = np.asarray(cat.particle_volume_fractions)  # AM volume shares
         # Li enters a class's spheres at a_k i_k per electrode volume; their own surface per
         # volume is 3 ε_AM f_k / R_k, so the flux averaged over the sphere surface is i_k
         # times the ratio (1 unless specific_surface_area_m sets a reacting area of its own,
@@ -193,9 +194,8 @@ class HalfCellDFN:
         stoichiometry averaged over the size classes by AM volume (module docstring)."""
         if self.sigma_table is None:
             return np.full(self.n_c, self.p.cathode.electronic_conductivity_s_m)
-        shares = np.asarray(self.p.cathode.particle_volume_fractions)
-        theta = shares @ self.cs_block(y)[:, :, -1] / self.c_max
-        return 10.0 ** np.interp(theta, *self.sigma_table)
+        theta = self.class_shares @ self.cs_block(y)[:, :, -1] / self.c_max
+        return table_conductivity(self.sigma_table, theta)
 
     # ---------------------------------------------------------------- residual
     def residual(self, y: np.ndarray, i_app: float) -> np.ndarray:
@@ -622,12 +622,17 @@ def blocking_variant(params: CellParameters,
     raised to 1 S/m "to neglect the role of electronic resistance"), ``None`` sets
     σ_eff = max(σ_eff, 1e3 κ_eff); pass a value to keep another one (e.g. the model's own).
     A σ_eff table against the AM stoichiometry is dropped: the blocking cell does not
-    lithiate, and its σ_eff is the one chosen here.
+    lithiate, so the model's own σ_eff is the table's at the initial stoichiometry.
     """
     cat = params.cathode
+    own = cat.electronic_conductivity_s_m
+    if cat.electronic_conductivity_vs_stoichiometry:
+        own = float(table_conductivity(
+            table_log10_points(cat.electronic_conductivity_vs_stoichiometry),
+            cat.initial_stoichiometry))
     if electronic_conductivity_s_m is None:
         kappa_eff = electrolyte_conductivity_s_m(params) * cat.transport_factor
-        electronic_conductivity_s_m = max(cat.electronic_conductivity_s_m, 1e3 * kappa_eff)
+        electronic_conductivity_s_m = max(own, 1e3 * kappa_eff)
     # no current enters the particles, so their size classes matter only through the
     # double-layer area: one class carrying the same total area gives the same spectrum with
     # a sixth of the unknowns

@@ -76,6 +76,11 @@ NMC = Material("AM", 200e9, 0.3, 0.15, 0.001, 6e5 * PA_PER_KPA, 4.65)
 CBD = Material("CBD", 2e9, 0.5, 0.15, 0.001, 7e4 * PA_PER_KPA, 0.95)
 ALUMINIUM = Material("Al", 69e9, 0.3, 0.5, 1.2, 5.5e5 * PA_PER_KPA, 2.7)
 STEEL = Material("steel", 200e9, 0.3, 0.78, 0.76, 6e5 * PA_PER_KPA, 7.75)
+#: The indenter of a micro-indentation test: a Vickers diamond, E 1141 GPa and ν 0.07 (the
+#: indenter constants of Oliver & Pharr, J. Mater. Res. 7 (1992) 1564), friction 0.1
+#: (diamond sliding on polymers and oxides), and no cohesion: the tip's adhesion to the film
+#: (µN) is lost in a test loaded to 200 mN.  Restitution as Table 2's steel (a hard body).
+DIAMOND = Material("diamond", 1141e9, 0.07, 0.78, 0.1, 0.0, 3.51)
 
 #: The paper's six AM diameters [µm] (unexpanded) and their counts in the 396-particle cell.
 PAPER_AM_DIAMETERS_UM = (2.5, 3.5, 4.5, 5.86, 8.28, 10.35)

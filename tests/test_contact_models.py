@@ -3,7 +3,8 @@
 Closed forms: the hysteretic law's load-unload cycle and pull-off force (Luding 2008 in Hertzian
 form, ``physics.engine.contacts.hysteretic``), the restitution of a plastic Hertz collision
 (energy returned on the unloading branch over the energy stored in loading), the Maxwell arm's
-response to a constant approach speed and its stress relaxation, and the EPSD2 rolling torque's
+response to a constant approach speed and its stress relaxation (to the equilibrium arm of
+the standard linear solid), and the EPSD2 rolling torque's
 linear rise to μ_r R* F_n.  EPSD2 is also checked against LIGGGHTS in test_engine_liggghts.
 """
 
@@ -153,6 +154,45 @@ def test_bridge_limits_in_a_collision():
     assert t_stiff / t0 == pytest.approx(2.0 ** -0.4, rel=0.01)  # r = 1
     assert e_fast == pytest.approx(1.0, abs=1e-3) and t_fast == pytest.approx(t0, rel=0.01)
     assert e_mid < 0.95
+    # standard linear solid: the equilibrium arm stays at τ → 0 (Hertz of (1 + φ r) KN)
+    e_eq, t_eq = collide(BinderBridge(1.0, 1e-9, equilibrium_fraction=0.5))
+    e_eq_stiff, t_eq_stiff = collide(BinderBridge(1.0, 1e9, equilibrium_fraction=0.5))
+    assert e_eq == pytest.approx(1.0, abs=1e-3)
+    assert t_eq / t0 == pytest.approx(1.5 ** -0.4, rel=0.01)
+    assert e_eq_stiff == pytest.approx(1.0, abs=1e-3)
+    assert t_eq_stiff / t0 == pytest.approx(2.0 ** -0.4, rel=0.01)
+
+
+def test_bridge_relaxes_to_its_equilibrium_arm_at_a_held_overlap():
+    """Stress relaxation of the standard linear solid through the pair kernel: at a held
+    overlap δ reached from zero the normal force is (KN + KEQ) √R* δ^{3/2} + F_M(0) e^{−t/τ};
+    both arms count the overlap from where the contact formed, so one formed at δ carries
+    only the Hertz force there."""
+    from physics.engine._contact_kernels import contact_force
+    from physics.engine._params import HIST_BRIDGE, HIST_BRIDGE_EQ, kernel_params
+
+    tau, dt, delta, phi, ratio = 0.05, 1e-4, 0.01, 0.4, 2.0
+    table = with_models(_elastic_table(), {("AM", "AM"): [BinderBridge(ratio, tau, phi)]})
+    p = kernel_params(table.params, dt)
+    hist = np.zeros((1, N_HIST))
+    k_hertz = p[0, 0, KN] * math.sqrt(R_STAR)
+    f_m0 = (1 - phi) * ratio * k_hertz * delta**1.5  # the arm after a fast approach
+    hist[0, HIST_BRIDGE] = f_m0
+    hist[0, HIST_BRIDGE_EQ] = phi * ratio * k_hertz * delta**1.5
+
+    def hold(steps):
+        for _ in range(steps):
+            fx = contact_force(1.0, 0.0, 0.0, delta, R_STAR, 1.0, 1.0, 1.0, 0.0, 0.0, 0.0,
+                               0.0, 0.0, 0.0, 0.0, 0.0, 0.0, hist, 0, p, 0, 0, 0.0, dt)[0]
+        return fx
+
+    n = int(2 * tau / dt)
+    fx = hold(n)
+    f_eq = (1 + phi * ratio) * k_hertz * delta**1.5
+    assert fx == pytest.approx(f_eq + f_m0 * math.exp(-n * dt / tau), rel=1e-9)
+    assert hist[0, HIST_BRIDGE] == pytest.approx(f_m0 * math.exp(-2.0), rel=1e-9)
+    hist[0] = 0.0  # a contact that formed at δ: the bridge is stress-free there
+    assert hold(10) == pytest.approx(k_hertz * delta**1.5, rel=1e-12)
 
 
 def test_epsd2_torque_rises_linearly_to_its_limit():
@@ -178,6 +218,9 @@ def test_registry_and_bad_input():
         RollingEPSD2(-0.1)
     with pytest.raises(ValueError, match=r"bridge\.relaxation_time_us"):
         BinderBridge(1.0, 0.0)
+    with pytest.raises(ValueError, match=r"bridge.equilibrium_fraction = 1.5; allowed range "
+                                         r"\[0, 1\]"):
+        BinderBridge(1.0, 1.0, equilibrium_fraction=1.5)
     with pytest.raises(ValueError, match="hysteretic"):
         make_model("hysteretic", plastic=0.2)
     table = table2()

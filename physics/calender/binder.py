@@ -144,6 +144,9 @@ class BinderContact:
         bridge_stiffness_ratio: bridge arm stiffness / KN of the binder contacts [-], [0, 20].
         bridge_relaxation_ref_us: bridge τ at the binder's reference temperature and line
             speed [µs], in (0, 1e4].
+        bridge_equilibrium_fraction: share of the bridge stiffness that does not relax [-],
+            in [0, 1] (0: a Maxwell bridge; a semicrystalline PVDF keeps a rubbery plateau,
+            ``binder_bridge`` module docstring).
     """
 
     plasticity: float = 0.0
@@ -151,6 +154,7 @@ class BinderContact:
     am_rolling: float = 0.0
     bridge_stiffness_ratio: float = 0.0
     bridge_relaxation_ref_us: float = 5.0
+    bridge_equilibrium_fraction: float = 0.0
 
     def __post_init__(self) -> None:
         _check_range("BinderContact.bridge_relaxation_ref_us", self.bridge_relaxation_ref_us,
@@ -158,7 +162,8 @@ class BinderContact:
         # the specs check their own ranges
         Hysteretic(self.plasticity, self.adhesion_ratio)
         RollingEPSD2(self.am_rolling)
-        BinderBridge(self.bridge_stiffness_ratio, self.bridge_relaxation_ref_us)
+        BinderBridge(self.bridge_stiffness_ratio, self.bridge_relaxation_ref_us,
+                     self.bridge_equilibrium_fraction)
 
     def pair_models(self, bridge_relaxation_us: float) -> dict:
         """``with_models`` mapping for the engine types AM, CBD (empty for the Table 2 law)."""
@@ -166,7 +171,8 @@ class BinderContact:
         if self.plasticity > 0 or self.adhesion_ratio > 0:
             binder.append(Hysteretic(self.plasticity, self.adhesion_ratio))
         if self.bridge_stiffness_ratio > 0:
-            binder.append(BinderBridge(self.bridge_stiffness_ratio, bridge_relaxation_us))
+            binder.append(BinderBridge(self.bridge_stiffness_ratio, bridge_relaxation_us,
+                                       self.bridge_equilibrium_fraction))
         models = {}
         if binder:
             models[("CBD", "CBD")] = binder
@@ -273,10 +279,11 @@ class ProcessConditions:
         return self.binder_contact.bridge_relaxation_ref_us * self.binder.rate_ratio(
             self.temperature_c, self.line_speed_m_min, self.loading_time_s)
 
-    def contact_table(self) -> ContactTable:
+    def contact_table(self, top_plane: Material = STEEL) -> ContactTable:
         """Table 2 law with the CBD at these conditions and the binder contact models:
-        types AM, CBD, Al, steel."""
-        table = liggghts_table([self.am_material(), self.cbd_material(), ALUMINIUM, STEEL])
+        types AM, CBD, Al (the floor) and the top plane (the roll's steel, or an indenter's
+        material)."""
+        table = liggghts_table([self.am_material(), self.cbd_material(), ALUMINIUM, top_plane])
         return with_models(table, self.binder_contact.pair_models(self.bridge_relaxation_us()))
 
     def nip_contact_time_s(self, reduction_um: float) -> float:

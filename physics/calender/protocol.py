@@ -27,7 +27,7 @@ from physics.calender.binder import (
 )
 from physics.calender.fracture import KPA_PER_MPA, am_contact_stress_mpa
 from physics.engine import Langevin, Simulation, Wall, rayleigh_time_us
-from physics.materials import Material, _check_range
+from physics.materials import STEEL, Material, _check_range
 from physics.state import AM_SPECIES, ParticleState
 from physics.structure import (
     RadialDistribution,
@@ -352,15 +352,17 @@ def fit_compaction(pressures_mpa: Sequence[float], porosities: Sequence[float],
 
 
 class _Press:
-    """The working simulation of one press (film between the Al floor and the steel roll)."""
+    """The working simulation of one press (film between the Al floor and the top plane: the
+    steel roll, or an indenter's material)."""
 
     def __init__(self, state: ParticleState, conditions: ProcessConditions,
-                 protocol: CalenderProtocol, n_threads: int | None = None) -> None:
+                 protocol: CalenderProtocol, n_threads: int | None = None,
+                 top_plane: Material = STEEL) -> None:
         check_dried_state(state)
         self.protocol = protocol
         self.conditions = conditions
         self.cbd = conditions.cbd_material()
-        table = conditions.contact_table()
+        table = conditions.contact_table(top_plane)
         dt = time_step_us([conditions.am_material(), self.cbd], state,
                           protocol.dt_rayleigh_fraction, table.stiffness_ratio())
         floor = film_bounds_um(replace(state, wall_z_um=state.wall_z_um[state.wall_side > 0],

@@ -25,6 +25,7 @@ from physics.engine._params import (  # noqa: F401  (re-exported layout)
     BRIDGE_DECAY,
     BRIDGE_GAIN,
     BRIDGE_K,
+    BRIDGE_KEQ,
     BRIDGE_TAU,
     CED,
     GN_A,
@@ -32,6 +33,7 @@ from physics.engine._params import (  # noqa: F401  (re-exported layout)
     GT_A,
     GT_B,
     HIST_BRIDGE,
+    HIST_BRIDGE_EQ,
     HIST_DMAX,
     HIST_ROLL,
     KC,
@@ -96,7 +98,11 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
         f_bridge = bridge_force(hist[k, HIST_BRIDGE], 1.5 * p[ti, tj, BRIDGE_K] * sq, -vn * dt,
                                 p[ti, tj, BRIDGE_DECAY], p[ti, tj, BRIDGE_GAIN])
         hist[k, HIST_BRIDGE] = f_bridge
-        fn += f_bridge
+        # equilibrium arm: the same spring without the dashpot (decay 1, gain 1)
+        f_eq = bridge_force(hist[k, HIST_BRIDGE_EQ], 1.5 * p[ti, tj, BRIDGE_KEQ] * sq, -vn * dt,
+                            1.0, 1.0)
+        hist[k, HIST_BRIDGE_EQ] = f_eq
+        fn += f_bridge + f_eq
 
     # relative tangential velocity at the contact point, lever arms R - δ/2
     ax = cr_i * wix + cr_j * wjx

@@ -22,23 +22,25 @@
  12   KR            EPSD2 rolling stiffness factor: k_r = KR k_t R*² [-] (LIGGGHTS: 1)
  13   BRIDGE_K      binder-bridge (Maxwell arm) stiffness: dF = 1.5 BRIDGE_K sqrt(R* δ) dδ [kPa]
  14   BRIDGE_TAU    binder-bridge relaxation time [µs] (0: no bridge)
+ 15   BRIDGE_KEQ    binder-bridge equilibrium arm: dF = 1.5 BRIDGE_KEQ sqrt(R* δ) dδ [kPa] (does
+                    not relax; acts only where BRIDGE_TAU > 0)
 ====  ============  ==================================================================
 
 The kernels take two more columns that the :class:`~physics.engine.Simulation` derives from
 BRIDGE_TAU and its time step (``kernel_params``), so no exponential is evaluated per contact:
-15 BRIDGE_DECAY = e^{-dt/τ} and 16 BRIDGE_GAIN = (τ/dt)(1 - e^{-dt/τ}).
+16 BRIDGE_DECAY = e^{-dt/τ} and 17 BRIDGE_GAIN = (τ/dt)(1 - e^{-dt/τ}).
 
 Per-contact history ``hist[k, :]``: columns 0-2 the tangential spring ξ [µm], 3 the largest
 overlap δ_max of the hysteretic model [µm], 4-6 the EPSD2 rolling torque on body i [nN µm],
-7 the binder-bridge force [nN].  Columns in ``HIST_VECTOR_COLUMNS`` change sign when the two
-bodies of a pair swap roles.
+7 the binder bridge's Maxwell-arm force and 8 its equilibrium-arm force [nN].  Columns in
+``HIST_VECTOR_COLUMNS`` change sign when the two bodies of a pair swap roles.
 """
 
 KN, KT, GN_A, GN_B, GT_A, GT_B, MU, CED = range(8)
-NORMAL_MODEL, PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU = range(8, 15)
-N_CONTACT_PARAMS = 15
-BRIDGE_DECAY, BRIDGE_GAIN = 15, 16
-N_KERNEL_PARAMS = 17
+NORMAL_MODEL, PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU, BRIDGE_KEQ = range(8, 16)
+N_CONTACT_PARAMS = 16
+BRIDGE_DECAY, BRIDGE_GAIN = 16, 17
+N_KERNEL_PARAMS = 18
 
 NORMAL_HERTZ = 0
 NORMAL_HYSTERETIC = 1
@@ -46,7 +48,8 @@ NORMAL_HYSTERETIC = 1
 HIST_DMAX = 3
 HIST_ROLL = 4
 HIST_BRIDGE = 7
-N_HIST = 8
+HIST_BRIDGE_EQ = 8
+N_HIST = 9
 HIST_VECTOR_COLUMNS = (0, 1, 2, 4, 5, 6)
 
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from physics.engine._params import (
     BRIDGE_K,
+    BRIDGE_KEQ,
     CED,
     GN_A,
     GT_A,
@@ -63,13 +64,14 @@ class ContactTable:
 
     def stiffness_ratio(self) -> float:
         """Largest contact stiffness relative to the Hertz loading stiffness of its pair: the
-        hysteretic unloading stiffness 1/(1 - λ_p) plus the binder-bridge arm BRIDGE_K/KN.
+        hysteretic unloading stiffness 1/(1 - λ_p) plus the binder bridge's Maxwell and
+        equilibrium arms (BRIDGE_K + BRIDGE_KEQ)/KN.
         The stable time step shrinks by its square root."""
         p = self.params
         unload = np.where(p[..., NORMAL_MODEL] == NORMAL_HYSTERETIC,
                           1.0 / (1.0 - p[..., PLASTICITY]), 1.0)
         kn = np.where(p[..., KN] > 0, p[..., KN], 1.0)
-        return float((unload + p[..., BRIDGE_K] / kn).max())
+        return float((unload + (p[..., BRIDGE_K] + p[..., BRIDGE_KEQ]) / kn).max())
 
     def index(self, name: str) -> int:
         """Type index of the material called ``name``."""
