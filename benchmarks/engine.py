@@ -40,7 +40,7 @@ CACHE = Path(__file__).parent / ".cache"
 DT_US = 1e-4
 TABLE = liggghts_table([NMC, CBD, ALUMINIUM, STEEL])
 EXTENDED = BinderContact(plasticity=0.5, adhesion_ratio=0.2, am_rolling=0.1,
-                         bridge_stiffness_ratio=1.0)
+                         bridge_stiffness_ratio=1.0, bridge_equilibrium_fraction=0.5)
 EXTENDED_TABLE = with_models(TABLE, EXTENDED.pair_models(1.0))
 LAWS = {"paper": TABLE, "extended": EXTENDED_TABLE}
 
