@@ -82,12 +82,16 @@ def recipe_box_table(data: dict) -> str:
                 "dried porosity", "after the DEM start", "AM–AM / AM (dried)", "CPU s"], rows)
 
 
+#: short column names of the DEM contact-law parameters
+_SHORT = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
+          "cbd_adhesion_ratio": "K_c/KN", "am_rolling": "μ_r",
+          "bridge_equilibrium_fraction": "φ_eq"}
+
+
 def dem_design_table(data: dict) -> str:
     """The DEM calibration's runs in the order they finished, against the measured curve
     (benchmarks/dem_design_rows.py)."""
     names = data["parameters"]
-    short = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
-             "cbd_adhesion_ratio": "K_c/KN", "am_rolling": "μ_r"}
     pressures = data["measured"]["pressure_mpa"]
     rows = []
     for k, r in enumerate(data["runs"], start=1):
@@ -104,24 +108,37 @@ def dem_design_table(data: dict) -> str:
     rows.append(["measured", "", *[""] * len(names),
                  *(_pm(e, s, 100, 1) for e, s in zip(m["porosity"], m["porosity_sd"],
                                                      strict=True)), "", ""])
-    return _md(["run", "film", *(short.get(n, n) for n in names),
+    return _md(["run", "film", *(_SHORT.get(n, n) for n in names),
                 *(f"{p:g} MPa" for p in pressures), "spring-back at the last [%]", "CPU s"],
                rows)
 
 
 def indentation_scan_table(data: dict) -> str:
     """Indentation recovery across the contact-law box, sorted by recovery
-    (benchmarks/indentation_scan.py)."""
-    short = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
-             "cbd_adhesion_ratio": "K_c/KN", "am_rolling": "μ_r"}
+    (benchmarks/indentation_scan.py); runs without an ``indenter`` field were indented by the
+    roll's steel plane (before the diamond became the default); "–": the parameter not set, at
+    the contact law's default."""
     names = list(data["base"] | data["box"])
     runs = sorted((r for r in data["runs"] if r["status"] == "ok"),
                   key=lambda r: r["elastic_recovery"])
-    rows = [[*(f"{r['theta'][n]:.2f}" for n in names), f"{100 * r['elastic_recovery']:.1f}",
-             f"{r['plastic_work_fraction']:.3f}", f"{r['indent_pressure_max_mpa']:.2f}",
-             f"{r['cpu_s']:.0f}"] for r in runs]
-    return _md([*(short.get(n, n) for n in names), "elastic recovery [%]",
+    rows = [[*(f"{r['theta'][n]:.2f}" if n in r["theta"] else "–" for n in names),
+             r.get("indenter", "steel"),
+             f"{100 * r['elastic_recovery']:.1f}", f"{r['plastic_work_fraction']:.3f}",
+             f"{r['indent_pressure_max_mpa']:.2f}", f"{r['cpu_s']:.0f}"] for r in runs]
+    return _md([*(_SHORT.get(n, n) for n in names), "indenter", "elastic recovery [%]",
                 "plastic work fraction", "p_max [MPa]", "CPU s"], rows)
+
+
+def bridge_equilibrium_table(data: dict) -> str:
+    """The calendering curve with and without the bridge's equilibrium arm (``etwin calender``
+    outputs collected in benchmarks/data/bridge_equilibrium_ci.json)."""
+    pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
+    rows = [[f"{r['bridge_stiffness_ratio']:g}", f"{r['bridge_equilibrium_fraction']:g}",
+             *(f"{100 * p['porosity']:.2f}" for p in r["points"]),
+             " / ".join(f"{p['springback_percent']:.2f}" for p in r["points"]),
+             f"{r['wall_s']:.0f}"] for r in data["runs"]]
+    return _md(["bridge", "φ_eq", *(f"{p:g} MPa [%]" for p in pressures),
+                "spring-back [%]", "wall s"], rows)
 
 
 def impedance3d_table(data: dict) -> str:
@@ -245,6 +262,8 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "dem-design": ("dem_design_fast.json", dem_design_table),
     "indentation-scan": ("indentation_scan_ci.json", indentation_scan_table),
     "indentation-scan-test": ("indentation_scan_ci_test.json", indentation_scan_table),
+    "indentation-scan-sls": ("indentation_scan_ci_sls.json", indentation_scan_table),
+    "bridge-equilibrium": ("bridge_equilibrium_ci.json", bridge_equilibrium_table),
 }
 
 
