@@ -1592,8 +1592,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("train", cmd_train,
             "Gaussian-process surrogates (BoTorch SingleTaskGP per output, float64, normalized "
             "inputs, standardized outputs) of the tracked simulations: k-fold cross-validation "
-            "report (R², RMSE, 90 % interval coverage) beside scikit-learn's GP, parity plots, "
-            "the fitted models (surrogates.pt), logged to MLflow experiment "
+            "report (R², RMSE, 90 % interval coverage; features chosen by nested CV; warnings "
+            "for failed fold fits and coverage below 0.7) beside scikit-learn's GP, parity and "
+            "calibration plots, the fitted models (surrogates.pt), logged to MLflow experiment "
             "'<experiment>-surrogates'.")
     p.add_argument("--experiment", default="electrode-twin",
                    help="MLflow experiment of the simulations (the training data)")
@@ -1606,7 +1607,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "capacity_1C_mah_g, r_ion_ohm_cm2 where present)")
     p.add_argument("--features", default="auto",
                    help="auto (keep log_pressure / log_deborah only where they lower the "
-                        "cross-validated RMSE by 5 %%), none, or a comma-separated list")
+                        "cross-validated RMSE by 5 %%; chosen per fold in the report's "
+                        "nested CV), none, or a comma-separated list")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (5)")
     p.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
     p.add_argument("--out", default="runs/surrogates", help="output directory")

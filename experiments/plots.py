@@ -243,6 +243,23 @@ def plot_parity(output: str, y, predictions: dict, path: str | Path, title: str 
     return _save(fig, path)
 
 
+def plot_coverage(output: str, curve, path: str | Path) -> Path:
+    """Calibration curve: observed coverage of the held-out values against the nominal level
+    of the central predictive interval (on the diagonal: calibrated; below: overconfident)."""
+    levels, observed = zip(*curve, strict=True)
+    fig, ax = plt.subplots(figsize=(4.2, 4.0))
+    ax.plot([0, 1], [0, 1], "k-", lw=0.8, label="calibrated")
+    ax.plot(levels, observed, "o-", ms=4, label="GP, held out")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("nominal level of the central interval")
+    ax.set_ylabel("observed coverage")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    ax.set_title(f"{output}: calibration")
+    return _save(fig, path)
+
+
 def plot_convergence(problem, history: list[dict], path: str | Path) -> Path:
     """Objective of each evaluation (feasible filled, infeasible open, failed as crosses on
     the lower edge) and the best feasible value so far, against the evaluation number."""

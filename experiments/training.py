@@ -15,11 +15,12 @@ def run_training(frame: pd.DataFrame, out_dir: str | Path, *,
                  fidelity: str = "all", log: Callable[[str], None] | None = None) -> dict:
     """Fit one GP per output on the rows of ``frame`` (process inputs plus outputs, e.g.
     :func:`experiments.tracking.runs_dataframe`), write ``surrogates.pt``, ``report.json``,
-    ``report.csv`` and ``parity_<output>.png`` under ``out_dir`` and, with ``experiment``,
+    ``report.csv``, ``parity_<output>.png`` and ``calibration_<output>.png`` (held-out coverage
+    against the nominal level) under ``out_dir`` and, with ``experiment``,
     log one MLflow run.  ``features``: ``"auto"`` (chosen by cross-validated RMSE), ``()``
     or feature names.  Returns the summary (rows, columns, per-output report)."""
     from experiments.files import write_csv_atomic, write_json_atomic
-    from experiments.plots import plot_parity
+    from experiments.plots import plot_coverage, plot_parity
     from surrogates.dataset import OUTPUTS, Dataset
     from surrogates.train import train_surrogates
 
@@ -43,6 +44,7 @@ def run_training(frame: pd.DataFrame, out_dir: str | Path, *,
                     out / f"parity_{output}.png",
                     title=f"{output}: R² {rep['gp']['r2']:.3f}, 90 % coverage "
                           f"{rep['gp']['coverage90']:.2f}")
+        plot_coverage(output, rep["coverage_curve"], out / f"calibration_{output}.png")
     write_csv_atomic(out / "report.csv", rows)
     summary = {"n_rows": data.n, "inputs": list(data.input_names), "out": str(out),
                "rows": rows, "report": training.report["outputs"]}

@@ -22,9 +22,11 @@ class Training:
 
 def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
                      seed: int = 0, progress=None) -> Training:
-    """Per output: choose the features (``"auto"``: :func:`select_features`; a list: those;
-    ``()``: none), cross-validate the GP and the sklearn baseline with them, then fit the GP on
-    all rows."""
+    """Per output: choose the features (``"auto"``: :func:`select_features` on all rows; a
+    list: those; ``()``: none), cross-validate the GP and the sklearn baseline (with
+    ``"auto"`` nested: each fold chooses its features on its own training rows), then fit the
+    GP on all rows.  Failed fold fits and a low coverage are reported through ``progress``
+    and in the report's ``warnings``."""
     note = progress or (lambda message: None)
     if features != "auto":
         features = check_features(features, data.input_names)
@@ -39,13 +41,17 @@ def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
         if features == "auto":
             note(f"{output}: comparing feature sets by {folds}-fold RMSE")
             chosen, comparison = select_features(data, output, folds, seed)
-        note(f"{output}: cross-validating with features {list(chosen) or 'none'}")
-        cv = cross_validate(data, output, chosen, folds, seed)
+        note(f"{output}: cross-validating with features "
+             f"{'chosen per fold' if features == 'auto' else list(chosen) or 'none'}")
+        cv = cross_validate(data, output, "auto" if features == "auto" else chosen, folds, seed)
+        for warning in cv["warnings"]:
+            note(f"warning: {warning}")
         model = GPSurrogate(output, data.input_names, tuple(chosen)).fit(*data.rows(output))
         models[output] = model
         cvs[output] = cv
         report[output] = {"n": int(y.size), "features": list(chosen),
-                          "feature_rmse": comparison, **cv["scores"],
-                          "fit_note": model.fit_note}
+                          "feature_rmse": comparison, "fold_features": cv["fold_features"],
+                          **cv["scores"], "coverage_curve": cv["coverage_curve"],
+                          "warnings": cv["warnings"], "fit_note": model.fit_note}
     return Training(SurrogateSet(models), {"inputs": list(data.input_names), "folds": folds,
                                            "seed": seed, "outputs": report}, cvs)

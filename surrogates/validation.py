@@ -1,11 +1,19 @@
 """k-fold cross-validation of the surrogates, a scikit-learn baseline, feature selection.
 
-For each output, the rows are split into k folds (shuffled with a seed); each fold is predicted
-by a model fitted on the others.  Scores over all held-out predictions:
+For each output, the rows are split into k folds (scikit-learn's ``KFold``, shuffled with a
+seed); each fold is predicted by a model fitted on the others.  Scores over all held-out
+predictions:
 - R² = 1 - Σ(y - μ)² / Σ(y - ȳ)²,
 - RMSE = sqrt(mean((y - μ)²)),
 - coverage of the 90 % predictive interval: the fraction of held-out values within
-  μ ± 1.645 σ (σ of a new observation); a calibrated model gives ≈ 0.9.
+  μ ± 1.645 σ (σ of a new observation); a calibrated model gives ≈ 0.9, and the coverage at
+  every nominal level (:data:`NOMINAL_LEVELS`) gives the calibration curve.
+
+Features chosen from the data are chosen by nested cross-validation: with ``features="auto"``
+each outer fold selects its features (:func:`select_features`) on its own training rows by an
+inner k-fold, so the held-out scores do not reuse the rows that chose the features.  A fold
+whose GP fit fell back from L-BFGS-B, or a 90 % coverage below :data:`COVERAGE_WARNING`,
+comes back as a warning in the result.
 
 The baseline is scikit-learn's ``GaussianProcessRegressor`` on the same inputs (scaled to the
 unit cube over the training range, output standardized): constant × Matérn-5/2 with one length
@@ -23,6 +31,12 @@ from surrogates.features import applicable, model_inputs
 from surrogates.gp import GPSurrogate
 
 Z90 = 1.6448536269514722  # two-sided 90 % normal quantile
+#: nominal levels of the calibration curve (coverage of the central predictive interval)
+NOMINAL_LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99)
+#: a 90 % coverage below this is reported as a warning
+COVERAGE_WARNING = 0.7
+#: inner folds of the nested feature selection (at most the outer count)
+INNER_FOLDS = 3
 
 
 @dataclass(frozen=True)
@@ -42,10 +56,22 @@ def scores(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> Scores:
 
 
 def fold_indices(n: int, k: int, seed: int) -> list[np.ndarray]:
+    """Held-out row indices of each of ``k`` shuffled folds (scikit-learn ``KFold``)."""
+    from sklearn.model_selection import KFold
+
     if not 2 <= k <= n:
         raise ValueError(f"folds must lie in [2, n = {n}], got {k}")
-    order = np.random.default_rng(seed).permutation(n)
-    return [np.sort(f) for f in np.array_split(order, k)]
+    return [test for _, test in KFold(k, shuffle=True, random_state=seed).split(np.zeros(n))]
+
+
+def coverage_curve(y: np.ndarray, mean: np.ndarray, std: np.ndarray,
+                   levels=NOMINAL_LEVELS) -> list[tuple[float, float]]:
+    """[(nominal level, observed coverage of the central interval at that level)]."""
+    from scipy.stats import norm
+
+    resid = np.abs(np.asarray(y) - np.asarray(mean))
+    return [(float(p), float(np.mean(resid <= norm.ppf(0.5 + 0.5 * p) * np.asarray(std))))
+            for p in levels]
 
 
 def sklearn_predict(x_train, y_train, x_test, seed: int = 0):
@@ -71,42 +97,83 @@ def sklearn_predict(x_train, y_train, x_test, seed: int = 0):
     return mean, std
 
 
-def cross_validate(data: Dataset, output: str, features=(), folds: int = 5, seed: int = 0,
-                   baseline: bool = True) -> dict:
-    """Held-out predictions and scores of the GP (and the sklearn baseline) for ``output``."""
-    x, y = data.rows(output)
+def _held_out(x: np.ndarray, y: np.ndarray, input_names, output: str, features, folds: int,
+              seed: int, baseline: bool) -> dict:
+    """Held-out predictions of the GP (and the baseline) on the arrays ``x``, ``y``;
+    ``features="auto"`` selects them per outer fold on its training rows."""
     pred = {"gp": (np.empty_like(y), np.empty_like(y))}
     if baseline:
         pred["sklearn"] = (np.empty_like(y), np.empty_like(y))
-    for test in fold_indices(y.size, folds, seed):
+    fold_features, warnings = [], []
+    for k, test in enumerate(fold_indices(y.size, folds, seed)):
         train = np.setdiff1d(np.arange(y.size), test)
-        gp = GPSurrogate(output, data.input_names, tuple(features)).fit(x[train], y[train])
+        chosen = tuple(features) if features != "auto" else _select(
+            x[train], y[train], input_names, output, min(INNER_FOLDS, folds, train.size),
+            seed)[0]
+        fold_features.append(list(chosen))
+        gp = GPSurrogate(output, input_names, chosen).fit(x[train], y[train])
+        if gp.fit_note:
+            warnings.append(f"{output}: fold {k + 1} of {folds}: {gp.fit_note}")
         m, s = gp.predict(x[test])
         pred["gp"][0][test], pred["gp"][1][test] = m, s
         if baseline:
-            xm = model_inputs(x, data.input_names, features)
+            xm = model_inputs(x, input_names, chosen)
             m, s = sklearn_predict(xm[train], y[train], xm[test], seed)
             pred["sklearn"][0][test], pred["sklearn"][1][test] = m, s
-    return {"output": output, "features": list(features), "y": y,
-            "predictions": pred, "scores": {k: asdict(scores(y, *v)) for k, v in pred.items()}}
+    return {"predictions": pred, "fold_features": fold_features, "warnings": warnings}
 
 
-def select_features(data: Dataset, output: str, folds: int = 5, seed: int = 0,
-                    min_gain: float = 0.05) -> tuple[tuple[str, ...], dict]:
-    """Try no feature, each applicable feature, and all of them; keep a feature set only if
-    its cross-validated GP RMSE is at least ``min_gain`` (relative) below the plain inputs'.
-    Returns (chosen features, {feature set: RMSE})."""
+def cross_validate(data: Dataset, output: str, features=(), folds: int = 5, seed: int = 0,
+                   baseline: bool = True) -> dict:
+    """Held-out predictions, scores and calibration curve of the GP (and the sklearn
+    baseline) for ``output``.  ``features``: names, or ``"auto"`` for nested selection (module
+    docstring).  ``warnings`` lists failed fold fits and a 90 % coverage below
+    :data:`COVERAGE_WARNING`."""
+    x, y = data.rows(output)
+    held = _held_out(x, y, data.input_names, output, features, folds, seed, baseline)
+    pred = held["predictions"]
+    result = {"output": output, "features": features if features == "auto" else list(features),
+              "fold_features": held["fold_features"], "y": y, "predictions": pred,
+              "scores": {k: asdict(scores(y, *v)) for k, v in pred.items()},
+              "coverage_curve": coverage_curve(y, *pred["gp"]), "warnings": held["warnings"]}
+    coverage = result["scores"]["gp"]["coverage90"]
+    if coverage < COVERAGE_WARNING:
+        result["warnings"].append(
+            f"{output}: 90 % intervals cover {coverage:.2f} of the held-out values (< "
+            f"{COVERAGE_WARNING:g}): the GP is overconfident on {y.size} rows")
+    return result
+
+
+def _select(x: np.ndarray, y: np.ndarray, input_names, output: str, folds: int, seed: int,
+            min_gain: float = 0.05) -> tuple[tuple[str, ...], dict]:
     candidates = [()]
-    extra = applicable(data.input_names)
+    extra = applicable(input_names)
     candidates += [(f,) for f in extra]
     if len(extra) > 1:
         candidates.append(extra)
     rmse = {}
     for features in candidates:
-        cv = cross_validate(data, output, features, folds, seed, baseline=False)
-        rmse[",".join(features) or "none"] = cv["scores"]["gp"]["rmse"]
-    plain = rmse["none"]
-    best = min(candidates, key=lambda f: rmse[",".join(f) or "none"])
-    if best and rmse[",".join(best)] <= (1.0 - min_gain) * plain:
-        return best, rmse
-    return (), rmse
+        pred = _held_out(x, y, input_names, output, features, folds, seed,
+                         baseline=False)["predictions"]["gp"]
+        rmse[",".join(features) or "none"] = scores(y, *pred).rmse
+    def key(f):
+        return ",".join(f) or "none"
+
+    # the smallest set that earns its keep: a larger one must beat the chosen one by min_gain
+    best: tuple[str, ...] = ()
+    for size in range(1, len(extra) + 1):
+        top = min((f for f in candidates if len(f) == size), key=lambda f: rmse[key(f)])
+        if rmse[key(top)] <= (1.0 - min_gain) * rmse[key(best)]:
+            best = top
+    return best, rmse
+
+
+def select_features(data: Dataset, output: str, folds: int = 5, seed: int = 0,
+                    min_gain: float = 0.05) -> tuple[tuple[str, ...], dict]:
+    """Try no feature, each applicable feature, and all of them; a feature set is kept only
+    if its cross-validated GP RMSE is at least ``min_gain`` (relative) below that of the
+    smaller set chosen before it (no feature, then the best single one).
+    Returns (chosen features, {feature set: RMSE}).  Its RMSEs are scored on the rows that
+    chose: report :func:`cross_validate` with ``features="auto"`` instead."""
+    x, y = data.rows(output)
+    return _select(x, y, data.input_names, output, folds, seed, min_gain)

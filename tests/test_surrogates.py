@@ -11,7 +11,15 @@ import pytest
 
 from surrogates.dataset import Dataset
 from surrogates.gp import GPSurrogate, SurrogateSet
-from surrogates.validation import cross_validate, scores, select_features
+from surrogates.validation import (
+    COVERAGE_WARNING,
+    NOMINAL_LEVELS,
+    coverage_curve,
+    cross_validate,
+    fold_indices,
+    scores,
+    select_features,
+)
 
 
 def compaction_table(n: int = 36, seed: int = 0, noise: float = 0.002) -> pd.DataFrame:
@@ -42,6 +50,56 @@ def test_log_pressure_is_kept_only_where_it_helps():
     assert "log_pressure" in chosen and rmse["log_pressure"] < 0.6 * rmse["none"]
     chosen, rmse = select_features(data, "capacity_1C_mah_g")
     assert chosen == ()  # the capacity ignores pressure: no feature earns 5 %
+
+
+def test_nested_selection_chooses_per_fold_and_reports_a_calibration_curve():
+    """features="auto": each outer fold picks its features on its own training rows (the
+    compaction law needs log_pressure in every fold) and the held-out scores stay those of a
+    good model; the calibration curve rises with the nominal level."""
+    data = Dataset.from_frame(compaction_table(), outputs=("porosity",))
+    cv = cross_validate(data, "porosity", "auto", folds=4, baseline=False)
+    assert len(cv["fold_features"]) == 4
+    assert all("log_pressure" in f for f in cv["fold_features"])
+    assert cv["scores"]["gp"]["r2"] > 0.97
+    levels, observed = zip(*cv["coverage_curve"], strict=True)
+    assert levels == NOMINAL_LEVELS and observed[-1] >= observed[0]
+    assert observed[levels.index(0.9)] == cv["scores"]["gp"]["coverage90"]
+    assert cv["warnings"] == []
+
+
+def test_an_overconfident_or_failed_fold_is_a_warning(monkeypatch):
+    """A GP whose intervals are 100x too narrow covers ~0 of the held-out values; a fold fit
+    that fell back from L-BFGS-B is named."""
+    import surrogates.validation as validation
+
+    class Overconfident(validation.GPSurrogate):
+        def fit(self, x, y):
+            super().fit(x, y)
+            self.fit_note = "L-BFGS-B failed (ModelFittingError); fitted with Adam"
+            return self
+
+        def predict(self, x):
+            mean, std = super().predict(x)
+            return mean, 0.01 * std
+
+    monkeypatch.setattr(validation, "GPSurrogate", Overconfident)
+    data = Dataset.from_frame(compaction_table(), outputs=("porosity",))
+    cv = cross_validate(data, "porosity", ("log_pressure",), folds=3, baseline=False)
+    assert cv["scores"]["gp"]["coverage90"] < COVERAGE_WARNING
+    assert sum("fitted with Adam" in w for w in cv["warnings"]) == 3
+    assert any("90 % intervals cover" in w for w in cv["warnings"])
+
+
+def test_folds_partition_the_rows_and_coverage_counts_the_quantiles():
+    folds = fold_indices(10, 3, seed=1)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(10))
+    assert sorted(len(f) for f in folds) == [3, 3, 4]
+    # residuals at the 0.25, 0.5 and 0.75 quantiles of |N(0, 1)|: coverage steps at each
+    from scipy.stats import norm
+
+    resid = norm.ppf(0.5 + 0.5 * np.array([0.25, 0.5, 0.75])) - 1e-9
+    curve = dict(coverage_curve(resid, np.zeros(3), np.ones(3), levels=(0.25, 0.5, 0.8)))
+    assert curve == {0.25: pytest.approx(1 / 3), 0.5: pytest.approx(2 / 3), 0.8: 1.0}
 
 
 def test_scores_of_a_known_prediction():
@@ -111,15 +169,20 @@ def test_train_from_an_mlflow_store(tmp_path, monkeypatch, capsys):
     assert result["n_rows"] == 24 and result["inputs"] == ["pressure_mpa", "temperature_c"]
     report = result["report"]
     assert set(report) == {"porosity", "tau_z", "capacity_1C_mah_g"}
-    assert report["porosity"]["features"] == ["log_pressure"]
+    # nested selection: every fold chose log_pressure on its own rows (log_deborah, which
+    # tracks the temperature slope here, may join it)
+    assert "log_pressure" in report["porosity"]["features"]
+    assert all("log_pressure" in f for f in report["porosity"]["fold_features"])
     assert report["porosity"]["gp"]["r2"] > 0.95
-    for name in ("surrogates.pt", "report.json", "report.csv", "parity_porosity.png"):
+    assert len(report["porosity"]["coverage_curve"]) == len(NOMINAL_LEVELS)
+    for name in ("surrogates.pt", "report.json", "report.csv", "parity_porosity.png",
+                 "calibration_porosity.png"):
         assert (out / name).is_file()
     models = SurrogateSet.load(out / "surrogates.pt")
     mean, _ = models.predict(np.array([[100.0, 60.0]]))["porosity"]
     assert mean[0] == pytest.approx(0.264, abs=0.01)
     run = MlflowClient(uri).get_run(result["run_id"])
-    assert run.data.params["porosity.features"] == "log_pressure"
+    assert run.data.params["porosity.features"] == "+".join(report["porosity"]["features"])
     assert run.data.metrics["porosity.gp.r2"] == pytest.approx(report["porosity"]["gp"]["r2"])
     assert main(["train", "--experiment", "sims", "--outputs", "porosity,nope", "--out",
                  str(out)]) == 2
