@@ -3,8 +3,11 @@
 The search space is the unit cube over the problem's bounds (log10 axes for ``log_inputs``).
 Each required output (objective, constrained outputs) gets an exact GP (BoTorch SingleTaskGP,
 float64, outcome standardized) on the evaluations that succeeded.  Failed evaluations are
-modelled, not dropped: a GP on all evaluations of success = 1 / failure = 0 enters as one more
-outcome constraint (predicted success >= 0.5), so the model steers away from where runs crash.
+modelled, not dropped: a GP classifier of success on all evaluations (BoTorch's
+``SingleTaskVariationalGP`` with GPyTorch's ``BernoulliLikelihood``, probit link, inducing
+points at the evaluations, fitted on the ELBO) enters as one more outcome constraint on its
+latent function, f >= 0, i.e. P(success) = Φ(f) >= 0.5, so the model steers away from where
+runs crash, a region shaped by the data rather than balls around single failures.
 
 Acquisition: ``qLogNoisyExpectedImprovement`` (the log-EI family) with the objective's sign
 for the direction and the outcome constraints as sigmoid-relaxed feasibility weights,
@@ -92,6 +95,30 @@ def _gp(u, y, noise: str = "learned"):
                         outcome_transform=Standardize(m=1))
 
 
+def _success_classifier(u: np.ndarray, success: np.ndarray):
+    """(GP classifier of success over the unit cube, fit note): variational GP with a
+    Bernoulli likelihood (probit), inducing points fixed at the evaluations."""
+    import torch
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskVariationalGP
+    from gpytorch.likelihoods import BernoulliLikelihood
+    from gpytorch.mlls import VariationalELBO
+
+    tx = torch.as_tensor(u)
+    model = SingleTaskVariationalGP(
+        tx, torch.as_tensor(success, dtype=torch.float64).unsqueeze(-1),
+        likelihood=BernoulliLikelihood(), inducing_points=tx.clone(),
+        learn_inducing_points=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "not standardized": 0/1 labels are not meant to be
+        try:
+            fit_gpytorch_mll(VariationalELBO(model.likelihood, model.model, num_data=len(u)))
+            note = ""
+        except Exception as err:  # a failed fit is reported, the prior still stands
+            note = f"success classifier not fitted ({type(err).__name__}: {err})"
+    return model, note
+
+
 def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
             failed: np.ndarray, q: int, seed: int,
             pending: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
@@ -129,8 +156,8 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
             models.append(m)
         has_failures = bool(failed.any())
         if has_failures:
-            m = _gp(u, (~failed).astype(float))
-            notes.append(_fit(m))
+            m, note = _success_classifier(u, (~failed).astype(float))
+            notes.append(note)
             models.append(m)
         model = ModelListGP(*models)
         sign = 1.0 if problem.maximize else -1.0
@@ -142,9 +169,9 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
                 constraints.append(lambda z, k=k, lo=c.lower: lo - z[..., k])
             if c.upper is not None:
                 constraints.append(lambda z, k=k, hi=c.upper: z[..., k] - hi)
-        if has_failures:
+        if has_failures:  # latent f of the classifier: feasible where f >= 0
             k_success = len(problem.outputs)
-            constraints.append(lambda z, k=k_success: 0.5 - z[..., k])
+            constraints.append(lambda z, k=k_success: -z[..., k])
         torch.manual_seed(rng_seed)
         x_pending = None if pending is None or len(pending) == 0 \
             else torch.as_tensor(to_unit(problem, pending))

@@ -65,6 +65,32 @@ def test_bo_reaches_the_constrained_optimum_and_avoids_the_crash_region():
     assert len(xs) <= 20
 
 
+def test_the_success_classifier_maps_a_slab_shaped_crash_region():
+    """Failures where u0 + 0.3 u1 > 0.8 (a slab) among 30 Sobol evaluations: the GP
+    classifier puts P(success) = Φ(f) below 0.5 through the slab, also more than 0.05 (the
+    radius of the old exclusion balls) from every failed point, and above 0.5 on the safe
+    side."""
+    from scipy.stats import norm
+
+    from optimize.bo import _success_classifier, sobol_unit
+
+    u = sobol_unit(2, 30, seed=1)
+    success = (u[:, 0] + 0.3 * u[:, 1] < 0.8).astype(float)
+    model, note = _success_classifier(u, success)
+    assert note == ""
+    grid = sobol_unit(2, 512, seed=2)
+    import torch
+
+    with torch.no_grad():
+        p = norm.cdf(model.posterior(torch.as_tensor(grid)).mean.squeeze(-1).numpy())
+    margin = grid[:, 0] + 0.3 * grid[:, 1] - 0.8
+    far = ~in_failed_region(grid, u[success == 0])
+    deep_slab, safe = (margin > 0.1) & far, margin < -0.1
+    assert deep_slab.sum() > 20
+    assert np.mean(p[deep_slab] < 0.5) > 0.95
+    assert np.mean(p[safe] > 0.5) > 0.95
+
+
 def test_with_no_feasible_point_the_step_seeks_feasibility_first():
     # the constraint τ_z <= 1.75 holds only below ~2.75 MPa (18 % of the log-pressure axis);
     # from four infeasible starts the probability-of-feasibility step must find it quickly
