@@ -1039,7 +1039,7 @@ def cmd_optimize(args: argparse.Namespace) -> dict:
     """Bayesian optimization of a TOML problem on the physics (resumable from MLflow)."""
     from pathlib import Path
 
-    from optimize.loop import run_loop
+    from experiments.campaign import run_campaign
     from optimize.problem import Problem
 
     problem = Problem.load(args.problem)
@@ -1048,7 +1048,7 @@ def cmd_optimize(args: argparse.Namespace) -> dict:
     if overrides:
         problem = dataclasses.replace(problem, **overrides)
     experiment = args.experiment or f"optimize-{Path(args.problem).stem}"
-    result = run_loop(problem, experiment, executor=args.executor, workers=args.workers,
+    result = run_campaign(problem, experiment, executor=args.executor, workers=args.workers,
                       cache_dir=args.cache_dir, progress=not args.quiet)
     if args.out:
         from experiments.plots import plot_convergence

@@ -4,7 +4,7 @@ transport, capacity or the particles.
 Per active material (:data:`physics.pipeline.AM_MATERIALS`: NMC, a graphite-like anode
 material with a lower modulus and crushing strength) the job
 
-1. runs the Bayesian-optimization loop on the physics (:func:`optimize.loop.run_loop`):
+1. runs the Bayesian-optimization loop on the physics (:func:`experiments.campaign.run_campaign`):
    decision variables pressure, roll temperature and line speed (optionally more inputs),
    objective the 1C capacity, constraints porosity ∈ [low, high], τ_z ≤ limit, capacity ≥
    limit and fractured share of AM particles ≤ limit (``fractured_fraction``: particles whose
@@ -152,12 +152,12 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
                        workers: int | None = None, cache_dir: str | None = None,
                        progress: bool = True, log=None) -> dict:
     """Run the job (module docstring); returns the summary and writes the report folder."""
+    from experiments.campaign import history, run_campaign
     from experiments.files import write_csv_atomic, write_json_atomic
     from experiments.plots import plot_pressure_windows, plot_window_maps
     from experiments.report import Section, write_report
     from experiments.tracking import Tracker, job_run
     from optimize.bo import best_feasible
-    from optimize.loop import history, run_loop
 
     if not materials:
         raise ValueError("give at least one material")
@@ -182,7 +182,7 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
             as mlrun:
         for material, problem in problems.items():
             exp = f"{experiment}-{material}"
-            loop = run_loop(problem, exp, executor=executor, workers=workers,
+            loop = run_campaign(problem, exp, executor=executor, workers=workers,
                             cache_dir=cache_dir, progress=progress, log=log)
             x, values, failed, _ = history(Tracker(exp), problem)
             model = FeasibilityModel(problem, x, values, failed)

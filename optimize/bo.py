@@ -105,12 +105,12 @@ def _success_classifier(u: np.ndarray, success: np.ndarray):
     from gpytorch.mlls import VariationalELBO
 
     tx = torch.as_tensor(u)
-    model = SingleTaskVariationalGP(
-        tx, torch.as_tensor(success, dtype=torch.float64).unsqueeze(-1),
-        likelihood=BernoulliLikelihood(), inducing_points=tx.clone(),
-        learn_inducing_points=False)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "not standardized": 0/1 labels are not meant to be
+        model = SingleTaskVariationalGP(
+            tx, torch.as_tensor(success, dtype=torch.float64).unsqueeze(-1),
+            likelihood=BernoulliLikelihood(), inducing_points=tx.clone(),
+            learn_inducing_points=False)
         try:
             fit_gpytorch_mll(VariationalELBO(model.likelihood, model.model, num_data=len(u)))
             note = ""

@@ -81,7 +81,7 @@ def test_window_maps_find_the_known_windows_and_they_differ(tmp_path, monkeypatc
 
 
 def test_a_job_run_leaves_room_for_the_loops_own_runs(tmp_path, monkeypatch):
-    # the process-window job holds its run while run_loop opens one per iteration
+    # the process-window job holds its run while run_campaign opens one per iteration
     import mlflow
     from mlflow import MlflowClient
 
