@@ -288,7 +288,7 @@ def test_quasi_static_readings(curves):
 def test_paper_protocol_turns_at_the_target_without_dwell(dried):
     """The paper's protocol (§2): constant plane speed down until the plane pressure reaches
     the target, straight back up; pressure read at the turn, porosity after recovery."""
-    speed = 0.6
+    speed = 1.0
     protocol = CalenderProtocol(press="paper", paper_plane_speed_m_s=speed,
                                 max_lift_fraction=0.0)
     result = calender(dried, [2.0, 20.0], protocol=protocol)

@@ -163,7 +163,7 @@ def test_train_from_an_mlflow_store(tmp_path, monkeypatch, capsys):
             "porosity": row.porosity, "tau_z": row.tau_z,
             "capacity_1C_mah_g": row.capacity_1C_mah_g}})
     out = tmp_path / "sur"
-    assert main(["train", "--experiment", "sims", "--folds", "4", "--out", str(out),
+    assert main(["train", "--experiment", "sims", "--folds", "3", "--out", str(out),
                  "--quiet", "--json"]) == 0
     result = json.loads(capsys.readouterr().out)
     assert result["n_rows"] == 24 and result["inputs"] == ["pressure_mpa", "temperature_c"]
