@@ -52,19 +52,19 @@ class BOLoop:
         return sobol_design(self.problem, self.problem.initial, self.problem.seed)
 
     def tell(self, x: Sequence[float], outcome: dict[str, float] | None) -> None:
-        """Record one evaluation at ``x``: its outputs, or None if it failed.  An outcome
-        missing a required output, or with a non-finite one, counts as failed."""
+        """Record one evaluation at ``x``: its outputs, or None if it failed (the success
+        classifier learns from these).  A missing or non-finite output of a run that did not
+        fail is NaN: that run stays out of the output models but is not a crash."""
         x = np.asarray(x, dtype=float)
         if x.shape != (len(self.problem.names),):
             raise ValueError(f"tell: x has shape {x.shape}; the problem has "
                              f"{len(self.problem.names)} decision variables "
                              f"({', '.join(self.problem.names)})")
-        ok = outcome is not None and all(
-            math.isfinite(float(outcome.get(n, math.nan))) for n in self.problem.outputs)
         self._x.append(x)
-        self._failed.append(not ok)
+        self._failed.append(outcome is None)
         for name in self.problem.outputs:
-            self._values[name].append(float(outcome[name]) if ok else math.nan)
+            self._values[name].append(math.nan if outcome is None
+                                      else float(outcome.get(name, math.nan)))
 
     def data(self) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray]:
         """(x (n × d), values (output -> (n,), NaN where failed), failed (n,))."""
