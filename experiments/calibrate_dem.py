@@ -555,12 +555,12 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
 
     def with_indents(calender_tasks: list[dict]) -> list[dict]:
         """The calenderings and, with a recovery target, an indentation of the same film
-        with the same law beside each."""
+        with the same law right after each (a design stopped part way leaves whole points)."""
         if recovery is None:
             return calender_tasks
-        return calender_tasks + [
-            indent_task(t["dried"], t["theta"], indent_depth_fraction, indent_temperature_c,
-                        line_speed_m_min, indent_loading_time_s) for t in calender_tasks]
+        return [run for t in calender_tasks for run in (
+            t, indent_task(t["dried"], t["theta"], indent_depth_fraction, indent_temperature_c,
+                           line_speed_m_min, indent_loading_time_s))]
 
     tasks = with_indents([task(t, films[k % len(films)]) for k, t in enumerate(design)])
     settings = {"n_design": n_design, "seed": seed, "table": str(table), "dried": films,
