@@ -33,10 +33,11 @@ import numpy as np
 from scipy import sparse
 from scipy.sparse import linalg as sparse_linalg
 
+from physics import _cell_kernels as kern
 from physics import electrolyte as el
 from physics.am_conductivity import table_conductivity, table_log10_points
 from physics.cell_params import FARADAY, GAS_CONSTANT, CellParameters
-from physics.fem1d import graded_nodes, mass_matrix, stiffness_matrix
+from physics.fem1d import graded_nodes, mass_matrix, stiffness_matrix, two_sided_nodes
 from physics.ocp import ocp_function
 
 
@@ -67,11 +68,14 @@ def electrolyte_properties(params: CellParameters, c_mol_m3: np.ndarray):
 
 @dataclass(frozen=True)
 class Mesh:
-    """Element counts: separator, cathode, particle radius."""
+    """Element counts: separator, cathode, particle radius; and the size of the cathode's
+    first and last elements [m] (0: uniform), from which the elements grow by 1.2 per
+    element up to thickness / n_cathode (:func:`physics.fem1d.two_sided_nodes`)."""
 
     n_separator: int = 10
     n_cathode: int = 20
-    n_radius: int = 12
+    n_radius: int = 24
+    cathode_end_element_m: float = 0.0
 
 
 class HalfCellDFN:
@@ -84,7 +88,10 @@ class HalfCellDFN:
         self.ocp = ocp_function(cat.ocp)
         self.temp = params.temperature_k
         xs = graded_nodes(sep.thickness_m, mesh.n_separator)
-        xc = sep.thickness_m + graded_nodes(cat.thickness_m, mesh.n_cathode)
+        xc = sep.thickness_m + (
+            two_sided_nodes(cat.thickness_m, mesh.n_cathode, mesh.cathode_end_element_m)
+            if mesh.cathode_end_element_m > 0 else graded_nodes(cat.thickness_m,
+                                                                 mesh.n_cathode))
         self.x = np.concatenate([xs, xc[1:]])
         self.n_x = self.x.size
         self.i_sep = mesh.n_separator  # node index of the separator/cathode interface
@@ -139,33 +146,35 @@ class HalfCellDFN:
         self.differential[self.sl_ce] = True
         self.differential[self.off_cs:] = True
         self._mass = self._mass_matrix()
-        self._pattern = None
-        self.on_pattern_mass = self.on_pattern(self._mass)
+        self.arrays = self._kernel_arrays()
 
     # ------------------------------------------------------------------ pieces
     def cs_block(self, y: np.ndarray) -> np.ndarray:
         """c_s as (class, cathode node, radial node)."""
         return y[self.off_cs:].reshape(self.n_k, self.n_c, self.n_r)
 
-    def electrolyte_props(self, ce_el: np.ndarray):
-        return electrolyte_properties(self.p, ce_el)
-
-    def reaction(self, y: np.ndarray):
-        """(i_k per class and cathode node [A/m²], η) from the state."""
-        ce = y[self.sl_ce][self.cat_nodes]
-        pe = y[self.sl_pe][self.cat_nodes]
-        ps = y[self.sl_ps]
-        cs_surf = self.cs_block(y)[:, :, -1]
-        return butler_volmer(ce[None, :], cs_surf, ps[None, :] - pe[None, :], self.c_max,
-                             self.ocp, self.p.cathode.reaction_rate_constant, self.temp)
-
-    def foil_current(self, ce0: float, eta: float) -> float:
-        """Faradaic current of the Li foil [A/m²]: 2 i0 sinh(F η / 2RT), η = 0 - φ_e(0) (Li at
-        0 V), i0 = i0_ref (c_e / c_e0)^0.3."""
-        foil = self.p.lithium_foil
-        c0 = self.p.electrolyte.initial_concentration_mol_m3
-        i0 = foil.exchange_current_density_a_m2 * (max(ce0, 1e-6) / c0) ** 0.3
-        return float(2.0 * i0 * np.sinh(FARADAY * eta / (2.0 * GAS_CONSTANT * self.temp)))
+    def _kernel_arrays(self) -> kern.CellArrays:
+        p, cat, e = self.p, self.p.cathode, self.p.electrolyte
+        kind, ocp_x, ocp_c, ocp_ends = self.ocp.kernel_arrays()
+        theta, log10 = self.sigma_table if self.sigma_table else (np.zeros(0), np.zeros(0))
+        return kern.CellArrays(
+            h=np.diff(self.x), i_sep=int(self.i_sep), n_k=int(self.n_k), n_r=int(self.n_r),
+            w_eps=self.w_eps, w_cat=self.w_cat, transport=self.transport.astype(float),
+            sigma_const=float(cat.electronic_conductivity_s_m), sigma_theta=theta,
+            sigma_log10=log10, radii=self.radii.astype(float), area=self.area.astype(float),
+            flux_scale=self.flux_scale.astype(float),
+            class_shares=self.class_shares.astype(float),
+            mr_diag=np.array([m.diagonal() for m in self.m_r]),
+            mr_off=np.array([m.diagonal(1) for m in self.m_r]),
+            kr_diag=np.array([k.diagonal() for k in self.k_r]),
+            kr_off=np.array([k.diagonal(1) for k in self.k_r]),
+            electrolyte_kind=0 if e.properties == "constant" else 1,
+            diffusivity=float(e.diffusivity_m2_s), conductivity=float(e.conductivity_s_m),
+            temperature_k=float(self.temp), t_plus=float(e.transference_number),
+            tdf=float(e.thermodynamic_factor), c_e0=float(e.initial_concentration_mol_m3),
+            foil_i0=float(p.lithium_foil.exchange_current_density_a_m2),
+            rate_constant=float(cat.reaction_rate_constant), c_max=float(self.c_max),
+            ocp_kind=kind, ocp_x=ocp_x, ocp_c=ocp_c, ocp_ends=ocp_ends)
 
     def capacitance_matrix(self) -> sparse.csr_matrix:
         """Double-layer terms C y' of the residual: AM surfaces (a C_dl per volume, lumped on
@@ -197,140 +206,63 @@ class HalfCellDFN:
         theta = self.class_shares @ self.cs_block(y)[:, :, -1] / self.c_max
         return table_conductivity(self.sigma_table, theta)
 
-    # ---------------------------------------------------------------- residual
+    # ------------------------------------------------------- residual and Jacobian
+    def _evaluate(self, y: np.ndarray, i_app: float):
+        wk = kern.work_arrays(self.arrays, self.size)
+        kern.residual_and_jacobian(np.asarray(y, dtype=float), float(i_app), self.arrays,
+                                   wk.g, wk.jnn, wk.d_surf, wk.b_surf, wk.c_surf)
+        return wk
+
     def residual(self, y: np.ndarray, i_app: float) -> np.ndarray:
         """G(y) with the time derivative excluded: the system is M y' + G(y) = 0."""
-        e = self.p.electrolyte
-        t_plus, tdf = e.transference_number, e.thermodynamic_factor
-        ce = y[self.sl_ce]
-        pe = y[self.sl_pe]
-        ps = y[self.sl_ps]
-        ce_el = 0.5 * (ce[1:] + ce[:-1])
-        d_el, kappa_el = self.electrolyte_props(ce_el)
-        d_eff = d_el * self.transport
-        k_eff = kappa_el * self.transport
-        h = np.diff(self.x)
-        i_k, _ = self.reaction(y)
-        j_node = np.zeros(self.n_x)
-        j_node[self.cat_nodes] = (self.area[:, None] * i_k).sum(0)
-        src = self.w_cat * j_node  # ∫ j w (lumped)
-        out = np.empty(self.size)
-        # salt: M ce' + K_D ce - (1 - t+)/F ∫ j w - boundary influx = 0
-        flux = d_eff * np.diff(ce) / h  # element D ∂c/∂x
-        g = np.zeros(self.n_x)
-        g[:-1] -= flux
-        g[1:] += flux
-        g -= (1.0 - t_plus) / FARADAY * src
-        g[0] -= (1.0 - t_plus) * i_app / FARADAY
-        out[self.sl_ce] = g
-        # electrolyte current: ∫ κ φe' w' - ∫ κ_D (ln c)' w' - ∫ j w = 0; φe(0) Dirichlet
-        kd = k_eff * 2.0 * GAS_CONSTANT * self.temp / FARADAY * (1.0 - t_plus) * tdf
-        cur = (k_eff * np.diff(pe) - kd * np.diff(np.log(np.maximum(ce, 1e-6)))) / h
-        g = np.zeros(self.n_x)
-        g[:-1] -= cur
-        g[1:] += cur
-        g -= src
-        g[0] = self.foil_current(ce[0], -pe[0]) - i_app  # Li foil: i_F(η_Li) = i_app
-        out[self.sl_pe] = g
-        # solid: ∫ σ φs' w' + ∫ j w + i_app w(L) = 0
-        if self.sigma_table is None:
-            g = self.k_solid @ (ps - ps[0]) + src[self.cat_nodes]  # K 1 = 0, as for c_s below
-        else:
-            sigma = self.solid_conductivity(y)
-            a, b = sigma[:-1], sigma[1:]
-            with np.errstate(divide="ignore", invalid="ignore"):  # a = b: the limit a
-                series = np.where(np.abs(b - a) > 1e-9 * a, a * b * np.log(b / a) / (b - a), a)
-            flux = series * np.diff(ps) / np.diff(self.x[self.cat_nodes])
-            g = src[self.cat_nodes].copy()
-            g[:-1] -= flux
-            g[1:] += flux
-        g[-1] += i_app
-        out[self.sl_ps] = g
-        # particles: M_r cs' + D K_r cs - R² (-i_k / F) e_surf = 0
-        cs = self.cs_block(y)
-        res_cs = np.empty_like(cs)
-        for k in range(self.n_k):
-            # K_r 1 = 0: diffusing the excess over the centre value gives the same residual
-            # and keeps finite differences of it conservative (cancellation of c_s ~ 1e4
-            # mol/m³ against steps of ~1e-3 breaks the Jacobian's column sums otherwise, a
-            # leak that shows in the impedance near DC)
-            res_cs[k] = (self.k_r[k] @ (cs[k] - cs[k][:, :1]).T).T
-            res_cs[k][:, -1] -= self.radii[k] ** 2 * (-self.flux_scale[k] * i_k[k] / FARADAY)
-        out[self.off_cs:] = res_cs.ravel()
-        return out
+        return self._evaluate(y, i_app).g.copy()
 
-    # ---------------------------------------------------------------- Jacobian
     def jacobian(self, y: np.ndarray, i_app: float) -> sparse.csc_matrix:
-        """∂G/∂y by finite differences over a column colouring of the structural pattern:
-        one residual per colour (about 10 for any mesh).  Stored on the pattern's layout, so
-        that ``on_pattern(M)`` data add to it entry by entry."""
-        pat = self._jacobian_pattern()
-        rows, cols = pat.indices, self._pattern_cols
-        g0 = self.residual(y, i_app)
-        vals = np.empty(rows.size)
-        scale = np.maximum(np.abs(y), 1e-3)
-        for members, entries in self._colour_groups:
-            dy = np.zeros_like(y)
-            dy[members] = 1e-7 * scale[members]
-            dg = self.residual(y + dy, i_app) - g0
-            vals[entries] = dg[rows[entries]] / dy[cols[entries]]
-        return sparse.csc_matrix((vals, pat.indices, pat.indptr), shape=pat.shape)
-
-    def on_pattern(self, matrix: sparse.spmatrix) -> np.ndarray:
-        """The entries of ``matrix`` in the Jacobian's storage order (it must fit the
-        structural pattern)."""
-        pat = self._jacobian_pattern()
-        coo = sparse.coo_matrix(matrix)
-        if not np.all(np.asarray(pat[coo.row, coo.col]).ravel()):
-            raise ValueError("on_pattern: the matrix has entries outside the Jacobian pattern")
-        return np.asarray(sparse.csc_matrix(matrix)[pat.indices, self._pattern_cols]).ravel()
-
-    def _jacobian_pattern(self) -> sparse.csc_matrix:
-        if self._pattern is None:
-            self._pattern = sparse.csc_matrix(self.structural_pattern(), dtype=float)
-            self._pattern.sort_indices()
-            self._pattern_cols = np.repeat(np.arange(self.size), np.diff(self._pattern.indptr))
-            self._colour_groups = _colour_groups(self._pattern)
-        return self._pattern
-
-    def structural_pattern(self) -> sparse.csr_matrix:
-        """Which unknowns each residual row can depend on (a superset of the true pattern):
-        neighbours in x for c_e, φ_e, φ_s; neighbours in r inside one particle; and, at each
-        cathode node, every pair among c_e, φ_e, φ_s and the surface c_s of each size class
-        (the reaction); with a stoichiometry-dependent σ_eff, φ_s also on the surface c_s of
-        the neighbouring nodes."""
-        rows, cols = [], []
-
-        def couple(r, c):
-            r, c = np.broadcast_arrays(np.asarray(r), np.asarray(c))
-            rows.append(r.ravel())
-            cols.append(c.ravel())
-
-        nx, ce0, pe0, ps0 = self.n_x, self.sl_ce.start, self.sl_pe.start, self.sl_ps.start
-        for d in (-1, 0, 1):  # x neighbours: salt (c_e), current (φ_e and ln c_e)
-            i = np.arange(max(0, -d), nx - max(0, d))
-            couple(ce0 + i, ce0 + i + d)
-            couple(pe0 + i, pe0 + i + d)
-            couple(pe0 + i, ce0 + i + d)
-            n = np.arange(max(0, -d), self.n_c - max(0, d))
-            couple(ps0 + n, ps0 + n + d)
-        n = np.arange(self.n_c)
-        cs = self.off_cs + (np.arange(self.n_k)[:, None, None] * self.n_c
-                            + n[None, :, None]) * self.n_r + np.arange(self.n_r)[None, None, :]
-        for d in (-1, 0, 1):  # r neighbours inside each particle
-            couple(cs[:, :, max(0, -d):self.n_r - max(0, d)],
-                   cs[:, :, max(0, -d) + d:self.n_r - max(0, d) + d])
-        reaction = np.concatenate([np.stack([ce0 + self.cat_nodes, pe0 + self.cat_nodes,
-                                             ps0 + n]), cs[:, :, -1]])  # (3 + n_k, n_c)
-        couple(reaction[:, None, :], reaction[None, :, :])
-        if self.sigma_table is not None:
-            for d in (-1, 1):
-                m = np.arange(max(0, -d), self.n_c - max(0, d))
-                couple(ps0 + m[None, :], cs[:, m + d, -1])
-        r, c = np.concatenate(rows), np.concatenate(cols)
-        pat = sparse.csr_matrix((np.ones(r.size, bool), (r, c)), shape=(self.size,) * 2)
-        pat.sum_duplicates()
-        return pat
+        """∂G/∂y, analytic (:func:`physics._cell_kernels.residual_and_jacobian`'s blocks
+        assembled in the unknown layout)."""
+        wk = self._evaluate(y, i_app)
+        n_x, n_c, n_r = self.n_x, self.n_c, self.n_r
+        node = np.arange(n_x)
+        # node-major index 3i + t -> layout index (-1: the dummy φ_s at separator nodes)
+        to_layout = np.stack([node, n_x + node, np.where(node >= self.i_sep,
+                                                         2 * n_x + node - self.i_sep, -1)],
+                             axis=1).ravel()
+        rows, cols, vals = [], [], []
+        r, q = np.nonzero(wk.jnn)  # band storage: column q holds the entry (r, r + q - BAND)
+        c = r + q - kern.BAND
+        keep = (to_layout[r] >= 0) & (to_layout[c] >= 0)
+        rows.append(to_layout[r[keep]])
+        cols.append(to_layout[c[keep]])
+        vals.append(wk.jnn[r[keep], q[keep]])
+        base = (self.off_cs + (np.arange(self.n_k)[:, None] * n_c
+                               + np.arange(n_c)[None, :]) * n_r)  # (n_k, n_c)
+        rr = base[:, :, None] + np.arange(n_r)
+        rows += [rr.ravel(), rr[:, :, 1:].ravel(), rr[:, :, :-1].ravel()]
+        cols += [rr.ravel(), rr[:, :, :-1].ravel(), rr[:, :, 1:].ravel()]
+        m = self.arrays
+        diag = np.broadcast_to(m.kr_diag[:, None, :], rr.shape).copy()
+        diag[:, :, -1] += wk.d_surf
+        off = np.broadcast_to(m.kr_off[:, None, :], rr[:, :, 1:].shape)
+        vals += [diag.ravel(), off.ravel(), off.ravel()]
+        surf = base + n_r - 1
+        i = self.i_sep + np.arange(n_c)
+        node_cols = np.stack([to_layout[3 * i], to_layout[3 * i + 1], to_layout[3 * i + 2]])
+        for t in range(3):
+            rows.append(surf.ravel())
+            cols.append(np.broadcast_to(node_cols[t], surf.shape).ravel())
+            vals.append(wk.b_surf[:, :, t].ravel())
+        node_rows = [3 * i, 3 * i + 1, 3 * i - 1, 3 * i + 2, 3 * i + 5]
+        for q, nr in enumerate(node_rows):
+            ok = nr < 3 * n_x
+            target = np.full(n_c, -1)
+            target[ok] = to_layout[nr[ok]]
+            use = (target >= 0)[None, :] & (wk.c_surf[:, :, q] != 0.0)
+            rows.append(np.broadcast_to(target, surf.shape)[use])
+            cols.append(surf[use])
+            vals.append(wk.c_surf[:, :, q][use])
+        return sparse.csc_matrix((np.concatenate(vals), (np.concatenate(rows),
+                                                         np.concatenate(cols))),
+                                 shape=(self.size, self.size))
 
     # ---------------------------------------------------------------- state
     def initial_state(self) -> np.ndarray:
@@ -363,27 +295,6 @@ class HalfCellDFN:
         return float(self.w_eps @ y[self.sl_ce])
 
 
-def _colour_groups(pattern: sparse.csc_matrix) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Greedy column colouring (no two columns of one colour share a row); per colour, its
-    columns and the positions of its entries in the pattern's storage."""
-    size = pattern.shape[1]
-    colours = np.full(size, -1)
-    used: list[set] = []
-    for c in range(size):
-        rset = set(pattern.indices[pattern.indptr[c]:pattern.indptr[c + 1]].tolist())
-        for k, taken in enumerate(used):
-            if not (taken & rset):
-                colours[c] = k
-                taken |= rset
-                break
-        else:
-            colours[c] = len(used)
-            used.append(rset)
-    entry_colour = np.repeat(colours, np.diff(pattern.indptr))
-    return [(np.flatnonzero(colours == k), np.flatnonzero(entry_colour == k))
-            for k in range(len(used))]
-
-
 @dataclass(frozen=True)
 class Discharge:
     """A galvanostatic discharge: time [s], capacity [mAh/g], voltage [V] and summary."""
@@ -400,6 +311,7 @@ class Discharge:
     final_state: np.ndarray
     initial_state: np.ndarray
     end_reason: str = "cut-off voltage"
+    mesh: Mesh = Mesh()  # the states' layout: HalfCellDFN(params, mesh)
 
 
 DEPLETION_FRACTION = 0.01  # salt at 1 % of its initial concentration ends a discharge
@@ -407,6 +319,11 @@ DEPLETION_FRACTION = 0.01  # salt at 1 % of its initial concentration ends a dis
 #: the particle surfaces saturate (c_s -> c_max, i0 -> 0), the voltage falls without bound
 #: and the rest to the cut-off is a vanishing share of the capacity.
 COLLAPSE_WINDOW_V = 0.1
+#: The cut-off is located to within this voltage [V] by secant steps (then linearly).
+CUTOFF_TOLERANCE_V = 1e-4
+END_REASONS = {kern.END_CUTOFF: "cut-off voltage", kern.END_DEPLETION: "electrolyte depletion",
+               kern.END_COLLAPSE: "voltage collapse at the cut-off",
+               kern.END_BELOW_CUTOFF: "below the cut-off at the start"}
 
 
 def active_mass_kg_m2(params: CellParameters) -> float:
@@ -414,7 +331,44 @@ def active_mass_kg_m2(params: CellParameters) -> float:
     return c.active_volume_fraction * c.thickness_m * c.active_density_kg_m3
 
 
-def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
+def reaction_length_m(params: CellParameters, i_app_a_m2: float) -> float:
+    """Thickness [m] of the cathode's reaction zones at its faces: the smaller of the
+    linear-kinetics penetration depth λ = √((RT/F) / (a i0 (1/σ + 1/κ))) (Newman & Tobias
+    1962) and the Tafel zone (2RT/F) / (i_app (1/σ + 1/κ)), over which the ohmic drop of the
+    whole current through both rails is one Tafel slope; σ_eff the lowest of a
+    σ(θ) table over the discharge (θ0 .. 1), κ_eff at the initial salt concentration, i0 at
+    the initial stoichiometry."""
+    cat = params.cathode
+    sigma = cat.electronic_conductivity_s_m
+    if cat.electronic_conductivity_vs_stoichiometry:
+        points = table_log10_points(cat.electronic_conductivity_vs_stoichiometry)
+        theta = np.linspace(cat.initial_stoichiometry, 1.0, 50)
+        sigma = float(np.min(table_conductivity(points, theta)))
+    kappa = electrolyte_conductivity_s_m(params) * cat.transport_factor
+    resist = 1.0 / sigma + 1.0 / kappa  # [Ω m]
+    s0, c_max = cat.initial_stoichiometry, cat.max_concentration_mol_m3
+    i0 = FARADAY * cat.reaction_rate_constant * math.sqrt(
+        params.electrolyte.initial_concentration_mol_m3) * c_max * math.sqrt(s0 * (1 - s0))
+    thermal = GAS_CONSTANT * params.temperature_k / FARADAY
+    area = float(sum(cat.surface_area_per_class_m()))
+    linear = math.sqrt(thermal / (area * i0 * resist))
+    tafel = 2.0 * thermal / (max(abs(i_app_a_m2), 1e-30) * resist)
+    return min(linear, tafel)
+
+
+def reaction_mesh(params: CellParameters, i_app_a_m2: float, base: Mesh = Mesh()) -> Mesh:
+    """``base`` with the cathode's end elements at half the reaction length
+    (:func:`reaction_length_m`, at least 1e-4 of the thickness): a poorly conducting
+    electrode reacts in a sub-µm layer at its collector, which 20 uniform elements miss
+    (the capacity then moves by several % between meshes)."""
+    cat = params.cathode
+    end = max(0.5 * reaction_length_m(params, i_app_a_m2), 1e-4 * cat.thickness_m)
+    if end >= cat.thickness_m / base.n_cathode:
+        return base
+    return replace(base, cathode_end_element_m=end)
+
+
+def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh | None = None,
               rtol: float = 1e-4, max_steps: int = 5000,
               current_density_a_m2: float | None = None) -> Discharge:
     """Galvanostatic discharge at ``c_rate`` (1C = theoretical capacity in one hour) to the
@@ -431,144 +385,46 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh = Mesh(),
     collapses within an instant and the equations turn singular at c_e = 0 (PyBaMM's DFN
     stops on the same event).  A step that cannot converge down to 1e-8 s within
     ``COLLAPSE_WINDOW_V`` of the cut-off ends it too ("voltage collapse at the cut-off"): the
-    particle surfaces are saturating and the voltage has no finite slope left.
+    particle surfaces are saturating and the voltage has no finite slope left.  A current
+    whose first, consistent state already sits below the cut-off delivers nothing
+    (capacity 0, "below the cut-off at the start").
 
     Raises RuntimeError with the time and voltage where Newton failed or the step budget ran
     out, instead of returning a capacity.
     """
-    model = HalfCellDFN(params, mesh)
+    if not 1e-10 <= rtol <= 1e-2:
+        raise ValueError(f"rtol must lie in [1e-10, 1e-2], got {rtol}")
     mass = active_mass_kg_m2(params)
     # theoretical capacity [mAh/g] × mass [g/m²] = mAh/m²; × 3.6 C/mAh / 3600 s = A/m² at 1C
     i_app = c_rate * params.theoretical_capacity_mah_g() * (mass * 1e3) * 3.6 / 3600.0
     if current_density_a_m2 is not None:
         i_app = current_density_a_m2
+    model = HalfCellDFN(params, mesh or reaction_mesh(params, i_app))
+    m = model.arrays
+    wk = kern.work_arrays(m, model.size)
     y = model.initial_state()
-    y = _consistent_algebraic(model, y, i_app)
+    if not kern.consistent_algebraic(m, wk, y, i_app):
+        raise RuntimeError(f"discharge: Newton failed on the initial potentials at "
+                           f"{i_app:.4g} A/m²")
     y_start = y.copy()
-    m = model._mass
-    diff = model.differential
-    t, h = 0.0, 1e-3
-    ts, vs = [0.0], [model.voltage(y)]
-    y_prev, h_prev = None, None
-    steps = newton_total = 0
-    cutoff = params.cutoff_voltage_v
-    atol = np.where(diff, 1e-3, 1e-6)
-    jac_g, jac_fresh = model.jacobian(y, i_app), True
+    ts, vs = np.empty(max_steps + 2), np.empty(max_steps + 2)
     depleted = DEPLETION_FRACTION * params.electrolyte.initial_concentration_mol_m3
-    end_reason = "cut-off voltage"
-    while steps < max_steps:
-        if y_prev is None:  # BDF1
-            a0, a1, a2 = 1.0 / h, -1.0 / h, 0.0
-            y_pred = y.copy()
-        else:
-            w = h / h_prev
-            a0 = (1 + 2 * w) / (h * (1 + w))
-            a1 = -(1 + w) / h
-            a2 = w * w / (h * (1 + w))
-            y_pred = y + w * (y - y_prev)
-        hist = a1 * y + (a2 * y_prev if y_prev is not None else 0.0)
-        z, iters, ok = _newton(model, m, a0, hist, y_pred, i_app, jac_g, atol, rtol,
-                               stale=not jac_fresh)
-        if not ok and not jac_fresh:  # a stale Jacobian: refresh it and retry the step
-            with np.errstate(all="ignore"):  # an overshooting predictor may overflow sinh
-                jac_g, jac_fresh = model.jacobian(y_pred, i_app), True
-            newton_total += iters
-            z, iters, ok = _newton(model, m, a0, hist, y_pred, i_app, jac_g, atol, rtol,
-                                   stale=False)
-        newton_total += iters
-        if not ok:
-            h *= 0.25
-            jac_fresh = False  # the Jacobian of a failed predictor is refreshed at the next
-            if h < 1e-8:
-                if y[model.sl_ce].min() < 5 * depleted:  # the c_e -> 0 singularity
-                    end_reason = "electrolyte depletion"
-                    break
-                if vs[-1] - cutoff < COLLAPSE_WINDOW_V:  # the c_s -> c_max singularity
-                    end_reason = "voltage collapse at the cut-off"
-                    break
-                raise RuntimeError(f"discharge: Newton failed at t = {t:.3f} s, V = "
-                                   f"{model.voltage(y):.4f} V")
-            continue
-        err_vec = (z - y_pred)[diff] / (atol[diff] + rtol * np.abs(z[diff]))
-        err = np.sqrt(np.mean(err_vec ** 2)) / 3.0
-        if err > 1.0 and h > 1e-6:
-            h *= max(0.2, 0.9 / err ** (1 / 3))
-            continue
-        steps += 1
-        jac_fresh = False
-        v_new = model.voltage(z)
-        if v_new <= cutoff:
-            frac = (vs[-1] - cutoff) / (vs[-1] - v_new)
-            ts.append(t + frac * h)
-            vs.append(cutoff)
-            y = y + frac * (z - y)
-            break
-        y_prev, h_prev, y = y, h, z
-        t += h
-        ts.append(t)
-        vs.append(v_new)
-        if y[model.sl_ce].min() <= depleted:
-            end_reason = "electrolyte depletion"
-            break
-        h *= min(2.0, max(0.2, 0.9 / max(err, 1e-6) ** (1 / 3)))
-    time_s = np.asarray(ts)
-    voltage = np.asarray(vs)
-    capacity = i_app * time_s / 3.6 / (mass * 1e3)  # mAh/g
-    energy = float(np.trapezoid(voltage, capacity))  # mWh/g = Wh/kg
-    if voltage[-1] > cutoff and end_reason == "cut-off voltage":  # ran out of steps
+    cutoff = params.cutoff_voltage_v
+    points, steps, newton_total, code, t_end = kern.discharge_loop(
+        m, wk, y, float(i_app), float(cutoff), float(rtol), int(max_steps),
+        model.differential, depleted, COLLAPSE_WINDOW_V, CUTOFF_TOLERANCE_V, ts, vs)
+    time_s, voltage = ts[:points].copy(), vs[:points].copy()
+    if code == kern.END_NEWTON_FAILED:
+        raise RuntimeError(f"discharge: Newton failed at t = {t_end:.3f} s, V = "
+                           f"{voltage[-1]:.4f} V")
+    if code == kern.END_MAX_STEPS:
         raise RuntimeError(f"discharge: stopped after {steps} steps at {time_s[-1]:.0f} s, "
                            f"V = {voltage[-1]:.4f} V, above the cut-off {cutoff} V")
+    capacity = i_app * time_s / 3.6 / (mass * 1e3)  # mAh/g
+    energy = float(np.trapezoid(voltage, capacity))  # mWh/g = Wh/kg
     return Discharge(time_s, capacity, voltage, float(capacity[-1]), energy,
                      energy / max(float(capacity[-1]), 1e-12), steps, newton_total, i_app,
-                     y, y_start, end_reason)
-
-
-NEWTON_TOL = 0.03
-
-
-def _newton(model: HalfCellDFN, m: sparse.csr_matrix, a0: float, hist: np.ndarray,
-            z0: np.ndarray, i_app: float, jac_g: sparse.csc_matrix, atol: np.ndarray,
-            rtol: float, stale: bool) -> tuple[np.ndarray, int, bool]:
-    """Solve M (a0 z + hist) + G(z) = 0 from z0 with the fixed Jacobian a0 M + jac_g:
-    (z, iterations, converged).  Converged when the update is below the error tolerance;
-    with a ``stale`` Jacobian (linear convergence, leaving an error of the order of the last
-    update) below ``NEWTON_TOL`` of it, and it gives up when the update grows."""
-    a = sparse.csc_matrix((a0 * model.on_pattern_mass + jac_g.data, jac_g.indices,
-                           jac_g.indptr), shape=jac_g.shape)
-    try:
-        lu = sparse_linalg.splu(a)
-    except RuntimeError:  # singular at an overshooting predictor: the caller shortens h
-        return z0, 0, False
-    z = z0.copy()
-    prev = np.inf
-    with np.errstate(all="ignore"):  # a diverging iterate is caught here, not warned
-        for it in range(1, 9):
-            g = m @ (a0 * z + hist) + model.residual(z, i_app)
-            if not np.all(np.isfinite(g)):
-                return z, it, False
-            dz = lu.solve(-g)
-            z += dz
-            norm = np.max(np.abs(dz) / (atol + rtol * np.abs(z)))
-            if norm < (NEWTON_TOL if stale else 1.0):
-                return z, it, True
-            if stale and it >= 3 and norm > prev:  # diverging with an old Jacobian
-                return z, it, False
-            prev = norm
-    return z, 8, False
-
-
-def _consistent_algebraic(model: HalfCellDFN, y: np.ndarray, i_app: float) -> np.ndarray:
-    """Solve the algebraic rows (φ_e, φ_s) with the differential unknowns frozen."""
-    alg = ~model.differential
-    for _ in range(30):
-        g = model.residual(y, i_app)
-        jac = model.jacobian(y, i_app).tocsc()[alg][:, alg]
-        dy = sparse_linalg.spsolve(jac.tocsc(), -g[alg])
-        y = y.copy()
-        y[alg] += dy
-        if np.max(np.abs(dy)) < 1e-10:
-            break
-    return y
+                     y, y_start, END_REASONS[code], model.mesh)
 
 
 @dataclass(frozen=True)

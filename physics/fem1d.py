@@ -47,6 +47,32 @@ def graded_nodes(length: float, n_elements: int, ratio: float = 1.0,
     return nodes * (length / nodes[-1])
 
 
+def two_sided_nodes(length: float, n_min: int, end_size: float,
+                    growth: float = 1.2) -> np.ndarray:
+    """Nodes on [0, length] whose elements are ``end_size`` at both ends and grow by
+    ``growth`` per element towards the middle up to length / n_min (boundary layers at both
+    ends, e.g. a reaction zone at the current collector of a poorly conducting electrode).
+    With end_size >= length / n_min: n_min uniform elements."""
+    if not (length > 0) or n_min < 1 or not (end_size > 0) or not growth > 1:
+        raise ValueError("two_sided_nodes: need length > 0, n_min >= 1, end_size > 0, "
+                         "growth > 1")
+    h_max = length / n_min
+    if end_size >= h_max:
+        return graded_nodes(length, n_min)
+    ramp = end_size * growth ** np.arange(int(np.ceil(np.log(h_max / end_size)
+                                                      / np.log(growth))))
+    ramp = ramp[ramp < h_max]
+    middle = length - 2.0 * ramp.sum()
+    if middle <= 0:  # the two ramps meet: geometric from both ends, scaled to fit
+        k = max(int(np.searchsorted(np.cumsum(ramp), 0.5 * length)), 1)
+        sizes = np.concatenate([ramp[:k], ramp[:k][::-1]])
+    else:
+        n_mid = max(int(np.ceil(middle / h_max)), 1)
+        sizes = np.concatenate([ramp, np.full(n_mid, middle / n_mid), ramp[::-1]])
+    nodes = np.concatenate([[0.0], np.cumsum(sizes)])
+    return nodes * (length / nodes[-1])
+
+
 def _int_r2_phi2(a, b, h, left: bool):
     """∫_a^b r² φ² dr with φ = (b - r)/h (left) or (r - a)/h (right)."""
     # substitute s = (r - a)/h in [0, 1], r = a + h s

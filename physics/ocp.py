@@ -53,6 +53,14 @@ class TableOCP:
         out = np.where(s < self.s[0], self._slope_lo, out)
         return np.where(s > self.s[-1], self._slope_hi, out)
 
+    def kernel_arrays(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """(kind, breakpoints, coefficients, ends) for :func:`physics._cell_kernels.
+        ocp_and_slope`: the PCHIP pieces and the linear extrapolation."""
+        from physics._cell_kernels import OCP_PCHIP
+
+        return (OCP_PCHIP, self._pchip.x.copy(), np.ascontiguousarray(self._pchip.c),
+                np.array([self._slope_lo, self._slope_hi, self.u[0], self.u[-1]]))
+
     def stoichiometry_at(self, voltage_v: float) -> float:
         """The s with U(s) = voltage_v (bisection; U falls monotonically)."""
         lo, hi = -1.0, 2.0
@@ -65,29 +73,38 @@ class TableOCP:
         return 0.5 * (lo + hi)
 
 
-class FormulaOCP:
-    """U(s) from a closed form with its derivative."""
+class PolyExpOCP:
+    """U(s) = Σ_m a_m s^m + A exp(B s + C), a closed form with its derivative."""
 
-    def __init__(self, u, du):
-        self._u, self._du = u, du
+    def __init__(self, poly, a: float, b: float, c: float):
+        self.poly = np.asarray(poly, dtype=float)
+        self.exp_terms = (float(a), float(b), float(c))
 
     def __call__(self, s):
-        return self._u(np.asarray(s, dtype=float))
+        s = np.asarray(s, dtype=float)
+        a, b, c = self.exp_terms
+        return np.polynomial.polynomial.polyval(s, self.poly) + a * np.exp(b * s + c)
 
     def derivative(self, s):
-        return self._du(np.asarray(s, dtype=float))
+        s = np.asarray(s, dtype=float)
+        a, b, c = self.exp_terms
+        return (np.polynomial.polynomial.polyval(s, np.polynomial.polynomial.polyder(
+            self.poly)) + a * b * np.exp(b * s + c))
+
+    def kernel_arrays(self) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+        """(kind, breakpoints, coefficients, ends) for :func:`physics._cell_kernels.
+        ocp_and_slope`."""
+        from physics._cell_kernels import OCP_POLY_EXP
+
+        return (OCP_POLY_EXP, np.zeros(1), np.concatenate([self.poly, self.exp_terms])[None, :],
+                np.zeros(4))
 
     stoichiometry_at = TableOCP.stoichiometry_at
 
 
-def _u_xu2019(s):
-    return (4.3452 - 1.6518 * s + 1.6225 * s ** 2 - 2.0843 * s ** 3 + 3.5146 * s ** 4
-            - 2.2166 * s ** 5 - 0.5623e-4 * np.exp(109.451 * s - 100.006))
-
-
-def _du_xu2019(s):
-    return (-1.6518 + 3.245 * s - 6.2529 * s ** 2 + 14.0584 * s ** 3 - 11.083 * s ** 4
-            - 0.5623e-4 * 109.451 * np.exp(109.451 * s - 100.006))
+#: PyBaMM's NMC OCP of the half-cell set Xu2019 (Mohtat et al.)
+NMC_XU2019 = PolyExpOCP((4.3452, -1.6518, 1.6225, -2.0843, 3.5146, -2.2166), -0.5623e-4,
+                        109.451, -100.006)
 
 
 #: Cathode open-circuit potentials by name (``CathodeParameters.ocp``).  "nmc_xu2019" is the
@@ -95,11 +112,11 @@ def _du_xu2019(s):
 #: the validation against PyBaMM; the paper's material is "nmc111".
 OCP_FUNCTIONS = {
     "nmc111": TableOCP(NMC111_ZHENG2013_STOICHIOMETRY, NMC111_ZHENG2013_VOLTAGE_V),
-    "nmc_xu2019": FormulaOCP(_u_xu2019, _du_xu2019),
+    "nmc_xu2019": NMC_XU2019,
 }
 
 
-def ocp_function(name: str) -> TableOCP:
+def ocp_function(name: str) -> TableOCP | PolyExpOCP:
     """The OCP called ``name`` (ValueError listing the known names otherwise)."""
     try:
         return OCP_FUNCTIONS[name]

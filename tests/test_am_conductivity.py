@@ -119,7 +119,7 @@ def test_a_conductivity_that_falls_with_lithiation_cuts_the_discharge_and_conser
     for scale in (1.0, 0.1):
         params = with_table(THIN, [(t, scale * s) for t, s in law_table])
         d = discharge(params, c_rate=1.0)
-        model = HalfCellDFN(params)
+        model = HalfCellDFN(params, d.mesh)
         inserted = (model.lithium_in_solid_mol_m2(d.final_state)
                     - model.lithium_in_solid_mol_m2(d.initial_state))
         assert inserted == pytest.approx(d.current_density_a_m2 * d.time_s[-1] / FARADAY,

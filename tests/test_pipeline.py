@@ -153,11 +153,29 @@ def test_bad_points_and_designs_are_refused(tmp_path):
         "pressure_mpa": 20.0, "temperature_c": 60.0}
 
 
-def test_simulate_and_sweep_through_the_cli_into_mlflow(first, cache_dir, store, capsys):
+def test_simulate_and_sweep_through_the_cli_into_mlflow(first, cache_dir, store, capsys,
+                                                        monkeypatch):
     """etwin simulate logs a run with params, metrics and artifacts; etwin sweep skips the
     point already finished, runs the new one, records a failing one as a FAILED run without
-    stopping; the runs read back as a DataFrame."""
+    stopping (a cell solve made to fail at 100C, the sweep's worker a thread so that it sees
+    the failure); the runs read back as a DataFrame."""
+    import concurrent.futures as cf
+
     from mlflow import MlflowClient
+
+    import experiments.batch
+    import physics.cell
+
+    solve = physics.cell.discharge
+
+    def failing_at_100c(params, c_rate=1.0, **kwargs):
+        if c_rate >= 100:
+            raise RuntimeError("discharge: Newton failed at t = 0.001 s, V = 3.5 V")
+        return solve(params, c_rate=c_rate, **kwargs)
+
+    monkeypatch.setattr(physics.cell, "discharge", failing_at_100c)
+    monkeypatch.setattr(experiments.batch, "make_executor",
+                        lambda spec, workers: (cf.ThreadPoolExecutor(workers), lambda: None, 0))
 
     from experiments.tracking import runs_dataframe
 
