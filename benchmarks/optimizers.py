@@ -19,10 +19,16 @@ Both GP methods are told that the simulator is deterministic (``noise = "none"``
 loop, ``deterministic_objective=True`` for Optuna's GPSampler).  Every method gets the same
 budget (``--budget`` evaluations), the same 5-point scrambled
 Sobol start for BO and Sobol search (Optuna samplers use their own start-up), and the same
-treatment of failed evaluations (counted, never feasible).  Per method and seed the script
-records the best feasible value after each evaluation; it prints the median over seeds of the
-best feasible value and of the simple regret (optimum - best, % of the optimum) and of the
-number of evaluations to reach 1 % of the optimum, and plots regret against evaluations.
+treatment of failed evaluations: each counts against the budget, is never feasible, and is
+reported to the method as infeasible there: the loop is told the run failed (its success
+classifier learns the region); Optuna's samplers get a completed trial with both constraints
+violated (+1) and the worst objective value seen so far (their constraint models learn the
+region; the objective model sees no improvement there).  ``bo`` is the loop with its trust
+region (the default), ``bo-global`` the same loop with the global acquisition throughout.
+Per method and seed the script records the best feasible value after each evaluation; it
+prints the median over seeds of the best feasible value and of the simple regret (optimum -
+best, % of the optimum) and of the number of evaluations to reach 1 % of the optimum, and
+plots regret against evaluations.
 
 Run: ``python benchmarks/optimizers.py [--seeds 10] [--budget 30] [--methods bo,...]
 [--out DIR] [--json]``; with ``--out``, the traces of methods not in ``--methods`` are read
@@ -197,18 +203,23 @@ def best_trace(prob, rows) -> list[float]:
     return out
 
 
-def run_bo(f, prob, budget: int, seed: int) -> list:
-    from optimize.bo import propose, sobol_design
+def run_bo(f, prob, budget: int, seed: int, trust_region: bool = True) -> list:
+    """The loop (optimize.loop.BOLoop) from the 5-point Sobol start, one proposal at a time;
+    ``trust_region`` False: the global acquisition throughout."""
+    from optimize.loop import BOLoop
 
-    xs = list(sobol_design(prob, 5, seed))
-    rows = [f(x) for x in xs]
+    loop = BOLoop(replace(prob, initial=5, seed=seed, q=1, trust_region=trust_region))
+    rows = []
+    for x in loop.initial_design()[0]:
+        rows.append(f(x))
+        loop.tell(x, rows[-1])
+    it = 0
     while len(rows) < budget:
-        failed = np.array([r is None for r in rows])
-        values = {k: np.array([np.nan if r is None else r[k] for r in rows])
-                  for k in prob.outputs}
-        new, _ = propose(prob, np.array(xs), values, failed, q=1, seed=seed * 1000 + len(rows))
-        xs += list(new)
-        rows += [f(x) for x in new]
+        points, _ = loop.ask(it)
+        for x in points:
+            rows.append(f(x))
+            loop.tell(x, rows[-1])
+        it += 1
     return rows
 
 
@@ -229,8 +240,11 @@ def run_optuna(f, prob, budget: int, seed: int, sampler: str) -> list:
         h = trial.suggest_float("coating_thickness_um", 60.0, 400.0)
         r = f((p, h))
         rows.append(r)
-        if r is None:
-            raise optuna.TrialPruned("simulation failed")  # same treatment: counted, no value
+        if r is None:  # failed: infeasible, at the worst value seen (module docstring)
+            seen = [row[prob.objective] for row in rows if row is not None]
+            trial.set_constraint("utilization", 1.0)
+            trial.set_constraint("tortuosity", 1.0)
+            return min(seen, default=0.0)
         trial.set_constraint("utilization", CAPACITY_FLOOR - r["capacity_1C_mah_g"])
         trial.set_constraint("tortuosity", r["tau_z"] - TAU_LIMIT)
         return r[prob.objective]
@@ -251,7 +265,7 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budget", type=int, default=30)
-    ap.add_argument("--methods", default="bo,optuna-tpe,optuna-gp,sobol")
+    ap.add_argument("--methods", default="bo,bo-global,optuna-tpe,optuna-gp,sobol")
     ap.add_argument("--out", default=None, help="directory for traces.json and regret.png")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
@@ -266,7 +280,8 @@ def main(argv=None) -> dict:
           f"{optimum.get('pressure_mpa', float('nan')):.3g} MPa, h = "
           f"{optimum.get('coating_thickness_um', float('nan')):.1f} µm "
           f"({f.evaluations} evaluations, {time.perf_counter() - t:.0f} s)", file=sys.stderr)
-    runners = {"bo": run_bo, "sobol": run_sobol,
+    runners = {"bo": run_bo, "bo-global": lambda *a: run_bo(*a, trust_region=False),
+               "sobol": run_sobol,
                "optuna-tpe": lambda *a: run_optuna(*a, sampler="tpe"),
                "optuna-gp": lambda *a: run_optuna(*a, sampler="gp")}
     traces: dict[str, list[list[float]]] = {}

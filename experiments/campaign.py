@@ -7,6 +7,11 @@ MLflow as its memory and the batch executors as its evaluator:
    it for ``problem.q`` points, and simulates them in parallel through
    :func:`experiments.batch.run_batch` (the Step 6 executors).
 
+Multi-fidelity (``problem.fidelities``): the initial design runs at the cheapest tier (a
+third of it also at the target), each iteration proposes one point and its tier
+(:mod:`optimize.multifidelity`), the last ``FINAL_TARGET_ITERATIONS`` at the target; only
+target-tier evaluations count as the best, and the cost spent per tier is reported.
+
 Every evaluation is a simulation run in ``experiment``, tagged with its iteration; a failed
 one is a FAILED run and enters the next model as a failure.  Every iteration is a run in
 ``<experiment>-loop``: the proposals, the path that made them, the model's fit notes, and the
@@ -26,7 +31,6 @@ from pathlib import Path
 
 import numpy as np
 
-from optimize.bo import best_feasible
 from optimize.loop import BOLoop
 from optimize.problem import Problem
 
@@ -34,7 +38,8 @@ from optimize.problem import Problem
 def history(tracker, problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray,
                                                  list[dict]]:
     """(x, values, failed, rows) of the evaluations in the tracker's experiment that belong to
-    ``problem`` (same fidelity, C-rates and fixed inputs)."""
+    ``problem`` (a fidelity of the problem, same C-rates and fixed inputs); each row says its
+    ``fidelity``."""
     runs, token = [], None
     while True:
         page = tracker.client.search_runs([tracker.experiment_id], max_results=1000,
@@ -44,10 +49,11 @@ def history(tracker, problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray
         if not token:
             break
     rates = ",".join(f"{c:g}" for c in problem.c_rates)
+    tiers = problem.fidelities or (problem.fidelity,)
     rows = []
     for run in runs:
         p = run.data.params
-        if p.get("fidelity") != problem.fidelity or p.get("c_rates") != rates:
+        if p.get("fidelity") not in tiers or p.get("c_rates") != rates:
             continue
         try:
             if any(not math.isclose(float(p[k]), v, rel_tol=1e-9)
@@ -58,6 +64,7 @@ def history(tracker, problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray
             continue
         failed = run.info.status == "FAILED"
         rows.append({"x": x, "failed": failed, "run_id": run.info.run_id,
+                     "fidelity": p["fidelity"],
                      "started": run.info.start_time,
                      "iteration": run.data.tags.get("iteration", ""),
                      "key": run.data.tags.get("point_key", ""),
@@ -68,6 +75,10 @@ def history(tracker, problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray
               for name in problem.outputs}
     failed = np.array([r["failed"] for r in rows], dtype=bool)
     return x, values, failed, rows
+
+
+#: multi-fidelity: the last iterations propose at the target tier
+FINAL_TARGET_ITERATIONS = 2
 
 
 def run_campaign(problem: Problem, experiment: str, *, executor: str = "local",
@@ -84,15 +95,21 @@ def run_campaign(problem: Problem, experiment: str, *, executor: str = "local",
     tracker = Tracker(experiment)
     loop_tracker = Tracker(f"{experiment}-loop")
 
-    def evaluate(xs, tag: str) -> None:
-        points = [make_point(problem.inputs(x), problem.fidelity, problem.seed,
-                             problem.c_rates) for x in xs]
+    def evaluate(xs, tiers, tag: str) -> None:
+        points = [make_point(problem.inputs(x), tier, problem.seed, problem.c_rates)
+                  for x, tier in zip(xs, tiers, strict=True)]
         run_batch(points, executor=executor, workers=workers, cache_dir=cache_dir,
                   experiment=experiment, progress=progress, log=say,
                   tags={"iteration": tag})
 
-    say(f"initial design: {problem.initial} Sobol points")
-    evaluate(BOLoop(problem).initial_design(), "initial")
+    def loop_of(rows, x, values, failed) -> BOLoop:
+        return BOLoop.from_data(problem, x, values, failed, [r["fidelity"] for r in rows])
+
+    start, tiers = BOLoop(problem).initial_design()
+    say(f"initial design: {len(start)} Sobol points"
+        + (f" ({', '.join(f'{tiers.count(t)} at {t}' for t in dict.fromkeys(tiers))})"
+           if problem.multifidelity else ""))
+    evaluate(start, tiers, "initial")
     done = loop_tracker.client.search_runs([loop_tracker.experiment_id],
                                           filter_string="attributes.status = 'FINISHED'",
                                           max_results=10_000)
@@ -103,19 +120,26 @@ def run_campaign(problem: Problem, experiment: str, *, executor: str = "local",
             continue
         x, values, failed, rows = history(tracker, problem)
         evaluated_keys = {r["key"] for r in rows}
-        new, info = BOLoop.from_data(problem, x, values, failed).ask(it)
-        fresh = [p for p in new if make_point(problem.inputs(p), problem.fidelity, problem.seed,
-                                              problem.c_rates)["key"] not in evaluated_keys]
+        new, info = loop_of(rows, x, values, failed).ask(
+            it, final=it >= problem.iterations - FINAL_TARGET_ITERATIONS)
+        tiers = info["fidelities"]
+        fresh = [(p, t) for p, t in zip(new, tiers, strict=True)
+                 if make_point(problem.inputs(p), t, problem.seed,
+                               problem.c_rates)["key"] not in evaluated_keys]
         if len(fresh) < len(new):
             say(f"iteration {it}: {len(new) - len(fresh)} proposal(s) repeat an evaluated "
                 f"point; not re-run")
         say(f"iteration {it}: {info['path']} proposes "
             + "; ".join(", ".join(f"{n} {v:.4g}" for n, v in zip(problem.names, p,
-                                                                  strict=True)) for p in new))
-        evaluate(fresh, str(it))
+                                                                  strict=True))
+                        + (f" at {t}" if problem.multifidelity else "")
+                        for p, t in zip(new, tiers, strict=True)))
+        evaluate([p for p, _ in fresh], [t for _, t in fresh], str(it))
         x, values, failed, rows = history(tracker, problem)
-        best_i, best_v = best_feasible(problem, values, failed)
+        loop = loop_of(rows, x, values, failed)
+        best_i, best_v = loop.best()
         record = {"iteration": it, "path": info["path"], "proposals": new.tolist(),
+                  "fidelities": tiers, "spent_s": loop.spent_s(),
                   "evaluations": len(rows), "failed": int(failed.sum()),
                   "feasible": int(sum(problem.feasible({n: r[n] for n in problem.outputs})
                                       for r in rows if not r["failed"])),
@@ -136,12 +160,15 @@ def run_campaign(problem: Problem, experiment: str, *, executor: str = "local",
         say(f"iteration {it}: best feasible {problem.objective} so far "
             + (f"{best_v:.5g}" if math.isfinite(best_v) else "none"))
     x, values, failed, rows = history(tracker, problem)
-    best_i, best_v = best_feasible(problem, values, failed)
+    loop = loop_of(rows, x, values, failed)
+    best_i, best_v = loop.best()
     result = {"experiment": experiment, "evaluations": len(rows), "failed": int(failed.sum()),
               "iterations_run": len(records), "records": records,
+              "spent_s": loop.spent_s(), "tier_costs_s": loop.costs,
               "history": [{**dict(zip(problem.names, r["x"], strict=True)),
                            **{n: r[n] for n in problem.outputs}, "failed": r["failed"],
-                           "iteration": r["iteration"]} for r in rows]}
+                           "iteration": r["iteration"], "fidelity": r["fidelity"]}
+                          for r in rows]}
     if best_i is None:
         result["best"] = None
         result["message"] = "no feasible point found yet"

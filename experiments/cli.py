@@ -1045,6 +1045,8 @@ def cmd_optimize(args: argparse.Namespace) -> dict:
     problem = Problem.load(args.problem)
     overrides = {k: getattr(args, k) for k in ("iterations", "q", "initial", "fidelity")
                  if getattr(args, k) is not None}
+    if args.fidelities:
+        overrides["fidelities"] = parse_fidelities(args.fidelities)
     if overrides:
         problem = dataclasses.replace(problem, **overrides)
     experiment = args.experiment or f"optimize-{Path(args.problem).stem}"
@@ -1190,7 +1192,8 @@ def cmd_process_window(args: argparse.Namespace) -> dict:
         fracture_max=args.fracture_max,
         bounds=parse_bounds(args.bounds) if args.bounds else None, fixed=fixed,
         fidelity=args.fidelity, initial=args.initial, iterations=args.iterations, q=args.q,
-        seed=args.seed, experiment=args.experiment, executor=args.executor,
+        seed=args.seed, fidelities=parse_fidelities(args.fidelities) if args.fidelities
+        else (), experiment=args.experiment, executor=args.executor,
         workers=args.workers, cache_dir=args.cache_dir, progress=not args.quiet, log=_log)
     for material, s in result["materials"].items():
         w = s["pressure_window_mpa_at_nominal"]
@@ -1199,6 +1202,21 @@ def cmd_process_window(args: argparse.Namespace) -> dict:
                 f"temperature and line speed" if w else "no window at the nominal settings"))
     _log(f"report {result['out']}/report.md")
     return result
+
+
+def parse_fidelities(text: str) -> tuple[str, ...]:
+    """'ci,fast' -> ("ci", "fast"), each a fidelity tier (ValueError naming --fidelities)."""
+    from physics.pipeline import check_fidelity
+
+    tiers = tuple(t.strip() for t in text.split(",") if t.strip())
+    try:
+        for t in tiers:
+            check_fidelity(t)
+    except ValueError as err:
+        raise ValueError(f"--fidelities: {err}") from None
+    if not tiers:
+        raise ValueError("--fidelities: give tiers, e.g. ci,fast")
+    return tiers
 
 
 def _float_pair(text: str, flag: str) -> tuple[float, float]:
@@ -1628,6 +1646,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--initial", type=int, default=None, help="override [settings]")
     p.add_argument("--q", type=int, default=None, help="override [settings]")
     p.add_argument("--fidelity", default=None, help="override [settings]")
+    p.add_argument("--fidelities", default=None,
+                   help="multi-fidelity: the tiers to choose from, e.g. ci,fast (the target is "
+                        "--fidelity); the loop picks point and tier by correlation per cost "
+                        "(optimize/multifidelity.py) and reports the cost spent per tier")
     p.add_argument("--executor", default="local",
                    help="local, dask-local or tcp://host:port (as etwin sweep)")
     p.add_argument("--workers", type=int, default=None, help="parallel simulations")
@@ -1806,6 +1828,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--coating-thickness-um", type=float, default=None,
                    help="dry coating thickness [µm] (default 165)")
     p.add_argument("--fidelity", default="ci", help="ci, fast or paper (default ci)")
+    p.add_argument("--fidelities", default=None,
+                   help="multi-fidelity: the tiers to choose from, e.g. ci,fast with "
+                        "--fidelity fast (optimize/multifidelity.py); the window is read "
+                        "from the --fidelity evaluations")
     p.add_argument("--initial", type=int, default=6, help="Sobol points per material")
     p.add_argument("--iterations", type=int, default=4, help="BO iterations per material")
     p.add_argument("--q", type=int, default=1, help="proposals per iteration (in parallel)")

@@ -44,7 +44,7 @@ def window_problem(material: str, *, porosity_band: tuple[float, float],
                    bounds: dict[str, tuple[float, float]] | None = None,
                    fixed: dict[str, float] | None = None, fidelity: str = "ci",
                    initial: int = 6, iterations: int = 4, q: int = 1,
-                   seed: int = 0) -> Problem:
+                   seed: int = 0, fidelities: tuple[str, ...] = ()) -> Problem:
     """The loop's problem for one material (module docstring)."""
     from physics.pipeline import AM_MATERIALS
 
@@ -63,7 +63,8 @@ def window_problem(material: str, *, porosity_band: tuple[float, float],
                    constraints=constraints,
                    fixed={**AM_MATERIALS[material], **(fixed or {})},
                    log_inputs=tuple(n for n in ("pressure_mpa",) if n in bounds),
-                   fidelity=fidelity, initial=initial, iterations=iterations, q=q, seed=seed)
+                   fidelity=fidelity, initial=initial, iterations=iterations, q=q, seed=seed,
+                   fidelities=tuple(fidelities))
 
 
 class FeasibilityModel:
@@ -148,6 +149,7 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
                        bounds: dict[str, tuple[float, float]] | None = None,
                        fixed: dict[str, float] | None = None, fidelity: str = "ci",
                        initial: int = 6, iterations: int = 4, q: int = 1, seed: int = 0,
+                       fidelities: tuple[str, ...] = (),
                        experiment: str = "process-window", executor: str = "local",
                        workers: int | None = None, cache_dir: str | None = None,
                        progress: bool = True, log=None) -> dict:
@@ -164,7 +166,8 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
     problems = {m: window_problem(m, porosity_band=porosity_band, tau_z_max=tau_z_max,
                                   capacity_min=capacity_min, fracture_max=fracture_max,
                                   bounds=bounds, fixed=fixed, fidelity=fidelity,
-                                  initial=initial, iterations=iterations, q=q, seed=seed)
+                                  initial=initial, iterations=iterations, q=q, seed=seed,
+                                  fidelities=fidelities)
                 for m in materials}
     first = next(iter(problems.values()))
     if "pressure_mpa" not in first.names:
@@ -175,7 +178,7 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
                 "tau_z_max": tau_z_max, "capacity_min": capacity_min,
                 "fracture_max": fracture_max, "bounds": str(first.bounds),
                 "fidelity": fidelity, "initial": initial, "iterations": iterations, "q": q,
-                "seed": seed}
+                "seed": seed, "fidelities": ",".join(fidelities) or fidelity}
     summary: dict = {"job": "process-window", **settings, "materials": {}}
     sections, windows = [], {}
     with job_run(experiment, "process-window", settings) if experiment else nullcontext() \
@@ -184,7 +187,11 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
             exp = f"{experiment}-{material}"
             loop = run_campaign(problem, exp, executor=executor, workers=workers,
                             cache_dir=cache_dir, progress=progress, log=log)
-            x, values, failed, _ = history(Tracker(exp), problem)
+            x, values, failed, rows = history(Tracker(exp), problem)
+            # the window is read from the target tier (the cheaper tiers only steered the loop)
+            keep = np.array([r["fidelity"] == problem.fidelity for r in rows], dtype=bool)
+            x, failed = x[keep], failed[keep]
+            values = {n: v[keep] for n, v in values.items()}
             model = FeasibilityModel(problem, x, values, failed)
             k, best_value = best_feasible(problem, values, failed)
             anchor = dict(zip(problem.names, x[k], strict=True)) if k is not None else {

@@ -121,10 +121,13 @@ def _success_classifier(u: np.ndarray, success: np.ndarray):
 
 def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
             failed: np.ndarray, q: int, seed: int,
-            pending: np.ndarray | None = None) -> tuple[np.ndarray, dict]:
+            pending: np.ndarray | None = None,
+            region: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[np.ndarray, dict]:
     """The next ``q`` points (engineering units) given evaluations ``x`` (n × d), their
-    outputs ``values`` (name -> (n,), NaN where failed) and ``failed`` (n,) flags.  Returns
-    (q × d proposals, info: which path produced them and the model's fit notes)."""
+    outputs ``values`` (name -> (n,), NaN where failed) and ``failed`` (n,) flags, searched
+    inside ``region`` (unit-cube lower and upper corners; default the whole cube, e.g. a
+    trust region of :class:`optimize.loop.BOLoop`).  Returns (q × d proposals, info: which
+    path produced them and the model's fit notes)."""
     import torch
     from botorch.acquisition.logei import (
         qLogNoisyExpectedImprovement,
@@ -143,8 +146,12 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
     for name in problem.outputs:
         ok &= np.isfinite(values[name])
     rng_seed = int(seed)
+    d = len(problem.names)
+    lo_u, hi_u = (np.zeros(d), np.ones(d)) if region is None else (
+        np.asarray(region[0], float), np.asarray(region[1], float))
     if ok.sum() < 2:  # nothing to model yet: space-filling points outside failed regions
-        return _fallback(problem, u_failed, q, rng_seed), {"path": "sobol (under 2 successes)"}
+        return _fallback(problem, u_failed, q, rng_seed, lo_u, hi_u), {
+            "path": "sobol (under 2 successes)"}
     with single_threaded(), warnings.catch_warnings():
         # BoTorch's advice for an all-infeasible baseline fires per MC sample here; the
         # constrained log-EI still ranks candidates by feasibility-weighted improvement
@@ -189,9 +196,7 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
                 model=model, X_baseline=torch.as_tensor(u[ok]),
                 objective=GenericMCObjective(lambda z, X=None: sign * z[..., 0]),
                 constraints=constraints or None, X_pending=x_pending, prune_baseline=True)
-        d = len(problem.names)
-        bounds = torch.stack([torch.zeros(d, dtype=torch.float64),
-                              torch.ones(d, dtype=torch.float64)])
+        bounds = torch.stack([torch.as_tensor(lo_u), torch.as_tensor(hi_u)])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             cand, _ = optimize_acqf(acq, bounds=bounds, q=q, num_restarts=10, raw_samples=256,
@@ -202,7 +207,8 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
         if bad.any():
             from scipy.stats import qmc
 
-            pool = qmc.Sobol(d, scramble=True, seed=rng_seed).random(1024)
+            pool = lo_u + (hi_u - lo_u) * qmc.Sobol(d, scramble=True,
+                                                    seed=rng_seed).random(1024)
             pool = pool[~in_failed_region(pool, u_failed)]
             with torch.no_grad():
                 score = acq(torch.as_tensor(pool).unsqueeze(1)).numpy()
@@ -212,13 +218,16 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
                 score[best] = -np.inf
                 replaced += 1
     return from_unit(problem, u_new), {"path": path, "fit_notes": [n for n in notes if n],
-                                       "replaced_in_failed_region": replaced}
+                                       "replaced_in_failed_region": replaced,
+                                       "region_side": float(np.max(hi_u - lo_u))}
 
 
-def _fallback(problem: Problem, u_failed: np.ndarray, q: int, seed: int) -> np.ndarray:
+def _fallback(problem: Problem, u_failed: np.ndarray, q: int, seed: int, lo_u: np.ndarray,
+              hi_u: np.ndarray) -> np.ndarray:
     from scipy.stats import qmc
 
-    pool = qmc.Sobol(len(problem.names), scramble=True, seed=seed + 7919).random(256)
+    pool = lo_u + (hi_u - lo_u) * qmc.Sobol(len(problem.names), scramble=True,
+                                            seed=seed + 7919).random(256)
     pool = pool[~in_failed_region(pool, u_failed)]
     return from_unit(problem, pool[:q])
 

@@ -31,6 +31,9 @@ Declared in a TOML file (``etwin optimize --problem FILE.toml``)::
     seed = 0
     c_rates = [1.0]
     noise = "learned"                  # or "none" for a deterministic simulator
+    trust_region = true                # search a shrinking box around the best point
+    fidelities = ["ci", "fast"]        # multi-fidelity: the tiers to choose from (the
+                                       # target is `fidelity`); default: that tier alone
 
 Errors name the offending entry: reversed or out-of-range bounds, an unknown input or output,
 a constraint without limits or with min > max (no point can satisfy it).
@@ -97,6 +100,8 @@ class Problem:
     seed: int = 0
     c_rates: tuple[float, ...] = (1.0,)
     noise: str = "learned"
+    trust_region: bool = True
+    fidelities: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         from physics.pipeline import INPUT_RANGES, check_c_rates, check_fidelity
@@ -128,6 +133,18 @@ class Problem:
         for name in (self.objective, *(c.output for c in self.constraints)):
             if name not in allowed:
                 raise ValueError(f"unknown output {name!r}; allowed: {', '.join(allowed)}")
+        if self.fidelities:
+            for tier in self.fidelities:
+                check_fidelity(tier)
+            if self.fidelity not in self.fidelities:
+                raise ValueError(f"[settings] fidelities = {list(self.fidelities)} must include "
+                                 f"the target fidelity {self.fidelity!r}")
+            if len(set(self.fidelities)) != len(self.fidelities):
+                raise ValueError(f"[settings] fidelities = {list(self.fidelities)} repeats a "
+                                 f"tier")
+        if not isinstance(self.trust_region, bool):
+            raise ValueError(f"[settings] trust_region must be true or false, got "
+                             f"{self.trust_region!r}")
         if self.noise not in NOISE_MODELS:
             raise ValueError(f"[settings] noise = {self.noise!r}; allowed: "
                              f"{', '.join(NOISE_MODELS)}")
@@ -141,6 +158,11 @@ class Problem:
                       for kind, unit in (("capacity", "mah_g"), ("areal_capacity", "mah_cm2"),
                                          ("mean_voltage", "v")))
         return (*SCALAR_OUTPUTS, *rates)
+
+    @property
+    def multifidelity(self) -> bool:
+        """More than the target tier to choose from."""
+        return len(self.fidelities) > 1
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -186,11 +208,11 @@ class Problem:
             raise ValueError("[bounds] entries must be [low, high] pairs of numbers") from None
         settings = dict(data.get("settings", {}))
         allowed = {"fidelity", "log_inputs", "initial", "iterations", "q", "seed", "c_rates",
-                   "noise"}
+                   "noise", "trust_region", "fidelities"}
         bad = set(settings) - allowed
         if bad:
             raise ValueError(f"unknown [settings] {sorted(bad)}; allowed: {sorted(allowed)}")
-        for key in ("log_inputs", "c_rates"):
+        for key in ("log_inputs", "c_rates", "fidelities"):
             if key in settings:
                 settings[key] = tuple(settings[key])
         return cls(objective=objective["output"], maximize=direction == "maximize",

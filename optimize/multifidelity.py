@@ -1,0 +1,172 @@
+"""Multi-fidelity Bayesian optimization over the fidelity tiers (``ci``, ``fast``, ``paper``).
+
+Model: every required output (objective, constrained outputs) gets one GP over the unit cube
+of the decisions and a fidelity level s, BoTorch's ``SingleTaskMultiFidelityGP`` with the
+linear-truncated fidelity kernel (Wu, Toscano-Palmerin, Frazier & Wilson 2019): a cheap tier
+informs the target tier as far as the data say the two agree.  The level of a tier is its
+cost on a log scale, mapped onto [0, 1] over the campaign's tiers (the target, the costliest,
+at 1).  Failed runs train a success classifier over (x, s), as in :mod:`optimize.bo`.
+
+Acquisition, cost- and constraint-aware: the point x* maximizes the constrained qLogNEI of
+the target tier (the models at s = 1; every evaluated point projected onto s = 1 as its
+baseline); the tier follows MF-GP-UCB (Kandasamy, Dasarathy, Oliva, Schneider & Póczos,
+NeurIPS 2016): the cheapest tier whose posterior sd of the objective at x* is still above a
+threshold that grows with its cost, √(cost_t / cost_target) × ``UNCERTAINTY_THRESHOLD`` of
+the outputs' sd, and whose posterior correlation with the target there is at least
+``MIN_CORRELATION``; else the target.  Cheap runs explore until the cheap tier is known
+around x*; what is left to learn there is the target's own (the tiers' discrepancy), which
+only a target run resolves.  (Huang et al.'s augmented EI, corr × cost ratio, kept choosing
+the cheap tier: the fitted correlation between the tiers stays above 0.9.)  Only target-tier
+evaluations are results (:meth:`optimize.loop.BOLoop.best`); the loop runs its last proposals
+at the target tier.
+
+Costs: :func:`tier_costs_s`, the median recorded wall time of each tier's runs, else
+:data:`DEFAULT_TIER_COST_S` (the measured pipeline stage times on 2 cores).
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+
+from optimize.problem import Problem
+
+#: tier choice (module docstring): a cheaper tier t is run at x* while the objective's
+#: posterior sd there, over the outputs' sd, is at least UNCERTAINTY_THRESHOLD ×
+#: √(cost_t / cost_target), and its posterior correlation with the target at least
+#: MIN_CORRELATION
+UNCERTAINTY_THRESHOLD = 0.2
+MIN_CORRELATION = 0.5
+#: Seconds of one pipeline run per tier on 2 cores (dry + calender + transport + cell, the
+#: measured stage times): ~2.5, ~10 and ~27 minutes.
+DEFAULT_TIER_COST_S = {"ci": 150.0, "fast": 600.0, "paper": 1620.0}
+
+
+def tier_costs_s(tiers, recorded: dict[str, list[float]] | None = None) -> dict[str, float]:
+    """Cost [s] per tier: the median of ``recorded`` wall times where a tier has some, else
+    the default."""
+    recorded = recorded or {}
+    out = {}
+    for t in tiers:
+        times = [v for v in recorded.get(t, []) if math.isfinite(v) and v > 0]
+        out[t] = float(np.median(times)) if times else DEFAULT_TIER_COST_S[t]
+    return out
+
+
+def tier_levels(costs: dict[str, float]) -> dict[str, float]:
+    """Fidelity level in [0, 1] per tier: log cost, the costliest (the target) at 1."""
+    lo, hi = math.log(min(costs.values())), math.log(max(costs.values()))
+    if hi - lo < 1e-12:
+        return {t: 1.0 for t in costs}
+    return {t: (math.log(c) - lo) / (hi - lo) for t, c in costs.items()}
+
+
+def _mf_gp(us, y, noise: str):
+    """SingleTaskMultiFidelityGP on (unit cube, level) rows, output standardized; with
+    ``noise="none"`` a 1e-6 relative noise floor (a deterministic simulator)."""
+    import torch
+    from botorch.models import SingleTaskMultiFidelityGP
+    from botorch.models.transforms import Standardize
+
+    ty = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
+    yvar = None
+    if noise == "none":
+        scale = float(ty.var()) if ty.numel() > 1 else 1.0
+        yvar = torch.full_like(ty, 1e-6 * max(scale, 1e-12))
+    return SingleTaskMultiFidelityGP(torch.as_tensor(us), ty, train_Yvar=yvar,
+                                     data_fidelities=[us.shape[1] - 1],
+                                     outcome_transform=Standardize(m=1))
+
+
+def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
+                          values: dict[str, np.ndarray], failed: np.ndarray,
+                          costs: dict[str, float], seed: int,
+                          target_only: bool = False) -> tuple[np.ndarray, str, dict]:
+    """The next point (1 × d, engineering units) and its tier, given evaluations ``x``
+    (n × d) at ``tiers`` (n), their ``values`` (NaN where failed) and ``failed`` flags;
+    ``target_only``: the final high-fidelity steps.  Returns (point, tier, info)."""
+    import torch
+    from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
+    from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.acquisition.objective import GenericMCObjective
+    from botorch.models import ModelListGP
+    from botorch.optim import optimize_acqf
+
+    from optimize.bo import _fallback, _success_classifier, from_unit, to_unit
+    from surrogates.gp import _fit, single_threaded
+
+    levels = tier_levels(costs)
+    target = max(costs, key=costs.get)
+    d = len(problem.names)
+    u = to_unit(problem, x)
+    s = np.array([levels[t] for t in tiers], dtype=float)
+    us = np.column_stack([u, s])
+    failed = np.asarray(failed, bool)
+    ok = ~failed
+    for name in problem.outputs:
+        ok &= np.isfinite(values[name])
+    if ok.sum() < 3:
+        point = _fallback(problem, u[failed], 1, seed, np.zeros(d), np.ones(d))
+        return point, target, {"path": "sobol (under 3 successes)"}
+    with single_threaded(), warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="When all training points are infeasible")
+        models, notes = [], []
+        for name in problem.outputs:
+            m = _mf_gp(us[ok], values[name][ok], problem.noise)
+            notes.append(_fit(m))
+            models.append(m)
+        if failed.any():
+            m, note = _success_classifier(us, (~failed).astype(float))
+            notes.append(note)
+            models.append(m)
+        model = ModelListGP(*models)
+        sign = 1.0 if problem.maximize else -1.0
+        index = {name: k for k, name in enumerate(problem.outputs)}
+        constraints = []
+        for c in problem.constraints:
+            k = index[c.output]
+            if c.lower is not None:
+                constraints.append(lambda z, k=k, lo=c.lower: lo - z[..., k])
+            if c.upper is not None:
+                constraints.append(lambda z, k=k, hi=c.upper: z[..., k] - hi)
+        if failed.any():  # latent f of the classifier: feasible where f >= 0
+            k_success = len(problem.outputs)
+            constraints.append(lambda z, k=k_success: -z[..., k])
+        torch.manual_seed(int(seed))
+        baseline = torch.as_tensor(np.column_stack([u[ok], np.ones(int(ok.sum()))]))
+        acq = qLogNoisyExpectedImprovement(
+            model=model, X_baseline=baseline,
+            objective=GenericMCObjective(lambda z, X=None: sign * z[..., 0]),
+            constraints=constraints or None, prune_baseline=True)
+        at_target = FixedFeatureAcquisitionFunction(acq, d + 1, columns=[d], values=[1.0])
+        bounds = torch.stack([torch.zeros(d, dtype=torch.float64),
+                              torch.ones(d, dtype=torch.float64)])
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cand, _ = optimize_acqf(at_target, bounds=bounds, q=1, num_restarts=10,
+                                    raw_samples=256, options={"seed": int(seed)})
+        u_new = cand.detach().numpy()[0]
+        tier, checks = target, {}
+        if not target_only:
+            # MF-GP-UCB's rule (Kandasamy et al., NeurIPS 2016): the cheapest tier that still
+            # has something to learn at x* and that tells about the target there
+            objective_model = models[0]
+            scale = float(np.std(values[problem.outputs[0]][ok])) or 1.0
+            for t in sorted(levels, key=costs.get):
+                if t == target:
+                    continue
+                pair = torch.as_tensor(np.array([[*u_new, levels[t]], [*u_new, 1.0]]))
+                with torch.no_grad():
+                    cov = objective_model.posterior(pair).mvn.covariance_matrix.numpy()
+                sd = math.sqrt(max(cov[0, 0], 0.0)) / scale
+                corr = cov[0, 1] / math.sqrt(max(cov[0, 0] * cov[1, 1], 1e-300))
+                threshold = UNCERTAINTY_THRESHOLD * math.sqrt(costs[t] / costs[target])
+                checks[t] = {"sd": sd, "threshold": threshold, "correlation": corr}
+                if sd >= threshold and corr >= MIN_CORRELATION:
+                    tier = t
+                    break
+    return from_unit(problem, u_new[None, :]), tier, {
+        "path": "multi-fidelity qLogNEI at the target" + (" (final)" if target_only else ""),
+        "tier_checks": checks, "fit_notes": [n for n in notes if n]}
