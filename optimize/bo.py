@@ -119,6 +119,39 @@ def _success_classifier(u: np.ndarray, success: np.ndarray):
     return model, note
 
 
+def outcome_models(problem: Problem, inputs: np.ndarray, values: dict[str, np.ndarray],
+                   ok: np.ndarray, failed: np.ndarray, make_gp):
+    """(ModelListGP, outcome constraints, fit notes) over the model inputs (n × k): one GP
+    per required output, ``make_gp(inputs, y, noise)`` on the ``ok`` rows, fitted; the
+    success classifier on every row where runs failed; the constraints as BoTorch callables
+    (<= 0 where satisfied) per problem constraint and the classifier's latent f >= 0."""
+    from botorch.models import ModelListGP
+
+    from surrogates.gp import _fit
+
+    models, notes = [], []
+    for name in problem.outputs:
+        m = make_gp(inputs[ok], values[name][ok], problem.noise)
+        notes.append(_fit(m))
+        models.append(m)
+    if failed.any():
+        m, note = _success_classifier(inputs, (~failed).astype(float))
+        notes.append(note)
+        models.append(m)
+    index = {name: k for k, name in enumerate(problem.outputs)}
+    constraints = []
+    for c in problem.constraints:
+        k = index[c.output]
+        if c.lower is not None:
+            constraints.append(lambda z, k=k, lo=c.lower: lo - z[..., k])
+        if c.upper is not None:
+            constraints.append(lambda z, k=k, hi=c.upper: z[..., k] - hi)
+    if failed.any():  # latent f of the classifier: feasible where f >= 0
+        k_success = len(problem.outputs)
+        constraints.append(lambda z, k=k_success: -z[..., k])
+    return ModelListGP(*models), constraints, notes
+
+
 def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
             failed: np.ndarray, q: int, seed: int,
             pending: np.ndarray | None = None,
@@ -134,10 +167,9 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
         qLogProbabilityOfFeasibility,
     )
     from botorch.acquisition.objective import GenericMCObjective
-    from botorch.models import ModelListGP
     from botorch.optim import optimize_acqf
 
-    from surrogates.gp import _fit, single_threaded
+    from surrogates.gp import single_threaded
 
     u = to_unit(problem, x)
     failed = np.asarray(failed, bool)
@@ -156,29 +188,8 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
         # BoTorch's advice for an all-infeasible baseline fires per MC sample here; the
         # constrained log-EI still ranks candidates by feasibility-weighted improvement
         warnings.filterwarnings("ignore", message="When all training points are infeasible")
-        models, notes = [], []
-        for name in problem.outputs:
-            m = _gp(u[ok], values[name][ok], problem.noise)
-            notes.append(_fit(m))
-            models.append(m)
-        has_failures = bool(failed.any())
-        if has_failures:
-            m, note = _success_classifier(u, (~failed).astype(float))
-            notes.append(note)
-            models.append(m)
-        model = ModelListGP(*models)
+        model, constraints, notes = outcome_models(problem, u, values, ok, failed, _gp)
         sign = 1.0 if problem.maximize else -1.0
-        index = {name: k for k, name in enumerate(problem.outputs)}
-        constraints = []
-        for c in problem.constraints:
-            k = index[c.output]
-            if c.lower is not None:
-                constraints.append(lambda z, k=k, lo=c.lower: lo - z[..., k])
-            if c.upper is not None:
-                constraints.append(lambda z, k=k, hi=c.upper: z[..., k] - hi)
-        if has_failures:  # latent f of the classifier: feasible where f >= 0
-            k_success = len(problem.outputs)
-            constraints.append(lambda z, k=k_success: -z[..., k])
         torch.manual_seed(rng_seed)
         x_pending = None if pending is None or len(pending) == 0 \
             else torch.as_tensor(to_unit(problem, pending))

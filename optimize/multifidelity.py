@@ -91,11 +91,10 @@ def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
     from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
     from botorch.acquisition.logei import qLogNoisyExpectedImprovement
     from botorch.acquisition.objective import GenericMCObjective
-    from botorch.models import ModelListGP
     from botorch.optim import optimize_acqf
 
-    from optimize.bo import _fallback, _success_classifier, from_unit, to_unit
-    from surrogates.gp import _fit, single_threaded
+    from optimize.bo import _fallback, from_unit, outcome_models, to_unit
+    from surrogates.gp import single_threaded
 
     levels = tier_levels(costs)
     target = max(costs, key=costs.get)
@@ -112,28 +111,9 @@ def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
         return point, target, {"path": "sobol (under 3 successes)"}
     with single_threaded(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="When all training points are infeasible")
-        models, notes = [], []
-        for name in problem.outputs:
-            m = _mf_gp(us[ok], values[name][ok], problem.noise)
-            notes.append(_fit(m))
-            models.append(m)
-        if failed.any():
-            m, note = _success_classifier(us, (~failed).astype(float))
-            notes.append(note)
-            models.append(m)
-        model = ModelListGP(*models)
+        model, constraints, notes = outcome_models(problem, us, values, ok, failed, _mf_gp)
+        objective_model = model.models[0]
         sign = 1.0 if problem.maximize else -1.0
-        index = {name: k for k, name in enumerate(problem.outputs)}
-        constraints = []
-        for c in problem.constraints:
-            k = index[c.output]
-            if c.lower is not None:
-                constraints.append(lambda z, k=k, lo=c.lower: lo - z[..., k])
-            if c.upper is not None:
-                constraints.append(lambda z, k=k, hi=c.upper: z[..., k] - hi)
-        if failed.any():  # latent f of the classifier: feasible where f >= 0
-            k_success = len(problem.outputs)
-            constraints.append(lambda z, k=k_success: -z[..., k])
         torch.manual_seed(int(seed))
         baseline = torch.as_tensor(np.column_stack([u[ok], np.ones(int(ok.sum()))]))
         acq = qLogNoisyExpectedImprovement(
@@ -152,7 +132,6 @@ def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
         if not target_only:
             # MF-GP-UCB's rule (Kandasamy et al., NeurIPS 2016): the cheapest tier that still
             # has something to learn at x* and that tells about the target there
-            objective_model = models[0]
             scale = float(np.std(values[problem.outputs[0]][ok])) or 1.0
             for t in sorted(levels, key=costs.get):
                 if t == target:

@@ -347,6 +347,13 @@ def _col(row, col):
 
 
 @njit(cache=True)
+def _coupled_row(i, q):
+    """Node-system row of ``c_surf[..., q]`` for a particle at node i: c_e_i, φ_e_i,
+    φ_s_{i-1}, φ_s_i, φ_s_{i+1} (:func:`residual_and_jacobian`)."""
+    return (3 * i, 3 * i + 1, 3 * i - 1, 3 * i + 2, 3 * i + 5)[q]
+
+
+@njit(cache=True)
 def _band_factor(ab, pivots, reach):
     """LU factorization in place of A in band storage (:func:`_col`, half-width BAND) with
     partial pivoting, LAPACK's gbtrf scheme: the multipliers stay where they were made, a
@@ -504,7 +511,7 @@ def factor(m, wk, a0, algebraic_only):
                 i = i_sep + n
                 for q in range(5):
                     cq = wk.c_surf[k, n, q]
-                    row = (3 * i, 3 * i + 1, 3 * i - 1, 3 * i + 2, 3 * i + 5)[q]
+                    row = _coupled_row(i, q)
                     if cq == 0.0 or row >= n3:
                         continue
                     for t in range(3):
@@ -554,7 +561,7 @@ def solve(m, wk, neg_g, algebraic_only, dz):
                 i = i_sep + n
                 for q in range(5):
                     cq = wk.c_surf[k, n, q]
-                    row = (3 * i, 3 * i + 1, 3 * i - 1, 3 * i + 2, 3 * i + 5)[q]
+                    row = _coupled_row(i, q)
                     if cq == 0.0 or row >= n3:
                         continue
                     rhs_n[row] -= cq * wl
