@@ -86,13 +86,21 @@ def _gp(u, y, noise: str = "learned"):
     from botorch.models import SingleTaskGP
     from botorch.models.transforms import Standardize
 
-    ty = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
-    yvar = None
-    if noise == "none":
-        scale = float(ty.var()) if ty.numel() > 1 else 1.0
-        yvar = torch.full_like(ty, 1e-6 * max(scale, 1e-12))
+    ty, yvar = training_targets(y, noise)
     return SingleTaskGP(torch.as_tensor(u), ty, train_Yvar=yvar,
                         outcome_transform=Standardize(m=1))
+
+
+def training_targets(y: np.ndarray, noise: str):
+    """(targets (n × 1 tensor), their noise variance or None to learn it): ``noise="none"``
+    fixes it at 1e-6 of the outputs' variance (a deterministic simulator)."""
+    import torch
+
+    ty = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
+    if noise != "none":
+        return ty, None
+    scale = float(ty.var()) if ty.numel() > 1 else 1.0
+    return ty, torch.full_like(ty, 1e-6 * max(scale, 1e-12))
 
 
 def _success_classifier(u: np.ndarray, success: np.ndarray):

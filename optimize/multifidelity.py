@@ -70,11 +70,9 @@ def _mf_gp(us, y, noise: str):
     from botorch.models import SingleTaskMultiFidelityGP
     from botorch.models.transforms import Standardize
 
-    ty = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
-    yvar = None
-    if noise == "none":
-        scale = float(ty.var()) if ty.numel() > 1 else 1.0
-        yvar = torch.full_like(ty, 1e-6 * max(scale, 1e-12))
+    from optimize.bo import training_targets
+
+    ty, yvar = training_targets(y, noise)
     return SingleTaskMultiFidelityGP(torch.as_tensor(us), ty, train_Yvar=yvar,
                                      data_fidelities=[us.shape[1] - 1],
                                      outcome_transform=Standardize(m=1))
