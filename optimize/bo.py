@@ -27,6 +27,8 @@ import numpy as np
 from optimize.problem import Problem
 
 FAILED_RADIUS = 0.05
+#: sigmoid temperature of an outcome constraint, as a share of its output's spread
+CONSTRAINT_SHARPNESS = 1e-4
 
 
 def to_unit(problem: Problem, x: np.ndarray) -> np.ndarray:
@@ -129,10 +131,14 @@ def _success_classifier(u: np.ndarray, success: np.ndarray):
 
 def outcome_models(problem: Problem, inputs: np.ndarray, values: dict[str, np.ndarray],
                    ok: np.ndarray, failed: np.ndarray, make_gp):
-    """(ModelListGP, outcome constraints, fit notes) over the model inputs (n × k): one GP
-    per required output, ``make_gp(inputs, y, noise)`` on the ``ok`` rows, fitted; the
-    success classifier on every row where runs failed; the constraints as BoTorch callables
-    (<= 0 where satisfied) per problem constraint and the classifier's latent f >= 0."""
+    """(ModelListGP, outcome constraints, their temperatures, fit notes) over the model
+    inputs (n × k): one GP per required output, ``make_gp(inputs, y, noise)`` on the ``ok``
+    rows, fitted; the success classifier on every row where runs failed; the constraints as
+    BoTorch callables (<= 0 where satisfied) per problem constraint and the classifier's
+    latent f >= 0.  Each constraint's sigmoid temperature is ``CONSTRAINT_SHARPNESS`` of its
+    output's spread in the data: BoTorch's default, 1e-3 in output units, let a τ_z
+    0.0008 above its limit keep a third of its weight, and the loop spent its last ten
+    evaluations just outside the optimum's constraint."""
     from botorch.models import ModelListGP
 
     from surrogates.gp import _fit
@@ -147,17 +153,22 @@ def outcome_models(problem: Problem, inputs: np.ndarray, values: dict[str, np.nd
         notes.append(note)
         models.append(m)
     index = {name: k for k, name in enumerate(problem.outputs)}
-    constraints = []
+    constraints, etas = [], []
     for c in problem.constraints:
         k = index[c.output]
+        spread = float(np.std(values[c.output][ok])) if ok.sum() > 1 else 0.0
+        eta = CONSTRAINT_SHARPNESS * (spread if spread > 0 else 1.0)
         if c.lower is not None:
             constraints.append(lambda z, k=k, lo=c.lower: lo - z[..., k])
+            etas.append(eta)
         if c.upper is not None:
             constraints.append(lambda z, k=k, hi=c.upper: z[..., k] - hi)
+            etas.append(eta)
     if failed.any():  # latent f of the classifier: feasible where f >= 0
         k_success = len(problem.outputs)
         constraints.append(lambda z, k=k_success: -z[..., k])
-    return ModelListGP(*models), constraints, notes
+        etas.append(1e-3)
+    return ModelListGP(*models), constraints, etas, notes
 
 
 def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
@@ -196,7 +207,8 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
         # BoTorch's advice for an all-infeasible baseline fires per MC sample here; the
         # constrained log-EI still ranks candidates by feasibility-weighted improvement
         warnings.filterwarnings("ignore", message="When all training points are infeasible")
-        model, constraints, notes = outcome_models(problem, u, values, ok, failed, _gp)
+        model, constraints, etas, notes = outcome_models(problem, u, values, ok, failed, _gp)
+        eta = torch.as_tensor(etas, dtype=torch.float64) if etas else 1e-3
         sign = 1.0 if problem.maximize else -1.0
         torch.manual_seed(rng_seed)
         x_pending = None if pending is None or len(pending) == 0 \
@@ -208,13 +220,14 @@ def propose(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
             # (the constrained-EI limit of Gardner et al. 2014 / Gelbart et al. 2014)
             path = "qLogPoF (no feasible point yet)"
             acq = qLogProbabilityOfFeasibility(model=model, constraints=constraints,
-                                               X_pending=x_pending)
+                                               X_pending=x_pending, eta=eta)
         else:
             path = "qLogNEI"
             acq = qLogNoisyExpectedImprovement(
                 model=model, X_baseline=torch.as_tensor(u[ok]),
                 objective=GenericMCObjective(lambda z, X=None: sign * z[..., 0]),
-                constraints=constraints or None, X_pending=x_pending, prune_baseline=True)
+                constraints=constraints or None, X_pending=x_pending, prune_baseline=True,
+                eta=eta)
         bounds = torch.stack([torch.as_tensor(lo_u), torch.as_tensor(hi_u)])
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

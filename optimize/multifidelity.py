@@ -109,7 +109,8 @@ def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
         return point, target, {"path": "sobol (under 3 successes)"}
     with single_threaded(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="When all training points are infeasible")
-        model, constraints, notes = outcome_models(problem, us, values, ok, failed, _mf_gp)
+        model, constraints, etas, notes = outcome_models(problem, us, values, ok, failed,
+                                                         _mf_gp)
         objective_model = model.models[0]
         sign = 1.0 if problem.maximize else -1.0
         torch.manual_seed(int(seed))
@@ -117,7 +118,8 @@ def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
         acq = qLogNoisyExpectedImprovement(
             model=model, X_baseline=baseline,
             objective=GenericMCObjective(lambda z, X=None: sign * z[..., 0]),
-            constraints=constraints or None, prune_baseline=True)
+            constraints=constraints or None, prune_baseline=True,
+            eta=torch.as_tensor(etas, dtype=torch.float64) if etas else 1e-3)
         at_target = FixedFeatureAcquisitionFunction(acq, d + 1, columns=[d], values=[1.0])
         bounds = torch.stack([torch.zeros(d, dtype=torch.float64),
                               torch.ones(d, dtype=torch.float64)])
