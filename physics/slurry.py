@@ -60,6 +60,7 @@ SUB_STEPS = 50  # steps between pressure-control updates
 #: largest exclusion-volume fraction random sequential addition is asked to reach; a denser
 #: slurry is placed in a taller column at PLACEMENT_FRACTION and the barostat consolidates it
 MAX_PLACEMENT_FRACTION, PLACEMENT_FRACTION = 0.38, 0.36
+PLACEMENT_RETRIES = 6  # a column too short for its largest spheres grows by one diameter each
 MAX_DT_HALVINGS = 6  # a blown-up sub-block is re-run from its start with dt/2, at most this often
 #: stable sub-blocks after which a halved step is doubled back (the blow-ups come from the
 #: transient overlaps of a fresh placement or a force-field switch, not from the steady state)
@@ -248,9 +249,19 @@ def build_slurry(recipe: Recipe, n_am: int, box_xy_um: float, seed: int,
     core_volume = float(np.sum(4.0 / 3.0 * np.pi * exclusion**3))
     if core_volume > MAX_PLACEMENT_FRACTION * box_xy_um**2 * height:
         height = core_volume / (PLACEMENT_FRACTION * box_xy_um**2)
-    # wall mode: contact spheres start clear of the two planes
-    pos = random_placement(exclusion, (0.0, 0.0, 0.0), (box_xy_um, box_xy_um, height), periodic,
-                           seed=seed, margin_um=radius)
+    # wall mode: contact spheres start clear of the two planes.  A short column (few AM,
+    # little CBD and solvent) can hold the cores by volume yet not the largest spheres with
+    # their wall margins: then the column grows by one largest diameter per retry and the
+    # barostat consolidates it, as for a paste
+    for attempt in range(PLACEMENT_RETRIES + 1):
+        try:
+            pos = random_placement(exclusion, (0.0, 0.0, 0.0), (box_xy_um, box_xy_um, height),
+                                   periodic, seed=seed, margin_um=radius)
+            break
+        except ValueError:
+            if attempt == PLACEMENT_RETRIES:
+                raise
+            height += 2.0 * float(radius.max())
     walls = []
     if protocol.mode == "wall":
         walls = [Wall(0.0, 1, AL_TYPE), Wall(height, -1, TOP_TYPE)]

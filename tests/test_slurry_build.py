@@ -45,3 +45,19 @@ def test_bad_inputs_name_the_field():
         DryingProtocol(mode="open")
     with pytest.raises(ValueError, match="dt_dried_us"):
         DryingProtocol(dt_dried_us=0.0)
+
+
+def test_a_column_too_short_for_its_largest_spheres_grows_until_they_fit():
+    """24 AM at 98 % AM and 80 % solids: the cores fit the wet column by volume, but the
+    largest spheres with their wall margins do not (random sequential addition placed 6 of
+    312); the column grows by one largest diameter per retry and every sphere is placed
+    between the planes."""
+    from dataclasses import replace
+
+    recipe = replace(paper_recipe(), am_mass_fraction=0.98, carbon_mass_fraction=0.01,
+                     binder_mass_fraction=0.01, solid_content=0.8)
+    counts = recipe.counts_for_am(24)
+    sim, _, _ = build_slurry(recipe, 24, 25.8, seed=0, protocol=DryingProtocol())
+    assert sim.box_len[2] > recipe.slurry_volume_um3(counts) / 25.8 ** 2
+    assert np.all(sim.position[:, 2] - sim.radius >= -1e-12)
+    assert np.all(sim.position[:, 2] + sim.radius <= sim.wall_z[1] + 1e-12)
