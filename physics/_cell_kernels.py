@@ -37,7 +37,7 @@ OCP_POLY_EXP = 1  # Σ a_m s^m + A exp(B s + C) (physics.ocp.PolyExpOCP)
 
 # end codes of the discharge loop
 END_CUTOFF, END_DEPLETION, END_COLLAPSE, END_NEWTON_FAILED, END_MAX_STEPS = 0, 1, 2, 3, 4
-END_BELOW_CUTOFF = 5
+END_BELOW_CUTOFF, END_SATURATION = 5, 6
 
 
 class CellArrays(NamedTuple):
@@ -698,11 +698,12 @@ def consistent_algebraic(m, wk, y, i_app):
 
 @njit(cache=True)
 def discharge_loop(m, wk, y, i_app, cutoff_v, rtol, max_steps, differential, depleted,
-                   collapse_window_v, cutoff_tol_v, t_out, v_out):
+                   saturated, collapse_window_v, cutoff_tol_v, t_out, v_out):
     """Galvanostatic discharge from the consistent state y (modified in place to the final
     state) with variable-step BDF2 (BDF1 first), the step adapted to the local error of the
     differential unknowns against the extrapolated predictor; the crossing of the cut-off
-    located by secant steps to within ``cutoff_tol_v`` (:func:`physics.cell.discharge`).
+    located by secant steps to within ``cutoff_tol_v`` (:func:`physics.cell.discharge`); it
+    also ends where the salt falls to ``depleted`` or rises to ``saturated`` [mol/m³].
     Writes time [s] and voltage [V] into t_out, v_out; returns (points, steps, Newton
     iterations, end code, t at the end)."""
     size = y.size
@@ -799,10 +800,13 @@ def discharge_loop(m, wk, y, i_app, cutoff_v, rtol, max_steps, differential, dep
         t_out[points] = t
         v_out[points] = v_new
         points += 1
-        ce_min = np.inf
+        ce_min, ce_max = np.inf, -np.inf
         for i in range(n_x):
             ce_min = min(ce_min, y[i])
+            ce_max = max(ce_max, y[i])
         if ce_min <= depleted:
             return points, steps, newton_total, END_DEPLETION, t
+        if ce_max >= saturated:
+            return points, steps, newton_total, END_SATURATION, t
         h *= min(2.0, max(0.2, 0.9 / max(err, 1e-6) ** (1.0 / 3.0)))
     return points, steps, newton_total, END_MAX_STEPS, t

@@ -87,6 +87,22 @@ def test_a_discharge_ends_when_the_salt_runs_out():
     assert thin.end_reason == "cut-off voltage"
 
 
+def test_a_discharge_ends_when_the_salt_saturates_at_the_foil():
+    """At 20C the salt produced at the Li foil outruns the separator's diffusion towards the
+    pole of the Valøen & Reimers diffusivity at 13.8 mol/L (Newton failed there, at 25.8
+    mol/L after 9.5 s): the discharge ends at 3/4 of the pole and says why."""
+    from physics.cell import saturation_mol_m3
+
+    d = discharge(THIN, c_rate=20.0)
+    assert d.end_reason == "electrolyte saturation"
+    model = HalfCellDFN(THIN, d.mesh)
+    c_e = d.final_state[model.sl_ce]
+    limit = saturation_mol_m3(THIN)
+    assert limit == pytest.approx(0.75 * 13.83e3, rel=1e-3)
+    assert limit <= c_e[0] < 1.2 * limit and c_e.argmax() == 0
+    assert d.voltage_v[-1] > THIN.cutoff_voltage_v and d.capacity_final_mah_g > 0
+
+
 def test_a_current_beyond_the_cut_off_at_once_delivers_nothing():
     """At 300C the ohmic and kinetic drop of the first, consistent state already takes the
     cell below 3 V: capacity 0 and the reason, not a negative capacity from a step cut
