@@ -20,8 +20,8 @@ the cheap tier: the fitted correlation between the tiers stays above 0.9.)  Only
 evaluations are results (:meth:`optimize.loop.BOLoop.best`); the loop runs its last proposals
 at the target tier.
 
-Costs: :func:`tier_costs_s`, the median recorded wall time of each tier's runs, else
-:data:`DEFAULT_TIER_COST_S` (the measured pipeline stage times on 2 cores).
+Costs: :data:`DEFAULT_TIER_COST_S`, the measured pipeline stage times on 2 cores (a loop
+may be given others).
 """
 
 from __future__ import annotations
@@ -44,15 +44,9 @@ MIN_CORRELATION = 0.5
 DEFAULT_TIER_COST_S = {"ci": 150.0, "fast": 600.0, "paper": 1620.0}
 
 
-def tier_costs_s(tiers, recorded: dict[str, list[float]] | None = None) -> dict[str, float]:
-    """Cost [s] per tier: the median of ``recorded`` wall times where a tier has some, else
-    the default."""
-    recorded = recorded or {}
-    out = {}
-    for t in tiers:
-        times = [v for v in recorded.get(t, []) if math.isfinite(v) and v > 0]
-        out[t] = float(np.median(times)) if times else DEFAULT_TIER_COST_S[t]
-    return out
+def tier_costs_s(tiers) -> dict[str, float]:
+    """Cost [s] of one run per tier (:data:`DEFAULT_TIER_COST_S`)."""
+    return {t: DEFAULT_TIER_COST_S[t] for t in tiers}
 
 
 def tier_levels(costs: dict[str, float]) -> dict[str, float]:

@@ -97,7 +97,6 @@ class HalfCellDFN:
         self.i_sep = mesh.n_separator  # node index of the separator/cathode interface
         n_el = self.n_x - 1
         in_cat = np.arange(n_el) >= mesh.n_separator
-        self.in_cathode_element = in_cat
         # per-element properties
         self.eps_e = np.where(in_cat, cat.electrolyte_volume_fraction, sep.porosity)
         self.transport = np.where(in_cat, cat.transport_factor,
@@ -113,8 +112,6 @@ class HalfCellDFN:
         np.add.at(self.w_cat, np.arange(1, n_el + 1), hc)
         self.cat_nodes = np.arange(self.i_sep, self.n_x)
         self.n_c = self.cat_nodes.size
-        # solid potential: stiffness on the cathode nodes
-        self.k_solid = stiffness_matrix(self.x[self.cat_nodes], cat.electronic_conductivity_s_m)
         table = cat.electronic_conductivity_vs_stoichiometry
         self.sigma_table = table_log10_points(table) if table else None
         # particles
