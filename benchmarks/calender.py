@@ -27,8 +27,9 @@ from pathlib import Path
 import numpy as np
 
 from physics.calender import CalenderProtocol, ProcessConditions, calender
+from physics.fidelity import FIDELITY_N_AM
 from physics.materials import paper_recipe
-from physics.slurry import FIDELITY_N_AM, dry_electrode
+from physics.slurry import dry_electrode
 from physics.state import ParticleState
 
 CACHE = Path(__file__).parent / ".cache"

@@ -20,8 +20,9 @@ import json
 import time
 
 from physics.calender import CalenderProtocol, dem_relaxed
+from physics.fidelity import FIDELITY_N_AM
 from physics.pipeline import ProcessInputs
-from physics.slurry import FIDELITY_N_AM, DryingProtocol, dry_electrode
+from physics.slurry import DryingProtocol, dry_electrode
 from physics.structure import am_skeleton, open_periodic_z, structure_metrics
 
 

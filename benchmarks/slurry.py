@@ -16,8 +16,9 @@ import argparse
 import json
 import sys
 
+from physics.fidelity import FIDELITY_N_AM
 from physics.materials import paper_recipe
-from physics.slurry import FIDELITY_N_AM, DryingProtocol, dry_electrode
+from physics.slurry import DryingProtocol, dry_electrode
 
 
 def run(fidelity: str, seed: int, mode: str) -> dict:

@@ -48,9 +48,10 @@ from pathlib import Path
 # -------------------------------------------------------------------------------- points
 def make_point(inputs: dict, fidelity: str, seed: int, c_rates: Sequence[float],
                cell_model: str = "p2d") -> dict:
-    """A validated point: inputs (all six, floats), fidelity, seed, C-rates and its key (and
-    the cell model where it is not the default P2D)."""
-    from physics.pipeline import ProcessInputs, check_c_rates, check_fidelity, point_key
+    """A validated point: inputs (every process input, floats), fidelity, seed, C-rates and its
+    key (and the cell model where it is not the default P2D)."""
+    from physics.fidelity import check_fidelity
+    from physics.pipeline import ProcessInputs, check_c_rates, point_key
 
     process = ProcessInputs.from_dict(inputs)
     rates = check_c_rates(c_rates)

@@ -21,12 +21,13 @@ def run_training(frame: pd.DataFrame, out_dir: str | Path, *,
     or feature names.  Returns the summary (rows, columns, per-output report)."""
     from experiments.files import write_csv_atomic, write_json_atomic
     from experiments.plots import plot_coverage, plot_parity
-    from surrogates.dataset import OUTPUTS, Dataset
+    from physics.pipeline import SURROGATE_OUTPUTS
+    from surrogates.dataset import Dataset
     from surrogates.train import train_surrogates
 
     if not 2 <= folds <= 50:
         raise ValueError(f"folds must lie in [2, 50], got {folds}")
-    outputs = list(outputs) if outputs else [o for o in OUTPUTS if o in frame]
+    outputs = list(outputs) if outputs else [o for o in SURROGATE_OUTPUTS if o in frame]
     data = Dataset.from_frame(frame, outputs)
     training = train_surrogates(data, outputs, features, folds, seed, progress=log)
     out = Path(out_dir)

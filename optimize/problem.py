@@ -104,7 +104,8 @@ class Problem:
     fidelities: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        from physics.pipeline import INPUT_RANGES, check_c_rates, check_fidelity
+        from physics.fidelity import check_fidelity
+        from physics.pipeline import INPUT_RANGES, check_c_rates
 
         check_fidelity(self.fidelity)
         object.__setattr__(self, "c_rates", check_c_rates(self.c_rates))

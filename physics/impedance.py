@@ -145,3 +145,40 @@ def tortuosity_from_r_ion(r_ion_ohm_m2: float, thickness_m: float, porosity: flo
         raise ValueError(f"porosity must lie in (0, 1), got {porosity}")
     return macmullin_from_r_ion(r_ion_ohm_m2, thickness_m, electrolyte_conductivity_s_m) \
         * porosity
+
+
+@dataclass(frozen=True)
+class CellTauEIS:
+    """τ_EIS of a cell model's cathode from its simulated symmetric blocking spectrum
+    (:func:`cell_tau_eis`): ``z_ohm_m2`` is the symmetric cell's impedance, ``fit`` its
+    transmission-line fit (2 R_ion, C_dl / 2), the other fields one electrode's."""
+
+    frequency_hz: np.ndarray
+    z_ohm_m2: np.ndarray
+    fit: TLMFit
+    r_ion_ohm_m2: float
+    c_dl_f_m2: float
+    conductivity_s_m: float
+    macmullin: float
+    tau_eis: float
+
+
+def cell_tau_eis(params, frequency_hz: np.ndarray | None = None,
+                 electronic_conductivity_s_m: float | None = None) -> CellTauEIS:
+    """The paper's §6.2 measurement on the cell model (``physics.cell_params.CellParameters``):
+    the symmetric blocking cell of its cathode (:func:`physics.cell.
+    symmetric_blocking_impedance`), the transmission-line fit, R_ion = half the fitted one,
+    N_M = R_ion κ / L and τ_EIS = N_M ε (Landesfeind et al. 2016, Eqs. 1-3).  The one place
+    the pipeline and ``etwin eis`` take τ_EIS from."""
+    from physics.cell import electrolyte_conductivity_s_m, symmetric_blocking_impedance
+
+    f = frequencies_hz() if frequency_hz is None else np.asarray(frequency_hz, float)
+    z = symmetric_blocking_impedance(
+        params, f, electronic_conductivity_s_m=electronic_conductivity_s_m).z_ohm_m2
+    fit = fit_tlm(f, z)
+    cathode = params.cathode
+    kappa = electrolyte_conductivity_s_m(params)
+    r_ion = fit.r_ion_ohm_m2 / 2.0
+    macmullin = macmullin_from_r_ion(r_ion, cathode.thickness_m, kappa)
+    return CellTauEIS(f, z, fit, r_ion, 2.0 * fit.c_dl_f_m2, kappa, macmullin,
+                      macmullin * cathode.porosity)

@@ -42,9 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
+from physics.fidelity import FIDELITY_N_AM, FIDELITY_VOXEL_UM, check_fidelity
+
 STAGES = ("dry", "calender", "transport", "cell")
 STAGE_VERSIONS = {"dry": 2, "calender": 3, "transport": 1, "cell": 3, "cell3d": 2}
-FIDELITY_VOXEL_UM = {"ci": 0.5, "fast": 0.25, "paper": 0.25}
 CELL_MODELS = ("p2d", "3d")
 CELL3D_VOXEL_UM = 1.0  # voxel of the 3-D cell stage (0.5 µm: ~8x the unknowns, ~15x the time)
 DEFAULT_CACHE_DIR = "etwin_cache"
@@ -134,13 +135,6 @@ class ProcessInputs:
         return ProcessConditions(temperature_c=self.temperature_c,
                                  line_speed_m_min=self.line_speed_m_min,
                                  am_young_modulus_gpa=self.am_young_modulus_gpa)
-
-
-def check_fidelity(fidelity: str) -> str:
-    if fidelity not in FIDELITY_VOXEL_UM:
-        raise ValueError(f"fidelity {fidelity!r} is unknown; allowed: "
-                         f"{', '.join(FIDELITY_VOXEL_UM)}")
-    return fidelity
 
 
 def check_c_rates(c_rates) -> tuple[float, ...]:
@@ -237,6 +231,18 @@ SCALAR_OUTPUTS = ("porosity", "porosity_particles", "porosity_dried", "thickness
                   "am_stress_p95_mpa", "am_stress_max_mpa", "fractured_fraction")
 
 
+def capacity_output(c_rate: float) -> str:
+    """Name of the discharge capacity output at ``c_rate`` [mAh/g AM], e.g. capacity_1C_mah_g."""
+    return f"capacity_{c_rate:g}C_mah_g"
+
+
+#: the surrogates' default targets (``etwin train`` without --outputs)
+SURROGATE_OUTPUTS = ("porosity", "tau_x", "tau_y", "tau_z", capacity_output(1.0),
+                     "r_ion_ohm_cm2")
+#: the columns of ``etwin sweep``'s table
+SUMMARY_OUTPUTS = ("porosity", "tau_z", "sigma_eff_s_m", capacity_output(1.0), "tau_eis")
+
+
 @dataclass(frozen=True)
 class RunResult:
     """One simulation: structure, transport and cell outputs, time per stage.
@@ -290,7 +296,7 @@ class RunResult:
         """Flat numeric outputs (MLflow metrics, dataset columns)."""
         out = {name: float(getattr(self, name)) for name in SCALAR_OUTPUTS}
         for rate, cap in self.capacity_mah_g.items():
-            out[f"capacity_{rate:g}C_mah_g"] = float(cap)
+            out[capacity_output(rate)] = float(cap)
             out[f"areal_capacity_{rate:g}C_mah_cm2"] = float(self.areal_capacity_mah_cm2[rate])
             out[f"mean_voltage_{rate:g}C_v"] = float(self.mean_voltage_v[rate])
         for stage in (*STAGES, "cell3d") if "cell3d" in self.wall_s else STAGES:
@@ -308,14 +314,14 @@ class RunResult:
 def dry_stage_key(inputs: ProcessInputs, fidelity: str, seed: int) -> dict:
     """The stage-cache key of the dry stage: recipe, film size, seed and drying protocol
     (the fields a dried film's ``meta`` records)."""
-    from physics.slurry import FIDELITY_N_AM, DryingProtocol
+    from physics.slurry import DryingProtocol
 
     return {"recipe": asdict(inputs.recipe()), "n_am": FIDELITY_N_AM[fidelity],
             "seed": int(seed), "protocol": asdict(DryingProtocol())}
 
 
 def _dry(cache: StageCache, inputs: ProcessInputs, fidelity: str, seed: int, note, detail):
-    from physics.slurry import FIDELITY_N_AM, dry_electrode
+    from physics.slurry import dry_electrode
     from physics.state import ParticleState
 
     key = dry_stage_key(inputs, fidelity, seed)
@@ -416,10 +422,9 @@ def _transport(cache: StageCache, calender_key: dict, calendered, fidelity: str,
 
 def _cell(cache: StageCache, transport_key: dict, summary: dict, thickness_m: float,
           c_rates: tuple[float, ...], note):
-    from physics.cell import active_mass_kg_m2, discharge, symmetric_blocking_impedance
-    from physics.cell import electrolyte_conductivity_s_m as kappa_of
+    from physics.cell import active_mass_kg_m2, discharge
     from physics.cell_params import CellParameters, cathode_from_transport
-    from physics.impedance import fit_tlm, frequencies_hz, tortuosity_from_r_ion
+    from physics.impedance import cell_tau_eis
 
     base = CellParameters()
     cathode = replace(cathode_from_transport(summary, base.cathode), thickness_m=thickness_m)
@@ -440,16 +445,12 @@ def _cell(cache: StageCache, transport_key: dict, summary: dict, thickness_m: fl
             "energy_wh_kg": d.energy_wh_kg, "end_reason": d.end_reason,
             "time_s": d.time_s.tolist(),
             "capacity_curve_mah_g": d.capacity_mah_g.tolist(), "voltage_v": d.voltage_v.tolist()}
-    f = frequencies_hz()
-    z = symmetric_blocking_impedance(params, f).z_ohm_m2
-    fit = fit_tlm(f, z)
-    r_ion = fit.r_ion_ohm_m2 / 2.0
+    eis = cell_tau_eis(params)
     result.update({
-        "r_ion_ohm_m2": r_ion,
-        "tau_eis": tortuosity_from_r_ion(r_ion, cathode.thickness_m, cathode.porosity,
-                                         kappa_of(params)),
-        "impedance": {"frequency_hz": f.tolist(), "re_ohm_m2": z.real.tolist(),
-                      "im_ohm_m2": z.imag.tolist()}})
+        "r_ion_ohm_m2": eis.r_ion_ohm_m2, "tau_eis": eis.tau_eis,
+        "impedance": {"frequency_hz": eis.frequency_hz.tolist(),
+                      "re_ohm_m2": eis.z_ohm_m2.real.tolist(),
+                      "im_ohm_m2": eis.z_ohm_m2.imag.tolist()}})
     cache.store("cell", key, result)
     return result, False
 

@@ -48,6 +48,7 @@ import numpy as np
 
 from physics.engine import Berendsen, EngineInstability, Langevin, Simulation, Wall
 from physics.engine.placement import random_placement
+from physics.fidelity import FIDELITY_N_AM
 from physics.forcefield import DRIED_FORCE_FIELD, SLURRY_FORCE_FIELD, ForceField, blend
 from physics.materials import PAPER_BOX_XY_UM, Recipe, paper_recipe, sphere_volume_um3
 from physics.state import AM_SPECIES, CBD_SPECIES, ParticleState
@@ -68,8 +69,6 @@ RESTORE_AFTER_SUB_BLOCKS = 20
 AL_TYPE, TOP_TYPE = 2, 3
 MODES = ("wall", "periodic")
 
-#: fidelity -> number of AM particles (paper PSD) in a 25.8 × 25.8 µm column
-FIDELITY_N_AM = {"ci": 80, "fast": 200, "paper": 396}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-OUTPUTS = ("porosity", "tau_x", "tau_y", "tau_z", "capacity_1C_mah_g", "r_ion_ohm_cm2")
+from physics.pipeline import SURROGATE_OUTPUTS
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,7 +46,7 @@ class Dataset:
         return self.x[ok], values[ok]
 
     @classmethod
-    def from_frame(cls, frame, outputs=OUTPUTS, inputs=None) -> Dataset:
+    def from_frame(cls, frame, outputs=SURROGATE_OUTPUTS, inputs=None) -> Dataset:
         """From a DataFrame with one column per process input and per output.  ``inputs``
         defaults to the process inputs that vary in the frame."""
         from physics.pipeline import INPUT_RANGES

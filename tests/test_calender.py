@@ -241,8 +241,9 @@ def test_halving_the_plane_speed_fast():
     """fast size (200 AM, ~5 000 particles): halving every plane speed of the default protocol
     changes the final porosity at 120 MPa by less than 0.5 percentage points (~25 min on
     2 cores)."""
+    from physics.fidelity import FIDELITY_N_AM
     from physics.materials import paper_recipe
-    from physics.slurry import FIDELITY_N_AM, dry_electrode
+    from physics.slurry import dry_electrode
 
     state = dry_electrode(paper_recipe(), FIDELITY_N_AM["fast"], seed=0).dried
     protocol = CalenderProtocol(max_lift_fraction=0.0)

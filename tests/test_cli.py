@@ -302,7 +302,7 @@ def test_calender_opens_a_z_periodic_dried_structure(tmp_path, capsys):
 
     import numpy as np
 
-    from experiments.cli import _dried_state
+    from experiments.commands.structure import dried_state
     from physics.state import ParticleState
 
     film = ParticleState.load("tests/data/dried_ci_seed0.npz")
@@ -311,7 +311,7 @@ def test_calender_opens_a_z_periodic_dried_structure(tmp_path, capsys):
                        box_hi_um=np.array([*film.box_hi_um[:2], top]),
                        wall_z_um=np.zeros(0), wall_side=np.zeros(0, dtype=np.int64))
     periodic.save(tmp_path / "dried.npz")
-    state, _ = _dried_state(argparse.Namespace(dried=str(tmp_path)), tmp_path)
+    state, _ = dried_state(argparse.Namespace(dried=str(tmp_path)), tmp_path)
     assert not state.periodic[2] and state.wall_side.tolist() == [1]
     assert "periodic in z: opened at z" in capsys.readouterr().err
 
