@@ -14,9 +14,19 @@ Conventions (TauFactor's, so numbers compare; Cooper et al., SoftwareX 5 (2016) 
 * Tortuosity factor τ = ε D0 / D_eff with ε the pore-voxel fraction of the whole image (isolated
   pores included) and D0 the pore diffusivity; MacMullin number N_M = D0 / D_eff = τ / ε.
   With conducting CBD, D_eff includes the transport through the CBD (D0 · ε_CBD^1.5, the
-  paper's Bruggeman correction for its 47 % nano-porosity), while ε stays the pore fraction.
+  paper's Bruggeman correction for its 47 % nano-porosity), while ε stays the pore fraction:
+  ε / τ = D_eff / D0 is then what a porous-electrode model with ε the pore fraction needs, but
+  τ can fall below 1 (pore and CBD layers side by side: 0.76) and is undefined (NaN) on an
+  image without pore voxels.  The tortuosity of the conducting phases is therefore reported
+  as well, with TauFactor's ``MultiPhaseSolver`` convention, τ_cond = (Σ_phase φ D) / D_eff =
+  (ε + φ_CBD D_CBD / D0) D0 / D_eff (φ the phase's voxel fraction): 1 where every column
+  along the direction is one phase, >= 1 always with the default half-voxel end planes (the
+  linear profile's dissipation bounds D_eff by the arithmetic mean of the voxel values).
+  Without conducting CBD the two are the same.
 * Only the voxels of conducting clusters that touch both end planes enter the solve (the rest
-  carry no flux); if no cluster does, the direction does not percolate: D_eff = 0, τ = ∞.
+  carry no flux); if no cluster does, the direction does not percolate: D_eff = 0, τ = ∞
+  (TauFactor's ``Solver`` reports τ = ∞ there too).  ``percolates`` is that network (pore plus
+  conducting CBD); ``pore_percolates`` asks the pore voxels alone.
 
 Solver: preconditioned conjugate gradients on the symmetric positive-definite voxel system;
 the preconditioner is one V-cycle of aggregation multigrid (2×2×2 aggregates, Galerkin coarse
@@ -57,6 +67,10 @@ BRUGGEMAN_EXPONENT = 1.5
 SIGMA_AM_S_M = 5e-3
 SIGMA_CBD_S_M = 10.0
 DIRECTIONS = {"x": 0, "y": 1, "z": 2}
+TAU_DEFINITION = ("tau_<d> = porosity * D0 / D_eff (pore voxels only; < 1 possible when the "
+                  "CBD conducts); tau_conducting_<d> = conducting_fraction * D0 / D_eff, "
+                  "conducting_fraction = porosity + fraction_CBD * D_CBD / D0 (TauFactor "
+                  "MultiPhaseSolver)")
 
 
 @dataclass(frozen=True)
@@ -366,10 +380,17 @@ class DirectionTransport:
     Attributes:
         direction: "x", "y" or "z".
         d_eff_m2_s: effective diffusivity [m²/s] (0 if not percolating).
-        tortuosity: τ = ε D0 / D_eff [-] (inf if not percolating).
+        tortuosity: τ = ε D0 / D_eff [-] with ε the pore-voxel fraction (inf if not
+            percolating; NaN if the image has no pore voxels but the CBD conducts).  May be
+            < 1 with conducting CBD (module docstring).
         macmullin: N_M = D0 / D_eff [-] (inf if not percolating).
         percolates: pore (and conducting CBD) voxels join the two end planes.
         iterations / wall_s: solver iterations and time [s].
+        tortuosity_conducting: τ_cond = ε_cond D0 / D_eff [-] with ε_cond =
+            ``conducting_fraction`` (TauFactor ``MultiPhaseSolver``; inf if not percolating).
+        conducting_fraction: ε_cond = ε + φ_CBD · D_CBD / D0 [-], the volume fractions of the
+            conducting phases weighted by their diffusivity relative to D0.
+        pore_percolates: the pore voxels alone join the two end planes.
     """
 
     direction: str
@@ -379,20 +400,39 @@ class DirectionTransport:
     percolates: bool
     iterations: int
     wall_s: float
+    tortuosity_conducting: float
+    conducting_fraction: float
+    pore_percolates: bool
 
 
 @dataclass(frozen=True)
 class PoreSizeDistribution:
-    """Continuous pore size distribution (local thickness, Münch & Holzer 2008).
+    """Continuous pore size distribution (local thickness: Hildebrand & Rüegsegger,
+    J. Microsc. 185 (1997) 67; Münch & Holzer, J. Am. Ceram. Soc. 91 (2008) 4059).
 
-    ``cumulative_fraction[i]`` is the fraction of the pore volume that lies inside some sphere
-    of diameter >= ``diameter_um[i]`` that fits in the pores.
+    ``cumulative_fraction[i]`` is the fraction of the pore volume that lies inside some ball
+    of diameter >= ``diameter_um[i]`` that fits in the pores (:func:`pore_size_distribution`).
+
+    Attributes:
+        d50_um / mean_diameter_um: volume median and mean diameter [µm] (NaN without pore
+            voxels).
+        cap_um: the largest diameter measured, the image's smallest edge [µm].
+        box_limited_fraction: share of the pore volume inside capped balls (no solid within
+            the cap in the image, e.g. all of an all-pore image) [-]: their size is only known
+            to be >= ``cap_um``; > 0 makes ``d50_um`` and ``mean_diameter_um`` lower bounds.
     """
 
     diameter_um: np.ndarray
     cumulative_fraction: np.ndarray
     d50_um: float
     mean_diameter_um: float
+    cap_um: float = math.nan
+    box_limited_fraction: float = 0.0
+
+    @property
+    def limited_by_box(self) -> bool:
+        """Some pore volume lies in balls the image does not bound (sizes are lower bounds)."""
+        return bool(self.box_limited_fraction > 0)
 
 
 def _check_directions(directions: str) -> tuple[str, ...]:
@@ -423,16 +463,26 @@ def diffusion_directions(micro: Microstructure, directions: str = "xyz",
         raise ValueError(f"bruggeman_exponent must be > 0, got {bruggeman_exponent}")
     rel_cbd = cbd_porosity ** bruggeman_exponent if cbd_porosity > 0 else 0.0
     cond = conductivity_field(micro.image, (1.0, 0.0, rel_cbd))
-    eps = micro.porosity
+    fractions = micro.phase_fractions()
+    eps = fractions["pore"]
+    eps_cond = eps + fractions["CBD"] * rel_cbd
     out = {}
     for name in _check_directions(directions):
         sol = solve_field(cond, DIRECTIONS[name], settings)
         d_rel = sol.k_eff
+        pore_percolates = sol.percolates
+        if sol.percolates and rel_cbd > 0 and fractions["CBD"] > 0:
+            pore_percolates = phase_percolates(micro.image, (PORE,), DIRECTIONS[name])
+        if d_rel <= 0:
+            tau = math.inf
+        else:  # no pore voxels: ε / D_eff = 0 says nothing about a path
+            tau = eps / d_rel if eps > 0 else math.nan
         out[name] = DirectionTransport(
-            direction=name, d_eff_m2_s=d_rel * d0_m2_s,
-            tortuosity=eps / d_rel if d_rel > 0 else math.inf,
+            direction=name, d_eff_m2_s=d_rel * d0_m2_s, tortuosity=tau,
             macmullin=1.0 / d_rel if d_rel > 0 else math.inf,
-            percolates=sol.percolates, iterations=sol.iterations, wall_s=sol.wall_s)
+            percolates=sol.percolates, iterations=sol.iterations, wall_s=sol.wall_s,
+            tortuosity_conducting=eps_cond / d_rel if d_rel > 0 else math.inf,
+            conducting_fraction=eps_cond, pore_percolates=pore_percolates)
     return out
 
 
@@ -529,36 +579,86 @@ def interface_area_per_volume_um(image: np.ndarray, a: int, b: int, voxel_um: fl
     return (2.0 / 3.0) * faces / (image.size * voxel_um)
 
 
+def inscribed_radius(pore: np.ndarray) -> np.ndarray:
+    """Radius [voxels] of the largest ball centred in each pore voxel, on the image refined
+    2× per axis: 1/2 × the fine-grid Euclidean distance map (centre of a fine voxel to the
+    centre of the nearest solid fine voxel), the largest of a voxel's 8 sub-voxels; 0 in the
+    solid, inf where the image has no solid at all.
+
+    Exact (the distance map of ``pore`` upsampled 2× in every axis, max-pooled back), computed
+    on coarse-sized arrays: each of the 8 fine sub-lattices is three separable passes
+    (:func:`physics._transport_kernels.refined_edt_pass`).  Why the refinement: the map at voxel
+    centres measures to the nearest solid voxel's centre, half a voxel beyond its face, and
+    puts ball centres on voxel centres only, while the widest ball of an even-width slit sits
+    on a voxel face; the two half voxels cancel for even widths only.  On the refined grid a
+    slit or square channel w voxels wide has radius w/2 for every w (1/2 for a 1-voxel
+    channel, which the voxel-centre map gives as 1).
+    """
+    pore = np.asarray(pore, dtype=bool)
+    best = np.zeros(pore.shape)
+    f0 = np.where(pore, np.inf, 0.0)
+    g0, g1, g2 = (np.empty(pore.shape) for _ in range(3))
+    for s0 in (0, 1):
+        kern.refined_edt_pass(f0, g0, s0)
+        for s1 in (0, 1):
+            kern.refined_edt_pass(np.moveaxis(g0, 1, 0), np.moveaxis(g1, 1, 0), s1)
+            for s2 in (0, 1):
+                kern.refined_edt_pass(np.moveaxis(g1, 2, 0), np.moveaxis(g2, 2, 0), s2)
+                np.maximum(best, g2, out=best)
+    return np.where(pore, 0.5 * np.sqrt(best), 0.0)
+
+
 def pore_size_distribution(image: np.ndarray, voxel_um: float, n_sizes: int = 16
                            ) -> PoreSizeDistribution:
     """Continuous PSD by morphological opening with balls (local thickness).
 
-    A pore voxel belongs to size >= 2r when it lies inside a ball of radius r [voxels] that
-    fits in the pore phase: centres where the pore distance map is >= r, dilated by r.
-    Radii are ``n_sizes`` geometric steps from 1 voxel to the largest inscribed radius.
+    A pore voxel belongs to size >= 2r when it lies inside a ball of radius r' >= r [voxels]
+    that fits in the pore phase: centres where the inscribed radius (:func:`inscribed_radius`,
+    on the 2× refined grid) is >= r', dilated by r' (distances between voxel centres), the
+    union over the radii r' >= r (as PoreSpy's ``local_thickness``; the opening by r alone is
+    not monotonic in r on a voxel grid, and cutting it to a monotonic curve dropped the corners
+    of a 3-voxel square channel from its 3-voxel class).  Radii are
+    ``n_sizes`` geometric steps from 1/2 voxel (a 1-voxel-wide pore, the smallest size) to the
+    largest inscribed radius.  A slit or square channel w voxels wide measures w voxels; the
+    voxel-centre distance map that this replaces gave w + 1 for odd w (a 1-voxel channel:
+    2 voxels) and read the d50 of the dried ``ci`` film ~0.7 voxel high (2.88 µm at 0.5 µm
+    voxels and 2.71 µm at 0.25 µm; now 2.63 and 2.62 µm).
+
+    The image bounds the sizes: the distance map sees only the solid inside the image, so a
+    pore region with no solid near it has no finite size (an all-pore image: none at all).
+    Radii are capped at half the image's smallest edge, the largest ball that fits in the
+    image, and ``box_limited_fraction`` is the share of the pore volume inside capped balls:
+    > 0 flags ``d50_um`` and ``mean_diameter_um`` as lower bounds.  Without pore voxels both
+    are NaN.
     """
     pore = image == PORE
     n_pore = int(pore.sum())
+    cap = 0.5 * min(image.shape)
     if n_pore == 0:
-        return PoreSizeDistribution(np.zeros(0), np.zeros(0), 0.0, 0.0)
-    dist = ndimage.distance_transform_edt(pore)
-    r_max = float(dist.max())
-    radii = np.unique(np.concatenate(([0.5], np.geomspace(1.0, max(r_max, 1.0), n_sizes))))
+        return PoreSizeDistribution(np.zeros(0), np.zeros(0), math.nan, math.nan,
+                                    2.0 * cap * voxel_um, 0.0)
+    rho = inscribed_radius(pore)
+    capped = rho > cap
+    limited = 0.0
+    if capped.any():
+        covered = ndimage.distance_transform_edt(~capped) <= cap
+        limited = float(np.count_nonzero(covered & pore) / n_pore)
+        rho = np.minimum(rho, cap)
+    r_max = float(rho.max())
+    radii = np.unique(np.geomspace(0.5, max(r_max, 0.5), n_sizes))
     frac = np.empty(radii.size)
-    for i, r in enumerate(radii):
-        centres = dist >= r
-        if not centres.any():
-            frac[i:] = 0.0
-            break
-        covered = ndimage.distance_transform_edt(~centres) <= r
-        frac[i] = np.count_nonzero(covered & pore) / n_pore
+    inside = np.zeros(pore.shape, dtype=bool)  # in some fitting ball of radius >= r
+    for i in range(radii.size - 1, -1, -1):
+        r = radii[i]
+        centres = rho >= r
+        inside |= ndimage.distance_transform_edt(~centres) <= r
+        frac[i] = np.count_nonzero(inside & pore) / n_pore
     diam = 2.0 * radii * voxel_um
-    frac = np.minimum.accumulate(frac)
     # mean diameter from the distribution: ∫ d dF with F = 1 - cumulative
     weights = -np.diff(np.append(frac, 0.0))
     mean_d = float(np.sum(weights * diam) / max(weights.sum(), 1e-300))
     d50 = float(np.interp(0.5, frac[::-1], diam[::-1])) if frac[0] >= 0.5 else float(diam[0])
-    return PoreSizeDistribution(diam, frac, d50, mean_d)
+    return PoreSizeDistribution(diam, frac, d50, mean_d, 2.0 * cap * voxel_um, limited)
 
 
 def slice_fractions(image: np.ndarray) -> np.ndarray:
@@ -577,6 +677,9 @@ class TransportProperties:
         voxel_um, shape: the image's voxel edge [µm] and size [voxels].
         porosity: pore-voxel fraction [-]; phase_fractions: per phase [-].
         diffusion: per direction, pore-phase diffusion (:class:`DirectionTransport`).
+            :meth:`summary` names what each τ divides (``tau_definition``) and lists in
+            ``warnings`` the outputs that need it (τ < 1, no pore voxels, a path only through
+            the CBD, pore sizes the image does not bound).
         sigma_eff_s_m: per direction, effective electronic conductivity [S/m].
         solid_percolates: per direction, AM + CBD joins the end planes.
         cbd_percolates: per direction, the CBD alone joins the end planes.
@@ -602,15 +705,30 @@ class TransportProperties:
     wall_s: dict[str, float]
 
     def summary(self) -> dict:
-        """Flat JSON-ready numbers (inf where a direction does not percolate)."""
+        """Flat JSON-ready numbers (inf where a direction does not percolate).
+
+        Per direction d: ``tau_d`` = porosity · D0 / D_eff (pore voxels only, what the cell
+        model takes with ``porosity``; NaN without pore voxels), ``tau_conducting_d`` =
+        ``conducting_fraction`` · D0 / D_eff (TauFactor's multi-phase τ), ``d_eff_d_m2_s``,
+        ``macmullin_d`` = D0 / D_eff, ``pore_percolates_d`` (the pore voxels alone join the
+        end planes) and ``electrolyte_percolates_d`` (pore plus conducting CBD: D_eff > 0).
+        ``tau_definition`` states this in the output; ``warnings`` (only when there are any)
+        names what would otherwise mislead.
+        """
         out: dict = {"voxel_um": self.voxel_um, "shape": list(self.shape),
                      "porosity": self.porosity,
                      **{f"fraction_{k}": v for k, v in self.phase_fractions.items()}}
+        first = next(iter(self.diffusion.values()), None)
+        if first is not None:
+            out["conducting_fraction"] = first.conducting_fraction
+            out["tau_definition"] = TAU_DEFINITION
         for name, d in self.diffusion.items():
             out[f"tau_{name}"] = d.tortuosity
+            out[f"tau_conducting_{name}"] = d.tortuosity_conducting
             out[f"d_eff_{name}_m2_s"] = d.d_eff_m2_s
             out[f"macmullin_{name}"] = d.macmullin
-            out[f"pore_percolates_{name}"] = d.percolates
+            out[f"pore_percolates_{name}"] = d.pore_percolates
+            out[f"electrolyte_percolates_{name}"] = d.percolates
         for name, v in self.sigma_eff_s_m.items():
             out[f"sigma_eff_{name}_s_m"] = v
         out["sigma_eff"] = self.sigma_eff_s_m.get("z", next(iter(self.sigma_eff_s_m.values()),
@@ -626,7 +744,38 @@ class TransportProperties:
         if self.psd is not None:
             out["pore_d50_um"] = self.psd.d50_um
             out["pore_mean_diameter_um"] = self.psd.mean_diameter_um
+            out["pore_size_limited_by_box"] = self.psd.limited_by_box
+            out["pore_size_box_limited_fraction"] = self.psd.box_limited_fraction
         out["wall_s"] = sum(self.wall_s.values())
+        warnings = self.warnings()
+        if warnings:
+            out["warnings"] = warnings
+        return out
+
+    def warnings(self) -> list[str]:
+        """One sentence per output that would mislead without its definition."""
+        out = []
+        dirs = self.diffusion
+        if dirs and self.porosity == 0:
+            via = [n for n, d in dirs.items() if d.percolates]
+            out.append("no pore voxels: tau_<d> on the pore fraction is undefined (NaN)"
+                       + (f"; D_eff and tau_conducting_<d> along {', '.join(via)} are the "
+                          "CBD's" if via else ""))
+        elif dirs:
+            below = [n for n, d in dirs.items() if d.tortuosity < 1.0]
+            if below:
+                out.append(f"tau_<d> < 1 along {', '.join(below)}: D_eff includes the "
+                           "conducting CBD while tau_<d> counts pore voxels only; "
+                           "tau_conducting_<d> is the conducting phases' tortuosity")
+            cbd_only = [n for n, d in dirs.items() if d.percolates and not d.pore_percolates]
+            if cbd_only:
+                out.append(f"the pore voxels alone do not join the end planes along "
+                           f"{', '.join(cbd_only)}: D_eff there needs the CBD")
+        if self.psd is not None and self.psd.limited_by_box:
+            out.append(f"{100 * self.psd.box_limited_fraction:.3g} % of the pore volume has "
+                       f"no solid within the image's smallest edge ({self.psd.cap_um:g} µm): "
+                       "pore sizes capped there, pore_d50_um and pore_mean_diameter_um are "
+                       "lower bounds")
         return out
 
 

@@ -13,6 +13,7 @@ from physics.transport import (
     SolverSettings,
     diffusion_directions,
     electronic_conductivity,
+    inscribed_radius,
     interface_area_per_volume_um,
     pore_size_distribution,
     solve_field,
@@ -244,6 +245,112 @@ def test_pore_size_distribution_of_slit_pores():
     assert psd.cumulative_fraction[0] == 1.0
     assert np.all(np.diff(psd.cumulative_fraction) <= 0)
     assert psd.d50_um == pytest.approx(8 * 0.5, abs=0.5)
+
+
+def test_conducting_cbd_reports_tau_on_the_conducting_fraction():
+    """Pore and CBD half-spaces side by side (y < 4 CBD): along x and z each column is one
+    phase, so D_eff is the arithmetic mean; τ on the pore fraction is then 0.5 / 0.661 = 0.756
+    (< 1, the issue's case) and the conducting-phase τ (TauFactor MultiPhaseSolver) is 1.
+    Along y the two are in series: harmonic mean, the pore voxels alone do not span."""
+    img = np.zeros((10, 8, 12), np.uint8)
+    img[:, :4, :] = CBD
+    props = transport_properties(Microstructure(img, 0.25), directions="xyz", psd=False)
+    s = props.summary()
+    eps, phi = 0.5, 0.5
+    parallel = eps + phi * CBD_REL
+    series = 1.0 / (eps + phi / CBD_REL)
+    assert s["conducting_fraction"] == pytest.approx(parallel, rel=1e-12)
+    for name in "xz":
+        assert s[f"tau_{name}"] == pytest.approx(eps / parallel, rel=1e-7)
+        assert s[f"tau_{name}"] == pytest.approx(0.7563, abs=1e-4)
+        assert s[f"tau_conducting_{name}"] == pytest.approx(1.0, rel=1e-7)
+        assert s[f"pore_percolates_{name}"] and s[f"electrolyte_percolates_{name}"]
+    assert s["tau_y"] == pytest.approx(eps / series, rel=1e-7)
+    assert s["tau_conducting_y"] == pytest.approx(parallel / series, rel=1e-7)
+    assert not s["pore_percolates_y"] and s["electrolyte_percolates_y"]
+    assert "pore voxels only" in s["tau_definition"]
+    assert any("tau_<d> < 1 along x, z" in w for w in s["warnings"])
+    assert any("alone do not join the end planes along y" in w for w in s["warnings"])
+    # insulating CBD: one τ, and the pore phase alone carries the flux
+    pore_only = diffusion_directions(Microstructure(img, 0.25), "x", cbd_porosity=0.0)["x"]
+    assert pore_only.tortuosity == pore_only.tortuosity_conducting == pytest.approx(1.0)
+
+
+def test_image_without_pore_voxels_is_flagged():
+    """All CBD: ions cross through the CBD (D_eff = D0 · 0.47^1.5) but there is no pore
+    phase: τ on the pore fraction is NaN (it gave 0 with pore_percolates true), the pore phase
+    does not percolate, and the conducting-phase τ is 1."""
+    micro = Microstructure(np.full((8, 6, 10), CBD, np.uint8), 0.25)
+    s = transport_properties(micro, directions="xyz").summary()
+    for name in "xyz":
+        assert math.isnan(s[f"tau_{name}"])
+        assert s[f"pore_percolates_{name}"] is False
+        assert s[f"electrolyte_percolates_{name}"] is True
+        assert s[f"tau_conducting_{name}"] == pytest.approx(1.0, rel=1e-9)
+        assert s[f"d_eff_{name}_m2_s"] == pytest.approx(CBD_REL * 7.5e-11, rel=1e-9)
+    assert math.isnan(s["pore_d50_um"]) and math.isnan(s["pore_mean_diameter_um"])
+    assert any(w.startswith("no pore voxels") for w in s["warnings"])
+    json.dumps(s)
+    # insulating CBD or all AM: nothing conducts, τ = inf (TauFactor's non-percolating value)
+    for img, cbd_porosity in ((micro.image, 0.0), (np.full((8, 6, 10), AM, np.uint8), 0.47)):
+        d = diffusion_directions(Microstructure(img, 0.25), "z", cbd_porosity=cbd_porosity)["z"]
+        assert d.tortuosity == d.tortuosity_conducting == math.inf
+        assert not d.percolates and not d.pore_percolates and d.d_eff_m2_s == 0.0
+
+
+def test_all_pore_image_has_unit_tau_and_box_limited_pore_size():
+    """An all-pore 6 × 7 × 8 µm image: τ = 1 in every direction; no solid bounds any ball, so
+    the pore size is capped at the smallest edge, 6 µm (it read 27 µm on an 8 µm cube), and
+    flagged; one AM voxel in a corner leaves the sizes capped and flagged too."""
+    img = np.zeros((24, 28, 32), np.uint8)
+    s = transport_properties(Microstructure(img, 0.25), directions="xyz").summary()
+    for name in "xyz":
+        assert s[f"tau_{name}"] == pytest.approx(1.0, abs=1e-9)
+        assert s[f"tau_conducting_{name}"] == pytest.approx(1.0, abs=1e-9)
+    assert s["pore_d50_um"] == pytest.approx(6.0) and s["pore_mean_diameter_um"] == \
+        pytest.approx(6.0)
+    assert s["pore_size_limited_by_box"] and s["pore_size_box_limited_fraction"] == 1.0
+    assert any("lower bounds" in w for w in s["warnings"])
+    json.dumps(s)  # plain Python types (the CLI's --json)
+    img = img.copy()
+    img[0, 0, 0] = AM
+    psd = pore_size_distribution(img, 0.25)
+    assert psd.limited_by_box and psd.diameter_um.max() <= 6.0 + 1e-12
+    assert psd.d50_um <= 6.0 + 1e-12
+
+
+@pytest.mark.parametrize("width", [1, 2, 3, 4, 5, 6])
+def test_local_thickness_of_a_slit_and_a_channel_is_their_width(width):
+    """A slit (along x and y) and a square channel (along x) ``width`` voxels wide in AM: local
+    thickness ``width`` voxels for every width (the voxel-centre distance map gave width + 1
+    for odd widths: a 1-voxel channel read 2 voxels, 0.5 µm at 0.25 µm voxels).  The slit is
+    one size throughout; the channel's inscribed disk holds most of it (π/4 of the square)
+    and its corners are thinner, so its median is the width and its mean at most that."""
+    slit = np.full((12, 12, width + 8), AM, np.uint8)
+    slit[:, :, 4:4 + width] = PORE
+    psd = pore_size_distribution(slit, 0.25)
+    assert psd.d50_um == pytest.approx(0.25 * width, rel=1e-12)
+    assert psd.mean_diameter_um == pytest.approx(0.25 * width, rel=1e-12)
+    assert psd.cumulative_fraction[-1] == 1.0 and not psd.limited_by_box
+    channel = np.full((12, width + 8, width + 8), AM, np.uint8)
+    channel[:, 4:4 + width, 4:4 + width] = PORE
+    psd = pore_size_distribution(channel, 0.25)
+    assert psd.d50_um == pytest.approx(0.25 * width, rel=1e-12)
+    assert 0.25 * (width - 1) < psd.mean_diameter_um <= 0.25 * width + 1e-12
+    assert np.all(np.diff(psd.cumulative_fraction) <= 0) and not psd.limited_by_box
+
+
+def test_inscribed_radius_is_the_distance_map_of_the_refined_image():
+    """The separable sub-lattice passes equal scipy's distance map of the image upsampled 2×
+    in every axis, max-pooled over each voxel's 8 sub-voxels and halved."""
+    from scipy import ndimage
+
+    pore = np.random.default_rng(4).random((9, 7, 11)) < 0.8
+    pore[0, 0, 0] = False
+    fine = ndimage.distance_transform_edt(pore.repeat(2, 0).repeat(2, 1).repeat(2, 2))
+    ref = fine.reshape(9, 2, 7, 2, 11, 2).max(axis=(1, 3, 5)) / 2
+    assert np.array_equal(inscribed_radius(pore), np.where(pore, ref, 0.0))
+    assert np.all(np.isinf(inscribed_radius(np.ones((3, 4, 5), bool))))
 
 
 def test_transport_properties_summary_on_a_structure():

@@ -6,7 +6,8 @@ with ε the whole conducting fraction), so τ agrees to the solvers' tolerances;
 for 1 %.  ``MultiPhaseSolver`` puts the end planes one voxel outside, in a copy of the end
 layer, and uses L = N + 1: with the default half-voxel planes our D_eff differs from it by
 O(1/N) (1.4 % at N = 40, 0.4 % at N = 96); ``end_offset_voxels=1.0`` reproduces its
-convention.  It reports τ = (Σ_phase VF·D) / D_eff, so D_eff is what is compared.
+convention.  It reports τ = (Σ_phase VF·D) / D_eff, our ``tortuosity_conducting``; the pore
+fraction's ``tortuosity`` has no TauFactor counterpart with conducting CBD.
 """
 
 from __future__ import annotations
@@ -62,3 +63,6 @@ def test_three_phase_effective_diffusivity_agrees_with_taufactor_multiphase():
         d_tf = float(np.asarray(solver.D_eff).ravel()[0])
         assert ours[name].d_eff_m2_s / 7.5e-11 == pytest.approx(d_tf, rel=0.01), name
         assert ours[name].d_eff_m2_s / 7.5e-11 == pytest.approx(d_tf, rel=1e-3), name
+        # its τ = (Σ_phase VF·D) / D_eff: our τ on the conducting phases
+        tau_tf = float(np.asarray(solver.tau).ravel()[0])
+        assert ours[name].tortuosity_conducting == pytest.approx(tau_tf, rel=1e-3), name
