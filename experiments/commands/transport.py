@@ -105,6 +105,8 @@ def cmd_transport(args: argparse.Namespace) -> dict:
         bar.close()
         summary = {"input": name, **props.summary(), **extra,
                    "iterations": {k: d.iterations for k, d in props.diffusion.items()}}
+        for warning in summary.get("warnings", ()):
+            log(f"{name}: warning: {warning}")
         eis = _eis3d(micro, args, settings, name) if args.eis3d else None
         if eis is not None:
             summary["eis3d"] = eis.to_metrics()
