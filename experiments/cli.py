@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 
@@ -41,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text.replace("%", "%%"), description=help_text)
         p.add_argument("--json", action="store_true",
                        help="print the result as one JSON object on stdout (logs on stderr)")
+        p.add_argument("--threads", type=int, default=None,
+                       help=f"numba threads of this process, in [1, {os.cpu_count() or 1}] "
+                            "(default: the free cores, the CPU count minus the 1-minute load "
+                            "average, at least 1: on a busy machine more threads than free "
+                            "cores slow the engine down several times)")
         p.set_defaults(func=func)
         return p
 
@@ -67,9 +74,46 @@ def _print_human(result: dict, indent: str = "") -> None:
 
 
 
+def free_cores() -> int:
+    """Cores not busy: the CPU count minus the 1-minute load average (rounded), at least 1."""
+    cores = os.cpu_count() or 1
+    return max(1, min(cores, cores - round(os.getloadavg()[0])))
+
+
+def _set_threads(threads: int | None) -> int:
+    """numba's thread count for this process (``--threads``, default :func:`free_cores`)."""
+    import numba
+
+    cores = os.cpu_count() or 1
+    if threads is not None and not 1 <= threads <= cores:
+        raise ValueError(f"--threads must lie in [1, {cores}], got {threads}")
+    n = min(threads or free_cores(), numba.config.NUMBA_NUM_THREADS)
+    numba.set_num_threads(n)
+    return n
+
+
+def _join_negative_values(argv: Sequence[str]) -> list[str]:
+    """``--flag -5,20`` as ``--flag=-5,20``: argparse reads a value that starts with '-' and is
+    not a plain number as an option, so a negative list would fail with a misleading message
+    instead of the range check naming the flag."""
+    out: list[str] = []
+    for token in argv:
+        if (out and out[-1].startswith("--") and "=" not in out[-1]
+                and re.fullmatch(r"-[0-9.][0-9.eE+,-]*", token)):
+            out[-1] = f"{out[-1]}={token}"
+        else:
+            out.append(token)
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = _join_negative_values(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    import numba
+
+    threads_before = numba.get_num_threads()
     try:
+        _set_threads(args.threads)
         result = args.func(args)
     except (ValueError, FileNotFoundError) as err:
         log(f"etwin {args.command}: error: {err}")
@@ -80,6 +124,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         log(f"etwin {args.command}: interrupted")
         return 130
+    finally:  # main() called in-process (tests, notebooks) leaves the caller's threads as found
+        numba.set_num_threads(threads_before)
     if args.json:
         print(json.dumps(json_safe(result)))
     else:

@@ -24,6 +24,7 @@ Every evaluation is an MLflow run in ``<experiment>-<material>`` (iterations in
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Sequence
 from contextlib import nullcontext
 from pathlib import Path
@@ -55,6 +56,10 @@ def window_problem(material: str, *, porosity_band: tuple[float, float],
         raise ValueError(f"porosity band must satisfy 0 < low < high < 1, got {lo}, {hi}")
     if not 0 <= fracture_max <= 1:
         raise ValueError(f"fracture_max must lie in [0, 1], got {fracture_max}")
+    if not (math.isfinite(tau_z_max) and tau_z_max >= 1):
+        raise ValueError(f"tau_z_max must be a finite tortuosity factor >= 1, got {tau_z_max}")
+    if not (math.isfinite(capacity_min) and 0 <= capacity_min <= 1000):
+        raise ValueError(f"capacity_min must lie in [0, 1000] mAh/g, got {capacity_min}")
     bounds = dict(bounds or DEFAULT_BOUNDS)
     constraints = (Constraint("porosity", lo, hi), Constraint("tau_z", None, tau_z_max),
                    Constraint("capacity_1C_mah_g", capacity_min, None),

@@ -188,6 +188,9 @@ class StageCache:
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root or os.environ.get("ETWIN_CACHE_DIR", DEFAULT_CACHE_DIR))
+        if self.root.exists() and not self.root.is_dir():
+            raise ValueError(f"cache_dir {str(self.root)!r} is a file; give a directory "
+                             "(created if missing)")
 
     def entry(self, stage: str, key: dict) -> Path:
         return self.root / stage / content_hash({"stage": stage,

@@ -58,10 +58,48 @@ def test_collide_reports_restitution(capsys):
      "--indenter 'glass' is unknown; allowed: diamond, steel"),
     (["indent", "--bridge-equilibrium-fraction", "2", "--out", "unused"],
      "bridge.equilibrium_fraction = 2.0; allowed range [0, 1]"),
+    (["recipe", "--threads", "0"], "--threads must lie in [1, "),
+    (["simulate", "--c-rates", "1,,3", "--no-track"], "--c-rates '1,,3': an empty item"),
+    (["sweep", "--grid", "pressure_mpa=5", "--seeds", "1.5"], "--seeds '1.5': expected integers"),
+    (["sweep", "--grid", "pressure_mpa=5", "--seeds", "-1"], "--seeds '-1': expected integers"),
+    (["calender", "--pressures-mpa", "-5,20", "--out", "unused"],
+     "pressure_mpa = -5.0 is outside the allowed range"),
+    (["process-window", "--tau-z-max", "-1"], "tau_z_max must be a finite tortuosity factor"),
+    (["process-window", "--capacity-min", "-5"], "capacity_min must lie in [0, 1000]"),
+    (["optimize", "--problem", "x.toml", "--fidelities", "ci,,fast"], "--fidelities 'ci,,fast': give tiers"),
 ])
 def test_bad_input_exits_2_with_message(args, message, capsys):
     assert main(args) == 2
     assert message in capsys.readouterr().err
+
+
+def test_a_cache_dir_that_is_a_file_is_refused(tmp_path, capsys):
+    blocker = tmp_path / "cache"
+    blocker.write_text("not a directory")
+    assert main(["simulate", "--fidelity", "ci", "--no-track", "--cache-dir", str(blocker)]) == 2
+    assert "is a file; give a directory" in capsys.readouterr().err
+
+
+def test_version_and_thread_count_are_reported(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["--version"])
+    assert stop.value.code == 0 and capsys.readouterr().out.startswith("etwin ")
+    import numba
+
+    before = numba.get_num_threads()
+    assert main(["recipe", "--threads", "1", "--json"]) == 0
+    assert numba.get_num_threads() == before  # an in-process call leaves the caller's count
+
+
+def test_every_option_states_its_default():
+    """A user reads the default (or that there is none) of every option on its --help page."""
+    commands = next(a for a in build_parser()._actions
+                    if isinstance(a, argparse._SubParsersAction))
+    missing = [f"{name} {a.option_strings[0]}" for name, sub in commands.choices.items()
+               for a in sub._actions
+               if a.option_strings and not a.required and a.nargs != 0
+               and "default" not in (a.help or "")]
+    assert not missing, missing
 
 
 def test_help_documents_units():

@@ -91,3 +91,13 @@ def as_flag(message: str) -> str:
     if sep and field.isidentifier() and field.islower():
         return f"--{field.replace('_', '-')} {rest}"
     return message
+
+
+def check_cache_dir(path: str | None) -> None:
+    """A ``--cache-dir`` that can hold the stage cache (a directory, or a path to create)."""
+    from physics.pipeline import StageCache
+
+    try:
+        StageCache(path)
+    except ValueError as err:
+        raise ValueError(as_flag(str(err))) from None

@@ -5,22 +5,29 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from experiments.commands.common import AddCommand, float_pair, log, parse_fidelities
+from experiments.commands.common import (
+    AddCommand,
+    check_cache_dir,
+    float_pair,
+    log,
+    parse_fidelities,
+)
 from experiments.files import write_csv_atomic, write_json_atomic
 
 
 def cmd_optimize(args: argparse.Namespace) -> dict:
     """Bayesian optimization of a TOML problem on the physics (resumable from MLflow)."""
+    check_cache_dir(args.cache_dir)
     from pathlib import Path
 
     from experiments.campaign import run_campaign
     from optimize.problem import Problem
 
-    problem = Problem.load(args.problem)
     overrides = {k: getattr(args, k) for k in ("iterations", "q", "initial", "fidelity")
                  if getattr(args, k) is not None}
     if args.fidelities:
         overrides["fidelities"] = parse_fidelities(args.fidelities)
+    problem = Problem.load(args.problem)
     if overrides:
         problem = dataclasses.replace(problem, **overrides)
     experiment = args.experiment or f"optimize-{Path(args.problem).stem}"
@@ -153,6 +160,7 @@ def cmd_variability(args: argparse.Namespace) -> dict:
 
 def cmd_process_window(args: argparse.Namespace) -> dict:
     """The process window (experiments/process_window.py)."""
+    check_cache_dir(args.cache_dir)
     from experiments.batch import parse_bounds
     from experiments.process_window import run_process_window
 
@@ -180,6 +188,7 @@ def cmd_process_window(args: argparse.Namespace) -> dict:
 # ---------------------------------------------------------------------------- demo
 def cmd_demo(args: argparse.Namespace) -> dict:
     """The toolkit end to end on the embedded defaults (experiments/demo.py)."""
+    check_cache_dir(args.cache_dir)
     from experiments.demo import run_demo
 
     if not 4 <= args.initial <= 20:  # the surrogates' cross-validation needs >= 4 runs
@@ -206,20 +215,30 @@ def register(add: AddCommand) -> None:
                         "see optimize/problem.py)")
     p.add_argument("--experiment", default=None,
                    help="MLflow experiment of the evaluations (default optimize-<file stem>)")
-    p.add_argument("--iterations", type=int, default=None, help="override [settings]")
-    p.add_argument("--initial", type=int, default=None, help="override [settings]")
-    p.add_argument("--q", type=int, default=None, help="override [settings]")
-    p.add_argument("--fidelity", default=None, help="override [settings]")
+    p.add_argument("--iterations", type=int, default=None,
+                   help="BO iterations, in [0, 1000] (default: the file's [settings])")
+    p.add_argument("--initial", type=int, default=None,
+                   help="Sobol points before BO, in [1, 1000] (default: the file's [settings])")
+    p.add_argument("--q", type=int, default=None,
+                   help="proposals per iteration, in [1, 64] (default: the file's [settings])")
+    p.add_argument("--fidelity", default=None,
+                   help="ci, fast or paper (default: the file's [settings], else fast)")
     p.add_argument("--fidelities", default=None,
                    help="multi-fidelity: the tiers to choose from, e.g. ci,fast (the target is "
                         "--fidelity); the loop picks point and tier by correlation per cost "
-                        "(optimize/multifidelity.py) and reports the cost spent per tier")
+                        "(optimize/multifidelity.py) and reports the cost spent per tier "
+                        "(default: --fidelity alone)")
     p.add_argument("--executor", default="local",
-                   help="local, dask-local or tcp://host:port (as etwin sweep)")
-    p.add_argument("--workers", type=int, default=None, help="parallel simulations")
-    p.add_argument("--cache-dir", default=None, help="stage cache (as etwin simulate)")
+                   help="local (default), dask-local or tcp://host:port (as etwin "
+                        "sweep)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel simulations, in [1, 1024] (default: the cores, at most the "
+                        "points)")
+    p.add_argument("--cache-dir", default=None,
+                   help="stage cache (default $ETWIN_CACHE_DIR or ./etwin_cache, as etwin "
+                        "simulate)")
     p.add_argument("--out", default=None,
-                   help="write history.csv, result.json and convergence.png here")
+                   help="write history.csv, result.json and convergence.png here (default: none)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = add("calibrate", cmd_calibrate,
@@ -247,7 +266,8 @@ def register(add: AddCommand) -> None:
                    help="electronic: the imaged structure (.npz) of each row of --data, in "
                         "row order; repeat per row; comma-separated films (seeds) of one state "
                         "form an ensemble: its capacity is their mean, their scatter joins "
-                        "the model's variance")
+                        "the model's variance (default: none; required for --target "
+                        "electronic)")
     p.add_argument("--voxel-um", type=float, default=1.0,
                    help="electronic: voxel edge of the images in µm, in [0.1, 10] (default 1)")
     p.add_argument("--conduction", default="voxel", choices=["voxel", "network"],
@@ -269,7 +289,8 @@ def register(add: AddCommand) -> None:
                         "1e-5 S/m for the lithiated AM")
     p.add_argument("--dried", action="append", default=None,
                    help="dem: a dried structure (etwin dry dried.npz) to calender; repeat "
-                        "for several seeds (design run k uses film k mod n)")
+                        "for several seeds (design run k uses film k mod n; default: none, "
+                        "required for --target dem)")
     p.add_argument("--parameters", default=None,
                    help="dem, electronic: calibrated parameters 'name[=LOW:HIGH],...' (dem "
                         "default cbd_plasticity,bridge_stiffness_ratio,cbd_adhesion_ratio,"
@@ -291,17 +312,18 @@ def register(add: AddCommand) -> None:
                         "every film added to the emulator's training set, in [0, 32] "
                         "(default 0)")
     p.add_argument("--executor", default="local",
-                   help="dem, electronic: local, dask-local or tcp://host:port (as etwin "
-                        "sweep)")
+                   help="dem, electronic: local (default), dask-local or tcp://host:port "
+                        "(as etwin sweep)")
     p.add_argument("--workers", type=int, default=1,
                    help="dem, electronic: parallel design runs (default 1)")
     p.add_argument("--porosity-sd", type=float, default=None,
-                   help="dem: porosity sd (fraction) for rows without porosity_sd")
+                   help="dem: porosity sd (fraction, in (0, 1)) for rows without "
+                        "porosity_sd (default: none, the column is then required)")
     p.add_argument("--recovery", type=float, default=None,
                    help="dem: measured elastic recovery of a micro-indentation of the dried "
                         "electrode, a fraction in (0, 1) (paper's electrode: 0.16); each "
                         "design point then also indents its film (etwin indent) and the "
-                        "recovery joins the likelihood")
+                        "recovery joins the likelihood (default: none, no indentations)")
     p.add_argument("--recovery-sd", type=float, default=0.03,
                    help="dem: sd of --recovery, in (0, 1) (default 0.03)")
     p.add_argument("--indent-depth-fraction", type=float, default=0.1,
@@ -319,7 +341,8 @@ def register(add: AddCommand) -> None:
                    help="dem: roll temperature of the measured curve [°C] (default 60)")
     p.add_argument("--line-speed-m-min", type=float, default=0.54,
                    help="dem: line speed of the measured curve [m/min] (default 0.54)")
-    p.add_argument("--seed", type=int, default=0, help="dem, electronic: seed of the design")
+    p.add_argument("--seed", type=int, default=0,
+                   help="dem, electronic: seed of the design, integer >= 0 (default 0)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.add_argument("--out", default="calibration", help="report folder (default calibration)")
     p.add_argument("--fit-gamma", action="store_true",
@@ -330,14 +353,16 @@ def register(add: AddCommand) -> None:
                    help="uniform prior range of α, 'LOW,HIGH' (default 1,6)")
     p.add_argument("--relative-noise", type=float, default=None,
                    help="R_ion sd as a fraction of R_ion where the table has no "
-                        "r_ion_sd_ohm_cm2, in (0, 1)")
+                        "r_ion_sd_ohm_cm2, in (0, 1) (default: none, the column is then "
+                        "required)")
     p.add_argument("--z-relative-sd", type=float, default=0.01,
                    help="noise of |Z| for spectra without z_relative_sd, in (0, 1) "
                         "(default 0.01)")
     p.add_argument("--conductivity-s-m", type=float, default=None,
                    help="bulk electrolyte conductivity κ [S/m] for rows without "
                         "conductivity_s_m (default: the cell model's electrolyte, 1 M, 25 °C)")
-    p.add_argument("--experiment", default="calibrate", help="MLflow experiment")
+    p.add_argument("--experiment", default="calibrate",
+                   help="MLflow experiment (default calibrate)")
     p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
 
     p = add("variability", cmd_variability,
@@ -361,11 +386,14 @@ def register(add: AddCommand) -> None:
                    help="surrogate draws, in [1000, 1e7] (default 100000)")
     p.add_argument("--n-sobol", type=int, default=8192,
                    help="base sample of the Sobol' indices, in [64, 1e6] (default 8192)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (integer)")
-    p.add_argument("--executor", default="local", help="local, dask-local or tcp://host:port")
-    p.add_argument("--workers", type=int, default=2, help="parallel cell-model processes")
+    p.add_argument("--seed", type=int, default=0, help="random seed, integer >= 0 (default 0)")
+    p.add_argument("--executor", default="local",
+                   help="local (default), dask-local or tcp://host:port (as etwin sweep)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="parallel cell-model processes, in [1, 512] (default 2)")
     p.add_argument("--out", default="variability", help="report folder (default variability)")
-    p.add_argument("--experiment", default="variability", help="MLflow experiment")
+    p.add_argument("--experiment", default="variability",
+                   help="MLflow experiment (default variability)")
     p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -391,21 +419,34 @@ def register(add: AddCommand) -> None:
                         "temperature_c=25:120,line_speed_m_min=0.2:20)")
     p.add_argument("--coating-thickness-um", type=float, default=None,
                    help="dry coating thickness [µm] (default 165)")
-    p.add_argument("--fidelity", default="ci", help="ci, fast or paper (default ci)")
+    p.add_argument("--fidelity", default="ci",
+                   help="ci, fast or paper (default ci: a first window in about an hour on 2 "
+                        "cores; confirm it at fast, the size results are validated at)")
     p.add_argument("--fidelities", default=None,
                    help="multi-fidelity: the tiers to choose from, e.g. ci,fast with "
                         "--fidelity fast (optimize/multifidelity.py); the window is read "
-                        "from the --fidelity evaluations")
-    p.add_argument("--initial", type=int, default=6, help="Sobol points per material")
-    p.add_argument("--iterations", type=int, default=4, help="BO iterations per material")
-    p.add_argument("--q", type=int, default=1, help="proposals per iteration (in parallel)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the design and simulations")
+                        "from the --fidelity evaluations (default: --fidelity alone)")
+    p.add_argument("--initial", type=int, default=6,
+                   help="Sobol points per material, in [1, 1000] (default 6)")
+    p.add_argument("--iterations", type=int, default=4,
+                   help="BO iterations per material, in [0, 1000] (default 4)")
+    p.add_argument("--q", type=int, default=1,
+                   help="proposals per iteration (in parallel), in [1, 64] (default 1)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the design and simulations, integer >= 0 (default 0)")
     p.add_argument("--experiment", default="process-window",
-                   help="MLflow experiment of the job (evaluations in <experiment>-<material>)")
-    p.add_argument("--executor", default="local", help="local, dask-local or tcp://host:port")
-    p.add_argument("--workers", type=int, default=None, help="parallel simulations")
-    p.add_argument("--cache-dir", default=None, help="stage cache (as etwin simulate)")
-    p.add_argument("--out", default="process_window", help="report folder")
+                   help="MLflow experiment of the job (evaluations in <experiment>-<material>; "
+                        "default process-window)")
+    p.add_argument("--executor", default="local",
+                   help="local (default), dask-local or tcp://host:port (as etwin sweep)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel simulations, in [1, 1024] (default: the cores, at most the "
+                        "points)")
+    p.add_argument("--cache-dir", default=None,
+                   help="stage cache (default $ETWIN_CACHE_DIR or ./etwin_cache, as etwin "
+                        "simulate)")
+    p.add_argument("--out", default="process_window",
+                   help="report folder (default process_window)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = add("demo", cmd_demo,
@@ -414,7 +455,8 @@ def register(add: AddCommand) -> None:
             "surrogates, the Bruggeman exponent from the simulated impedance, and Monte Carlo "
             "variability; prints the report and how to open the MLflow UI.")
     p.add_argument("--out", default="etwin_demo", help="report folder (default etwin_demo)")
-    p.add_argument("--fidelity", default="ci", help="ci (default), fast or paper")
+    p.add_argument("--fidelity", default="ci",
+                   help="ci (default: the demo stays under 15 min on 2 cores), fast or paper")
     p.add_argument("--initial", type=int, default=5,
                    help="Sobol evaluations of the process window, in [4, 20] (default 5)")
     p.add_argument("--iterations", type=int, default=2,

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from experiments.commands.common import AddCommand, log, number_list
+from experiments.commands.common import AddCommand, check_cache_dir, integer_list, log, number_list
 from experiments.files import write_csv_atomic
 
 
@@ -52,6 +52,7 @@ def _process_inputs_from_args(args: argparse.Namespace) -> dict:
 
 def cmd_simulate(args: argparse.Namespace) -> dict:
     """One process point through the whole chain, logged as an MLflow run."""
+    check_cache_dir(args.cache_dir)
     from experiments.batch import make_point, result_artifacts
     from physics.pipeline import ProcessInputs, simulate
 
@@ -94,6 +95,7 @@ def cmd_simulate(args: argparse.Namespace) -> dict:
 
 def cmd_sweep(args: argparse.Namespace) -> dict:
     """A design of process points (grid, Sobol or CSV) through the chain in parallel."""
+    check_cache_dir(args.cache_dir)
     from experiments.batch import (
         csv_points,
         grid_points,
@@ -115,9 +117,7 @@ def cmd_sweep(args: argparse.Namespace) -> dict:
         raw = sobol_points(parse_bounds(args.bounds), args.sobol, args.design_seed)
     else:
         raw = csv_points(args.points)
-    seeds = [int(s) for s in number_list(args.seeds, "--seeds")]
-    if any(s < 0 for s in seeds):
-        raise ValueError(f"--seeds must be integers >= 0, got {args.seeds}")
+    seeds = integer_list(args.seeds, "--seeds")
     rates = number_list(args.c_rates, "--c-rates")
     points = [make_point(p, args.fidelity, s, rates) for p in raw for s in seeds]
     if args.workers is not None and not 1 <= args.workers <= 1024:
@@ -209,16 +209,21 @@ def cmd_train(args: argparse.Namespace) -> dict:
 
 def register(add: AddCommand) -> None:
     """The parsers of this group's commands."""
+    from physics.pipeline import INPUT_RANGES
+
     def add_pipeline_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--fidelity", default="fast",
-                       help="ci (80 AM particles, tests), fast (200, default) or paper (396)")
+                       help="ci (80 AM particles: minutes, tests), fast (200, default: the "
+                            "size results are validated at) or paper (396, the paper's cell)")
         p.add_argument("--c-rates", default="1",
-                       help="discharge rates in C, comma-separated, each in [0.001, 100]")
+                       help="discharge rates in C, comma-separated, each in [0.001, 100] "
+                            "(default 1)")
         p.add_argument("--cache-dir", default=None,
                        help="stage cache (default $ETWIN_CACHE_DIR or ./etwin_cache)")
         p.add_argument("--experiment", default="electrode-twin",
                        help="MLflow experiment (store: $MLFLOW_TRACKING_URI or "
-                            "sqlite:///mlflow.db in the working directory)")
+                            "sqlite:///mlflow.db in the working directory; default "
+                            "electrode-twin)")
         p.add_argument("--quiet", action="store_true", help="no progress bars")
 
     p = add("simulate", cmd_simulate,
@@ -246,7 +251,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--am-fracture-strength-mpa", dest="am_fracture_strength_mpa", type=float,
                    default=None, help="AM particle crushing strength in MPa, in [1, 1e4] "
                                       "(default 150, NMC; graphite-like ~40)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (>= 0)")
+    p.add_argument("--seed", type=int, default=0, help="random seed, integer >= 0 (default 0)")
     p.add_argument("--cell-model", default="p2d", choices=("p2d", "3d"),
                    help="cell stage: p2d (homogenized DFN at the coating thickness, default) or "
                         "3d (particle-resolved cell on the simulated film at 1 µm voxels, "
@@ -259,16 +264,26 @@ def register(add: AddCommand) -> None:
             "points already finished in the experiment are skipped, so rerunning a stopped "
             "sweep resumes it. Inputs not in the design take the simulate defaults.")
     p.add_argument("--grid", default=None,
-                   help="full grid, e.g. 'pressure_mpa=5,20,60;temperature_c=25,60'")
-    p.add_argument("--sobol", type=int, default=None, help="N points of a Sobol design")
+                   help="full grid 'name=v1,v2,...;name=...' over process inputs (names: "
+                        f"{', '.join(INPUT_RANGES)}), e.g. 'pressure_mpa=5,20,60;"
+                        "temperature_c=25,60' (one of --grid, --sobol, --points; default none)")
+    p.add_argument("--sobol", type=int, default=None,
+                   help="N >= 1 points of a scrambled Sobol design over --bounds (one of --grid, "
+                        "--sobol, --points; default none)")
     p.add_argument("--bounds", default=None,
-                   help="Sobol bounds, e.g. 'pressure_mpa=1:100,temperature_c=25:120'")
-    p.add_argument("--design-seed", type=int, default=0, help="Sobol scrambling seed")
+                   help="Sobol bounds 'name=low:high,...' inside each input's range (names: "
+                        f"{', '.join(INPUT_RANGES)}), e.g. 'pressure_mpa=1:100,"
+                        "temperature_c=25:120'; inputs not named take the simulate defaults")
+    p.add_argument("--design-seed", type=int, default=0,
+                   help="Sobol scrambling seed, integer >= 0 (default 0)")
     p.add_argument("--points", default=None,
-                   help="CSV file of points, one column per process input")
-    p.add_argument("--seeds", default="0", help="simulation seeds, comma-separated")
+                   help="CSV file of points, one column per process input (names as --grid; "
+                        "one of --grid, --sobol, --points; default none)")
+    p.add_argument("--seeds", default="0",
+                   help="simulation seeds, comma-separated integers >= 0; each point runs once per "
+                        "seed (default 0)")
     p.add_argument("--executor", default="local",
-                   help="local (process pool), dask-local (Dask LocalCluster) or "
+                   help="local (process pool, default), dask-local (Dask LocalCluster) or "
                         "tcp://host:port (a Dask scheduler, e.g. dask-jobqueue SLURM)")
     p.add_argument("--workers", type=int, default=None,
                    help="parallel simulations (default: the cores, at most the points)")
@@ -277,9 +292,11 @@ def register(add: AddCommand) -> None:
     p = add("runs", cmd_runs,
             "The tracked simulations of an MLflow experiment as a table: inputs, fidelity, "
             "seed and every metric (the training set of the surrogates).")
-    p.add_argument("--experiment", default="electrode-twin", help="MLflow experiment")
+    p.add_argument("--experiment", default="electrode-twin",
+                   help="MLflow experiment (default electrode-twin)")
     p.add_argument("--all", action="store_true", help="include failed runs")
-    p.add_argument("--out", default=None, help="write the table as CSV")
+    p.add_argument("--out", default=None,
+                   help="write the table as CSV to this file (default: print only)")
 
     p = add("train", cmd_train,
             "Gaussian-process surrogates (BoTorch SingleTaskGP per output, float64, normalized "
@@ -289,20 +306,25 @@ def register(add: AddCommand) -> None:
             "calibration plots, the fitted models (surrogates.pt), logged to MLflow experiment "
             "'<experiment>-surrogates'.")
     p.add_argument("--experiment", default="electrode-twin",
-                   help="MLflow experiment of the simulations (the training data)")
+                   help="MLflow experiment of the simulations (the training data; "
+                        "default electrode-twin)")
     p.add_argument("--data", default=None,
                    help="a CSV table instead (etwin runs --out): process-input and output "
-                        "columns")
-    p.add_argument("--fidelity", default=None, help="use only runs of this fidelity")
+                        "columns (default: none, the --experiment's runs)")
+    p.add_argument("--fidelity", default=None,
+                   help="use only runs of this fidelity: ci, fast or paper (default: all runs)")
     p.add_argument("--outputs", default=None,
                    help="comma-separated outputs (default: porosity, tau_x, tau_y, tau_z, "
                         "capacity_1C_mah_g, r_ion_ohm_cm2 where present)")
     p.add_argument("--features", default="auto",
                    help="auto (keep log_pressure / log_deborah only where they lower the "
                         "cross-validated RMSE by 5 %%; chosen per fold in the report's "
-                        "nested CV), none, or a comma-separated list")
-    p.add_argument("--folds", type=int, default=5, help="cross-validation folds (5)")
-    p.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
-    p.add_argument("--out", default="runs/surrogates", help="output directory")
+                        "nested CV; default), none, or a comma-separated list")
+    p.add_argument("--folds", type=int, default=5,
+                   help="cross-validation folds, in [2, 50] (default 5)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="fold shuffling seed, integer >= 0 (default 0)")
+    p.add_argument("--out", default="runs/surrogates",
+                   help="output directory (default runs/surrogates)")
     p.add_argument("--no-track", action="store_true", help="do not log to MLflow")
     p.add_argument("--quiet", action="store_true", help="no progress lines")

@@ -329,11 +329,13 @@ def register(add: AddCommand) -> None:
     """The parsers of this group's commands."""
     p = add("recipe", cmd_recipe,
             "Particle counts of a recipe from the dry mass balance (AM per size class, CBD).")
-    p.add_argument("--recipe", default="paper", help=f"recipe name; allowed: {', '.join(RECIPES)}")
+    p.add_argument("--recipe", default="paper",
+                   help=f"recipe name; allowed: {', '.join(RECIPES)} (default paper)")
     p.add_argument("--n-am", type=int, default=396,
                    help="number of AM particles, integer >= 1 (default 396, the paper's cell)")
     p.add_argument("--box-um", default=None,
-                   help="instead of --n-am: box 'LX,LY,LZ' in µm (each > 0) to fill")
+                   help="instead of --n-am: box 'LX,LY,LZ' in µm (each > 0) to fill (default: "
+                        "none, --n-am counts)")
     p.add_argument("--porosity", type=float, default=0.416,
                    help="dried porosity for --box-um, in [0, 1) (default 0.416, the paper's)")
 
@@ -341,9 +343,10 @@ def register(add: AddCommand) -> None:
             "One head-on collision with the Table 2 contact law (LIGGGHTS hertz tangential "
             "history cohesion sjkr): rebound speed, restitution, contact time (and the "
             "undamped Hertz time for comparison).")
-    p.add_argument("--particle", default="AM", help="moving sphere material: AM or CBD")
+    p.add_argument("--particle", default="AM",
+                   help="moving sphere material: AM or CBD (default AM)")
     p.add_argument("--target", default="steel",
-                   help="target: Al or steel (a plane) or AM or CBD (a sphere)")
+                   help="target: Al or steel (a plane) or AM or CBD (a sphere) (default steel)")
     p.add_argument("--radius-um", type=float, default=2.5,
                    help="moving sphere radius in µm, in (0, 100] (default 2.5)")
     p.add_argument("--target-radius-um", type=float, default=None,
@@ -360,10 +363,12 @@ def register(add: AddCommand) -> None:
             "CGMD slurry equilibration and drying of a recipe into a dried electrode; writes "
             "dried.npz, slurry.npz (ParticleState), metrics.json, drying_log.csv, rdf.png and "
             "drying.png to --out.")
-    p.add_argument("--recipe", default="paper", help=f"recipe name; allowed: {', '.join(RECIPES)}")
+    p.add_argument("--recipe", default="paper",
+                   help=f"recipe name; allowed: {', '.join(RECIPES)} (default paper)")
     p.add_argument("--fidelity", default="ci",
                    help="ci (80 AM, ~2 000 particles), fast (200 AM, ~5 000), paper (396 AM, "
-                        "~9 800, the paper's cell); cross-section 25.8 × 25.8 µm")
+                        "~9 800, the paper's cell); cross-section 25.8 × 25.8 µm (default ci: "
+                        "a film to look at in minutes; simulate and calender dry at fast)")
     p.add_argument("--n-am", dest="n_am", type=int, default=None,
                    help="AM particles, 24-2000 (default: the --fidelity's count; the "
                         "cross-section stays, the film's thickness follows)")
@@ -372,7 +377,7 @@ def register(add: AddCommand) -> None:
                         "carbon and binder share the rest equally, as etwin simulate)")
     p.add_argument("--solid-content", dest="solid_content", type=float, default=None,
                    help="slurry solids mass fraction, in [0.5, 0.8] (default: the recipe's)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (integer)")
+    p.add_argument("--seed", type=int, default=0, help="random seed, integer >= 0 (default 0)")
     p.add_argument("--mode", default="wall",
                    help="boundary along z: wall (default: Al current collector below, free top "
                         "surface after drying) or periodic (fully periodic, as the paper)")
@@ -384,10 +389,12 @@ def register(add: AddCommand) -> None:
                        help="dried structure: a directory holding dried.npz (etwin dry --out) or "
                             "an .npz file; default: dry the recipe at --fidelity into OUT/dried")
         p.add_argument("--recipe", default="paper",
-                       help=f"recipe when drying; allowed: {', '.join(RECIPES)}")
+                       help=f"recipe when drying; allowed: {', '.join(RECIPES)} (default paper)")
         p.add_argument("--fidelity", default="fast",
-                       help="size when drying (no --dried): ci, fast (default), paper")
-        p.add_argument("--seed", type=int, default=0, help="random seed when drying")
+                       help="size when drying (no --dried): ci, fast (default: the size the "
+                            "calendering is validated at), paper")
+        p.add_argument("--seed", type=int, default=0,
+                       help="random seed when drying, integer >= 0 (default 0)")
         p.add_argument("--temperature-c", type=float, default=60.0,
                        help="roll temperature in °C, in [0, 150] (binder law range; default 60)")
         p.add_argument("--line-speed-m-min", type=float, default=0.54,
@@ -401,20 +408,23 @@ def register(add: AddCommand) -> None:
                             "override it")
         p.add_argument("--am-friction", type=float, default=None,
                        help="AM Coulomb friction coefficient, in [0, 2] (Table 2: 0.001); "
-                            "pairs mix geometrically")
+                            "pairs mix geometrically (default: the --preset's)")
         p.add_argument("--cbd-friction", type=float, default=None,
-                       help="CBD Coulomb friction coefficient, in [0, 2] (Table 2: 0.001)")
+                       help="CBD Coulomb friction coefficient, in [0, 2] (Table 2: 0.001; default: "
+                            "the --preset's)")
         p.add_argument("--cbd-plasticity", type=float, default=None,
                        help="binder contacts (CBD-CBD, AM-CBD): hysteretic plasticity ratio "
-                            "lambda_p in [0, 0.95] (Table 2: 0, Hertz)")
+                            "lambda_p in [0, 0.95] (Table 2: 0, Hertz; default: the --preset's)")
         p.add_argument("--cbd-adhesion-ratio", type=float, default=None,
                        help="binder contacts: adhesive-branch stiffness / Hertz stiffness, in "
-                            "[0, 10] (Table 2: 0)")
+                            "[0, 10] (Table 2: 0; default: the --preset's)")
         p.add_argument("--am-rolling", type=float, default=None,
-                       help="AM-AM EPSD2 rolling-resistance coefficient, in [0, 1] (Table 2: 0)")
+                       help="AM-AM EPSD2 rolling-resistance coefficient, in [0, 1] (Table 2: 0; "
+                            "default: the --preset's)")
         p.add_argument("--bridge-stiffness-ratio", type=float, default=None,
                        help="binder contacts: viscoelastic bridge arm stiffness / Hertz "
-                            "stiffness, in [0, 20] (Table 2: 0, no bridge)")
+                            "stiffness, in [0, 20] (Table 2: 0, no bridge; default: the "
+                            "--preset's)")
         p.add_argument("--bridge-relaxation-us", type=float, default=None,
                        help="bridge relaxation time in the engine at 60 degC and 0.54 m/min, "
                             "in (0, 1e4] us; scales with the binder's Arrhenius shift and the "
@@ -438,7 +448,8 @@ def register(add: AddCommand) -> None:
             "fit. Writes curve.csv, force_displacement.csv/.png, porosity_pressure.png, "
             "rdf_am_cbd.png, calendered_<P>MPa.npz and metrics.json to --out.")
     p.add_argument("--pressures-mpa", default="20,60,120",
-                   help="maximum pressures in MPa, comma-separated, each in (0, 500]")
+                   help="maximum pressures in MPa, comma-separated, each in (0, 500] (default "
+                        "20,60,120)")
     p.add_argument("--protocol", default="quasi-static",
                    help="press protocol: quasi-static (default: inertial-number speed, dwell "
                         "at the target until the film stops creeping) or paper (constant "
@@ -456,7 +467,8 @@ def register(add: AddCommand) -> None:
     p.add_argument("--hold-us", type=float, default=2.0,
                    help="hold time at maximum depth in µs of DEM time, in [0, 1000] (default 2)")
     p.add_argument("--tile", type=int, default=1,
-                   help="replicate the cell n x n in x-y first, n in [1, 10] (paper: 4)")
+                   help="replicate the cell n x n in x-y first, n in [1, 10] (default 1; the "
+                        "paper: 4)")
     p.add_argument("--loading-time-s", type=float, default=None,
                    help="loading time of the real test in s, in [1e-3, 1e5]: the binder's "
                         "modulus, cohesion and bridge relaxation follow its rate, "

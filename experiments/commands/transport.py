@@ -460,7 +460,8 @@ def register(add: AddCommand) -> None:
     p.add_argument("--rtol", type=float, default=1e-8,
                    help="relative residual of the solves, in (0, 1) (default 1e-8)")
     p.add_argument("--no-psd", action="store_true", help="skip the pore size distribution")
-    p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
+    p.add_argument("--out", default=None,
+                   help="output directory for CSV, PNG and metrics (default: none, print only)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = add("cell", cmd_cell,
@@ -474,13 +475,15 @@ def register(add: AddCommand) -> None:
     p.add_argument("--transport", default=None,
                    help="an etwin transport metrics.json (or its directory): one cell per "
                         "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
-                        "surface area and AM size classes from it, the rest from --params")
+                        "surface area and AM size classes from it, the rest from --params "
+                        "(default: none, the --params cathode)")
     p.add_argument("--c-rate", type=float, default=1.0,
                    help="discharge rate in C (1C = the theoretical capacity in one hour), in "
                         "[0.001, 100] (default 1)")
     p.add_argument("--print-default-params", action="store_true",
                    help="print the default parameter file and exit")
-    p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
+    p.add_argument("--out", default=None,
+                   help="output directory for CSV, PNG and metrics (default: none, print only)")
 
     p = add("cell3d", cmd_cell3d,
             "Particle-resolved 3-D half cell on the voxel image (physics/cell3d.py): "
@@ -522,7 +525,8 @@ def register(add: AddCommand) -> None:
                         ".npz at most every this many wall seconds; a stopped run restarted "
                         "with the same command resumes from it (default 60)")
     p.add_argument("--out", default=None,
-                   help="output directory for CSV, PNG and metrics (and the checkpoint)")
+                   help="output directory for CSV, PNG and metrics (and the checkpoint; "
+                        "default: none, print only)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     p = add("eis", cmd_eis,
@@ -532,15 +536,24 @@ def register(add: AddCommand) -> None:
             "projection), MacMullin number and tau_EIS = N_M · porosity. With --out writes "
             "impedance.csv, impedance_blocking_symmetric.csv, nyquist.png, "
             "nyquist_blocking.png and metrics.json.")
-    p.add_argument("--params", default=None, help="parameter file (JSON, SI units)")
+    p.add_argument("--params", default=None, help="parameter file (JSON, SI units; default: the "
+                   "cell "
+                        "model's defaults, etwin cell --print-default-params)")
     p.add_argument("--transport", default=None,
                    help="an etwin transport metrics.json (or its directory): one cell per "
                         "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
-                        "surface area and AM size classes from it, the rest from --params")
-    p.add_argument("--f-min-hz", type=float, default=1.0, help="lowest frequency in Hz (1)")
-    p.add_argument("--f-max-hz", type=float, default=1e7, help="highest frequency in Hz (1e7)")
-    p.add_argument("--points-per-decade", type=int, default=7, help="points per decade (7)")
+                        "surface area and AM size classes from it, the rest from --params "
+                        "(default: none, the --params cathode)")
+    p.add_argument("--f-min-hz", type=float, default=1.0, help="lowest frequency in Hz, > 0 "
+                   "(default 1)")
+    p.add_argument("--f-max-hz", type=float, default=1e7, help="highest frequency in Hz, above "
+                   "--f-min-hz "
+                        "(default 1e7)")
+    p.add_argument("--points-per-decade", type=int, default=7, help="frequencies per decade, in "
+                   "[1, 100] "
+                        "(default 7)")
     p.add_argument("--blocking-sigma-s-m", type=float, default=None,
                    help="σ_eff of the blocking cell in S/m (default: max(σ_eff, 1e3 κ_eff), "
                         "the electronic rail made negligible as in the paper)")
-    p.add_argument("--out", default=None, help="output directory for CSV, PNG and metrics")
+    p.add_argument("--out", default=None,
+                   help="output directory for CSV, PNG and metrics (default: none, print only)")
