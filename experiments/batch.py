@@ -20,8 +20,10 @@ Executors (:func:`make_executor`):
 
 Workers run :func:`run_point` and return a payload (status, metrics, artifacts as bytes); a
 failed simulation becomes a payload with its error, never an exception that stops the batch.
-The driver logs every payload as an MLflow run as it arrives, so a batch stopped half-way
-keeps its finished runs, and the same command resumes it: points whose key already has a
+The driver starts each point's MLflow run (RUNNING) as it submits the point and logs the
+payload into it as it arrives, so a batch stopped half-way keeps its finished runs and shows
+the stopped ones (FAILED and tagged ``interrupted``; RUNNING where the driver was killed, until
+the next batch on them), and the same command resumes it: points whose key already has a
 FINISHED run are skipped (:func:`run_batch`).
 
 Designs (:func:`grid_points`, :func:`sobol_points`, :func:`csv_points`) produce lists of
@@ -300,8 +302,10 @@ def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int |
               log: Callable[[str], None] | None = None,
               tags: dict[str, str] | None = None) -> BatchReport:
     """Simulate ``points`` (from :func:`make_point`) in parallel, logging each as an MLflow
-    run (with ``tags``); points with a FINISHED run already are skipped (resume).  Ctrl-C
-    stops the batch, keeping every run finished so far."""
+    run (with ``tags``) that is RUNNING from the point's submission to its result; points
+    with a FINISHED run already are skipped (resume).  Ctrl-C stops the batch, keeping every
+    run finished so far; the runs of the points it stopped end FAILED, tagged
+    ``interrupted``."""
     from tqdm import tqdm
 
     from experiments.tracking import DEFAULT_EXPERIMENT, Tracker
@@ -339,15 +343,21 @@ def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int |
     finished = failed = 0
     interrupted = False
     bar = tqdm(total=len(todo), desc="simulations", file=sys.stderr, disable=not progress)
+    running: dict[str, None] = {}  # run ids started RUNNING and not logged yet
     try:
-        futures = {pool.submit(run_point, p, cache_dir, threads or None): p for p in todo}
+        futures = {}
+        for p in todo:  # each point's run is RUNNING from its submission to its result
+            run_id = tracker.start_point(p, tags)
+            running[run_id] = None
+            futures[pool.submit(run_point, p, cache_dir, threads or None)] = (p, run_id)
         for future in cf.as_completed(futures):
-            point = futures[future]
+            point, run_id = futures[future]
             try:
                 payload = future.result()
             except Exception as err:  # the worker itself died (killed, out of memory)
                 payload = {"status": "failed", "error": f"worker lost: {err}"}
-            run_id = tracker.log(point, payload, tags)
+            tracker.log(point, payload, tags, run_id=run_id)
+            running.pop(run_id)
             row = {"key": point["key"], **point["inputs"], "seed": point["seed"],
                    "status": payload["status"], "run_id": run_id}
             if payload["status"] == "ok":
@@ -371,6 +381,11 @@ def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int |
     finally:
         bar.close()
         close()
+        if running:  # stopped before their results: FAILED and tagged interrupted
+            try:
+                tracker.mark_interrupted(running, "interrupted: the batch was stopped")
+            except Exception as err:  # left RUNNING: the next batch on them marks them
+                say(f"{len(running)} run(s) left RUNNING ({type(err).__name__}: {err})")
     return BatchReport(rows, skipped, finished, failed, time.perf_counter() - t0, interrupted)
 
 

@@ -40,11 +40,15 @@ def history(tracker, problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray
     """(x, values, failed, rows) of the evaluations in the tracker's experiment that belong to
     ``problem`` (a fidelity of the problem, same C-rates and fixed inputs); each row says its
     ``fidelity``."""
+    from experiments.tracking import INTERRUPTED_TAG
+
     runs, token = [], None
     while True:
         page = tracker.client.search_runs([tracker.experiment_id], max_results=1000,
                                           page_token=token)
-        runs.extend(r for r in page if r.info.status in ("FINISHED", "FAILED"))
+        # a run stopped by an interrupted batch is no evaluation (its point is run again)
+        runs.extend(r for r in page if r.info.status in ("FINISHED", "FAILED")
+                    and r.data.tags.get(INTERRUPTED_TAG) != "true")
         token = page.token
         if not token:
             break

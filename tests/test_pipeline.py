@@ -233,8 +233,9 @@ def test_a_killed_sweep_resumes_without_redoing_finished_runs(first, cache_dir, 
                                                               tmp_path):
     """Four points, one worker, each needing only the cell stage of the cached film (a new
     calendering here cost ~4 CPU min of CI for no extra check of the resume logic).  The sweep
-    (driver and worker) is killed once the first two are logged; the same command then runs
-    only the last two."""
+    (driver and worker) is killed once the first two are logged, leaving the runs of the last
+    two RUNNING; the same command then marks those FAILED (interrupted) and runs only the last
+    two."""
     from experiments.tracking import Tracker
 
     command = [sys.executable, "-m", "experiments.cli", "sweep", "--fidelity", "ci",
@@ -242,7 +243,7 @@ def test_a_killed_sweep_resumes_without_redoing_finished_runs(first, cache_dir, 
                "--workers", "1",
                "--cache-dir", str(cache_dir), "--quiet", "--json"]
     env = {**os.environ, "MLFLOW_TRACKING_URI": store}
-    tracker = Tracker()  # creates the store first: two processes migrating it at once race
+    tracker = Tracker()
     # points run in grid order: 110, 125, 140, 155 µm
     proc = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
@@ -255,12 +256,19 @@ def test_a_killed_sweep_resumes_without_redoing_finished_runs(first, cache_dir, 
     proc.wait()
     finished_before = tracker.finished_keys()
     assert len(finished_before) == 2
+    killed = tracker.client.search_runs([tracker.experiment_id],
+                                        filter_string="attributes.status = 'RUNNING'")
+    assert len(killed) == 2 and not {r.data.tags["point_key"] for r in killed} & finished_before
 
     resumed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     out = json.loads(resumed.stdout)
     assert (out["skipped"], out["finished"], out["failed"]) == (2, 2, 0)
     assert "2 of 4 points already have a finished run" in resumed.stderr
+    assert "2 run(s) left RUNNING by an interrupted driver marked FAILED" in resumed.stderr
+    for run in killed:
+        run = tracker.client.get_run(run.info.run_id)
+        assert run.info.status == "FAILED" and run.data.tags["interrupted"] == "true"
     runs = tracker.client.search_runs([tracker.experiment_id])
     keys = [r.data.tags["point_key"] for r in runs if r.info.status == "FINISHED"]
     assert len(keys) == len(set(keys)) == 4 and finished_before <= set(keys)
