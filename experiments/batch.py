@@ -177,6 +177,7 @@ def run_point(point: dict, cache_dir: str | None = None,
                           c_rates=point["c_rates"], cache_dir=cache_dir,
                           cell_model=point.get("cell_model", "p2d"))
         return {"status": "ok", "metrics": result.metrics(), "cache_hit": result.cache_hit,
+                "compute_s": result.compute_s,
                 "summary": result.summary(), "artifacts": result_artifacts(result),
                 "started": started, "ended": time.time()}
     except Exception as err:  # a failed simulation is a result, not a crash of the batch

@@ -184,13 +184,17 @@ class StageCache:
     """Stage results on disk: ``root/<stage>/<hash>/`` holds ``result.json`` and the stage's
     files.  An entry appears whole or not at all (written in a temporary directory, then
     renamed), so a crash never leaves a half entry; two processes computing the same entry
-    both finish, the first rename wins."""
+    both finish, the first rename wins.  An entry records ``compute_s``, the seconds from the
+    stage's cache miss to its storing; ``recorded`` holds it per stage read from the cache
+    (None for an entry written before it was recorded)."""
 
     def __init__(self, root: str | Path | None = None):
         self.root = Path(root or os.environ.get("ETWIN_CACHE_DIR", DEFAULT_CACHE_DIR))
         if self.root.exists() and not self.root.is_dir():
             raise ValueError(f"cache_dir {str(self.root)!r} is a file; give a directory "
                              "(created if missing)")
+        self.recorded: dict[str, float | None] = {}
+        self._missed: dict[str, float] = {}
 
     def entry(self, stage: str, key: dict) -> Path:
         return self.root / stage / content_hash({"stage": stage,
@@ -199,13 +203,19 @@ class StageCache:
     def load(self, stage: str, key: dict) -> tuple[Path, dict] | None:
         path = self.entry(stage, key)
         try:
-            return path, json.loads((path / "result.json").read_text())
+            result = json.loads((path / "result.json").read_text())
         except (OSError, json.JSONDecodeError):
+            self._missed[stage] = time.perf_counter()
             return None
+        self.recorded[stage] = result.get("compute_s")
+        return path, result
 
     def store(self, stage: str, key: dict, result: dict,
               write_files: Callable[[Path], None] | None = None) -> Path:
         path = self.entry(stage, key)
+        started = self._missed.pop(stage, None)
+        if started is not None:
+            result = {**result, "compute_s": time.perf_counter() - started}
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}."))
         try:
@@ -257,7 +267,9 @@ class RunResult:
     calender stage cached before that reading existed; ``capacity_mah_g`` maps each C-rate to
     the discharge capacity per gram of AM and ``areal_capacity_mah_cm2`` to the capacity per
     electrode area; ``wall_s``
-    and ``cache_hit`` are per stage.  ``curves`` holds the discharge curves, the blocking
+    and ``cache_hit`` are per stage, and ``compute_s`` the seconds each stage took when it was
+    computed (its ``wall_s`` where computed here, the cache's record where read from it, None
+    where the cache holds none).  ``curves`` holds the discharge curves, the blocking
     spectrum and the press trace; ``structure_path`` the calendered structure (.npz);
     ``transport`` the voxel transport result (``etwin transport`` metrics).
     """
@@ -291,6 +303,7 @@ class RunResult:
     wall_s: dict[str, float]
     cache_hit: dict[str, bool]
     structure_path: str = ""
+    compute_s: dict[str, float | None] = field(default_factory=dict)
     cell_model: str = "p2d"
     curves: dict = field(default_factory=dict, repr=False)
     transport: dict = field(default_factory=dict, repr=False)
@@ -602,6 +615,8 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         am_stress_max_mpa=float(am_stress.max()),
         fractured_fraction=fractured_fraction(am_stress, inputs.am_fracture_strength_mpa),
         wall_s=wall, cache_hit=hits, structure_path=structure_path, cell_model=cell_model,
+        compute_s={stage: cache.recorded.get(stage) if hit else wall[stage]
+                   for stage, hit in hits.items()},
         curves={"discharge": discharge, "impedance": cell["impedance"],
                 "press_trace": cal["trace"],
                 **({"impedance_3d": cell["impedance_3d"]} if "impedance_3d" in cell else {})},

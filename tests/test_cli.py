@@ -66,7 +66,8 @@ def test_collide_reports_restitution(capsys):
      "pressure_mpa = -5.0 is outside the allowed range"),
     (["process-window", "--tau-z-max", "-1"], "tau_z_max must be a finite tortuosity factor"),
     (["process-window", "--capacity-min", "-5"], "capacity_min must lie in [0, 1000]"),
-    (["optimize", "--problem", "x.toml", "--fidelities", "ci,,fast"], "--fidelities 'ci,,fast': give tiers"),
+    (["optimize", "--problem", "x.toml", "--fidelities", "ci,,fast"],
+     "--fidelities 'ci,,fast': give tiers"),
 ])
 def test_bad_input_exits_2_with_message(args, message, capsys):
     assert main(args) == 2

@@ -193,6 +193,13 @@ def test_simulate_and_sweep_through_the_cli_into_mlflow(first, cache_dir, store,
     assert {"curves", "plots", "structure", "result.json"} <= names
     assert {a.path for a in client.list_artifacts(out["run_id"], "structure")} == {
         "structure/calendered.npz"}
+    # served from the stage cache: the compute time recorded when the stages ran is logged
+    assert run.data.metrics["compute_calender_s"] > 0 and run.data.tags["cache_hit"] == "true"
+    # the same point again: computed from the cache, not logged twice
+    assert main(["simulate", "--fidelity", "ci", "--pressure-mpa", "20", "--cache-dir",
+                 str(cache_dir), "--quiet", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "run_id" not in json.loads(captured.out) and "not logged again" in captured.err
 
     assert main(["sweep", "--fidelity", "ci", "--grid",
                  "pressure_mpa=20;coating_thickness_um=165,120", "--workers", "1",

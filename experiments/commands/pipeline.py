@@ -51,21 +51,36 @@ def _process_inputs_from_args(args: argparse.Namespace) -> dict:
 
 
 def cmd_simulate(args: argparse.Namespace) -> dict:
-    """One process point through the whole chain, logged as an MLflow run."""
+    """One process point through the whole chain, logged as an MLflow run: RUNNING from the
+    start (a killed command leaves it, the next start of the point ends it FAILED), FINISHED
+    or FAILED at the end.  A point the experiment already holds as FINISHED is computed (from
+    the stage cache) but not logged twice."""
     check_cache_dir(args.cache_dir)
     from experiments.batch import make_point, result_artifacts
     from physics.pipeline import ProcessInputs, simulate
 
     point = make_point(_process_inputs_from_args(args), args.fidelity, args.seed,
                        number_list(args.c_rates, "--c-rates"), args.cell_model)
+    tracker = run_id = None
+    if not args.no_track:
+        from experiments.tracking import Tracker
+
+        tracker = Tracker(args.experiment)
+        if point["key"] in tracker.finished_keys():
+            log(f"this point is already a FINISHED run of experiment {tracker.experiment!r} "
+                f"(key {point['key'][:12]}): not logged again; results from the stage cache")
+            tracker = None
+        else:
+            tracker.mark_stale_runs_failed({point["key"]})
+            run_id = tracker.start_point(point)
     progress, detail, close = _stage_bars(args.quiet)
     started = time.time()
     try:
         result = simulate(ProcessInputs(**point["inputs"]), point["fidelity"], point["seed"],
                           c_rates=point["c_rates"], cache_dir=args.cache_dir,
                           cell_model=args.cell_model, progress=progress, detail=detail)
-        payload = {"status": "ok", "metrics": result.metrics(),
-                   "cache_hit": result.cache_hit, "started": started, "ended": time.time()}
+        payload = {"status": "ok", "metrics": result.metrics(), "cache_hit": result.cache_hit,
+                   "compute_s": result.compute_s, "started": started, "ended": time.time()}
     except Exception as err:
         import traceback
 
@@ -73,24 +88,23 @@ def cmd_simulate(args: argparse.Namespace) -> dict:
                    "traceback": traceback.format_exc(), "started": started,
                    "ended": time.time()}
         result = None
+    except BaseException:  # Ctrl-C: the run ends FAILED, tagged interrupted
+        if tracker is not None:
+            tracker.mark_interrupted([run_id], "interrupted: etwin simulate stopped")
+        raise
     finally:
         close()
     summary = result.summary() if result is not None else {"key": point["key"]}
-    if not args.no_track:
-        from experiments.tracking import Tracker
-
-        tracker = Tracker(args.experiment)
+    if tracker is not None:
         if result is not None:
             payload["artifacts"] = result_artifacts(result)
-        summary["run_id"] = tracker.log(point, payload)
+        summary["run_id"] = tracker.log(point, payload, run_id=run_id)
         summary["tracking_uri"] = tracker.uri
         log(f"MLflow run {summary['run_id']} ({payload['status']}) in experiment "
-             f"{tracker.experiment!r} at {tracker.uri}")
+            f"{tracker.experiment!r} at {tracker.uri}")
     if result is None:
         raise RuntimeError(f"simulation failed: {payload['error']}")
     return summary
-
-
 
 
 def cmd_sweep(args: argparse.Namespace) -> dict:
