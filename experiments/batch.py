@@ -58,6 +58,8 @@ def make_point(inputs: dict, fidelity: str, seed: int, c_rates: Sequence[float],
     process = ProcessInputs.from_dict(inputs)
     rates = check_c_rates(c_rates)
     check_fidelity(fidelity)
+    if isinstance(seed, bool) or int(seed) != seed or seed < 0:
+        raise ValueError(f"seed must be an integer >= 0, got {seed}")
     point = {"inputs": process.to_dict(), "fidelity": fidelity, "seed": int(seed),
              "c_rates": list(rates),
              "key": point_key(process, fidelity, int(seed), rates, cell_model)}
@@ -136,12 +138,26 @@ def csv_points(path: str | Path) -> list[dict]:
     except OSError as err:
         raise ValueError(f"--points {path}: cannot read it ({err})") from None
     if not rows:
-        raise ValueError(f"--points {path}: no rows")
+        raise ValueError(f"--points {path}: no data rows (expected a header of process "
+                         "inputs and one row per point)")
     names = [_input_name(n) for n in rows[0]]
+    points = []
+    for line, row in enumerate(rows, start=2):
+        try:
+            points.append({n: float(row[n]) for n in names})
+        except (TypeError, ValueError):
+            bad = next(n for n in names if not _is_number(row[n]))
+            raise ValueError(f"--points {path}, line {line}: {bad} = {row[bad]!r}; expected a "
+                             "number") from None
+    return points
+
+
+def _is_number(text) -> bool:
     try:
-        return [{n: float(row[n]) for n in names} for row in rows]
+        float(text)
     except (TypeError, ValueError):
-        raise ValueError(f"--points {path}: every cell must be a number") from None
+        return False
+    return True
 
 
 # -------------------------------------------------------------------------------- worker

@@ -57,7 +57,7 @@ def read_spectrum(path: Path) -> tuple[np.ndarray, np.ndarray]:
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     if not rows:
-        raise ValueError(f"{path}: no rows")
+        raise ValueError(f"{path}: no data rows (expected a header and one row per frequency)")
     cols = set(rows[0])
     if {"re_z_ohm_cm2", "im_z_ohm_cm2"} <= cols:
         re_col, im_col, scale = "re_z_ohm_cm2", "im_z_ohm_cm2", 1e-4

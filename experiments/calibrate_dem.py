@@ -244,7 +244,8 @@ def read_compaction_curve(path: str | Path, porosity_sd: float | None = None
     with path.open(newline="") as fh:
         rows = list(csv.DictReader(fh))
     if not rows:
-        raise ValueError(f"{path}: no rows")
+        raise ValueError(f"{path}: no data rows (expected a header with pressure_mpa, porosity "
+                         "[, porosity_sd] and one row per measured pressure)")
     for needed in ("pressure_mpa", "porosity"):
         if needed not in rows[0]:
             raise ValueError(f"{path}: missing column {needed!r} (has {sorted(rows[0])})")

@@ -254,8 +254,12 @@ def base_cell(transport: str | Path | None = None) -> CellParameters:
     path = Path(transport)
     if not path.is_file():
         raise FileNotFoundError(f"transport result {path} does not exist")
-    return replace(base, cathode=cathode_from_transport(json.loads(path.read_text()),
-                                                        base.cathode))
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise ValueError(f"--transport {path}: not a readable etwin transport metrics.json "
+                         f"({err})") from None
+    return replace(base, cathode=cathode_from_transport(data, base.cathode))
 
 
 def default_distributions(base: CellParameters) -> list[Distribution]:

@@ -450,7 +450,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--pressures-mpa", default="20,60,120",
                    help="maximum pressures in MPa, comma-separated, each in (0, 500] (default "
                         "20,60,120)")
-    p.add_argument("--protocol", default="quasi-static",
+    p.add_argument("--protocol", default="quasi-static", choices=("quasi-static", "paper"),
                    help="press protocol: quasi-static (default: inertial-number speed, dwell "
                         "at the target until the film stops creeping) or paper (constant "
                         "plane speed down to the target, straight back up)")

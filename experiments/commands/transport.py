@@ -168,9 +168,16 @@ def _cell_cases(args: argparse.Namespace) -> list[tuple[str, object]]:
     structures = data.get("structures", [data]) if isinstance(data, dict) else []
     if not structures:
         raise ValueError(f"--transport {path}: no transport result in the file")
-    return [(str(s.get("input", f"structure {n}")),
-             dataclasses.replace(base, cathode=cathode_from_transport(s, base.cathode)))
-            for n, s in enumerate(structures)]
+    cases = []
+    for n, s in enumerate(structures):
+        try:
+            cathode = cathode_from_transport(s, base.cathode)
+        except (ValueError, TypeError, KeyError) as err:
+            raise ValueError(f"--transport {path}: {err} (expected an etwin transport "
+                             "metrics.json)") from None
+        cases.append((str(s.get("input", f"structure {n}")),
+                      dataclasses.replace(base, cathode=cathode)))
+    return cases
 
 
 def _cases_result(rows: list[dict]) -> dict:
