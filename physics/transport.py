@@ -124,6 +124,10 @@ class FieldSolution:
         iterations: PCG iterations; residual: final relative residual.
         active_fraction: fraction of voxels in spanning conducting clusters.
         wall_s: wall time of the solve [s].
+        u: the solved field, only with ``solve_field(..., keep_field=True)`` (else None):
+            float64 [x, y, z], the normalised potential u in [0, 1] (1 on the end plane
+            before the first voxel along the axis, 0 after the last), NaN on the voxels
+            outside the spanning conducting clusters (they carry no flux).
     """
 
     k_eff: float
@@ -134,6 +138,7 @@ class FieldSolution:
     residual: float
     active_fraction: float
     wall_s: float
+    u: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass
@@ -282,8 +287,8 @@ def spanning_mask(conducting: np.ndarray) -> np.ndarray:
 
 
 def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSettings(),
-                contacts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-                ) -> FieldSolution:
+                contacts: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+                keep_field: bool = False) -> FieldSolution:
     """Effective conductivity of a voxel conductivity field along ``axis`` (module docstring).
 
     Args:
@@ -293,6 +298,7 @@ def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSe
             and z (shapes (nx-1, ny, nz), (nx, ny-1, nz), (nx, ny, nz-1); ``cond``'s unit;
             inf where a face has none), in series with the two half voxels
             (:func:`contact_faces`).
+        keep_field: also return the solved field (``FieldSolution.u``, [x, y, z]).
     """
     t0 = time.perf_counter()
     c = np.ascontiguousarray(np.moveaxis(np.asarray(cond, dtype=np.float64), axis, 0))
@@ -300,7 +306,8 @@ def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSe
     span = spanning_mask(c > 0)
     active_fraction = float(span.mean())
     if not span.any():
-        return FieldSolution(0.0, False, 0.0, 0.0, 0, 0.0, 0.0, time.perf_counter() - t0)
+        u = np.full(np.shape(cond), np.nan) if keep_field else None
+        return FieldSolution(0.0, False, 0.0, 0.0, 0, 0.0, 0.0, time.perf_counter() - t0, u)
     c = np.where(span, c, 0.0)
     g0 = np.zeros((n0 - 1, n1, n2))
     g1 = np.zeros((n0, n1 - 1, n2))
@@ -358,8 +365,11 @@ def solve_field(cond: np.ndarray, axis: int, settings: SolverSettings = SolverSe
     f_in, f_out = kern.end_fluxes(x, fine.bc_lo, fine.bc_hi)
     length = n0 - 1 + 2 * settings.end_offset_voxels
     k_eff = 0.5 * (f_in + f_out) * length / (n1 * n2)
+    u = None
+    if keep_field:
+        u = np.ascontiguousarray(np.moveaxis(np.where(fine.d > 0, x, np.nan), 0, axis))
     return FieldSolution(k_eff, True, f_in, f_out, it, res, active_fraction,
-                         time.perf_counter() - t0)
+                         time.perf_counter() - t0, u)
 
 
 def conductivity_field(image: np.ndarray, phase_conductivity: tuple[float, float, float]
@@ -391,6 +401,10 @@ class DirectionTransport:
         conducting_fraction: ε_cond = ε + φ_CBD · D_CBD / D0 [-], the volume fractions of the
             conducting phases weighted by their diffusivity relative to D0.
         pore_percolates: the pore voxels alone join the two end planes.
+        concentration: only when requested (``diffusion_directions(field_directions=...)``),
+            else None: the normalised concentration of the solve, float64 [x, y, z], 1 on
+            the end plane at the start of the direction and 0 at its end, NaN outside the
+            spanning pore/CBD network (``FieldSolution.u``).
     """
 
     direction: str
@@ -403,6 +417,7 @@ class DirectionTransport:
     tortuosity_conducting: float
     conducting_fraction: float
     pore_percolates: bool
+    concentration: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -445,7 +460,8 @@ def _check_directions(directions: str) -> tuple[str, ...]:
 def diffusion_directions(micro: Microstructure, directions: str = "xyz",
                          d0_m2_s: float = D0_M2_S, cbd_porosity: float = CBD_POROSITY,
                          bruggeman_exponent: float = BRUGGEMAN_EXPONENT,
-                         settings: SolverSettings = SolverSettings()
+                         settings: SolverSettings = SolverSettings(),
+                         field_directions: str = ""
                          ) -> dict[str, DirectionTransport]:
     """Effective diffusivity, τ and MacMullin number per direction (module docstring).
 
@@ -454,6 +470,8 @@ def diffusion_directions(micro: Microstructure, directions: str = "xyz",
         d0_m2_s: pore (electrolyte) diffusivity [m²/s], > 0.
         cbd_porosity: CBD nano-porosity [-] in [0, 1); 0 makes the CBD impermeable.
         bruggeman_exponent: CBD diffusivity D0 · cbd_porosity^exponent [-], > 0.
+        field_directions: the directions (letters of ``directions``) whose concentration
+            field is kept (``DirectionTransport.concentration``); default none.
     """
     if not (math.isfinite(d0_m2_s) and d0_m2_s > 0):
         raise ValueError(f"d0_m2_s must be a positive diffusivity in m²/s, got {d0_m2_s}")
@@ -468,7 +486,8 @@ def diffusion_directions(micro: Microstructure, directions: str = "xyz",
     eps_cond = eps + fractions["CBD"] * rel_cbd
     out = {}
     for name in _check_directions(directions):
-        sol = solve_field(cond, DIRECTIONS[name], settings)
+        sol = solve_field(cond, DIRECTIONS[name], settings,
+                          keep_field=name in field_directions)
         d_rel = sol.k_eff
         pore_percolates = sol.percolates
         if sol.percolates and rel_cbd > 0 and fractions["CBD"] > 0:
@@ -482,7 +501,8 @@ def diffusion_directions(micro: Microstructure, directions: str = "xyz",
             macmullin=1.0 / d_rel if d_rel > 0 else math.inf,
             percolates=sol.percolates, iterations=sol.iterations, wall_s=sol.wall_s,
             tortuosity_conducting=eps_cond / d_rel if d_rel > 0 else math.inf,
-            conducting_fraction=eps_cond, pore_percolates=pore_percolates)
+            conducting_fraction=eps_cond, pore_percolates=pore_percolates,
+            concentration=sol.u)
     return out
 
 
@@ -544,16 +564,20 @@ def electronic_conductivity(micro: Microstructure, directions: str = "z",
                             sigma_am_s_m: float = SIGMA_AM_S_M,
                             sigma_cbd_s_m: float = SIGMA_CBD_S_M,
                             settings: SolverSettings = SolverSettings(),
-                            contact: ContactConductance = ContactConductance()
+                            contact: ContactConductance = ContactConductance(),
+                            field_directions: str = ""
                             ) -> dict[str, FieldSolution]:
     """Effective electronic conductivity [S/m] of the solid (AM + CBD) per direction, with
-    the particle contacts' resistance in series where ``contact`` gives one."""
+    the particle contacts' resistance in series where ``contact`` gives one; the normalised
+    potential field (``FieldSolution.u``) of the directions in ``field_directions`` (default
+    none)."""
     for name, v in (("sigma_am_s_m", sigma_am_s_m), ("sigma_cbd_s_m", sigma_cbd_s_m)):
         if not (math.isfinite(v) and v >= 0):
             raise ValueError(f"{name} must be a conductivity >= 0 in S/m, got {v}")
     cond = conductivity_field(micro.image, (0.0, sigma_am_s_m, sigma_cbd_s_m))
     faces = None if contact.none else contact_faces(micro, contact)
-    return {name: solve_field(cond, DIRECTIONS[name], settings, faces)
+    return {name: solve_field(cond, DIRECTIONS[name], settings, faces,
+                              keep_field=name in field_directions)
             for name in _check_directions(directions)}
 
 
@@ -688,6 +712,11 @@ class TransportProperties:
         psd: pore size distribution (None when not requested).
         slice_fractions: (nz, 3) pore/AM/CBD fractions per z slice.
         wall_s: time per part [s].
+        fields: only for ``transport_properties(field_directions=...)`` (default: empty):
+            ``concentration_<d>`` (the normalised concentration of the diffusion solve) and
+            ``potential_<d>`` (the normalised electronic potential of the conduction solve),
+            float64 [x, y, z], 1 on the end plane at the start of direction d and 0 at its
+            end, NaN on voxels outside the spanning network.
     """
 
     voxel_um: float
@@ -703,6 +732,7 @@ class TransportProperties:
     psd: PoreSizeDistribution | None
     slice_fractions: np.ndarray
     wall_s: dict[str, float]
+    fields: dict[str, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     def summary(self) -> dict:
         """Flat JSON-ready numbers (inf where a direction does not percolate).
@@ -787,12 +817,18 @@ def transport_properties(micro: Microstructure, directions: str = "xyz",
                          sigma_cbd_s_m: float = SIGMA_CBD_S_M, psd: bool = True,
                          settings: SolverSettings = SolverSettings(),
                          progress=None,
-                         contact: ContactConductance = ContactConductance()
+                         contact: ContactConductance = ContactConductance(),
+                         field_directions: str = ""
                          ) -> TransportProperties:
     """Tortuosity per direction, electronic conductivity, surface areas, PSD and slices.
 
     ``progress``, if given, is called with a short label before each part.
+    ``field_directions`` (default none): letters from xyz whose solved fields are returned in
+    ``TransportProperties.fields`` (a direction not in ``directions`` /
+    ``conduction_directions`` gives no field of that solve).
     """
+    if field_directions:
+        _check_directions(field_directions)
     note = progress or (lambda label: None)
     wall: dict[str, float] = {}
 
@@ -804,9 +840,12 @@ def transport_properties(micro: Microstructure, directions: str = "xyz",
         return out
 
     diffusion = timed("diffusion", diffusion_directions, micro, directions, d0_m2_s,
-                      cbd_porosity, bruggeman_exponent, settings)
+                      cbd_porosity, bruggeman_exponent, settings, field_directions)
     sigma = timed("conduction", electronic_conductivity, micro, conduction_directions,
-                  sigma_am_s_m, sigma_cbd_s_m, settings, contact)
+                  sigma_am_s_m, sigma_cbd_s_m, settings, contact, field_directions)
+    fields = {f"concentration_{n}": d.concentration for n, d in diffusion.items()
+              if d.concentration is not None}
+    fields.update({f"potential_{n}": s.u for n, s in sigma.items() if s.u is not None})
     img = micro.image
     solid = {n: phase_percolates(img, (AM, CBD), DIRECTIONS[n]) for n in sigma}
     cbd = {n: phase_percolates(img, (CBD,), DIRECTIONS[n]) for n in sigma}
@@ -819,4 +858,4 @@ def transport_properties(micro: Microstructure, directions: str = "xyz",
         sigma_eff_s_m={n: s.k_eff for n, s in sigma.items()}, solid_percolates=solid,
         cbd_percolates=cbd, am_pore_area_per_volume_um=a_pore,
         am_cbd_area_per_volume_um=a_cbd, psd=dist, slice_fractions=slice_fractions(img),
-        wall_s=wall)
+        wall_s=wall, fields=fields)

@@ -10,16 +10,21 @@ import sys
 import time
 
 from experiments.commands.common import AddCommand, log
+from experiments.commands.convert import add_image_file_flags, labels_of, naming, raw_spec
 from experiments.files import json_safe, write_csv_atomic, write_json_atomic
 
 
 # ---------------------------------------------------------------------------- transport
-def _transport_inputs(path_text: str, voxel_um: float) -> list[tuple[str, object, dict]]:
-    """(name, Microstructure, extra summary fields) for an .npy image, a ParticleState .npz,
-    or a directory of calendered_*.npz (else dried.npz) structures.  A particle structure
-    adds its AM size classes (``am_radii_um``, ``am_volume_fractions``) for the cell model."""
+def _transport_inputs(path_text: str, voxel_um: float, raw=None,
+                      labels: dict[int, int] | None = None) -> list[tuple[str, object, dict]]:
+    """(name, Microstructure, extra summary fields) for an image (.npy, a .tif/.tiff stack, or
+    a .raw volume read as ``raw``, a :class:`physics.formats.RawSpec`; grey values mapped to
+    phases by ``labels``), a ParticleState .npz, or a directory of calendered_*.npz (else
+    dried.npz) structures.  A particle structure adds its AM size classes (``am_radii_um``,
+    ``am_volume_fractions``) for the cell model."""
     from pathlib import Path
 
+    from physics.formats import RawSpec, read_image
     from physics.state import ParticleState
     from physics.voxel import Microstructure, am_size_classes, voxelize
 
@@ -30,6 +35,15 @@ def _transport_inputs(path_text: str, voxel_um: float) -> list[tuple[str, object
                 {"am_radii_um": list(radii), "am_volume_fractions": list(shares)})
 
     path = Path(path_text)
+    suffix = path.suffix.lower()
+    if labels is not None and (path.is_dir() or suffix == ".npz"):
+        raise ValueError(f"--labels maps the grey values of an image file; {path} is a "
+                         f"particle structure")
+    if suffix in (".tif", ".tiff", ".raw") or (suffix == ".npy" and labels is not None):
+        with naming("IMAGE"):
+            image, _ = read_image(path, raw=raw or RawSpec(), labels=labels)
+        return [(path.name, Microstructure(image=image, voxel_um=voxel_um, source=str(path)),
+                 {})]
     if path.is_dir():
         files = sorted(path.glob("calendered_*.npz"),
                        key=lambda f: float(f.stem.split("_")[1].removesuffix("MPa")))
@@ -43,7 +57,45 @@ def _transport_inputs(path_text: str, voxel_um: float) -> list[tuple[str, object
         return [from_state(path)]
     if path.suffix == ".npy" or not path.exists():
         return [(path.name, Microstructure.load(path, voxel_um), {})]
-    raise ValueError(f"{path}: expected an .npy image, a structure .npz or a directory")
+    raise ValueError(f"{path}: expected an image (.npy, .tif, .tiff, .raw), a structure .npz "
+                     f"or a directory")
+
+
+def _vti_path(args: argparse.Namespace, names: list[str]):
+    """name -> the .vti file of --vti (None without the flag): FILE.vti for one structure, a
+    directory's <structure>.vti, or OUT/<structure>.vti when --vti has no FILE."""
+    from pathlib import Path
+
+    if args.vti is None:
+        return None
+    if args.vti == "":
+        if not args.out:
+            raise ValueError("--vti without FILE writes OUT/<structure>.vti: give --out DIR, "
+                             "or --vti FILE.vti")
+        folder = Path(args.out)
+        return lambda name: folder / f"{Path(name).stem}.vti"
+    target = Path(args.vti)
+    if target.suffix.lower() == ".vti":
+        if len(names) > 1:
+            raise ValueError(f"--vti {target} names one file; IMAGE holds {len(names)} "
+                             f"structures: give a directory (one <structure>.vti each)")
+        return lambda name: target
+    return lambda name: target / f"{Path(name).stem}.vti"
+
+
+def _write_vti(path, micro, props) -> None:
+    """The voxel image (``phase``; ``am_id`` for a structure) and the solved through-plane
+    fields as VTK ImageData (physics/formats/vtk.py)."""
+    import numpy as np
+
+    from physics.formats.vtk import write_vti
+
+    cells = {}
+    if micro.am_ids is not None:
+        cells["am_id"] = micro.am_ids.astype(np.int32)
+    for name, values in props.fields.items():
+        cells[name] = values.astype(np.float32)
+    write_vti(path, micro.voxel_um, image=micro.image, cell_fields=cells)
 
 
 def _eis3d(micro, args: argparse.Namespace, settings, name: str):
@@ -85,8 +137,13 @@ def cmd_transport(args: argparse.Namespace) -> dict:
         raise ValueError(f"--double-layer-f-cm2 must be > 0, got {args.double_layer_f_cm2}")
     settings = SolverSettings(rtol=args.rtol)
     contact = ContactConductance(args.contact_am_am_s_m2, args.contact_am_cbd_s_m2)
-    inputs = _transport_inputs(args.image, args.voxel_um)
+    inputs = _transport_inputs(args.image, args.voxel_um, raw_spec(args), labels_of(args))
     out = Path(args.out) if args.out else None
+    vti_path = _vti_path(args, [name for name, _, _ in inputs])
+    field_directions = "z" if vti_path is not None and "z" in args.directions else ""
+    if vti_path is not None and not field_directions:
+        log("--vti: no z in --directions, so the .vti holds the image without the "
+            "concentration_z / potential_z fields")
     results = []
     for name, micro, extra in inputs:
         bar = tqdm(total=4, desc=f"transport {name}", file=sys.stderr, disable=args.quiet)
@@ -100,7 +157,8 @@ def cmd_transport(args: argparse.Namespace) -> dict:
             micro, directions=args.directions, conduction_directions=args.directions,
             d0_m2_s=args.d0_m2_s, cbd_porosity=args.cbd_porosity,
             sigma_am_s_m=args.sigma_am_s_m, sigma_cbd_s_m=args.sigma_cbd_s_m,
-            psd=not args.no_psd, settings=settings, progress=progress, contact=contact)
+            psd=not args.no_psd, settings=settings, progress=progress, contact=contact,
+            field_directions=field_directions)
         bar.update(bar.total - bar.n)
         bar.close()
         summary = {"input": name, **props.summary(), **extra,
@@ -110,10 +168,16 @@ def cmd_transport(args: argparse.Namespace) -> dict:
         eis = _eis3d(micro, args, settings, name) if args.eis3d else None
         if eis is not None:
             summary["eis3d"] = eis.to_metrics()
+        if vti_path is not None:
+            target = vti_path(name)
+            _write_vti(target, micro, props)
+            summary["vti"] = str(target)
+            log(f"{name}: wrote {target} (phase{', am_id' if micro.am_ids is not None else ''}"
+                f"{''.join(', ' + k for k in props.fields)})")
         if out is not None:
             stem = Path(name).stem
             out.mkdir(parents=True, exist_ok=True)
-            if not name.endswith(".npy"):
+            if not name.endswith(".npy") or args.labels is not None:  # the phase labels
                 micro.save(out / f"{stem}_image.npy")
             rows = [{"z_um": (k + 0.5) * micro.voxel_um, "pore": f[0], "am": f[1], "cbd": f[2]}
                     for k, f in enumerate(props.slice_fractions)]
@@ -437,14 +501,29 @@ def register(add: AddCommand) -> None:
             "diffusivity and MacMullin number per direction, effective electronic "
             "conductivity and percolation, AM surface area, pore size distribution, phase "
             "fractions per slice. With --out writes metrics.json, *_psd.csv/.png, "
-            "*_slices.csv/.png (and the voxel image of a structure).")
+            "*_slices.csv/.png (and the voxel image of a structure or a .tif/.raw file as "
+            ".npy); with --vti the image and the through-plane concentration and potential "
+            "fields as VTK ImageData for ParaView.")
     p.add_argument("image",
-                   help="uint8 .npy image indexed [x, y, z] (z through-plane; 0 pore, 1 AM, "
-                        "2 CBD), a structure .npz, or a directory of calendered_*.npz "
-                        "(etwin calender --out) or dried.npz")
+                   help="a voxel image indexed [x, y, z] (z through-plane; 0 pore, 1 AM, 2 "
+                        "CBD, or other grey values with --labels): uint8 .npy, a multi-page "
+                        "TIFF stack (.tif/.tiff, one page per z slice) or a headerless .raw "
+                        "(--raw-shape); or a structure .npz, or a directory of "
+                        "calendered_*.npz (etwin calender --out) or dried.npz")
     p.add_argument("--voxel-um", type=float, default=0.25,
-                   help="voxel edge in µm, in [0.01, 10]: of the .npy image, or the "
+                   help="voxel edge in µm, in [0.01, 10]: of the image file, or the "
                         "voxelization resolution of a structure (default 0.25)")
+    add_image_file_flags(p, "IMAGE")
+    p.add_argument("--vti", nargs="?", const="", default=None, metavar="FILE",
+                   help="write the voxel image (cell array phase, and am_id, the AM particle "
+                        "of each voxel, for a structure) with the through-plane fields "
+                        "concentration_z (normalised electrolyte concentration of the z "
+                        "diffusion solve) and potential_z (normalised electronic potential "
+                        "of the z conduction solve; both 1 at z = 0, 0 at the top, NaN off "
+                        "the percolating network; need z in --directions) as VTK ImageData "
+                        "(µm) for ParaView: to FILE.vti, into a directory FILE (one "
+                        "<structure>.vti each), or without FILE to OUT/<structure>.vti "
+                        "(needs --out) (default: none)")
     p.add_argument("--cbd-porosity", type=float, default=0.47,
                    help="CBD nano-porosity in [0, 1) (default 0.47); its diffusivity is "
                         "D0 · porosity^1.5; 0 makes the CBD insulating (pore-only transport)")
