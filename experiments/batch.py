@@ -49,22 +49,27 @@ from pathlib import Path
 
 # -------------------------------------------------------------------------------- points
 def make_point(inputs: dict, fidelity: str, seed: int, c_rates: Sequence[float],
-               cell_model: str = "p2d") -> dict:
+               cell_model: str = "p2d", materials=None) -> dict:
     """A validated point: inputs (every process input, floats), fidelity, seed, C-rates and its
-    key (and the cell model where it is not the default P2D)."""
+    key (and the cell model where it is not the default P2D, and the material set
+    (:class:`physics.material_sets.MaterialSet`) where one is given: its recipe and AM
+    properties are then the defaults of the inputs not in ``inputs``)."""
     from physics.fidelity import check_fidelity
     from physics.pipeline import ProcessInputs, check_c_rates, point_key
 
-    process = ProcessInputs.from_dict(inputs)
+    defaults = materials.process_defaults() if materials is not None else {}
+    process = ProcessInputs.from_dict({**defaults, **inputs})
     rates = check_c_rates(c_rates)
     check_fidelity(fidelity)
     if isinstance(seed, bool) or int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed}")
     point = {"inputs": process.to_dict(), "fidelity": fidelity, "seed": int(seed),
              "c_rates": list(rates),
-             "key": point_key(process, fidelity, int(seed), rates, cell_model)}
+             "key": point_key(process, fidelity, int(seed), rates, cell_model, materials)}
     if cell_model != "p2d":
         point["cell_model"] = cell_model
+    if materials is not None:
+        point["materials"] = materials.to_dict()
     return point
 
 
@@ -176,6 +181,15 @@ def _init_worker(numba_threads: int) -> None:
         numba.set_num_threads(max(1, min(numba_threads, numba.config.NUMBA_NUM_THREADS)))
 
 
+def point_materials(point: dict):
+    """The material set of a point (None: Table 2's electrode)."""
+    if "materials" not in point:
+        return None
+    from physics.material_sets import MaterialSet
+
+    return MaterialSet.from_dict(point["materials"])
+
+
 def run_point(point: dict, cache_dir: str | None = None,
               numba_threads: int | None = None) -> dict:
     """Simulate one point (in a worker) and return the payload the driver logs: status "ok"
@@ -191,7 +205,8 @@ def run_point(point: dict, cache_dir: str | None = None,
 
         result = simulate(ProcessInputs(**point["inputs"]), point["fidelity"], point["seed"],
                           c_rates=point["c_rates"], cache_dir=cache_dir,
-                          cell_model=point.get("cell_model", "p2d"))
+                          cell_model=point.get("cell_model", "p2d"),
+                          materials=point_materials(point))
         return {"status": "ok", "metrics": result.metrics(), "cache_hit": result.cache_hit,
                 "compute_s": result.compute_s,
                 "summary": result.summary(), "artifacts": result_artifacts(result),
@@ -350,10 +365,11 @@ def run_batch(points: Sequence[dict], *, executor: str = "local", workers: int |
         # instead of in each worker at once
         from physics.pipeline import ProcessInputs, dry_stage
 
-        for p in {(ProcessInputs(**q["inputs"]).recipe(), q["fidelity"], q["seed"]): q
-                  for q in todo}.values():
+        for p in {(ProcessInputs(**q["inputs"]).recipe(point_materials(q)), q["fidelity"],
+                    q["seed"]): q for q in todo}.values():
             dry_stage(ProcessInputs(**p["inputs"]), p["fidelity"], p["seed"], cache_dir,
-                      note=lambda stage, message: say(f"[{stage}] {message}"))
+                      note=lambda stage, message: say(f"[{stage}] {message}"),
+                      materials=point_materials(p))
     pool, close, threads = make_executor(executor, workers)
     say(f"{len(todo)} point(s) on {executor} with {workers} worker(s)"
         + (f", {threads} numba thread(s) each" if threads else ""))

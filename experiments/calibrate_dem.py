@@ -193,7 +193,8 @@ def dem_conditions(theta: dict[str, float], temperature_c: float = 60.0,
 
 
 def dem_admissible(theta: np.ndarray, parameters: Sequence[Parameter],
-                   temperature_c: float = 60.0, line_speed_m_min: float = 0.54) -> np.ndarray:
+                   temperature_c: float = 60.0, line_speed_m_min: float = 0.54,
+                   base=None) -> np.ndarray:
     """Which parameter points (m × k) give a valid contact law (:class:`ProcessConditions`
     accepts them: ranges, and a zero-load cohesive overlap δ/R* <= 0.5).  Only the
     modulus and cohesion decide the overlap, so points are checked once per distinct pair."""
@@ -207,7 +208,8 @@ def dem_admissible(theta: np.ndarray, parameters: Sequence[Parameter],
         key = tuple(values[n] for n in keys)
         if key not in cache:
             try:
-                dem_conditions({n: values[n] for n in keys}, temperature_c, line_speed_m_min)
+                dem_conditions({n: values[n] for n in keys}, temperature_c, line_speed_m_min,
+                               base)
                 cache[key] = True
             except ValueError:
                 cache[key] = False
@@ -297,7 +299,7 @@ def dem_run(task: dict) -> dict:
         from physics.state import ParticleState
 
         conditions = dem_conditions(task["theta"], task["temperature_c"],
-                                    task["line_speed_m_min"])
+                                    task["line_speed_m_min"], _materials_base(task))
         res = calender(ParticleState.load(task["dried"]), task["pressures_mpa"], conditions,
                        CalenderProtocol(press=task["protocol"]))
         return {"status": "ok", **task,
@@ -311,6 +313,15 @@ def dem_run(task: dict) -> dict:
     except Exception as err:  # a failed run is a result, recorded and excluded
         return {"status": "failed", **task, "error": f"{type(err).__name__}: {err}",
                 "cpu_s": time.process_time() - started}
+
+
+def _materials_base(task: dict):
+    """The calender conditions of a task's material set (None: Table 2's materials)."""
+    if "materials" not in task:
+        return None
+    from physics.material_sets import MaterialSet
+
+    return MaterialSet.from_dict(task["materials"]).calender_conditions()
 
 
 def indent_task(dried: str, theta: dict[str, float], depth_fraction: float,
@@ -337,7 +348,7 @@ def indent_run(task: dict) -> dict:
         from physics.state import ParticleState
 
         conditions = dem_conditions(task["theta"], task["temperature_c"],
-                                    task["line_speed_m_min"],
+                                    task["line_speed_m_min"], _materials_base(task),
                                     loading_time_s=task.get("loading_time_s"))
         res = indent(ParticleState.load(task["dried"]), task["indent_depth_fraction"],
                      conditions=conditions, indenter=INDENTERS[task["indenter"]])
@@ -462,7 +473,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                   recovery: float | None = None, recovery_sd: float = 0.03,
                   indent_depth_fraction: float = 0.1, indent_temperature_c: float | None = None,
                   indent_loading_time_s: float | None = None,
-                  executor: str = "local",
+                  executor: str = "local", materials=None,
                   workers: int = 1, mcmc_steps: int = 3000,
                   experiment: str | None = "calibrate", quiet: bool = False) -> dict:
     """Calibrate DEM contact parameters against a measured porosity–pressure curve (module
@@ -536,7 +547,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     dem_conditions({}, temperature_c, line_speed_m_min)
 
     def admissible(theta: np.ndarray) -> np.ndarray:
-        return dem_admissible(theta, params, temperature_c, line_speed_m_min)
+        return dem_admissible(theta, params, temperature_c, line_speed_m_min,
+                              None if materials is None else materials.calender_conditions())
 
     lo = np.array([math.log10(p.lower) if p.log else p.lower for p in params])
     hi = np.array([math.log10(p.upper) if p.log else p.upper for p in params])
@@ -548,11 +560,14 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                          f"DEM contact law at {temperature_c:g} °C and {line_speed_m_min:g} "
                          f"m/min; lower --design or narrow the priors")
 
+    # a material set joins every task (and its cache key) only when given
+    with_materials = {} if materials is None else {"materials": materials.to_dict()}
+
     def task(theta_row, film: str) -> dict:
         return {"dried": film, "theta": {n: float(v) for n, v in
                                          zip(names, np.round(theta_row, 10), strict=True)},
                 "pressures_mpa": curve.pressures_mpa.tolist(), "temperature_c": temperature_c,
-                "line_speed_m_min": line_speed_m_min, "protocol": protocol}
+                "line_speed_m_min": line_speed_m_min, "protocol": protocol, **with_materials}
 
     def with_indents(calender_tasks: list[dict]) -> list[dict]:
         """The calenderings and, with a recovery target, an indentation of the same film
@@ -560,8 +575,9 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         if recovery is None:
             return calender_tasks
         return [run for t in calender_tasks for run in (
-            t, indent_task(t["dried"], t["theta"], indent_depth_fraction, indent_temperature_c,
-                           line_speed_m_min, indent_loading_time_s))]
+            t, {**indent_task(t["dried"], t["theta"], indent_depth_fraction,
+                              indent_temperature_c, line_speed_m_min, indent_loading_time_s),
+                **with_materials})]
 
     tasks = with_indents([task(t, films[k % len(films)]) for k, t in enumerate(design)])
     settings = {"n_design": n_design, "seed": seed, "table": str(table), "dried": films,

@@ -100,7 +100,8 @@ def run_campaign(problem: Problem, experiment: str, *, executor: str = "local",
     loop_tracker = Tracker(f"{experiment}-loop")
 
     def evaluate(xs, tiers, tag: str) -> None:
-        points = [make_point(problem.inputs(x), tier, problem.seed, problem.c_rates)
+        points = [make_point(problem.inputs(x), tier, problem.seed, problem.c_rates,
+                             materials=problem.material_set)
                   for x, tier in zip(xs, tiers, strict=True)]
         run_batch(points, executor=executor, workers=workers, cache_dir=cache_dir,
                   experiment=experiment, progress=progress, log=say,
@@ -128,8 +129,8 @@ def run_campaign(problem: Problem, experiment: str, *, executor: str = "local",
             it, final=it >= problem.iterations - FINAL_TARGET_ITERATIONS)
         tiers = info["fidelities"]
         fresh = [(p, t) for p, t in zip(new, tiers, strict=True)
-                 if make_point(problem.inputs(p), t, problem.seed,
-                               problem.c_rates)["key"] not in evaluated_keys]
+                 if make_point(problem.inputs(p), t, problem.seed, problem.c_rates,
+                               materials=problem.material_set)["key"] not in evaluated_keys]
         if len(fresh) < len(new):
             say(f"iteration {it}: {len(new) - len(fresh)} proposal(s) repeat an evaluated "
                 f"point; not re-run")

@@ -1,8 +1,9 @@
 """The process-window job: which calendering settings hit a porosity band without hurting
 transport, capacity or the particles.
 
-Per active material (:data:`physics.pipeline.AM_MATERIALS`: NMC, a graphite-like anode
-material with a lower modulus and crushing strength) the job
+Per material set (:mod:`physics.material_sets`: ``nmc`` = the paper's NMC111 electrode,
+``graphite`` = a graphite anode with a lower modulus and crushing strength, larger particles
+and its own electrochemistry, or any material .toml file) the job
 
 1. runs the Bayesian-optimization loop on the physics (:func:`experiments.campaign.run_campaign`):
    decision variables pressure, roll temperature and line speed (optionally more inputs),
@@ -34,6 +35,8 @@ from scipy import stats
 
 from optimize.problem import Constraint, Problem
 
+#: short names of the shipped material sets
+MATERIAL_ALIASES = {"nmc": "nmc111"}
 DEFAULT_BOUNDS = {"pressure_mpa": (1.0, 150.0), "temperature_c": (25.0, 120.0),
                   "line_speed_m_min": (0.2, 20.0)}
 NOMINAL = {"temperature_c": 60.0, "line_speed_m_min": 0.54}  # the paper's calender
@@ -46,11 +49,11 @@ def window_problem(material: str, *, porosity_band: tuple[float, float],
                    fixed: dict[str, float] | None = None, fidelity: str = "ci",
                    initial: int = 6, iterations: int = 4, q: int = 1,
                    seed: int = 0, fidelities: tuple[str, ...] = ()) -> Problem:
-    """The loop's problem for one material (module docstring)."""
-    from physics.pipeline import AM_MATERIALS
+    """The loop's problem for one material set (module docstring; ``nmc`` names the shipped
+    ``nmc111`` set)."""
+    from physics.material_sets import load_material_set
 
-    if material not in AM_MATERIALS:
-        raise ValueError(f"unknown material {material!r}; allowed: {', '.join(AM_MATERIALS)}")
+    load_material_set(MATERIAL_ALIASES.get(material, material))  # checks the name or file
     lo, hi = porosity_band
     if not 0 < lo < hi < 1:
         raise ValueError(f"porosity band must satisfy 0 < low < high < 1, got {lo}, {hi}")
@@ -66,7 +69,7 @@ def window_problem(material: str, *, porosity_band: tuple[float, float],
                    Constraint("fractured_fraction", None, fracture_max))
     return Problem(objective="capacity_1C_mah_g", maximize=True, bounds=bounds,
                    constraints=constraints,
-                   fixed={**AM_MATERIALS[material], **(fixed or {})},
+                   fixed=dict(fixed or {}), materials=MATERIAL_ALIASES.get(material, material),
                    log_inputs=tuple(n for n in ("pressure_mpa",) if n in bounds),
                    fidelity=fidelity, initial=initial, iterations=iterations, q=q, seed=seed,
                    fidelities=tuple(fidelities))
@@ -168,12 +171,11 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
 
     if not materials:
         raise ValueError("give at least one material")
-    problems = {m: window_problem(m, porosity_band=porosity_band, tau_z_max=tau_z_max,
-                                  capacity_min=capacity_min, fracture_max=fracture_max,
-                                  bounds=bounds, fixed=fixed, fidelity=fidelity,
-                                  initial=initial, iterations=iterations, q=q, seed=seed,
-                                  fidelities=fidelities)
-                for m in materials}
+    problems = {Path(m).stem: window_problem(
+        m, porosity_band=porosity_band, tau_z_max=tau_z_max, capacity_min=capacity_min,
+        fracture_max=fracture_max, bounds=bounds, fixed=fixed, fidelity=fidelity,
+        initial=initial, iterations=iterations, q=q, seed=seed, fidelities=fidelities)
+        for m in materials}  # a material file's results go by its stem
     first = next(iter(problems.values()))
     if "pressure_mpa" not in first.names:
         raise ValueError("the process window needs pressure_mpa among the bounds")

@@ -263,6 +263,11 @@ class Tracker:
                   "fidelity": point["fidelity"], "seed": str(point["seed"]),
                   "c_rates": ",".join(f"{c:g}" for c in point["c_rates"]),
                   "cell_model": point.get("cell_model", "p2d"), **self.version}
+        if "materials" in point:  # the set's name and the hash of its numbers
+            from experiments.batch import point_materials
+
+            m = point_materials(point)
+            params["materials"] = f"{m.name} ({m.digest()})"
         return [Param(k, v) for k, v in params.items()]
 
     def start_point(self, point: dict, tags: dict[str, str] | None = None) -> str:

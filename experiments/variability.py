@@ -243,10 +243,11 @@ def agreement(full: np.ndarray, surrogate: np.ndarray) -> dict[str, float]:
 
 
 # ---------------------------------------------------------------------------- the job
-def base_cell(transport: str | Path | None = None) -> CellParameters:
-    """The cell model's defaults, with the cathode of a transport result if given
-    (``etwin transport`` metrics.json)."""
-    base = CellParameters()
+def base_cell(transport: str | Path | None = None, materials=None) -> CellParameters:
+    """The cell model's defaults (or a material set's AM electrochemistry and voltage window,
+    :class:`physics.material_sets.MaterialSet`), with the cathode of a transport result if
+    given (``etwin transport`` metrics.json)."""
+    base = CellParameters() if materials is None else materials.cell_parameters()
     if transport is None:
         return base
     from physics.cell_params import cathode_from_transport
@@ -273,7 +274,8 @@ def run_variability(out_dir: str | Path, dists: Sequence[Distribution] | None = 
                     transport: str | Path | None = None, n_full: int = 200,
                     n_train: int = 48, n_surrogate: int = 100_000, n_sobol: int = 8192,
                     seed: int = 0, executor: str = "local", workers: int = 2,
-                    experiment: str | None = "variability", quiet: bool = False) -> dict:
+                    experiment: str | None = "variability", quiet: bool = False,
+                    materials=None) -> dict:
     """Run the job (module docstring); writes the report folder and one MLflow run
     (``experiment=None`` skips MLflow).  Returns the summary."""
     from experiments.files import write_csv_atomic, write_json_atomic
@@ -288,7 +290,7 @@ def run_variability(out_dir: str | Path, dists: Sequence[Distribution] | None = 
                                 ("n_sobol", n_sobol, 64, 1_000_000), ("workers", workers, 1, 512)):
         if not lo <= value <= hi:
             raise ValueError(f"{name} must lie in [{lo}, {hi}], got {value}")
-    base = base_cell(transport)
+    base = base_cell(transport, materials)
     dists = list(dists) if dists else default_distributions(base)
     names = tuple(d.name for d in dists)
     if len(set(names)) != len(names):

@@ -34,6 +34,8 @@ Declared in a TOML file (``etwin optimize --problem FILE.toml``)::
     trust_region = true                # search a shrinking box around the best point
     fidelities = ["ci", "fast"]        # multi-fidelity: the tiers to choose from (the
                                        # target is `fidelity`); default: that tier alone
+    materials = "graphite"             # a material set (name or .toml path): its recipe
+                                       # and AM are the defaults of the inputs not given
 
 Errors name the offending entry: reversed or out-of-range bounds, an unknown input or output,
 a constraint without limits or with min > max (no point can satisfy it).
@@ -41,6 +43,7 @@ a constraint without limits or with min > max (no point can satisfy it).
 
 from __future__ import annotations
 
+import functools
 import math
 import tomllib
 from dataclasses import dataclass, field
@@ -102,6 +105,7 @@ class Problem:
     noise: str = "learned"
     trust_region: bool = True
     fidelities: tuple[str, ...] = ()
+    materials: str = ""
 
     def __post_init__(self) -> None:
         from physics.fidelity import check_fidelity
@@ -109,6 +113,8 @@ class Problem:
 
         check_fidelity(self.fidelity)
         object.__setattr__(self, "c_rates", check_c_rates(self.c_rates))
+        if self.materials:
+            self.material_set  # noqa: B018  (loads and checks the file)
         if not self.bounds:
             raise ValueError("[bounds]: give at least one decision variable")
         for name, (lo, hi) in self.bounds.items():
@@ -175,6 +181,19 @@ class Problem:
         """Objective first, then each constrained output once."""
         return tuple(dict.fromkeys([self.objective, *(c.output for c in self.constraints)]))
 
+    @functools.cached_property
+    def material_set(self):
+        """The :class:`physics.material_sets.MaterialSet` of ``materials`` (None: Table 2's
+        electrode)."""
+        if not self.materials:
+            return None
+        from physics.material_sets import load_material_set
+
+        try:
+            return load_material_set(self.materials)
+        except ValueError as err:
+            raise ValueError(f"[settings] materials: {err}") from None
+
     def inputs(self, x) -> dict[str, float]:
         """All process inputs of a decision vector (fixed ones added)."""
         return {**self.fixed, **{n: float(v) for n, v in zip(self.names, x, strict=True)}}
@@ -209,7 +228,7 @@ class Problem:
             raise ValueError("[bounds] entries must be [low, high] pairs of numbers") from None
         settings = dict(data.get("settings", {}))
         allowed = {"fidelity", "log_inputs", "initial", "iterations", "q", "seed", "c_rates",
-                   "noise", "trust_region", "fidelities"}
+                   "noise", "trust_region", "fidelities", "materials"}
         bad = set(settings) - allowed
         if bad:
             raise ValueError(f"unknown [settings] {sorted(bad)}; allowed: {sorted(allowed)}")

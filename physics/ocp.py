@@ -16,6 +16,8 @@ capacities); for a practical-capacity reading scale c_max.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from scipy.interpolate import PchipInterpolator
 
@@ -116,10 +118,28 @@ OCP_FUNCTIONS = {
 }
 
 
-def ocp_function(name: str) -> TableOCP | PolyExpOCP:
-    """The OCP called ``name`` (ValueError listing the known names otherwise)."""
+def ocp_function(spec) -> TableOCP | PolyExpOCP:
+    """The OCP ``spec``: a name in :data:`OCP_FUNCTIONS` (ValueError listing them otherwise),
+    or a table ((stoichiometry, voltage [V]), ...) with increasing stoichiometry and falling
+    voltage (a material file's ``ocp_table``, :mod:`physics.material_sets`)."""
+    if isinstance(spec, str):
+        try:
+            return OCP_FUNCTIONS[spec]
+        except KeyError:
+            raise ValueError(f"unknown open-circuit potential {spec!r}; allowed: "
+                             f"{', '.join(OCP_FUNCTIONS)} or a table of (stoichiometry, "
+                             "voltage) pairs") from None
     try:
-        return OCP_FUNCTIONS[name]
-    except KeyError:
-        raise ValueError(f"unknown open-circuit potential {name!r}; allowed: "
-                         f"{', '.join(OCP_FUNCTIONS)}") from None
+        pairs = tuple((float(s), float(u)) for s, u in spec)
+    except (TypeError, ValueError):
+        raise ValueError(f"open-circuit potential {spec!r}: expected a name or (stoichiometry, "
+                         "voltage) pairs") from None
+    return _table_ocp(pairs)
+
+
+@functools.lru_cache(maxsize=32)
+def _table_ocp(pairs: tuple[tuple[float, float], ...]) -> TableOCP:
+    if len(pairs) < 2:
+        raise ValueError("an OCP table needs at least 2 (stoichiometry, voltage) pairs")
+    s, u = zip(*pairs, strict=True)
+    return TableOCP(s, u)

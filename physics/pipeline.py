@@ -66,8 +66,6 @@ INPUT_RANGES = {"pressure_mpa": (0.1, 500.0), "temperature_c": (0.0, 150.0),
 #: (particle-scale modulus of natural and synthetic graphite, 10-35 GPa) and ~40 MPa (weaker,
 #: flake-built particles).  Both strengths are assumptions of this model; pass measured
 #: values as process inputs.
-AM_MATERIALS = {"nmc": {"am_young_modulus_gpa": 200.0, "am_fracture_strength_mpa": 150.0},
-                "graphite": {"am_young_modulus_gpa": 15.0, "am_fracture_strength_mpa": 40.0}}
 
 
 @dataclass(frozen=True)
@@ -84,7 +82,7 @@ class ProcessInputs:
         coating_thickness_um: dry coating thickness before calendering [µm], in [20, 500]
             (paper 165).
         am_young_modulus_gpa: Young's modulus of the active material in the calender [GPa],
-            in [1, 1000] (NMC 200; :data:`AM_MATERIALS`).
+            in [1, 1000] (NMC 200; a material set's, :mod:`physics.material_sets`).
         am_fracture_strength_mpa: crushing strength of the AM particles [MPa], in [1, 1e4]
             (NMC 150); particles whose contact stress at maximum pressure exceeds it count as
             fractured (``fractured_fraction``).
@@ -121,20 +119,29 @@ class ProcessInputs:
     def to_dict(self) -> dict[str, float]:
         return {f.name: float(getattr(self, f.name)) for f in fields(self)}
 
-    def recipe(self):
+    def recipe(self, materials=None):
+        """The recipe at these inputs: the paper's (carbon and binder sharing the rest
+        equally), or a material set's (:class:`physics.material_sets.MaterialSet`)."""
         from physics.materials import paper_recipe
 
+        if materials is not None:
+            return materials.recipe(self.am_mass_fraction, self.solid_content)
         rest = 1.0 - self.am_mass_fraction
         return replace(paper_recipe(), am_mass_fraction=self.am_mass_fraction,
                        carbon_mass_fraction=rest / 2, binder_mass_fraction=rest / 2,
                        solid_content=self.solid_content)
 
-    def conditions(self):
+    def conditions(self, materials=None):
+        """The calender conditions at these inputs, with Table 2's materials or a material
+        set's (the AM modulus always the input's)."""
         from physics.calender import ProcessConditions
 
-        return ProcessConditions(temperature_c=self.temperature_c,
-                                 line_speed_m_min=self.line_speed_m_min,
-                                 am_young_modulus_gpa=self.am_young_modulus_gpa)
+        process = dict(temperature_c=self.temperature_c,
+                       line_speed_m_min=self.line_speed_m_min)
+        if materials is None:
+            return ProcessConditions(am_young_modulus_gpa=self.am_young_modulus_gpa, **process)
+        return replace(materials.calender_conditions(**process),
+                       am_young_modulus_gpa=self.am_young_modulus_gpa)
 
 
 def check_c_rates(c_rates) -> tuple[float, ...]:
@@ -153,15 +160,18 @@ def check_cell_model(cell_model: str) -> str:
 
 
 def point_key(inputs: ProcessInputs, fidelity: str, seed: int,
-              c_rates: tuple[float, ...], cell_model: str = "p2d") -> str:
+              c_rates: tuple[float, ...], cell_model: str = "p2d", materials=None) -> str:
     """Hash of everything that defines one simulation (inputs, fidelity, seed, C-rates, the
-    cell model and the stage versions): equal keys mean the same result.  The P2D cell
-    model, the default, is left out of the hash, so its keys predate the option."""
+    cell model, the material set and the stage versions): equal keys mean the same result.
+    The P2D cell model and Table 2's materials, the defaults, are left out of the hash, so
+    their keys predate the options."""
     data = {"inputs": inputs.to_dict(), "fidelity": fidelity, "seed": int(seed),
             "c_rates": list(c_rates),
             "versions": {k: v for k, v in STAGE_VERSIONS.items() if k != "cell3d"}}
     if check_cell_model(cell_model) != "p2d":
         data.update({"cell_model": cell_model, "cell3d_version": STAGE_VERSIONS["cell3d"]})
+    if materials is not None:
+        data["materials"] = materials.digest()
     return content_hash(data)
 
 
@@ -327,24 +337,25 @@ class RunResult:
 
 
 # ------------------------------------------------------------------------------ stages
-def dry_stage_key(inputs: ProcessInputs, fidelity: str, seed: int) -> dict:
-    """The stage-cache key of the dry stage: recipe, film size, seed and drying protocol
-    (the fields a dried film's ``meta`` records)."""
+def dry_stage_key(inputs: ProcessInputs, fidelity: str, seed: int, materials=None) -> dict:
+    """The stage-cache key of the dry stage: recipe (of the material set, if any), film size,
+    seed and drying protocol (the fields a dried film's ``meta`` records)."""
     from physics.slurry import DryingProtocol
 
-    return {"recipe": asdict(inputs.recipe()), "n_am": FIDELITY_N_AM[fidelity],
+    return {"recipe": asdict(inputs.recipe(materials)), "n_am": FIDELITY_N_AM[fidelity],
             "seed": int(seed), "protocol": asdict(DryingProtocol())}
 
 
-def _dry(cache: StageCache, inputs: ProcessInputs, fidelity: str, seed: int, note, detail):
+def _dry(cache: StageCache, inputs: ProcessInputs, fidelity: str, seed: int, note, detail,
+         materials=None):
     from physics.slurry import dry_electrode
     from physics.state import ParticleState
 
-    key = dry_stage_key(inputs, fidelity, seed)
+    key = dry_stage_key(inputs, fidelity, seed, materials)
     hit = cache.load("dry", key)
     if hit is None:
         note("dry", f"slurry + drying, {FIDELITY_N_AM[fidelity]} AM particles")
-        res = dry_electrode(inputs.recipe(), FIDELITY_N_AM[fidelity], seed=seed,
+        res = dry_electrode(inputs.recipe(materials), FIDELITY_N_AM[fidelity], seed=seed,
                             progress=lambda row: detail("dry", row))
         path = cache.store("dry", key, {"metrics": res.to_metrics()},
                            lambda d: res.dried.save(d / "dried.npz"))
@@ -358,12 +369,13 @@ def _dry(cache: StageCache, inputs: ProcessInputs, fidelity: str, seed: int, not
 
 def dry_stage(inputs: ProcessInputs, fidelity: str, seed: int = 0,
               cache_dir: str | Path | None = None,
-              note: Callable[[str, str], None] | None = None) -> bool:
+              note: Callable[[str, str], None] | None = None, materials=None) -> bool:
     """Run (or find in the cache) the dry stage of ``inputs`` alone, so that parallel
     simulations of one recipe find their dried film cached; True if it was cached."""
     check_fidelity(fidelity)
     *_, cached = _dry(StageCache(cache_dir), inputs, fidelity, int(seed),
-                      note or (lambda stage, message: None), lambda stage, row: None)
+                      note or (lambda stage, message: None), lambda stage, row: None,
+                      materials)
     return cached
 
 
@@ -383,11 +395,11 @@ def calender_protocol(fidelity: str):
 
 
 def _calender(cache: StageCache, dry_key: dict, dried, inputs: ProcessInputs, fidelity: str,
-              note, detail):
+              note, detail, materials=None):
     from physics.calender import calender
     from physics.state import ParticleState
 
-    conditions = inputs.conditions()
+    conditions = inputs.conditions(materials)
     protocol = calender_protocol(fidelity)
     key = {"dried": content_hash(dry_key), "pressure_mpa": inputs.pressure_mpa,
            "conditions": asdict(conditions), "protocol": asdict(protocol)}
@@ -437,12 +449,12 @@ def _transport(cache: StageCache, calender_key: dict, calendered, fidelity: str,
 
 
 def _cell(cache: StageCache, transport_key: dict, summary: dict, thickness_m: float,
-          c_rates: tuple[float, ...], note):
+          c_rates: tuple[float, ...], note, materials=None):
     from physics.cell import active_mass_kg_m2, discharge
     from physics.cell_params import CellParameters, cathode_from_transport
     from physics.impedance import cell_tau_eis
 
-    base = CellParameters()
+    base = CellParameters() if materials is None else materials.cell_parameters()
     cathode = replace(cathode_from_transport(summary, base.cathode), thickness_m=thickness_m)
     params = replace(base, cathode=cathode)
     key = {"transport": content_hash(transport_key), "params": asdict(params),
@@ -472,7 +484,7 @@ def _cell(cache: StageCache, transport_key: dict, summary: dict, thickness_m: fl
 
 
 def _cell3d(cache: StageCache, calender_key: dict, calendered, c_rates: tuple[float, ...],
-            note) -> tuple[dict, bool]:
+            note, materials=None) -> tuple[dict, bool]:
     """The particle-resolved 3-D half cell (physics/cell3d.py) on the calendered film as
     imaged at ``CELL3D_VOXEL_UM``: one discharge per C-rate, in the P2D stage's format plus
     the Fig. 7C observables at half depth of discharge, and the image's AM loading
@@ -484,7 +496,7 @@ def _cell3d(cache: StageCache, calender_key: dict, calendered, c_rates: tuple[fl
     from physics.impedance3d import blocking_impedance_3d
     from physics.voxel import voxelize
 
-    params = CellParameters()
+    params = CellParameters() if materials is None else materials.cell_parameters()
     key = {"calendered": content_hash(calender_key), "voxel_um": CELL3D_VOXEL_UM,
            "params": asdict(params), "c_rates": list(c_rates)}
     hit = cache.load("cell3d", key)
@@ -519,7 +531,7 @@ def _cell3d(cache: StageCache, calender_key: dict, calendered, c_rates: tuple[fl
 # ---------------------------------------------------------------------------- simulate
 def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
              c_rates=(1.0,), cache_dir: str | Path | None = None,
-             cell_model: str = "p2d",
+             cell_model: str = "p2d", materials=None,
              progress: Callable[[str, str], None] | None = None,
              detail: Callable[[str, dict], None] | None = None) -> RunResult:
     """Run the chain for one process point (module docstring); stages found in the cache are
@@ -536,6 +548,9 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
             from the 3-D blocking spectrum of the film's image and R_ion scaled with it to
             the coating's thickness; ``curves["impedance_3d"]`` holds that spectrum, and
             ``curves["impedance"]`` the P2D's).
+        materials: a :class:`physics.material_sets.MaterialSet` (the AM, CBD, solvent and
+            their recipe; None: Table 2's NMC111 electrode).  Its recipe, DEM materials and
+            electrochemistry enter the stages; the process inputs stay ``inputs``'s.
         cache_dir: stage cache root (default $ETWIN_CACHE_DIR or ./etwin_cache).
         progress: called with (stage, message) when a stage starts or is found in the cache.
         detail: called with (stage, row) for every log row of the dry and calender stages
@@ -554,11 +569,11 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
 
     t = time.perf_counter()
     dry_key, dried, _, hits["dry"] = _dry(cache, inputs, fidelity, int(seed), note,
-                                                detail)
+                                          detail, materials)
     wall["dry"] = time.perf_counter() - t
     t = time.perf_counter()
     cal_key, calendered, cal, hits["calender"], structure_path = _calender(
-        cache, dry_key, dried, inputs, fidelity, note, detail)
+        cache, dry_key, dried, inputs, fidelity, note, detail, materials)
     wall["calender"] = time.perf_counter() - t
     t = time.perf_counter()
     tr_key, summary, hits["transport"] = _transport(cache, cal_key, calendered, fidelity, note)
@@ -567,11 +582,11 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
     ratio = point["thickness_um"] / cal["thickness_dried_um"]
     thickness_m = inputs.coating_thickness_um * 1e-6 * ratio
     t = time.perf_counter()
-    cell, hits["cell"] = _cell(cache, tr_key, summary, thickness_m, rates, note)
+    cell, hits["cell"] = _cell(cache, tr_key, summary, thickness_m, rates, note, materials)
     wall["cell"] = time.perf_counter() - t
     if cell_model == "3d":
         t = time.perf_counter()
-        cell3d, hits["cell3d"] = _cell3d(cache, cal_key, calendered, rates, note)
+        cell3d, hits["cell3d"] = _cell3d(cache, cal_key, calendered, rates, note, materials)
         wall["cell3d"] = time.perf_counter() - t
         # the capacities, and the loading they are areal for, are the imaged film's; τ_EIS
         # is the 3-D spectrum's, and R_ion = τ L / (κ ε) at the coating's thickness scales

@@ -216,6 +216,24 @@ def _state(sim: Simulation, col: _Column, mode: str, stage: str, meta: dict) -> 
         wall_z_um=walls_z, wall_side=walls_side, meta={"stage": stage, **meta})
 
 
+def minimum_column_side_um(recipe: Recipe, n_am: int) -> float:
+    """The smallest column cross-section side [µm] the slurry fits: twice the reach of the
+    largest particle (its contact radius or half its LJ cut-off) and a margin, so no particle
+    meets its own periodic image."""
+    radius, _, lj = _dynamic(_particles(recipe, n_am), SLURRY_FORCE_FIELD,
+                             recipe.slurry_cbd_radius_um())
+    reach = np.maximum(radius, 0.5 * lj[2])
+    return float(2.0 * (2.0 * reach.max() + 0.3 * radius.min()) * 1.05)
+
+
+def column_side_um(recipe: Recipe, n_am: int) -> float:
+    """The column's cross-section side [µm]: the paper's 25.8 µm, or, for a recipe whose
+    largest particles do not fit it (a graphite of 15 µm), 2 % above the smallest side that
+    fits, rounded up to 0.1 µm; the film's thickness follows from ``n_am``."""
+    need = minimum_column_side_um(recipe, n_am)
+    return PAPER_BOX_XY_UM if PAPER_BOX_XY_UM > need else math.ceil(need * 10.2) / 10.0
+
+
 def build_slurry(recipe: Recipe, n_am: int, box_xy_um: float, seed: int,
                  protocol: DryingProtocol) -> tuple[Simulation, _Column, float]:
     """Random slurry column at the recipe's wet-slurry volume; returns (simulation,
@@ -236,8 +254,7 @@ def build_slurry(recipe: Recipe, n_am: int, box_xy_um: float, seed: int,
     col = _particles(recipe, n_am)
     r_cbd = recipe.slurry_cbd_radius_um()
     radius, mass, lj = _dynamic(col, SLURRY_FORCE_FIELD, r_cbd)
-    reach = np.maximum(radius, 0.5 * lj[2])
-    min_xy = 2.0 * (2.0 * reach.max() + 0.3 * radius.min()) * 1.05
+    min_xy = minimum_column_side_um(recipe, n_am)
     if not box_xy_um > min_xy:
         raise ValueError(f"box_xy_um = {box_xy_um} µm is too small for the largest particle: "
                          f"the allowed range is ({min_xy:.3g}, inf) µm for this recipe")
@@ -390,7 +407,7 @@ def _equilibrate(sim: Simulation, col: _Column, protocol: DryingProtocol, thermo
 
 
 def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"], *,
-                  box_xy_um: float = PAPER_BOX_XY_UM, seed: int = 0,
+                  box_xy_um: float | None = None, seed: int = 0,
                   protocol: DryingProtocol | None = None,
                   progress: Callable[[dict], None] | None = None,
                   on_stage: Callable[[str, ParticleState], None] | None = None,
@@ -400,7 +417,8 @@ def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"
     Args:
         recipe: formulation (default: the paper's 96:2:2 at 69 wt % solids).
         n_am: number of AM particles (>= 1); CBD follows from the mass balance.
-        box_xy_um: column cross-section side [µm] (default 25.8, the paper's).
+        box_xy_um: column cross-section side [µm] (default :func:`column_side_um`: the
+            paper's 25.8 µm unless the recipe's largest particles need more).
         seed: random seed of the placement and the thermostat.
         protocol: numerical settings.
         progress: called with each convergence-check row.
@@ -411,6 +429,7 @@ def dry_electrode(recipe: Recipe | None = None, n_am: int = FIDELITY_N_AM["fast"
     """
     recipe = recipe or paper_recipe()
     protocol = protocol or DryingProtocol()
+    box_xy_um = column_side_um(recipe, n_am) if box_xy_um is None else box_xy_um
     t0 = time.perf_counter()
     sim, col, r_cbd = build_slurry(recipe, n_am, box_xy_um, seed, protocol)
     thermo = Langevin(protocol.temperature_k, protocol.damping_per_us, seed=seed)

@@ -101,3 +101,20 @@ def check_cache_dir(path: str | None) -> None:
         StageCache(path)
     except ValueError as err:
         raise ValueError(as_flag(str(err))) from None
+
+
+def add_materials_flag(p: argparse.ArgumentParser, use: str) -> None:
+    """``--materials NAME|FILE.toml``: a material set (physics/material_sets.py)."""
+    p.add_argument("--materials", default=None,
+                   help="material set: a shipped name (etwin materials --list: nmc111, "
+                        f"graphite) or a material .toml file; {use} (default: none, Table 2's "
+                        "NMC111 electrode of the paper)")
+
+
+def materials_from(args: argparse.Namespace):
+    """The :class:`physics.material_sets.MaterialSet` of ``--materials`` (None if not given)."""
+    if not getattr(args, "materials", None):
+        return None
+    from physics.material_sets import load_material_set
+
+    return load_material_set(args.materials)

@@ -7,9 +7,11 @@ import dataclasses
 
 from experiments.commands.common import (
     AddCommand,
+    add_materials_flag,
     check_cache_dir,
     float_pair,
     log,
+    materials_from,
     parse_fidelities,
 )
 from experiments.files import write_csv_atomic, write_json_atomic
@@ -27,6 +29,8 @@ def cmd_optimize(args: argparse.Namespace) -> dict:
                  if getattr(args, k) is not None}
     if args.fidelities:
         overrides["fidelities"] = parse_fidelities(args.fidelities)
+    if args.materials:
+        overrides["materials"] = args.materials
     problem = Problem.load(args.problem)
     if overrides:
         problem = dataclasses.replace(problem, **overrides)
@@ -62,8 +66,12 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
     from experiments.calibrate_electronic import calibrate_electronic
 
     experiment = None if args.no_mlflow else args.experiment
+    materials = materials_from(args)
+    if materials is not None and args.target != "dem":
+        raise ValueError(f"--materials applies to --target dem; --target {args.target} "
+                         "calibrates against measured data of one electrode (allowed: dem)")
     if args.target == "dem":
-        result = calibrate_dem(args.data, args.out, dried=args.dried or (),
+        result = calibrate_dem(args.data, args.out, dried=args.dried or (), materials=materials,
                                parameters=args.parameters, n_design=args.design,
                                seed=args.seed, porosity_sd=args.porosity_sd,
                                temperature_c=args.temperature_c,
@@ -148,7 +156,8 @@ def cmd_variability(args: argparse.Namespace) -> dict:
         args.out, dists, transport=args.transport, n_full=args.n_full, n_train=args.n_train,
         n_surrogate=args.n_surrogate, n_sobol=args.n_sobol, seed=args.seed,
         executor=args.executor, workers=args.workers,
-        experiment=None if args.no_mlflow else args.experiment, quiet=args.quiet)
+        experiment=None if args.no_mlflow else args.experiment, quiet=args.quiet,
+        materials=materials_from(args))
     for name, label in OUTPUTS.items():
         f = result["outputs"][name]["full_model"]
         a = result["outputs"][name]["agreement_on_shared_sample"]
@@ -223,6 +232,7 @@ def register(add: AddCommand) -> None:
                    help="proposals per iteration, in [1, 64] (default: the file's [settings])")
     p.add_argument("--fidelity", default=None,
                    help="ci, fast or paper (default: the file's [settings], else fast)")
+    add_materials_flag(p, "overrides the file's [settings] materials")
     p.add_argument("--fidelities", default=None,
                    help="multi-fidelity: the tiers to choose from, e.g. ci,fast (the target is "
                         "--fidelity); the loop picks point and tier by correlation per cost "
@@ -255,6 +265,9 @@ def register(add: AddCommand) -> None:
     p.add_argument("--target", default="tortuosity",
                    choices=["tortuosity", "dem", "electronic"],
                    help="what to calibrate (default tortuosity)")
+    add_materials_flag(p, "dem: its AM and CBD enter the contact law of the design runs "
+                          "(tortuosity reads measured data only; electronic: the NMC111 "
+                          "conductivity law, so not with --materials)")
     p.add_argument("--data", required=True,
                    help="tortuosity: CSV with porosity, thickness_um and r_ion_ohm_cm2 [, "
                         "r_ion_sd_ohm_cm2] or spectrum (a CSV path: frequency_hz, "
@@ -373,6 +386,8 @@ def register(add: AddCommand) -> None:
     p.add_argument("--transport", default=None,
                    help="base cathode from an etwin transport metrics.json (default: the cell "
                         "model's defaults)")
+    add_materials_flag(p, "its AM's electrochemistry (OCP, capacity, diffusivity, kinetics) "
+                          "and voltage window")
     p.add_argument("--vary", action="append", default=[],
                    help="NAME=KIND:A,B, repeatable; NAME in thickness_um, porosity, "
                         "bruggeman_alpha, electronic_conductivity_s_m; KIND normal (mean, sd), "
@@ -404,7 +419,9 @@ def register(add: AddCommand) -> None:
             "probability of feasibility over 2-D slices with the evaluated points and the "
             "model uncertainty, and the materials' pressure windows compared.")
     p.add_argument("--materials", default="nmc,graphite",
-                   help="comma-separated: nmc, graphite (default both)")
+                   help="comma-separated material sets: nmc (the paper's NMC111 electrode), "
+                        "graphite (a graphite anode), other shipped names (etwin materials "
+                        "--list) or material .toml files (default nmc,graphite)")
     p.add_argument("--porosity-band", default="0.27,0.31",
                    help="target porosity 'LOW,HIGH' as fractions (default 0.27,0.31)")
     p.add_argument("--tau-z-max", type=float, default=1.7,

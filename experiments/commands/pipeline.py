@@ -6,7 +6,15 @@ import argparse
 import sys
 import time
 
-from experiments.commands.common import AddCommand, check_cache_dir, integer_list, log, number_list
+from experiments.commands.common import (
+    AddCommand,
+    add_materials_flag,
+    check_cache_dir,
+    integer_list,
+    log,
+    materials_from,
+    number_list,
+)
 from experiments.files import write_csv_atomic
 
 
@@ -60,7 +68,8 @@ def cmd_simulate(args: argparse.Namespace) -> dict:
     from physics.pipeline import ProcessInputs, simulate
 
     point = make_point(_process_inputs_from_args(args), args.fidelity, args.seed,
-                       number_list(args.c_rates, "--c-rates"), args.cell_model)
+                       number_list(args.c_rates, "--c-rates"), args.cell_model,
+                       materials_from(args))
     tracker = run_id = None
     if not args.no_track:
         from experiments.tracking import Tracker
@@ -133,7 +142,9 @@ def cmd_sweep(args: argparse.Namespace) -> dict:
         raw = csv_points(args.points)
     seeds = integer_list(args.seeds, "--seeds")
     rates = number_list(args.c_rates, "--c-rates")
-    points = [make_point(p, args.fidelity, s, rates) for p in raw for s in seeds]
+    materials = materials_from(args)
+    points = [make_point(p, args.fidelity, s, rates, materials=materials)
+              for p in raw for s in seeds]
     if args.workers is not None and not 1 <= args.workers <= 1024:
         raise ValueError(f"--workers must lie in [1, 1024], got {args.workers}")
     report = run_batch(points, executor=args.executor, workers=args.workers,
@@ -226,6 +237,9 @@ def register(add: AddCommand) -> None:
     from physics.pipeline import INPUT_RANGES
 
     def add_pipeline_options(p: argparse.ArgumentParser) -> None:
+        add_materials_flag(p, "its recipe, AM modulus and fracture strength are the defaults "
+                              "of the process inputs not given, and its particles, contact "
+                              "law and electrochemistry enter every stage")
         p.add_argument("--fidelity", default="fast",
                        help="ci (80 AM particles: minutes, tests), fast (200, default: the "
                             "size results are validated at) or paper (396, the paper's cell)")

@@ -10,10 +10,12 @@ import sys
 from experiments.commands.common import (
     RECIPES,
     AddCommand,
+    add_materials_flag,
     as_flag,
     check_fidelity_flag,
     floats,
     log,
+    materials_from,
     number_list,
     recipe_named,
 )
@@ -81,12 +83,16 @@ def cmd_dry(args: argparse.Namespace) -> dict:
 
     check_fidelity_flag(args.fidelity)
     recipe = recipe_named(args.recipe)
-    if args.am_mass_fraction is not None or args.solid_content is not None:
+    materials = materials_from(args)
+    if materials is not None or args.am_mass_fraction is not None \
+            or args.solid_content is not None:
         from physics.pipeline import ProcessInputs
 
-        recipe = ProcessInputs(**{k: v for k, v in (("am_mass_fraction", args.am_mass_fraction),
-                                                   ("solid_content", args.solid_content))
-                                  if v is not None}).recipe()
+        defaults = materials.process_defaults() if materials is not None else {}
+        recipe = ProcessInputs(**{**defaults, **{
+            k: v for k, v in (("am_mass_fraction", args.am_mass_fraction),
+                              ("solid_content", args.solid_content)) if v is not None}}
+        ).recipe(materials)
     n_am = FIDELITY_N_AM[args.fidelity] if args.n_am is None else args.n_am
     if not 24 <= n_am <= 2000:
         raise ValueError(f"--n-am = {n_am}; allowed: 24-2000 AM particles (fewer do not fill "
@@ -158,7 +164,9 @@ def dried_state(args: argparse.Namespace, out):
         return ParticleState.load(cached), str(cached)
     log(f"no --dried given: drying the {args.recipe} recipe at --fidelity {args.fidelity}")
     cmd_dry(argparse.Namespace(recipe=args.recipe, fidelity=args.fidelity, seed=args.seed,
-                               mode="wall", out=str(cached.parent), quiet=args.quiet))
+                               n_am=None, am_mass_fraction=None, solid_content=None,
+                               materials=getattr(args, "materials", None), mode="wall",
+                               out=str(cached.parent), quiet=args.quiet))
     return ParticleState.load(cached), str(cached)
 
 
@@ -168,7 +176,9 @@ def _conditions_protocol(args: argparse.Namespace):
     from physics.calender import CalenderProtocol
     from physics.calender.presets import load_preset
 
+    materials = materials_from(args)
     base = load_preset(args.preset).process_conditions(
+        None if materials is None else materials.calender_conditions(),
         temperature_c=args.temperature_c, line_speed_m_min=args.line_speed_m_min,
         roll_diameter_m=args.roll_diameter_m)
     contact = {f: getattr(args, a) for a, f in (
@@ -378,6 +388,8 @@ def register(add: AddCommand) -> None:
     p.add_argument("--solid-content", dest="solid_content", type=float, default=None,
                    help="slurry solids mass fraction, in [0.5, 0.8] (default: the recipe's)")
     p.add_argument("--seed", type=int, default=0, help="random seed, integer >= 0 (default 0)")
+    add_materials_flag(p, "its recipe, particle sizes and densities are dried (flags override "
+                          "its mass fraction and solid content)")
     p.add_argument("--mode", default="wall",
                    help="boundary along z: wall (default: Al current collector below, free top "
                         "surface after drying) or periodic (fully periodic, as the paper)")
@@ -385,6 +397,8 @@ def register(add: AddCommand) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
     def press_flags(p: argparse.ArgumentParser) -> None:
+        add_materials_flag(p, "its AM and CBD enter the contact law (a --preset overrides the "
+                              "fields it sets) and a drying without --dried uses its recipe")
         p.add_argument("--dried", default=None,
                        help="dried structure: a directory holding dried.npz (etwin dry --out) or "
                             "an .npz file; default: dry the recipe at --fidelity into OUT/dried")

@@ -220,6 +220,9 @@ class ProcessConditions:
             cohesion and bridge relaxation then follow De/De_ref = a_T t_nip,ref / t_load
             (:meth:`BinderRheology.rate_ratio`), and the simulated compression stands for
             the test's loading as it stands for the nip.
+        am_base, cbd_base: the AM and CBD materials whose density, Poisson ratio,
+            restitution and cohesion the contact law uses (Table 2's NMC and CBD; a material
+            set's, :meth:`physics.material_sets.MaterialSet.calender_conditions`).
     """
 
     temperature_c: float = 60.0
@@ -231,6 +234,8 @@ class ProcessConditions:
     cbd_friction: float = CBD.friction
     binder_contact: BinderContact = field(default_factory=BinderContact)
     loading_time_s: float | None = None
+    am_base: Material = NMC
+    cbd_base: Material = CBD
 
     def __post_init__(self) -> None:
         self.binder.check_temperature(self.temperature_c)
@@ -257,17 +262,17 @@ class ProcessConditions:
                 f"{MAX_COHESIVE_OVERLAP_RATIO:g}: lower the cohesion or raise the modulus")
 
     def am_material(self) -> Material:
-        """The AM with this Young's modulus and friction (Table 2's NMC otherwise; a
-        graphite-like anode material is ~15 GPa).  Density, restitution and cohesion stay
-        Table 2's."""
-        return replace(NMC, young_modulus_pa=self.am_young_modulus_gpa * 1e9,
+        """The AM with this Young's modulus and friction; density, Poisson ratio, restitution
+        and cohesion are ``am_base``'s (Table 2's NMC, or a material set's AM)."""
+        return replace(self.am_base, young_modulus_pa=self.am_young_modulus_gpa * 1e9,
                        friction=self.am_friction)
 
-    def cbd_material(self, base: Material = CBD) -> Material:
-        """The CBD material at these conditions (the binder's reference modulus and cohesion,
-        Table 2 by default, shifted by temperature and rate)."""
+    def cbd_material(self) -> Material:
+        """The CBD material at these conditions: ``cbd_base`` (Table 2's CBD, or a material
+        set's) with the binder's reference modulus and cohesion shifted by temperature and
+        rate."""
         b = self.binder
-        return replace(base, friction=self.cbd_friction,
+        return replace(self.cbd_base, friction=self.cbd_friction,
                        young_modulus_pa=b.reference_modulus_gpa * 1e9 * b.modulus_factor(
             self.temperature_c, self.line_speed_m_min, self.loading_time_s),
             cohesion_energy_density_pa=b.reference_cohesion_gpa * 1e9 * b.cohesion_factor(

@@ -43,15 +43,18 @@ class CalenderPreset:
     conditions: dict
     provenance: dict
 
-    def process_conditions(self, **process) -> ProcessConditions:
+    def process_conditions(self, base: ProcessConditions | None = None,
+                           **process) -> ProcessConditions:
         """:class:`ProcessConditions` with this contact law and the given process inputs
-        (temperature_c, line_speed_m_min, roll_diameter_m)."""
+        (temperature_c, line_speed_m_min, roll_diameter_m), on ``base`` (default Table 2's
+        materials; a material set's :meth:`~physics.material_sets.MaterialSet.
+        calender_conditions`): the fields the preset sets override the base's."""
         for key in process:
             if key in PRESET_FIELDS or key not in {f.name for f in fields(ProcessConditions)}:
                 raise ValueError(f"preset {self.name}: {key!r} is not a process input; "
                                  "allowed: temperature_c, line_speed_m_min, roll_diameter_m")
-        return replace(ProcessConditions(), **_conditions_fields(self.conditions, self.name),
-                       **process)
+        return replace(base or ProcessConditions(),
+                       **_conditions_fields(self.conditions, self.name), **process)
 
 
 def _conditions_fields(conditions: dict, name: str) -> dict:
