@@ -381,11 +381,49 @@ def reaction_mesh(params: CellParameters, i_app_a_m2: float, base: Mesh = Mesh()
     return replace(base, cathode_end_element_m=end)
 
 
+#: What 1C means (``discharge(c_rate_basis=...)``, ``etwin cell --c-rate-basis``).
+C_RATE_BASES = ("theoretical", "nominal")
+
+
+def c_rate_current_density_a_m2(params: CellParameters, c_rate: float = 1.0,
+                                c_rate_basis: str = "theoretical",
+                                nominal_capacity_ah_m2: float | None = None) -> float:
+    """The current density [A/m²] of ``c_rate`` on ``c_rate_basis``, 1C being:
+
+    - "theoretical" (this project's default): the theoretical capacity in one hour,
+      F c_max ε_AM L / 3600 (:meth:`CellParameters.theoretical_capacity_ah_m2`), the AM's
+      full stoichiometry range 0-1;
+    - "nominal" (PyBaMM's convention, current = C-rate × "Nominal cell capacity [A.h]"): the
+      nominal capacity in one hour, ``nominal_capacity_ah_m2`` when given (e.g. a BPX file's
+      nominal capacity per electrode area), else F c_max ε_AM L (θ_max − θ_0) / 3600 from
+      the initial stoichiometry θ_0 to θ_max where the OCP reaches the cut-off
+      (:meth:`CellParameters.nominal_capacity_ah_m2`, the value :mod:`physics.bpx` exports).
+
+    PyBaMM's Xu2019 cell: 28.12 A/m² theoretical, 25.35 A/m² nominal (θ 0.0960 -> 0.9974).
+    """
+    if c_rate_basis == "theoretical":
+        mass = active_mass_kg_m2(params)
+        # theoretical capacity [mAh/g] × mass [g/m²] = mAh/m²; × 3.6 C/mAh / 3600 s = A/m²
+        return c_rate * params.theoretical_capacity_mah_g() * (mass * 1e3) * 3.6 / 3600.0
+    if c_rate_basis == "nominal":
+        if nominal_capacity_ah_m2 is None:
+            nominal_capacity_ah_m2 = params.nominal_capacity_ah_m2()
+        if not (math.isfinite(nominal_capacity_ah_m2) and nominal_capacity_ah_m2 > 0):
+            raise ValueError(f"nominal capacity = {nominal_capacity_ah_m2!r} A h/m² must be "
+                             f"> 0 for a C-rate on the nominal basis")
+        return c_rate * float(nominal_capacity_ah_m2)
+    raise ValueError(f"c_rate_basis = {c_rate_basis!r}; allowed: {', '.join(C_RATE_BASES)}")
+
+
 def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh | None = None,
               rtol: float = 1e-4, max_steps: int = 5000,
-              current_density_a_m2: float | None = None) -> Discharge:
-    """Galvanostatic discharge at ``c_rate`` (1C = theoretical capacity in one hour) to the
-    cut-off voltage.
+              current_density_a_m2: float | None = None, c_rate_basis: str = "theoretical",
+              nominal_capacity_ah_m2: float | None = None) -> Discharge:
+    """Galvanostatic discharge at ``c_rate`` to the cut-off voltage.  1C on
+    ``c_rate_basis`` (:func:`c_rate_current_density_a_m2`): "theoretical" (default) = the
+    theoretical capacity F c_max ε_AM L in one hour; "nominal" = PyBaMM's convention, the
+    nominal capacity Q_nom = F c_max ε_AM L (θ_max − θ_0) (θ_max: OCP at the cut-off), or
+    ``nominal_capacity_ah_m2``, in one hour.  ``current_density_a_m2`` [A/m²] overrides both.
 
     Time stepping (:mod:`physics._cell_kernels`, compiled): variable-step BDF2 (BDF1 first
     step) on M y' + G(y) = 0, simplified Newton with the analytic ∂G/∂y at the predictor,
@@ -413,8 +451,7 @@ def discharge(params: CellParameters, c_rate: float = 1.0, mesh: Mesh | None = N
     if not 1e-10 <= rtol <= 1e-2:
         raise ValueError(f"rtol must lie in [1e-10, 1e-2], got {rtol}")
     mass = active_mass_kg_m2(params)
-    # theoretical capacity [mAh/g] × mass [g/m²] = mAh/m²; × 3.6 C/mAh / 3600 s = A/m² at 1C
-    i_app = c_rate * params.theoretical_capacity_mah_g() * (mass * 1e3) * 3.6 / 3600.0
+    i_app = c_rate_current_density_a_m2(params, c_rate, c_rate_basis, nominal_capacity_ah_m2)
     if current_density_a_m2 is not None:
         i_app = current_density_a_m2
     model = HalfCellDFN(params, mesh or reaction_mesh(params, i_app))

@@ -2,9 +2,14 @@
 
 File format (``etwin cell --params FILE.json``; ``etwin cell --print-default-params`` writes
 the defaults): one JSON object with the sections below, every value in SI units as named.
-Missing keys take the defaults; unknown keys are an error (a typo must not pass silently).
+A file names every key, or says ``"extends": "<preset>"`` (:data:`PRESETS`: "default", the
+paper's electrode; "xu2019", PyBaMM's half-cell set Xu2019 in this model's terms), and then
+its keys override that preset's.  A missing key (without "extends"), an unknown key and a
+value of the wrong type are errors naming the key (a typo or a forgotten key must not run
+silently on defaults).  BPX files (the PyBaMM ecosystem's exchange format): :mod:`physics.bpx`.
 
 {
+  "extends": "default",   (optional)
   "cathode": {...CathodeParameters...},
   "separator": {...SeparatorParameters...},
   "electrolyte": {...ElectrolyteParameters...},
@@ -264,7 +269,34 @@ class CellParameters:
         c = self.cathode
         return FARADAY * c.max_concentration_mol_m3 / (3.6e3 * c.active_density_kg_m3)
 
+    def theoretical_capacity_ah_m2(self) -> float:
+        """F c_max ε_AM L / 3600 [A h per m² of electrode]: the full stoichiometry range 0-1
+        of the cathode's AM; the current of this project's 1C ("theoretical" C-rate basis)."""
+        c = self.cathode
+        return FARADAY * c.max_concentration_mol_m3 * c.active_volume_fraction * (
+            c.thickness_m) / 3600.0
+
+    def discharged_stoichiometry(self) -> float:
+        """θ_max: the AM stoichiometry where the OCP falls to the cut-off voltage (at most 1),
+        the end of an infinitely slow discharge; BPX's "Maximum stoichiometry" of the
+        positive electrode (its OCP at the stoichiometry limits is the voltage limits)."""
+        ocp = ocp_function(self.cathode.ocp)
+        return min(1.0, float(ocp.stoichiometry_at(self.cutoff_voltage_v)))
+
+    def nominal_capacity_ah_m2(self) -> float:
+        """Q_nom = F c_max ε_AM L (θ_max − θ_0) / 3600 [A h/m²]: the capacity between the
+        initial stoichiometry θ_0 and the stoichiometry θ_max at which the OCP reaches the
+        cut-off (:meth:`discharged_stoichiometry`), i.e. of an infinitely slow discharge.
+        Written as BPX's "Nominal cell capacity [A.h]" (per m² of electrode), whose current
+        PyBaMM takes as 1C; PyBaMM's own electrode SOH on that file
+        (``pybamm.lithium_ion.get_min_max_stoichiometries``, OCV limits U(θ_0) and the
+        cut-off) finds the same window.  PyBaMM's Xu2019 cell: 25.35 A h/m² (θ 0.0960 to
+        0.9974) against 28.12 theoretical."""
+        return self.theoretical_capacity_ah_m2() * max(
+            self.discharged_stoichiometry() - self.cathode.initial_stoichiometry, 0.0)
+
     def to_dict(self) -> dict:
+        """Every key (the complete file of ``etwin cell --print-default-params``)."""
         return dataclasses.asdict(self)
 
     def save(self, path: str | Path) -> Path:
@@ -274,28 +306,80 @@ class CellParameters:
         return write_atomic(path, lambda fh: fh.write(text.encode()))
 
     @classmethod
+    def preset(cls, name: str) -> CellParameters:
+        """The parameters called ``name`` in :data:`PRESETS` (ValueError listing them)."""
+        try:
+            return PRESETS[name]()
+        except (KeyError, TypeError):
+            raise ValueError(f"unknown cell parameter preset {name!r}; allowed: "
+                             f"{', '.join(PRESETS)}") from None
+
+    @classmethod
     def from_dict(cls, data: dict) -> CellParameters:
-        sections = {"cathode": CathodeParameters, "separator": SeparatorParameters,
-                    "electrolyte": ElectrolyteParameters, "lithium_foil": LithiumFoilParameters}
-        scalars = {"temperature_k", "cutoff_voltage_v", "max_voltage_v"}
-        unknown = set(data) - set(sections) - scalars
+        """Parameters from a parsed file (module docstring): every key, or ``"extends":
+        "<preset>"`` and the keys that differ from it.  ValueError naming the key (dotted:
+        ``cathode.thickness_m``) for a missing or unknown key or a value of the wrong type,
+        and naming the field and its range for a value out of range."""
+        if not isinstance(data, dict):
+            raise ValueError(f"a cell parameter file holds one JSON object, got "
+                             f"{type(data).__name__}")
+        data = dict(data)
+        extends = data.pop("extends", None)
+        if extends is not None and not isinstance(extends, str):
+            raise ValueError(f"extends: expected a preset name (one of {', '.join(PRESETS)}), "
+                             f"got {extends!r}")
+        base = cls.preset(extends).to_dict() if extends is not None else None
+        sections = _SECTIONS
+        scalars = [f.name for f in dataclasses.fields(cls) if f.name not in sections]
+        allowed = [*sections, *scalars, "extends"]
+        unknown = sorted(set(data) - set(allowed))
         if unknown:
-            raise ValueError(f"unknown cell parameter keys {sorted(unknown)}; allowed: "
-                             f"{sorted(set(sections) | scalars)}")
-        kwargs = {k: data[k] for k in scalars if k in data}
+            raise ValueError(f"unknown cell parameter keys {unknown}; allowed: {allowed}")
+        missing = [] if base is not None else [k for k in scalars if k not in data]
+        kwargs = {}
+        for key in scalars:
+            if key in data:
+                kwargs[key] = _typed(key, data[key], "float")
+            elif base is not None:
+                kwargs[key] = base[key]
+        values_of = {}
         for key, kind in sections.items():
-            values = dict(data.get(key, {}))
-            names = {f.name for f in dataclasses.fields(kind)}
-            bad = set(values) - names
+            types = {f.name: f.type for f in dataclasses.fields(kind)}
+            if key not in data:
+                if base is None:
+                    missing.append(f"{key} (the whole section)")
+                else:
+                    values_of[key] = (kind, dict(base[key]))
+                continue
+            given = data[key]
+            if not isinstance(given, dict):
+                raise ValueError(f"{key}: expected an object of {kind.__name__} keys, got "
+                                 f"{given!r}")
+            bad = sorted(set(given) - set(types))
             if bad:
-                raise ValueError(f"unknown {key} parameter keys {sorted(bad)}; allowed: "
-                                 f"{sorted(names)}")
-            for name, value in values.items():
-                if isinstance(value, list):  # JSON arrays (of pairs): tuples
-                    values[name] = tuple(tuple(v) if isinstance(v, list) else v
-                                         for v in value)
-            kwargs[key] = kind(**values)
-        return cls(**kwargs)
+                raise ValueError(f"unknown {key} parameter keys {bad}; allowed: "
+                                 f"{sorted(types)}")
+            if base is None:
+                missing += [f"{key}.{name}" for name in types if name not in given]
+            values = {} if base is None else dict(base[key])
+            for name, value in given.items():
+                values[name] = _typed(f"{key}.{name}", value, types[name])
+            values_of[key] = (kind, values)
+        if missing:
+            raise ValueError(
+                f"missing cell parameter keys: {', '.join(missing)}. A parameter file names "
+                f"every key (etwin cell --print-default-params writes a complete one) or "
+                f"says \"extends\": \"<preset>\" to take the others from a preset "
+                f"(allowed: {', '.join(PRESETS)})")
+        for key, (kind, values) in values_of.items():
+            try:
+                kwargs[key] = kind(**values)
+            except TypeError as err:  # not expected after the checks above; never a traceback
+                raise ValueError(f"{key}: {err}") from None
+        try:
+            return cls(**kwargs)
+        except TypeError as err:
+            raise ValueError(f"cell parameters: {err}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> CellParameters:
@@ -304,11 +388,76 @@ class CellParameters:
             raise ValueError(f"{path}: no such parameter file")
         try:
             data = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as err:
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
             raise ValueError(f"{path}: not a readable JSON parameter file ({err})") from None
         if not isinstance(data, dict):
             raise ValueError(f"{path}: the parameter file must hold one JSON object")
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except ValueError as err:
+            raise ValueError(f"{path}: {err}") from None
+
+
+_SECTIONS = {"cathode": CathodeParameters, "separator": SeparatorParameters,
+             "electrolyte": ElectrolyteParameters, "lithium_foil": LithiumFoilParameters}
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _typed(path: str, value, annotation: str):
+    """``value`` of the field annotated ``annotation`` (a number, a name, a list of numbers or
+    of number pairs), JSON lists as tuples; ValueError naming ``path`` and the type."""
+    kind = str(annotation).replace(" ", "")
+    if kind == "float":
+        if not _is_number(value):
+            raise ValueError(f"{path}: expected a number, got {value!r} "
+                             f"({type(value).__name__})")
+        return float(value)
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ValueError(f"{path}: expected a string (a name), got {value!r} "
+                             f"({type(value).__name__})")
+        return value
+    if kind == "tuple[float,...]":
+        if not isinstance(value, list | tuple) or not all(_is_number(v) for v in value):
+            raise ValueError(f"{path}: expected a list of numbers, got {value!r}")
+        return tuple(float(v) for v in value)
+    if kind == "tuple[tuple[float,float],...]":
+        if not isinstance(value, list | tuple) or not all(
+                isinstance(row, list | tuple) and len(row) == 2 and all(_is_number(v)
+                                                                        for v in row)
+                for row in value):
+            raise ValueError(f"{path}: expected a list of [number, number] pairs, got "
+                             f"{value!r}")
+        return tuple((float(a), float(b)) for a, b in value)
+    raise AssertionError(f"{path}: no type check for {annotation!r}")  # a new field's type
+
+
+def xu2019_parameters() -> CellParameters:
+    """PyBaMM's half-cell parameter set Xu2019 (Xu et al. 2019, NMC532 vs Li, Mohtat's OCP)
+    in this model's terms: Bruggeman 1.5 (τ = ε^-0.5), σ_eff = σ ε_AM^1.5, the Li foil's
+    i0 = F m_ref (c_Li)^0.7 c_e^0.3 at 1 M; cut-off 3.0 V.  The validation case of
+    tests/test_cell.py and benchmarks/cell.py."""
+    eps = 0.331
+    return CellParameters(
+        cathode=CathodeParameters(
+            thickness_m=42e-6, porosity=eps, active_volume_fraction=0.518,
+            cbd_volume_fraction=0.0, tortuosity_factor=eps ** -0.5,
+            electronic_conductivity_s_m=100.0 * 0.518 ** 1.5, particle_radii_m=(5.3e-6,),
+            particle_volume_fractions=(1.0,), solid_diffusivity_m2_s=1e-14,
+            max_concentration_mol_m3=48230.0, initial_stoichiometry=4631.0 / 48230.0,
+            reaction_rate_constant=5.76e-11, ocp="nmc_xu2019"),
+        separator=SeparatorParameters(thickness_m=25e-6, porosity=0.39,
+                                      tortuosity_factor=0.39 ** -0.5),
+        lithium_foil=LithiumFoilParameters(
+            exchange_current_density_a_m2=3.5e-8 * FARADAY * (1 / 1.3e-5) ** 0.7 * 1000 ** 0.3),
+        cutoff_voltage_v=3.0)
+
+
+#: Named parameter sets a file can extend (``"extends": NAME``).
+PRESETS = {"default": CellParameters, "xu2019": xu2019_parameters}
 
 
 def cathode_from_transport(summary: dict, base: CathodeParameters = CathodeParameters(),

@@ -160,6 +160,52 @@ def test_agrees_with_pybamm_dfn_half_cell():
     assert rmse < 0.010
 
 
+def test_c_rate_bases():
+    """1C on the theoretical basis (default) is F c_max ε_AM L / 3600 = 28.12 A/m² for the
+    Xu2019 cell; on PyBaMM's nominal basis F c_max ε_AM L (θ_max − θ_0) / 3600 = 25.35 A/m²
+    (θ 0.0960 -> 0.9974, where the OCP reaches 3.0 V; 25.42 would be the window to θ = 1)."""
+    from physics.cell import c_rate_current_density_a_m2
+
+    params = xu2019_parameters()
+    theoretical = FARADAY * 48230.0 * 0.518 * 42e-6 / 3600.0
+    assert theoretical == pytest.approx(28.1226, rel=1e-5)
+    nominal = theoretical * (0.9973837 - 4631.0 / 48230.0)
+    assert nominal == pytest.approx(25.3487, rel=1e-5)
+    assert discharge(params).current_density_a_m2 == pytest.approx(theoretical, rel=1e-9)
+    d = discharge(params, c_rate=2.0, c_rate_basis="nominal")
+    assert d.current_density_a_m2 == pytest.approx(2 * nominal, rel=1e-6)
+    assert c_rate_current_density_a_m2(params, 2.0, "nominal", 15.58) == 31.16
+    with pytest.raises(ValueError, match="c_rate_basis = 'pybamm'; allowed: theoretical, "
+                                         "nominal"):
+        discharge(params, c_rate_basis="pybamm")
+
+
+def test_nominal_capacity_is_pybamms_electrode_soh():
+    """PyBaMM's half-cell electrode SOH (``get_min_max_stoichiometries``) on its own Xu2019
+    set with the OCV limits U(θ_0) and the 3.0 V cut-off gives Q_w (x_0 − x_100) = this
+    model's nominal capacity per m²: the current of PyBaMM's 1C on that cell (PyBaMM's
+    current = C-rate × "Nominal cell capacity [A.h]")."""
+    os.environ.setdefault("PYBAMM_DISABLE_TELEMETRY", "true")
+    pybamm = pytest.importorskip("pybamm")
+    params = xu2019_parameters()
+    values = pybamm.ParameterValues("Xu2019")
+    u0 = float(ocp_function("nmc_xu2019")(params.cathode.initial_stoichiometry))
+    values.update({"Open-circuit voltage at 100% SOC [V]": u0,
+                   "Open-circuit voltage at 0% SOC [V]": 3.0})
+    from pybamm.models.full_battery_models.lithium_ion.electrode_soh_half_cell import (
+        get_min_max_stoichiometries,
+    )
+
+    options = {"working electrode": "positive"}
+    window = get_min_max_stoichiometries(values, options=options)
+    q_w = values.evaluate(pybamm.LithiumIonParameters(options).p.prim.Q_init)
+    area = values["Electrode height [m]"] * values["Electrode width [m]"]
+    q_nominal = q_w * (window["x_0"] - window["x_100"]) / area
+    assert q_nominal == pytest.approx(params.nominal_capacity_ah_m2(), rel=1e-6)
+    assert discharge(params, c_rate_basis="nominal").current_density_a_m2 == pytest.approx(
+        q_nominal, rel=1e-6)
+
+
 def test_blocking_impedance_is_the_transmission_line():
     """No faradaic reaction in the cathode (k → 0), a fast Li foil and t+ → 1: the DFN's
     impedance is R_sep + the blocking transmission line with R_ion = L / κ_eff and

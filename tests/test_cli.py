@@ -380,12 +380,24 @@ def test_cell_discharge_and_default_parameter_file(tmp_path, capsys):
     assert main(["cell", "--params", str(path)]) == 2
     err = capsys.readouterr().err
     assert "cathode.porosity = 1.5 is outside the allowed range (0.0, 1.0)" in err
+    del data["cathode"]["max_concentration_mol_m3"]  # ran silently on the default before
+    data["cathode"]["porosity"] = 0.35
+    path.write_text(json.dumps(data))
+    assert main(["cell", "--params", str(path)]) == 2
+    assert "missing cell parameter keys: cathode.max_concentration_mol_m3" in \
+        capsys.readouterr().err
+    data["cathode"]["max_concentration_mol_m3"] = "48578"
+    path.write_text(json.dumps(data))
+    assert main(["cell", "--params", str(path)]) == 2
+    assert "cathode.max_concentration_mol_m3: expected a number, got '48578' (str)" in \
+        capsys.readouterr().err
 
 
 def test_eis_blocking_symmetric_cell_recovers_the_tortuosity(tmp_path, capsys):
     """A reacting cathode with τ = 1.5: the transmission-line fit of its symmetric blocking
     cell gives τ_EIS = N_M ε within 3 % (default mesh), the graphical R_ion within 6 %."""
-    params = {"cathode": {"thickness_m": 6e-05, "porosity": 0.35, "active_volume_fraction": 0.55,
+    params = {"extends": "default",
+              "cathode": {"thickness_m": 6e-05, "porosity": 0.35, "active_volume_fraction": 0.55,
                           "cbd_volume_fraction": 0.0, "electronic_conductivity_s_m": 100.0,
                           "tortuosity_factor": 1.5}}
     path = tmp_path / "cell.json"

@@ -211,16 +211,30 @@ def cmd_transport(args: argparse.Namespace) -> dict:
 
 # ---------------------------------------------------------------------------- cell
 def _cell_cases(args: argparse.Namespace) -> list[tuple[str, object]]:
-    """(label, CellParameters) to run: --params (or the defaults), or, with --transport, one
-    cell per structure of an ``etwin transport`` metrics.json, its cathode from the
-    microstructure and everything else from --params."""
+    """(label, CellParameters) to run: --params or --bpx (or the defaults), or, with
+    --transport, one cell per structure of an ``etwin transport`` metrics.json, its cathode
+    from the microstructure and everything else from --params/--bpx.  What a BPX file could
+    not give exactly is logged, one line each."""
     from pathlib import Path
 
     from physics.cell_params import CellParameters, cathode_from_transport
 
-    base = CellParameters.load(args.params) if args.params else CellParameters()
+    bpx_file = getattr(args, "bpx", None)
+    if bpx_file and args.params:
+        raise ValueError("give --params or --bpx, not both")
+    if bpx_file:
+        from physics.bpx import load_bpx
+
+        notes: list[str] = []
+        base = load_bpx(bpx_file, notes)
+        for note in notes:
+            log(f"BPX {bpx_file}: {note}")
+        source = bpx_file
+    else:
+        base = CellParameters.load(args.params) if args.params else CellParameters()
+        source = args.params or "defaults"
     if not args.transport:
-        return [(args.params or "defaults", base)]
+        return [(source, base)]
     path = Path(args.transport)
     if path.is_dir():
         path = path / "metrics.json"
@@ -252,21 +266,39 @@ def cmd_cell(args: argparse.Namespace) -> dict:
     """Galvanostatic discharge of the half-cell DFN model."""
     from pathlib import Path
 
-    from physics.cell import discharge
+    from physics.cell import C_RATE_BASES, c_rate_current_density_a_m2, discharge
     from physics.cell_params import CellParameters
 
     if args.print_default_params:
-        print(json.dumps(dataclasses.asdict(CellParameters()), indent=2))
+        print(json.dumps(CellParameters().to_dict(), indent=2))
         return {}
     if not (math.isfinite(args.c_rate) and 0.001 <= args.c_rate <= 100.0):
         raise ValueError(f"--c-rate must lie in [0.001, 100], got {args.c_rate}")
+    if args.c_rate_basis not in C_RATE_BASES:
+        raise ValueError(f"--c-rate-basis {args.c_rate_basis!r}; allowed: "
+                         f"{', '.join(C_RATE_BASES)}")
+    cases = _cell_cases(args)
+    if args.export_bpx:
+        return _export_bpx(cases, args.export_bpx)
+    # PyBaMM's 1C on a BPX file is its own nominal capacity; a --transport cathode has its own
+    nominal = None
+    if args.bpx and not args.transport and args.c_rate_basis == "nominal":
+        from physics.bpx import bpx_nominal_capacity_ah_m2, read_bpx_file
+
+        nominal = bpx_nominal_capacity_ah_m2(read_bpx_file(args.bpx))
     out = Path(args.out) if args.out else None
     rows, curves = [], []
-    for label, params in _cell_cases(args):
-        result = discharge(params, c_rate=args.c_rate)
+    for label, params in cases:
+        result = discharge(params, c_rate=args.c_rate, c_rate_basis=args.c_rate_basis,
+                           nominal_capacity_ah_m2=nominal)
         cat = params.cathode
         rows.append({
-            "input": label, "c_rate": args.c_rate,
+            "input": label, "c_rate": args.c_rate, "c_rate_basis": args.c_rate_basis,
+            "one_c_current_density_a_m2": c_rate_current_density_a_m2(
+                params, 1.0, args.c_rate_basis, nominal),
+            "theoretical_capacity_ah_m2": params.theoretical_capacity_ah_m2(),
+            "nominal_capacity_ah_m2": (nominal if nominal is not None
+                                       else params.nominal_capacity_ah_m2()),
             "porosity": cat.porosity, "thickness_um": cat.thickness_m * 1e6,
             "tortuosity_factor": cat.tortuosity_factor,
             "electronic_conductivity_s_m": cat.electronic_conductivity_s_m,
@@ -282,7 +314,8 @@ def cmd_cell(args: argparse.Namespace) -> dict:
                        result.capacity_mah_g, result.voltage_v))
         log(f"{label}: ε {cat.porosity:.3f}, τ {cat.tortuosity_factor:.3f}, σ_eff "
              f"{cat.electronic_conductivity_s_m:.3g} S/m -> {result.capacity_final_mah_g:.1f} "
-             f"mAh/g at {args.c_rate:g}C")
+             f"mAh/g at {args.c_rate:g}C ({args.c_rate_basis}: "
+             f"{result.current_density_a_m2:.4g} A/m²)")
         if out is not None:
             out.mkdir(parents=True, exist_ok=True)
             stem = "discharge" if len(curves) == 1 and not args.transport else \
@@ -301,6 +334,32 @@ def cmd_cell(args: argparse.Namespace) -> dict:
         write_json_atomic(out / "metrics.json", summary)
         summary["out"] = str(out)
     return summary
+
+
+def _export_bpx(cases: list[tuple[str, object]], target: str) -> dict:
+    """``etwin cell --export-bpx FILE``: the one parameter set as BPX, then stop."""
+    from pathlib import Path
+
+    from physics.bpx import save_bpx
+
+    if len(cases) != 1:
+        raise ValueError(f"--export-bpx writes one parameter set; --transport gave "
+                         f"{len(cases)} structures (export one structure's metrics.json)")
+    label, params = cases[0]
+    destination = Path(target)
+    if destination.is_dir():
+        raise ValueError(f"--export-bpx {target}: is a directory; give a file name")
+    if not destination.parent.is_dir():
+        raise FileNotFoundError(f"--export-bpx {target}: no directory {destination.parent}")
+    notes: list[str] = []
+    path = save_bpx(params, destination, notes)
+    for note in notes:
+        log(f"BPX export: {note}")
+    log(f"{label} -> {path} (BPX; PyBaMM's 1C there: {params.nominal_capacity_ah_m2():.4g} "
+        f"A/m², this model's theoretical 1C: {params.theoretical_capacity_ah_m2():.4g} A/m²)")
+    return {"input": label, "bpx": str(path), "notes": notes,
+            "nominal_capacity_ah_m2": params.nominal_capacity_ah_m2(),
+            "theoretical_capacity_ah_m2": params.theoretical_capacity_ah_m2()}
 
 
 def _check_particles_resolved(name: str, micro) -> None:
@@ -484,6 +543,14 @@ def cmd_eis(args: argparse.Namespace) -> dict:
     return summary
 
 
+def _bpx_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--bpx", default=None, metavar="FILE.json",
+                   help="the parameters from a BPX file (PyBaMM's exchange format, e.g. one "
+                        "written by etwin cell --export-bpx) instead of --params: a half cell, "
+                        "the negative electrode Li metal (OCP 0 V); what it cannot represent "
+                        "exactly is printed (default: none)")
+
+
 def _contact_flags(p: argparse.ArgumentParser) -> None:
     """The electronic contact conductances of ``physics.transport.ContactConductance``."""
     p.add_argument("--contact-am-am-s-m2", type=float, default=math.inf,
@@ -556,18 +623,32 @@ def register(add: AddCommand) -> None:
             "writes discharge.csv, discharge.png and metrics.json. With --transport, one cell "
             "per structure of an etwin transport result (cases.csv).")
     p.add_argument("--params", default=None,
-                   help="parameter file (JSON, SI units; see --print-default-params); default: "
-                        "the paper's uncalendered electrode")
+                   help="parameter file (JSON, SI units; see --print-default-params): every "
+                        "key, or \"extends\": \"default\"|\"xu2019\" and the keys to change; "
+                        "default: the paper's uncalendered electrode")
+    _bpx_flag(p)
     p.add_argument("--transport", default=None,
                    help="an etwin transport metrics.json (or its directory): one cell per "
                         "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
                         "surface area and AM size classes from it, the rest from --params "
-                        "(default: none, the --params cathode)")
+                        "or --bpx (default: none, the --params cathode)")
     p.add_argument("--c-rate", type=float, default=1.0,
-                   help="discharge rate in C (1C = the theoretical capacity in one hour), in "
-                        "[0.001, 100] (default 1)")
+                   help="discharge rate in C, in [0.001, 100] (default 1); what 1C is: "
+                        "--c-rate-basis")
+    p.add_argument("--c-rate-basis", default="theoretical", choices=("theoretical", "nominal"),
+                   help="what 1C means (default theoretical): 'theoretical' = the theoretical "
+                        "capacity F c_max ε_AM L in one hour (the AM's whole stoichiometry "
+                        "range); 'nominal' = PyBaMM's convention, the nominal capacity in one "
+                        "hour: F c_max ε_AM L (θ_max − θ_0), from the initial stoichiometry to "
+                        "the OCP at the cut-off, or with --bpx the file's 'Nominal cell "
+                        "capacity [A.h]' per electrode area. The current density used is "
+                        "printed and recorded")
+    p.add_argument("--export-bpx", default=None, metavar="FILE.json",
+                   help="write the parameters (--params, --bpx or the defaults; one "
+                        "--transport structure) as a BPX file for PyBaMM, print what BPX "
+                        "cannot hold exactly, and exit without a discharge (default: none)")
     p.add_argument("--print-default-params", action="store_true",
-                   help="print the default parameter file and exit")
+                   help="print the default parameter file (complete: every key) and exit")
     p.add_argument("--out", default=None,
                    help="output directory for CSV, PNG and metrics (default: none, print only)")
 
@@ -625,6 +706,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--params", default=None, help="parameter file (JSON, SI units; default: the "
                    "cell "
                         "model's defaults, etwin cell --print-default-params)")
+    _bpx_flag(p)
     p.add_argument("--transport", default=None,
                    help="an etwin transport metrics.json (or its directory): one cell per "
                         "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
