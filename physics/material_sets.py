@@ -20,7 +20,8 @@ Sections and keys (``[section] key (unit) [range]``; keys marked optional may be
   OCP_FUNCTIONS`) or ``ocp_table`` (``stoichiometry`` and ``voltage`` (V) lists, stoichiometry
   increasing, voltage falling); capacity (mAh/g, the theoretical one: c_max = capacity ·
   3.6 · ρ / F); solid_diffusivity (m2/s); reaction_rate_constant (m2.5/(mol0.5 s));
-  initial_stoichiometry (-); cutoff_voltage and max_voltage (V, the half cell's window vs Li).
+  initial_stoichiometry (-); electronic_conductivity (S/m, of the AM particles: the voxel
+  transport's AM phase); cutoff_voltage and max_voltage (V, the half cell's window vs Li).
 - ``[carbon_binder]``: density (g/cm3, dried with its nano-pores); compact_density (g/cm3);
   nanoporosity (-); dry_radius and swollen_radius (um, the CGMD particle); young_modulus (GPa)
   and cohesion_energy_density (kPa) at the binder's reference temperature and line speed;
@@ -72,6 +73,7 @@ FIELDS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
         "solid_diffusivity": ("m2/s", 1e-20, 1e-8, False),
         "reaction_rate_constant": ("m2.5/(mol0.5 s)", 1e-16, 1e-5, False),
         "initial_stoichiometry": ("-", 0.0, 1.0, False),
+        "electronic_conductivity": ("S/m", 1e-9, 1e8, False),
         "cutoff_voltage": ("V", -0.1, 6.0, False),
         "max_voltage": ("V", 0.0, 6.0, False),
     },
@@ -206,17 +208,28 @@ class MaterialSet:
     def cell_parameters(self, base=None):
         """:class:`physics.cell_params.CellParameters` with this AM's electrochemistry (OCP,
         c_max from the capacity, D_s, k, initial stoichiometry, density) and voltage window;
-        the rest (electrolyte, separator, foil, microstructure) from ``base``."""
+        the rest (electrolyte, separator, foil, microstructure) from ``base``.  An AM that
+        conducts better than the base electrode's (the NMC's 5e-3 S/m, whose film conducts
+        through its CBD) gets the solid phase's Bruggeman estimate σ_AM ε_AM^1.5 where that
+        exceeds the base's σ_eff, so a graphite is not held at the NMC film's CBD-limited
+        value; a transport result of the real structure (``cathode_from_transport``)
+        replaces it."""
         from physics.cell_params import CellParameters
+        from physics.transport import SIGMA_AM_S_M
 
         base = base or CellParameters()
         e = self.values["electrochemistry"]
+        sigma_am = e["electronic_conductivity"].value
+        sigma_solid = (sigma_am * base.cathode.active_volume_fraction ** 1.5
+                       if sigma_am > SIGMA_AM_S_M else 0.0)
         cathode = replace(
             base.cathode, ocp=self.ocp, max_concentration_mol_m3=self.max_concentration_mol_m3(),
             solid_diffusivity_m2_s=e["solid_diffusivity"].value,
             reaction_rate_constant=e["reaction_rate_constant"].value,
             initial_stoichiometry=e["initial_stoichiometry"].value,
-            active_density_kg_m3=self.value("active_material", "density") * 1e3)
+            active_density_kg_m3=self.value("active_material", "density") * 1e3,
+            electronic_conductivity_s_m=max(base.cathode.electronic_conductivity_s_m,
+                                            sigma_solid))
         return replace(base, cathode=cathode, cutoff_voltage_v=e["cutoff_voltage"].value,
                        max_voltage_v=e["max_voltage"].value)
 
@@ -435,7 +448,10 @@ def _ocp(table: dict, where: str):
                          "source = \"...\" }")
     if "ocp" in table:
         name = table["ocp"]["value"]
-        ocp_function(name)  # a known name (ValueError listing them)
+        try:
+            ocp_function(name)  # a known name (ValueError listing them)
+        except ValueError as err:
+            raise ValueError(f"{label} ocp: {err}") from None
         return name, table["ocp"]["source"]
     t = table["ocp_table"]
     if not isinstance(t, dict) or t.get("unit") != "V" or not isinstance(t.get("source"), str):

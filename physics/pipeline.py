@@ -424,19 +424,24 @@ def _calender(cache: StageCache, dry_key: dict, dried, inputs: ProcessInputs, fi
     return key, ParticleState.load(path), hit[1], cached, str(path)
 
 
-def _transport(cache: StageCache, calender_key: dict, calendered, fidelity: str, note):
-    from physics.transport import SolverSettings, transport_properties
+def _transport(cache: StageCache, calender_key: dict, calendered, fidelity: str, note,
+               materials=None):
+    from physics.transport import SIGMA_AM_S_M, SolverSettings, transport_properties
     from physics.voxel import am_size_classes, voxelize
 
     settings = SolverSettings()
     key = {"calendered": content_hash(calender_key), "voxel_um": FIDELITY_VOXEL_UM[fidelity],
            "settings": asdict(settings)}
+    sigma_am = SIGMA_AM_S_M
+    if materials is not None:  # keys without a material set predate the option
+        sigma_am = materials.value("electrochemistry", "electronic_conductivity")
+        key["sigma_am_s_m"] = sigma_am
     hit = cache.load("transport", key)
     if hit is None:
         note("transport", f"voxels of {FIDELITY_VOXEL_UM[fidelity]} µm, τ x/y/z and σ_z")
         micro = voxelize(calendered, FIDELITY_VOXEL_UM[fidelity])
         props = transport_properties(micro, directions="xyz", conduction_directions="z",
-                                     psd=False, settings=settings)
+                                     psd=False, settings=settings, sigma_am_s_m=sigma_am)
         radii, shares = am_size_classes(calendered)
         summary = {**props.summary(), "am_radii_um": list(radii),
                    "am_volume_fractions": list(shares)}
@@ -576,7 +581,8 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         cache, dry_key, dried, inputs, fidelity, note, detail, materials)
     wall["calender"] = time.perf_counter() - t
     t = time.perf_counter()
-    tr_key, summary, hits["transport"] = _transport(cache, cal_key, calendered, fidelity, note)
+    tr_key, summary, hits["transport"] = _transport(cache, cal_key, calendered, fidelity, note,
+                                                    materials)
     wall["transport"] = time.perf_counter() - t
     point = cal["point"]
     ratio = point["thickness_um"] / cal["thickness_dried_um"]

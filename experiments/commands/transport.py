@@ -9,7 +9,7 @@ import math
 import sys
 import time
 
-from experiments.commands.common import AddCommand, log
+from experiments.commands.common import AddCommand, add_materials_flag, log, materials_from
 from experiments.commands.convert import add_image_file_flags, labels_of, naming, raw_spec
 from experiments.files import json_safe, write_csv_atomic, write_json_atomic
 
@@ -233,6 +233,10 @@ def _cell_cases(args: argparse.Namespace) -> list[tuple[str, object]]:
     else:
         base = CellParameters.load(args.params) if args.params else CellParameters()
         source = args.params or "defaults"
+    materials = materials_from(args)
+    if materials is not None:  # the set's AM electrochemistry and window on that base
+        base = materials.cell_parameters(base)
+        source = f"{source} + {materials.name}"
     if not args.transport:
         return [(source, base)]
     path = Path(args.transport)
@@ -627,6 +631,8 @@ def register(add: AddCommand) -> None:
                         "key, or \"extends\": \"default\"|\"xu2019\" and the keys to change; "
                         "default: the paper's uncalendered electrode")
     _bpx_flag(p)
+    add_materials_flag(p, "its AM's electrochemistry and voltage window replace the "
+                          "--params/--bpx cathode's")
     p.add_argument("--transport", default=None,
                    help="an etwin transport metrics.json (or its directory): one cell per "
                         "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
@@ -703,10 +709,12 @@ def register(add: AddCommand) -> None:
             "projection), MacMullin number and tau_EIS = N_M · porosity. With --out writes "
             "impedance.csv, impedance_blocking_symmetric.csv, nyquist.png, "
             "nyquist_blocking.png and metrics.json.")
-    p.add_argument("--params", default=None, help="parameter file (JSON, SI units; default: the "
-                   "cell "
-                        "model's defaults, etwin cell --print-default-params)")
+    p.add_argument("--params", default=None,
+                   help="parameter file (JSON, SI units; default: the cell model's defaults, "
+                        "etwin cell --print-default-params)")
     _bpx_flag(p)
+    add_materials_flag(p, "its AM's electrochemistry and voltage window replace the "
+                          "--params/--bpx cathode's")
     p.add_argument("--transport", default=None,
                    help="an etwin transport metrics.json (or its directory): one cell per "
                         "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
