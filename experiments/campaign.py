@@ -26,11 +26,13 @@ import json
 import math
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from experiments.report import eta_text
 from optimize.loop import BOLoop
 from optimize.problem import Problem
 
@@ -119,6 +121,8 @@ def run_campaign(problem: Problem, experiment: str, *, executor: str = "local",
                                           filter_string="attributes.status = 'FINISHED'",
                                           max_results=10_000)
     completed = {int(r.data.params["iteration"]) for r in done}
+    todo = sum(it not in completed for it in range(problem.iterations))
+    loop_started = time.perf_counter()
     records = []
     for it in range(problem.iterations):
         if it in completed:
@@ -162,8 +166,11 @@ def run_campaign(problem: Problem, experiment: str, *, executor: str = "local",
                 Path(tmp, "iteration.json").write_text(json.dumps(record, indent=1))
                 mlflow.log_artifacts(tmp)
         records.append(record)
+        done = len(records)
         say(f"iteration {it}: best feasible {problem.objective} so far "
-            + (f"{best_v:.5g}" if math.isfinite(best_v) else "none"))
+            + (f"{best_v:.5g}" if math.isfinite(best_v) else "none")
+            + f" ({done} of {todo} iterations this run: "
+            + eta_text(done, todo, time.perf_counter() - loop_started) + ")")
     x, values, failed, rows = history(tracker, problem)
     loop = loop_of(rows, x, values, failed)
     best_i, best_v = loop.best()

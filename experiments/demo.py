@@ -24,6 +24,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 DEMO_EXPERIMENT = "demo"
+#: shares of the demo's time per step, measured on 2 cores at ``ci`` (docs/notebook/
+#: 2026-11-22-demo-run.md: 412 of 439 s in the process window); they turn the elapsed time
+#: into the estimate of the time left that each step's header prints
+STEP_SHARES = (0.94, 0.02, 0.005, 0.035)
 
 
 def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initial: int = 5,
@@ -33,7 +37,7 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     from experiments.calibrate import calibrate_tortuosity
     from experiments.files import write_csv_atomic, write_json_atomic
     from experiments.process_window import run_process_window, window_problem
-    from experiments.report import Section, write_report
+    from experiments.report import Section, eta_text, write_report
     from experiments.tracking import runs_dataframe, tracking_uri
     from experiments.training import run_training
     from experiments.variability import Distribution, run_variability
@@ -43,12 +47,19 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     timings = {}
+
+    def header(step: int, text: str) -> None:
+        done = sum(STEP_SHARES[:step - 1])
+        clock = eta_text(done, 1.0, time.perf_counter() - t0) if step > 1 else \
+            "about 7.5 min on 2 cores at ci"
+        log(f"[{step}/4] {text} ({clock})")
+
     window_settings = dict(porosity_band=(0.27, 0.31), tau_z_max=1.9, capacity_min=150.0,
                            fracture_max=0.1, fidelity=fidelity, initial=initial,
                            iterations=iterations, q=1, seed=0,
                            fixed={"coating_thickness_um": 80.0})
-    log(f"[1/4] process window, NMC, fidelity {fidelity}: {initial} Sobol + {iterations} BO "
-        "evaluations (dry once, then calender -> transport -> cell each)")
+    header(1, f"process window, NMC, fidelity {fidelity}: {initial} Sobol + {iterations} BO "
+              "evaluations (dry once, then calender -> transport -> cell each)")
     window = run_process_window(out / "process_window", ("nmc",), **window_settings,
                                 experiment=f"{DEMO_EXPERIMENT}-window", cache_dir=cache_dir,
                                 progress=not quiet, log=log)
@@ -56,7 +67,7 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     nmc = window["materials"]["nmc"]
     evaluations = f"{DEMO_EXPERIMENT}-window-nmc"
 
-    log("[2/4] GP surrogates of porosity, tau_z and capacity from the MLflow runs")
+    header(2, "GP surrogates of porosity, tau_z and capacity from the MLflow runs")
     t = time.perf_counter()
     frame = runs_dataframe(evaluations)
     train = run_training(frame, out / "surrogates",
@@ -67,7 +78,7 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     report = {"outputs": train["report"]}
     timings["surrogates_s"] = time.perf_counter() - t
 
-    log("[3/4] Bruggeman exponent from the simulated electrodes' ionic resistance")
+    header(3, "Bruggeman exponent from the simulated electrodes' ionic resistance")
     t = time.perf_counter()
     rows = [{"porosity": float(r["porosity"]), "thickness_um": float(r["electrode_thickness_um"]),
              "r_ion_ohm_cm2": float(r["r_ion_ohm_cm2"])} for _, r in frame.iterrows()]
@@ -78,13 +89,17 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     timings["calibration_s"] = time.perf_counter() - t
     alpha = calibration["parameters"]["alpha"]
 
-    log("[4/4] variability around the best run: thickness, porosity and the exponent")
+    header(4, "variability around the best run: thickness, porosity and the exponent")
     t = time.perf_counter()
     problem = window_problem("nmc", **{k: v for k, v in window_settings.items()})
     best = nmc["best"]["inputs"] if nmc["best"] else {n: float(
         frame.iloc[0][n]) for n in problem.names}
-    result = simulate(ProcessInputs(**problem.inputs([best[n] for n in problem.names])),
-                      fidelity, 0, cache_dir=cache_dir)  # every stage a cache hit
+    from experiments.batch import make_point
+
+    point = make_point(problem.inputs([best[n] for n in problem.names]), fidelity, 0, (1.0,),
+                       materials=problem.material_set)
+    result = simulate(ProcessInputs(**point["inputs"]), fidelity, 0, cache_dir=cache_dir,
+                      materials=problem.material_set)  # every stage a cache hit
     transport_file = out / "best_transport.json"
     write_json_atomic(transport_file, result.transport)
     thickness = result.electrode_thickness_um
@@ -94,7 +109,7 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     variability = run_variability(out / "variability", dists, transport=transport_file,
                                   n_full=48, n_train=24, n_surrogate=20000, n_sobol=2048,
                                   workers=2, experiment=f"{DEMO_EXPERIMENT}-variability",
-                                  quiet=quiet)
+                                  quiet=quiet, materials=problem.material_set)
     timings["variability_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
 

@@ -45,3 +45,12 @@ def write_report(out_dir: str | Path, title: str, sections: Sequence[Section]) -
         parts += [f"![{Path(p).stem}]({p})\n" for p in s.plots]
     text = "\n".join(parts)
     return write_atomic(Path(out_dir) / "report.md", lambda fh: fh.write(text.encode()))
+
+
+def eta_text(done: float, total: float, elapsed_s: float) -> str:
+    """'12.3 min elapsed, about 4.5 min left' for a share ``done`` of ``total`` work finished
+    after ``elapsed_s`` seconds (the rest at the rate so far); no estimate before any is done."""
+    text = f"{elapsed_s / 60:.1f} min elapsed"
+    if 0 < done < total:
+        text += f", about {elapsed_s * (total - done) / done / 60:.1f} min left"
+    return text

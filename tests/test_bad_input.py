@@ -60,6 +60,7 @@ def files(tmp_path_factory) -> dict[str, str]:
         paths[name] = str(d / name)
     paths["dir"] = str(d)
     paths["missing"] = str(d / "does_not_exist.npz")
+    paths["missing_materials"] = str(d / "does_not_exist.toml")
     paths["out"] = str(d / "out")
     return paths
 
@@ -194,6 +195,13 @@ CASES = [
     case("process-window", "--fracture-max", "2", field="fracture_max"),
     case("process-window", "--bounds", "pressure_mpa=-1:5", field="pressure_mpa"),
     case("process-window", "--coating-thickness-um", "5000", field="coating_thickness_um"),
+    # materials
+    case("materials", "--show", "unobtainium", field="unobtainium"),
+    case("materials", "--show", "{corrupt.toml}", field="corrupt.toml"),
+    case("simulate", "--materials", "{missing_materials}", "--no-track", field="--materials"),
+    # convert
+    case("convert", "{missing}", "{dir}/out.npz", field="does_not_exist"),
+    case("convert", "{good.npy}", "{dir}/image.xyz", field="xyz"),
     # demo
     case("demo", "--iterations", "50", field="--iterations"),
     case("demo", "--fidelity", "xl", field="fidelity"),
@@ -207,14 +215,15 @@ def test_there_are_at_least_60_cases_covering_every_command():
     parser = build_parser()
     sub = next(a for a in parser._actions if hasattr(a, "choices") and a.choices)
     assert len(CASES) >= 60
-    assert set(sub.choices) - commands <= {"runs", "convert"}
+    assert set(sub.choices) - commands <= {"runs"}
 
 
 @pytest.mark.parametrize("args,field", CASES)
 def test_bad_input_is_a_clear_error(args, field, files, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # any MLflow store or cache a command opens lands here
     names = {**files, "dried": str(DRIED)}
-    argv = [names[a[1:-1]] if a.startswith("{") else a for a in args]
+    argv = [names[a[1:-1]] if a.startswith("{") and a.endswith("}") else
+            a.replace("{dir}", names["dir"]) for a in args]
     try:
         status = main(argv)
     except SystemExit as stop:  # argparse's own errors (types, choices) exit directly
