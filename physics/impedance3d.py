@@ -261,7 +261,9 @@ def blocking_impedance_3d(image: np.ndarray, voxel_um: float, freq_hz=None,
     # from the collector face to the separator plane
     thickness_m = (n0 - 0.5 + settings.end_offset_voxels) * h
     k_z = solve_field(cond_xyz / kappa, 2, settings).k_eff
-    tau_z = porosity / k_z if k_z > 0 else math.inf
+    # τ on the pore fraction (TauFactor's): undefined (NaN) without pore voxels, where only
+    # the CBD's nano-pores conduct (physics/transport.py reports that case the same way)
+    tau_z = (porosity / k_z if k_z > 0 else math.inf) if porosity > 0 else math.nan
     if freq_hz is None:
         freq = resolved_frequencies_hz(thickness_m / (kappa * k_z) if k_z > 0 else math.inf,
                                        cell.double_layer_f_m2 * faces.sum() / (n1 * n2), n0)
@@ -286,9 +288,10 @@ def blocking_impedance_3d(image: np.ndarray, voxel_um: float, freq_hz=None,
         if progress is not None:
             progress(k + 1, freq.size)
     fit = fit_tlm(freq, z)
-    tau_eis = fit.r_ion_ohm_m2 * kappa * porosity / thickness_m
+    eps = porosity if porosity > 0 else math.nan  # τ_EIS = N_M ε: undefined without pores
+    tau_eis = fit.r_ion_ohm_m2 * kappa * eps / thickness_m
     r_ion_lf = 3.0 * (float(z[np.argmin(freq)].real) - fit.r_hf_ohm_m2)
-    tau_lf = r_ion_lf * kappa * porosity / thickness_m
+    tau_lf = r_ion_lf * kappa * eps / thickness_m
     return Impedance3D(freq, z, tuple(iterations), fit, float(tau_eis), float(tau_lf),
                        float(tau_z),
                        porosity, thickness_m * 1e6,

@@ -67,6 +67,17 @@ def test_a_wide_pore_with_lateral_gradients_still_reads_tau_one():
     assert r.fit.rms_relative_residual < 0.01
 
 
+def test_an_image_without_pore_voxels_has_no_pore_tau():
+    """CBD around an AM column: the CBD's nano-pores conduct and charge the AM's faces, but τ
+    on the pore fraction (0) is undefined: NaN, not 0."""
+    image = np.full((12, 4, 4), CBD, dtype=np.uint8)
+    image[:, 1:3, 1:3] = AM
+    r = blocking_impedance_3d(image, VOXEL_UM)
+    assert r.porosity == 0.0
+    assert np.isnan(r.tau_z) and np.isnan(r.tau_eis) and np.isnan(r.tau_eis_low_frequency)
+    assert r.fit.r_ion_ohm_m2 > 0
+
+
 def test_charging_faces_count_solid_surfaces_seen_by_the_electrolyte():
     img = np.array([[[PORE, AM, CBD, PORE]]], dtype=np.uint8).reshape(4, 1, 1)
     faces = charging_faces(img, np.ones(img.shape, dtype=bool))
