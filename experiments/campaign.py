@@ -56,10 +56,13 @@ def history(tracker, problem: Problem) -> tuple[np.ndarray, dict[str, np.ndarray
             break
     rates = ",".join(f"{c:g}" for c in problem.c_rates)
     tiers = problem.fidelities or (problem.fidelity,)
+    m = problem.material_set  # runs of another material set are another problem's
+    materials = f"{m.name} ({m.digest()})" if m is not None else ""
     rows = []
     for run in runs:
         p = run.data.params
-        if p.get("fidelity") not in tiers or p.get("c_rates") != rates:
+        if p.get("fidelity") not in tiers or p.get("c_rates") != rates \
+                or p.get("materials", "") != materials:
             continue
         try:
             if any(not math.isclose(float(p[k]), v, rel_tol=1e-9)

@@ -222,16 +222,18 @@ def run_process_window(out_dir: str | Path, materials: Sequence[str] = ("nmc", "
                            for i in range(len(x))]
             write_csv_atomic(out / f"evaluations_{material}.csv", evaluations)
             w = windows[material]["window_mpa"]
+            held = {**(problem.material_set.process_defaults() if problem.material_set
+                       else {}), **problem.fixed}  # the set's defaults, then [fixed]
             summary["materials"][material] = {
-                "fixed": problem.fixed, "evaluations": len(x), "failed": int(failed.sum()),
+                "fixed": held, "evaluations": len(x), "failed": int(failed.sum()),
                 "feasible": int(sum(feasible)),
                 "best": ({"inputs": anchor, "capacity_1C_mah_g": best_value}
                          if k is not None else None),
                 "pressure_window_mpa_at_nominal": w, "nominal": nominal,
                 "loop_best": loop.get("best")}
             sections.append(Section(
-                f"{material} (E = {problem.fixed['am_young_modulus_gpa']:g} GPa, crushing "
-                f"strength {problem.fixed['am_fracture_strength_mpa']:g} MPa)",
+                f"{material} (E = {held['am_young_modulus_gpa']:g} GPa, crushing "
+                f"strength {held['am_fracture_strength_mpa']:g} MPa)",
                 f"{len(x)} evaluations ({int(failed.sum())} failed), {sum(feasible)} "
                 f"feasible.  " + (
                     f"Best feasible 1C capacity {best_value:.1f} mAh/g at "
