@@ -17,13 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 
 def best_of(fn, repeat: int):
@@ -41,9 +37,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
-    from test_cell import xu2019_parameters
-
     from physics.cell import Mesh, discharge, impedance
+    from physics.cell_params import xu2019_parameters
     from physics.impedance import frequencies_hz
 
     params = xu2019_parameters()

@@ -13,7 +13,7 @@ from physics.cell_params import (
     CathodeParameters,
     CellParameters,
     LithiumFoilParameters,
-    SeparatorParameters,
+    xu2019_parameters,
 )
 from physics.ocp import ocp_function
 
@@ -115,24 +115,6 @@ def test_a_current_beyond_the_cut_off_at_once_delivers_nothing():
 def test_a_stopped_solve_says_where():
     with pytest.raises(RuntimeError, match=r"stopped after 3 steps .* above the cut-off"):
         discharge(THIN, c_rate=1.0, max_steps=3)
-
-
-def xu2019_parameters() -> CellParameters:
-    """PyBaMM's half-cell set Xu2019 in this model's terms (Bruggeman 1.5: τ = ε^-0.5)."""
-    eps = 0.331
-    return CellParameters(
-        cathode=CathodeParameters(
-            thickness_m=42e-6, porosity=eps, active_volume_fraction=0.518,
-            cbd_volume_fraction=0.0, tortuosity_factor=eps ** -0.5,
-            electronic_conductivity_s_m=100.0 * 0.518 ** 1.5, particle_radii_m=(5.3e-6,),
-            particle_volume_fractions=(1.0,), solid_diffusivity_m2_s=1e-14,
-            max_concentration_mol_m3=48230.0, initial_stoichiometry=4631.0 / 48230.0,
-            reaction_rate_constant=5.76e-11, ocp="nmc_xu2019"),
-        separator=SeparatorParameters(thickness_m=25e-6, porosity=0.39,
-                                      tortuosity_factor=0.39 ** -0.5),
-        lithium_foil=LithiumFoilParameters(
-            exchange_current_density_a_m2=3.5e-8 * FARADAY * (1 / 1.3e-5) ** 0.7 * 1000 ** 0.3),
-        cutoff_voltage_v=3.0)
 
 
 def test_agrees_with_pybamm_dfn_half_cell():

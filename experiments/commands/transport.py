@@ -565,6 +565,22 @@ def _contact_flags(p: argparse.ArgumentParser) -> None:
                         "(default inf: none)")
 
 
+def _cell_input_flags(p: argparse.ArgumentParser) -> None:
+    """Where ``etwin cell`` and ``etwin eis`` take the cell from (:func:`_cell_cases`)."""
+    p.add_argument("--params", default=None,
+                   help="parameter file (JSON, SI units; see etwin cell --print-default-params)"
+                        ": every key, or \"extends\": \"default\"|\"xu2019\" and the keys to "
+                        "change; default: the paper's uncalendered electrode")
+    _bpx_flag(p)
+    add_materials_flag(p, "its AM's electrochemistry and voltage window replace the "
+                          "--params/--bpx cathode's")
+    p.add_argument("--transport", default=None,
+                   help="an etwin transport metrics.json (or its directory): one cell per "
+                        "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
+                        "surface area and AM size classes from it, the rest from --params "
+                        "or --bpx (default: none, the --params cathode)")
+
+
 def register(add: AddCommand) -> None:
     """The parsers of this group's commands."""
     p = add("transport", cmd_transport,
@@ -626,18 +642,7 @@ def register(add: AddCommand) -> None:
             "to the cut-off; prints capacity (mAh/g AM), energy, mean voltage; with --out "
             "writes discharge.csv, discharge.png and metrics.json. With --transport, one cell "
             "per structure of an etwin transport result (cases.csv).")
-    p.add_argument("--params", default=None,
-                   help="parameter file (JSON, SI units; see --print-default-params): every "
-                        "key, or \"extends\": \"default\"|\"xu2019\" and the keys to change; "
-                        "default: the paper's uncalendered electrode")
-    _bpx_flag(p)
-    add_materials_flag(p, "its AM's electrochemistry and voltage window replace the "
-                          "--params/--bpx cathode's")
-    p.add_argument("--transport", default=None,
-                   help="an etwin transport metrics.json (or its directory): one cell per "
-                        "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
-                        "surface area and AM size classes from it, the rest from --params "
-                        "or --bpx (default: none, the --params cathode)")
+    _cell_input_flags(p)
     p.add_argument("--c-rate", type=float, default=1.0,
                    help="discharge rate in C, in [0.001, 100] (default 1); what 1C is: "
                         "--c-rate-basis")
@@ -709,17 +714,7 @@ def register(add: AddCommand) -> None:
             "projection), MacMullin number and tau_EIS = N_M · porosity. With --out writes "
             "impedance.csv, impedance_blocking_symmetric.csv, nyquist.png, "
             "nyquist_blocking.png and metrics.json.")
-    p.add_argument("--params", default=None,
-                   help="parameter file (JSON, SI units; default: the cell model's defaults, "
-                        "etwin cell --print-default-params)")
-    _bpx_flag(p)
-    add_materials_flag(p, "its AM's electrochemistry and voltage window replace the "
-                          "--params/--bpx cathode's")
-    p.add_argument("--transport", default=None,
-                   help="an etwin transport metrics.json (or its directory): one cell per "
-                        "structure, the cathode's thickness, porosity, fractions, τ_z, σ_eff,z, "
-                        "surface area and AM size classes from it, the rest from --params "
-                        "(default: none, the --params cathode)")
+    _cell_input_flags(p)
     p.add_argument("--f-min-hz", type=float, default=1.0, help="lowest frequency in Hz, > 0 "
                    "(default 1)")
     p.add_argument("--f-max-hz", type=float, default=1e7, help="highest frequency in Hz, above "
