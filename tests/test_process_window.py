@@ -31,12 +31,14 @@ def test_problem_per_material_and_bad_settings():
                          fracture_max=0.05)
     graphite = window_problem("graphite", porosity_band=BAND, tau_z_max=1.7, capacity_min=150,
                               fracture_max=0.05)
-    assert nmc.fixed["am_young_modulus_gpa"] == 200 and graphite.fixed[
-        "am_young_modulus_gpa"] == 15
+    # the materials are material sets: their modulus and strength are the inputs' defaults
+    assert nmc.materials == "nmc111" and graphite.materials == "graphite"
+    assert nmc.material_set.process_defaults()["am_young_modulus_gpa"] == 200
+    assert graphite.material_set.process_defaults()["am_young_modulus_gpa"] == 15
     assert {c.output for c in nmc.constraints} == {"porosity", "tau_z", "capacity_1C_mah_g",
                                                     "fractured_fraction"}
     assert nmc.log_inputs == ("pressure_mpa",)
-    with pytest.raises(ValueError, match="unknown material 'lfp'"):
+    with pytest.raises(ValueError, match="--materials 'lfp' is unknown"):
         window_problem("lfp", porosity_band=BAND, tau_z_max=1.7, capacity_min=150,
                        fracture_max=0.05)
     with pytest.raises(ValueError, match="porosity band must satisfy"):
@@ -54,7 +56,7 @@ def test_window_maps_find_the_known_windows_and_they_differ(tmp_path, monkeypatc
         tracker = Tracker(f"process-window-{material}")
         for x in sobol_design(problem, problem.initial, problem.seed):
             point = make_point(problem.inputs(x), problem.fidelity, problem.seed,
-                               problem.c_rates)
+                               problem.c_rates, materials=problem.material_set)
             tracker.log(point, {"status": "ok",
                                 "metrics": known_outputs(point["inputs"], material)},
                         tags={"iteration": "initial"})
