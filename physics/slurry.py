@@ -222,6 +222,10 @@ def minimum_column_side_um(recipe: Recipe, n_am: int) -> float:
     meets its own periodic image."""
     radius, _, lj = _dynamic(_particles(recipe, n_am), SLURRY_FORCE_FIELD,
                              recipe.slurry_cbd_radius_um())
+    return _minimum_side_um(radius, lj)
+
+
+def _minimum_side_um(radius: np.ndarray, lj: np.ndarray) -> float:
     reach = np.maximum(radius, 0.5 * lj[2])
     return float(2.0 * (2.0 * reach.max() + 0.3 * radius.min()) * 1.05)
 
@@ -254,7 +258,7 @@ def build_slurry(recipe: Recipe, n_am: int, box_xy_um: float, seed: int,
     col = _particles(recipe, n_am)
     r_cbd = recipe.slurry_cbd_radius_um()
     radius, mass, lj = _dynamic(col, SLURRY_FORCE_FIELD, r_cbd)
-    min_xy = minimum_column_side_um(recipe, n_am)
+    min_xy = _minimum_side_um(radius, lj)
     if not box_xy_um > min_xy:
         raise ValueError(f"box_xy_um = {box_xy_um} µm is too small for the largest particle: "
                          f"the allowed range is ({min_xy:.3g}, inf) µm for this recipe")

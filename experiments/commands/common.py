@@ -118,3 +118,16 @@ def materials_from(args: argparse.Namespace):
     from physics.material_sets import load_material_set
 
     return load_material_set(args.materials)
+
+
+def add_batch_flags(p: argparse.ArgumentParser, cache_dir: bool = True) -> None:
+    """Where the simulations of a sweep or a BO campaign run (experiments/batch.py)."""
+    p.add_argument("--executor", default="local",
+                   help="local (process pool, default), dask-local (Dask LocalCluster) or "
+                        "tcp://host:port (a Dask scheduler, e.g. dask-jobqueue SLURM)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="parallel simulations, in [1, 1024] (default: the cores, at most the "
+                        "points)")
+    if cache_dir:
+        p.add_argument("--cache-dir", default=None,
+                       help="stage cache (default $ETWIN_CACHE_DIR or ./etwin_cache)")

@@ -7,6 +7,7 @@ import dataclasses
 
 from experiments.commands.common import (
     AddCommand,
+    add_batch_flags,
     add_materials_flag,
     check_cache_dir,
     float_pair,
@@ -238,15 +239,7 @@ def register(add: AddCommand) -> None:
                         "--fidelity); the loop picks point and tier by correlation per cost "
                         "(optimize/multifidelity.py) and reports the cost spent per tier "
                         "(default: --fidelity alone)")
-    p.add_argument("--executor", default="local",
-                   help="local (default), dask-local or tcp://host:port (as etwin "
-                        "sweep)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="parallel simulations, in [1, 1024] (default: the cores, at most the "
-                        "points)")
-    p.add_argument("--cache-dir", default=None,
-                   help="stage cache (default $ETWIN_CACHE_DIR or ./etwin_cache, as etwin "
-                        "simulate)")
+    add_batch_flags(p)
     p.add_argument("--out", default=None,
                    help="write history.csv, result.json and convergence.png here (default: none)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -454,14 +447,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--experiment", default="process-window",
                    help="MLflow experiment of the job (evaluations in <experiment>-<material>; "
                         "default process-window)")
-    p.add_argument("--executor", default="local",
-                   help="local (default), dask-local or tcp://host:port (as etwin sweep)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="parallel simulations, in [1, 1024] (default: the cores, at most the "
-                        "points)")
-    p.add_argument("--cache-dir", default=None,
-                   help="stage cache (default $ETWIN_CACHE_DIR or ./etwin_cache, as etwin "
-                        "simulate)")
+    add_batch_flags(p)
     p.add_argument("--out", default="process_window",
                    help="report folder (default process_window)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")

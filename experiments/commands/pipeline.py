@@ -8,6 +8,7 @@ import time
 
 from experiments.commands.common import (
     AddCommand,
+    add_batch_flags,
     add_materials_flag,
     check_cache_dir,
     integer_list,
@@ -310,11 +311,7 @@ def register(add: AddCommand) -> None:
     p.add_argument("--seeds", default="0",
                    help="simulation seeds, comma-separated integers >= 0; each point runs once per "
                         "seed (default 0)")
-    p.add_argument("--executor", default="local",
-                   help="local (process pool, default), dask-local (Dask LocalCluster) or "
-                        "tcp://host:port (a Dask scheduler, e.g. dask-jobqueue SLURM)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="parallel simulations (default: the cores, at most the points)")
+    add_batch_flags(p, cache_dir=False)  # add_pipeline_options has --cache-dir
     add_pipeline_options(p)
 
     p = add("runs", cmd_runs,
