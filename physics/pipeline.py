@@ -45,7 +45,7 @@ import numpy as np
 from physics.fidelity import FIDELITY_N_AM, FIDELITY_VOXEL_UM, check_fidelity
 
 STAGES = ("dry", "calender", "transport", "cell")
-STAGE_VERSIONS = {"dry": 2, "calender": 3, "transport": 1, "cell": 3, "cell3d": 2}
+STAGE_VERSIONS = {"dry": 2, "calender": 3, "transport": 2, "cell": 3, "cell3d": 2}
 CELL_MODELS = ("p2d", "3d")
 CELL3D_VOXEL_UM = 1.0  # voxel of the 3-D cell stage (0.5 µm: ~8x the unknowns, ~15x the time)
 DEFAULT_CACHE_DIR = "etwin_cache"
@@ -271,17 +271,20 @@ class RunResult:
     """One simulation: structure, transport and cell outputs, time per stage.
 
     Attributes (units in the names): ``porosity`` is the voxel porosity of the calendered
-    column (the one its transport sees), ``porosity_particles`` the particle porosity after
-    spring-back; ``floor_speed_at_target`` is 1.0 when the roll reached the target pressure at
-    the floor plane speed (:class:`physics.calender.PressPoint`), 0.0 when not and NaN for a
-    calender stage cached before that reading existed; ``capacity_mah_g`` maps each C-rate to
-    the discharge capacity per gram of AM and ``areal_capacity_mah_cm2`` to the capacity per
-    electrode area; ``wall_s``
-    and ``cache_hit`` are per stage, and ``compute_s`` the seconds each stage took when it was
-    computed (its ``wall_s`` where computed here, the cache's record where read from it, None
-    where the cache holds none).  ``curves`` holds the discharge curves, the blocking
-    spectrum and the press trace; ``structure_path`` the calendered structure (.npz);
-    ``transport`` the voxel transport result (``etwin transport`` metrics).
+    film between its exact bounds (the top voxel layer by its share inside the film,
+    :func:`physics.voxel.film_phase_fractions`; its transport image's own pore fraction is
+    ``transport["porosity_image"]``), ``porosity_particles`` the particle porosity after
+    spring-back (sphere volumes, overlaps ignored); ``floor_speed_at_target`` is 1.0 when
+    the roll reached the target pressure at the floor plane speed
+    (:class:`physics.calender.PressPoint`), 0.0 when not and NaN for a calender stage
+    cached before that reading existed; ``capacity_mah_g`` maps each C-rate to the
+    discharge capacity per gram of AM and ``areal_capacity_mah_cm2`` to the capacity per
+    electrode area; ``wall_s`` and ``cache_hit`` are per stage, and ``compute_s`` the
+    seconds each stage took when it was computed (its ``wall_s`` where computed here, the
+    cache's record where read from it, None where the cache holds none).  ``curves`` holds
+    the discharge curves, the blocking spectrum and the press trace; ``structure_path`` the
+    calendered structure (.npz); ``transport`` the voxel transport result (``etwin
+    transport`` metrics).
     """
 
     inputs: ProcessInputs
@@ -426,8 +429,8 @@ def _calender(cache: StageCache, dry_key: dict, dried, inputs: ProcessInputs, fi
 
 def _transport(cache: StageCache, calender_key: dict, calendered, fidelity: str, note,
                materials=None):
-    from physics.transport import SIGMA_AM_S_M, SolverSettings, transport_properties
-    from physics.voxel import am_size_classes, voxelize
+    from physics.transport import SIGMA_AM_S_M, SolverSettings, film_summary, transport_properties
+    from physics.voxel import am_size_classes, film_phase_fractions, voxelize
 
     settings = SolverSettings()
     key = {"calendered": content_hash(calender_key), "voxel_um": FIDELITY_VOXEL_UM[fidelity],
@@ -443,7 +446,8 @@ def _transport(cache: StageCache, calender_key: dict, calendered, fidelity: str,
         props = transport_properties(micro, directions="xyz", conduction_directions="z",
                                      psd=False, settings=settings, sigma_am_s_m=sigma_am)
         radii, shares = am_size_classes(calendered)
-        summary = {**props.summary(), "am_radii_um": list(radii),
+        film = film_phase_fractions(calendered, FIDELITY_VOXEL_UM[fidelity])
+        summary = {**film_summary(props.summary(), film), "am_radii_um": list(radii),
                    "am_volume_fractions": list(shares)}
         path = cache.store("transport", key, {"summary": summary})
         hit, cached = (path, {"summary": summary}), False

@@ -859,3 +859,24 @@ def transport_properties(micro: Microstructure, directions: str = "xyz",
         cbd_percolates=cbd, am_pore_area_per_volume_um=a_pore,
         am_cbd_area_per_volume_um=a_cbd, psd=dist, slice_fractions=slice_fractions(img),
         wall_s=wall, fields=fields)
+
+
+def film_summary(summary: dict, film_fractions: dict[str, float]) -> dict:
+    """:meth:`TransportProperties.summary` of a film's transport image, restated for the film
+    between its exact bounds (``film_fractions``: :func:`physics.voxel.film_phase_fractions`).
+
+    The image holds round(thickness / edge) voxel layers, so its pore fraction steps with the
+    thickness (physics/voxel.py); ``porosity`` and ``fraction_<phase>`` become the film's
+    (the image's pore fraction stays as ``porosity_image``) and each pore-based ``tau_<d>`` is
+    restated on the film's porosity, τ = ε_film D0 / D_eff, with the image's D_eff (what the
+    cell takes, ε / τ, is the image's; the < half-layer difference in extent is not resolved).
+    """
+    out = dict(summary)
+    eps_image, eps_film = summary["porosity"], film_fractions["pore"]
+    out.update({"porosity": eps_film, "porosity_image": eps_image,
+                **{f"fraction_{k}": v for k, v in film_fractions.items()}})
+    for d in DIRECTIONS:
+        tau = summary.get(f"tau_{d}")
+        if tau is not None and eps_image > 0 and math.isfinite(tau):
+            out[f"tau_{d}"] = tau * eps_film / eps_image
+    return out

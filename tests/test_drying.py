@@ -134,3 +134,39 @@ def test_a_blown_up_sub_block_is_rerun_with_half_the_step_and_the_step_comes_bac
         t_prev = row["time_us"]
 
 
+
+
+def test_a_step_that_keeps_blowing_up_after_coming_back_settles_at_half(monkeypatch):
+    """A stand-in integration that blows up after 10 sub-blocks at the full step, every
+    time (a slurry whose steady state needs the smaller step): each blow-up after the first
+    doubling-back doubles the stable stretch asked before the next one, so over 100 000
+    nominal steps the run blows up 8 times (not once per ~30 sub-blocks, ~70) and every
+    block lasts its nominal simulated time."""
+    import physics.slurry as slurry
+    from physics.engine import EngineInstability
+
+    class Stand:
+        dt, step_count, stage, full = 0.001, 0, "slurry", 0
+
+        def snapshot(self):
+            return {"step_count": self.step_count}
+
+        def restore(self, snap):
+            self.step_count = snap["step_count"]
+
+    def sub_block(sim, *args):
+        if sim.dt > 0.75e-3:
+            sim.full += 1
+            if sim.full > 10:
+                sim.full = 0
+                raise EngineInstability("stand-in blow-up")
+        sim.step_count += slurry.SUB_STEPS
+        return 1.0
+
+    monkeypatch.setattr(slurry, "_sub_block", sub_block)
+    sim, control = Stand(), slurry._StepControl()
+    for _ in range(200):
+        slurry._step_block(sim, TINY, None, None, 1.0, 500, control)
+    assert control.nominal_steps == pytest.approx(200 * 500)
+    assert 3 <= control.halvings <= 10 and control.restore_after >= 320  # measured: 8, 2560
+    assert control.scale == 0.5 and sim.dt == pytest.approx(0.0005)

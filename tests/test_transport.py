@@ -384,3 +384,46 @@ def test_bad_parameters_are_refused():
         diffusion_directions(micro, directions="xw")
     with pytest.raises(ValueError, match="voxel_um"):
         Microstructure(np.zeros((4, 4, 4), np.uint8), -1.0)
+
+
+def test_film_porosity_moves_continuously_with_the_film_top():
+    """Non-overlapping spheres under a ceiling at heights spanning three voxel layers: the film's
+    pore fraction (partial-volume top layer) follows the exact 1 - V_spheres / V_film within
+    0.004 at every height, while the round(thickness / edge)-layer image's steps by the
+    layer it adds or drops; and the film summary restates τ on the film's porosity."""
+    from physics.state import AM_SPECIES
+    from physics.transport import film_summary
+    from physics.voxel import film_phase_fractions
+
+    rng = np.random.default_rng(3)
+    centres, radius = [], 0.45
+    while len(centres) < 60:  # random sequential addition in a 5 x 5 x 3.5 µm slab
+        c = rng.uniform([0, 0, radius], [5, 5, 3.5 - radius])
+        if all(np.linalg.norm(np.r_[(c[:2] - o[:2] + 2.5) % 5 - 2.5, c[2] - o[2]])
+               > 2 * radius for o in centres):
+            centres.append(c)
+    n = len(centres)
+    solid_um3 = n * 4 / 3 * math.pi * radius ** 3
+    film, image = [], []
+    tops = np.linspace(3.5, 3.8, 13)  # three layers of 0.1 µm
+    for top in tops:
+        state = ParticleState(
+            position_um=np.array(centres), radius_um=np.full(n, radius),
+            species=np.full(n, AM_SPECIES), mass_pg=np.full(n, 4 / 3 * math.pi * radius ** 3),
+            density_g_cm3=np.ones(n), box_lo_um=np.zeros(3), box_hi_um=np.array([5, 5, 5.0]),
+            periodic=np.array([True, True, False]), wall_z_um=np.array([0.0, top]),
+            wall_side=np.array([1, -1]))
+        fr = film_phase_fractions(state, 0.1)
+        assert fr["pore"] + fr["AM"] + fr["CBD"] == pytest.approx(1.0)
+        assert fr["pore"] == pytest.approx(1 - solid_um3 / (25 * top), abs=0.004)
+        film.append(fr["pore"])
+        image.append(voxelize(state, 0.1).porosity)
+    assert np.all(np.diff(film) > 0)  # more headspace, more pore: never a step back
+    exact = 1 - solid_um3 / (25 * tops)
+    assert np.max(np.abs(np.array(image) - exact)) > 2 * np.max(np.abs(np.array(film) - exact))
+    restated = film_summary({"porosity": 0.30, "tau_z": 2.0, "tau_x": math.inf,
+                             "fraction_pore": 0.30, "fraction_AM": 0.6, "fraction_CBD": 0.1},
+                            {"pore": 0.33, "AM": 0.58, "CBD": 0.09})
+    assert restated["porosity"] == 0.33 and restated["porosity_image"] == 0.30
+    assert restated["tau_z"] == pytest.approx(2.2) and restated["tau_x"] == math.inf
+    assert restated["fraction_AM"] == 0.58

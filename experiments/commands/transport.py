@@ -21,18 +21,20 @@ def _transport_inputs(path_text: str, voxel_um: float, raw=None,
     a .raw volume read as ``raw``, a :class:`physics.formats.RawSpec`; grey values mapped to
     phases by ``labels``), a ParticleState .npz, or a directory of calendered_*.npz (else
     dried.npz) structures.  A particle structure adds its AM size classes (``am_radii_um``,
-    ``am_volume_fractions``) for the cell model."""
+    ``am_volume_fractions``) for the cell model and the film's phase fractions between its
+    exact bounds (``film_fractions``, :func:`physics.transport.film_summary`)."""
     from pathlib import Path
 
     from physics.formats import RawSpec, read_image
     from physics.state import ParticleState
-    from physics.voxel import Microstructure, am_size_classes, voxelize
+    from physics.voxel import Microstructure, am_size_classes, film_phase_fractions, voxelize
 
     def from_state(path: Path) -> tuple[str, object, dict]:
         state = ParticleState.load(path)
         radii, shares = am_size_classes(state)
         return (path.name, voxelize(state, voxel_um, particle_ids=True),
-                {"am_radii_um": list(radii), "am_volume_fractions": list(shares)})
+                {"am_radii_um": list(radii), "am_volume_fractions": list(shares),
+                 "film_fractions": film_phase_fractions(state, voxel_um)})
 
     path = Path(path_text)
     suffix = path.suffix.lower()
@@ -129,7 +131,12 @@ def cmd_transport(args: argparse.Namespace) -> dict:
 
     from experiments.plots import plot_nyquist, plot_pore_size_distribution, plot_slice_fractions
     from physics.impedance import tlm_blocking_impedance
-    from physics.transport import ContactConductance, SolverSettings, transport_properties
+    from physics.transport import (
+        ContactConductance,
+        SolverSettings,
+        film_summary,
+        transport_properties,
+    )
 
     if not (math.isfinite(args.voxel_um) and 0.01 <= args.voxel_um <= 10.0):
         raise ValueError(f"--voxel-um must lie in [0.01, 10] µm, got {args.voxel_um}")
@@ -161,7 +168,10 @@ def cmd_transport(args: argparse.Namespace) -> dict:
             field_directions=field_directions)
         bar.update(bar.total - bar.n)
         bar.close()
-        summary = {"input": name, **props.summary(), **extra,
+        extra = dict(extra)
+        film = extra.pop("film_fractions", None)
+        measured = props.summary() if film is None else film_summary(props.summary(), film)
+        summary = {"input": name, **measured, **extra,
                    "iterations": {k: d.iterations for k, d in props.diffusion.items()}}
         for warning in summary.get("warnings", ()):
             log(f"{name}: warning: {warning}")
