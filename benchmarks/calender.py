@@ -67,17 +67,18 @@ def run(state: ParticleState, pressures: list[float], protocol: CalenderProtocol
         "porosity_uncalendered": res.initial.porosity,
         "points": [{k: v for k, v in p.summary().items() if not k.startswith("stress")}
                    for p in res.points],
-        "fit_r_squared": res.fit.r_squared if res.fit else None,
+        "fit_residual_sd": res.fit.residual_sd if res.fit else None,
     }
 
 
 def print_run(r: dict, label: str, copy: int) -> None:
-    fit = f"{r['fit_r_squared']:.4f}" if r["fit_r_squared"] is not None else "-"
+    fit = (f"{100 * r['fit_residual_sd']:.2f} pt" if r.get("fit_residual_sd") is not None
+           else "-")
     print(f"[{label}, copy {copy}] N = {r['n_particles']}, T = {r['temperature_c']:g} °C, "
           f"v_min = {r['min_plane_speed_m_s']} m/s, I = {r['inertial_number_target']:g}: "
           f"{r['steps']} steps of {r['dt_us'] * 1e3:.3f} ns in {r['wall_s']:.0f} s = "
           f"{r['particle_steps_per_s']:.3g} particle-steps/s; uncalendered porosity "
-          f"{100 * r['porosity_uncalendered']:.2f} %, fit R² {fit}")
+          f"{100 * r['porosity_uncalendered']:.2f} %, compaction-law RMS {fit}")
     print(f"  {'p_max MPa':>9s} {'porosity %':>10s} {'at max %':>8s} {'spring-back %':>13s} "
           f"{'I':>8s} {'dwell µs':>8s}")
     for p in r["points"]:

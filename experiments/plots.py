@@ -59,7 +59,8 @@ def plot_porosity_pressure(pressures_mpa, porosities, path: str | Path, *, poros
                            title: str = "") -> Path:
     """Porosity after recovery (and at maximum compression) against the maximum pressure,
     with the fitted compaction law; symmetric-log pressure axis (linear below 0.1 MPa, so the
-    uncalendered film sits at 0).  Points whose target the roll reached at the floor plane
+    uncalendered film sits at 0); ``fit`` a :class:`physics.compaction.CompactionFit`.  Points
+    whose target the roll reached at the floor plane
     speed (``floor_speed``, one bool per point) are drawn open."""
     import numpy as np
 
@@ -80,9 +81,11 @@ def plot_porosity_pressure(pressures_mpa, porosities, path: str | Path, *, poros
     if fit is not None:
         top = max(p.max(), 1e-9) * 1.1
         grid = np.concatenate([np.linspace(0.0, 0.1, 20), np.geomspace(0.1, max(top, 0.2), 200)])
-        ax.plot(grid, 100 * fit.porosity(grid), "-", color="tab:red", lw=1.0, alpha=0.7,
-                label=f"ε_min + (ε0 - ε_min) exp(-p/p_c), p_c = {fit.pressure_scale_mpa:.3g} "
-                      f"MPa, R² = {fit.r_squared:.4f}")
+        law = fit.law
+        ax.plot(grid, 100 * law.porosity(grid), "-", color="tab:red", lw=1.0, alpha=0.7,
+                label=f"ε_min + (ε0 - ε_min)(1 + m p / K0)^(-1/m): ε_min = "
+                      f"{100 * law.porosity_min:.1f} %, K0 = {law.modulus_mpa:.3g} MPa, "
+                      f"m = {law.modulus_slope:.3g}, RMS {100 * fit.residual_sd:.2f} pt")
     ax.set_xscale("symlog", linthresh=0.1, linscale=0.5)
     ax.set_xlim(left=0.0)
     ax.set_xlabel("maximum calendering pressure [MPa]")

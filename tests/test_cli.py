@@ -423,3 +423,23 @@ def test_cli_reference_page_is_current():
     text = cli_reference_markdown()
     assert "## etwin calibrate" in text and "`--n-am N_AM`" in text
     assert REFERENCE.read_text() == text, "run: python -m experiments.cli_reference --write"
+
+
+def test_simulate_hands_the_material_set_to_the_chain(monkeypatch, tmp_path, capsys):
+    """`etwin simulate --materials graphite` runs the chain on the graphite set (its recipe,
+    DEM materials and electrochemistry), not on Table 2's electrode with graphite's recipe
+    fractions: the pipeline receives the set."""
+    import physics.pipeline
+
+    seen = {}
+
+    def stand_in(inputs, fidelity, seed, **kw):
+        seen.update(kw, inputs=inputs)
+        raise RuntimeError("stand-in: stop before the physics")
+
+    monkeypatch.setattr(physics.pipeline, "simulate", stand_in)
+    rc = main(["simulate", "--materials", "graphite", "--fidelity", "ci", "--no-track",
+               "--quiet", "--cache-dir", str(tmp_path / "cache"), "--threads", "1"])
+    assert rc != 0 and "stand-in" in capsys.readouterr().err
+    assert seen["materials"].name == "graphite"
+    assert seen["inputs"].solid_content == pytest.approx(0.50)

@@ -68,9 +68,9 @@ def cmd_simulate(args: argparse.Namespace) -> dict:
     from experiments.batch import make_point, result_artifacts
     from physics.pipeline import ProcessInputs, simulate
 
+    materials = materials_from(args)
     point = make_point(_process_inputs_from_args(args), args.fidelity, args.seed,
-                       number_list(args.c_rates, "--c-rates"), args.cell_model,
-                       materials_from(args))
+                       number_list(args.c_rates, "--c-rates"), args.cell_model, materials)
     tracker = run_id = None
     if not args.no_track:
         from experiments.tracking import Tracker
@@ -88,7 +88,8 @@ def cmd_simulate(args: argparse.Namespace) -> dict:
     try:
         result = simulate(ProcessInputs(**point["inputs"]), point["fidelity"], point["seed"],
                           c_rates=point["c_rates"], cache_dir=args.cache_dir,
-                          cell_model=args.cell_model, progress=progress, detail=detail)
+                          cell_model=args.cell_model, materials=materials,
+                          progress=progress, detail=detail)
         payload = {"status": "ok", "metrics": result.metrics(), "cache_hit": result.cache_hit,
                    "compute_s": result.compute_s, "started": started, "ended": time.time()}
     except Exception as err:

@@ -276,8 +276,9 @@ def cmd_calender(args: argparse.Namespace) -> dict:
         "porosities": [p["porosity"] for p in points],
         "points": points,
         "fit": None if fit is None else {
-            "porosity_min": fit.porosity_min, "porosity_zero": fit.porosity_zero,
-            "pressure_scale_mpa": fit.pressure_scale_mpa, "r_squared": fit.r_squared},
+            **dataclasses.asdict(fit.law), "residual_sd": fit.residual_sd,
+            "law": "porosity_min + (porosity_initial - porosity_min) * (1 + modulus_slope * p "
+                   "/ modulus_mpa)^(-1/modulus_slope) (physics/compaction.py)"},
         "monotonic": bool(all(a["porosity"] >= b["porosity"]
                               for a, b in itertools.pairwise(points))),
         "am_cbd_rdf_peak_before": float(g_before.max()),

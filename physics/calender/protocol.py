@@ -2,7 +2,8 @@
 (``_Press``: film between the Al floor and the steel roll, inertial-number speed law, dwell
 servo), the shared loading path with one release per target pressure (:func:`calender`), the
 DEM-relaxed start (:func:`dem_relaxed`), results (:class:`PressPoint`,
-:class:`CalenderResult`) and the porosity-pressure fit (:func:`fit_compaction`).
+:class:`CalenderResult`) and the porosity-pressure fit (:func:`fit_compaction`, the law of
+:mod:`physics.compaction`).
 
 Units: µm, pg, µs inside (1 µm/µs = 1 m/s; force nN; pressure kPa); MPa, m/s, µs at the
 interface.  Protocol and its checks: ``physics.calender`` module docstring.
@@ -26,6 +27,7 @@ from physics.calender.binder import (
     scaled_contact_table,
 )
 from physics.calender.fracture import KPA_PER_MPA, am_contact_stress_mpa
+from physics.compaction import CompactionFit, fit_compaction_law
 from physics.engine import Langevin, Simulation, Wall, rayleigh_time_us
 from physics.materials import STEEL, Material, _check_range
 from physics.state import AM_SPECIES, ParticleState
@@ -213,21 +215,6 @@ class PressPoint:
 
 
 @dataclass(frozen=True)
-class CompactionFit:
-    """ε(p) = ε_min + (ε0 - ε_min) exp(-p/p_c) fitted by least squares (p in MPa)."""
-
-    porosity_min: float
-    porosity_zero: float
-    pressure_scale_mpa: float
-    r_squared: float
-
-    def porosity(self, pressure_mpa):
-        p = np.asarray(pressure_mpa, dtype=float)
-        return self.porosity_min + (self.porosity_zero - self.porosity_min) * np.exp(
-            -p / self.pressure_scale_mpa)
-
-
-@dataclass(frozen=True)
 class CalenderResult:
     """Porosity–pressure curve and everything measured on the way."""
 
@@ -318,37 +305,19 @@ def plane_speed_m_s(protocol: CalenderProtocol, thickness_um: float, diameter_um
 
 
 def fit_compaction(pressures_mpa: Sequence[float], porosities: Sequence[float],
-                   porosity_zero: float | None = None) -> CompactionFit | None:
-    """Least-squares fit of ε(p) = ε_min + (ε0 - ε_min) exp(-p/p_c) [p in MPa].
-
-    The uncalendered porosity enters as the point (0, ε0) when given.  This is the
-    Meyer–Kwade density–line-load law (J. Mater. Process. Technol. 249 (2017) 172) written for
-    porosity, since density = (1 - ε) ρ_solid.  Returns None for fewer than 4 points: three
-    points fit the three parameters exactly, and R² = 1 would say nothing about the law.
-    """
-    from scipy.optimize import curve_fit
-
-    p = np.asarray(pressures_mpa, dtype=float)
-    e = np.asarray(porosities, dtype=float)
-    if porosity_zero is not None:
-        p = np.concatenate([[0.0], p])
-        e = np.concatenate([[porosity_zero], e])
-    if p.size < 4:
+                   porosity_initial: float) -> CompactionFit | None:
+    """The curve's compaction law (:mod:`physics.compaction`) from the dried film's porosity
+    and the points after recovery: the full law (ε_min, K0, m) from 4 or more pressures,
+    Meyer's exponential law (m = 0) from 3, None below (the parameters would fit exactly and
+    say nothing about the law)."""
+    n = len(pressures_mpa)
+    if n < 3:
         return None
-
-    def law(x, e_min, e0, pc):
-        return e_min + (e0 - e_min) * np.exp(-x / pc)
-
-    guess = (float(e.min()) - 0.01, float(e.max()), float(np.median(p[p > 0])))
     try:
-        (e_min, e0, pc), _ = curve_fit(law, p, e, p0=guess, bounds=(
-            (0.0, 0.0, 1e-6), (1.0, 1.0, 1e5)), maxfev=20_000)
-    except RuntimeError:
+        return fit_compaction_law(np.r_[0.0, pressures_mpa], np.r_[porosity_initial, porosities],
+                                  exponential=n < 4)
+    except (RuntimeError, ValueError):  # no convergence, or no point denser than the film
         return None
-    resid = e - law(p, e_min, e0, pc)
-    ss_tot = float(np.sum((e - e.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else 1.0
-    return CompactionFit(float(e_min), float(e0), float(pc), r2)
 
 
 class _Press:
