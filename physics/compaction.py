@@ -69,7 +69,7 @@ class CompactionLaw:
             raise ValueError(f"modulus_slope = {self.modulus_slope}; allowed range [0, inf)")
 
     def _decay(self, pressure_mpa):
-        return _decay(pressure_mpa, self.modulus_mpa, self.modulus_slope)
+        return decay(pressure_mpa, self.modulus_mpa, self.modulus_slope)
 
     def porosity(self, pressure_mpa):
         """ε after spring-back at ``pressure_mpa`` [MPa] (>= 0; array or float)."""
@@ -109,7 +109,7 @@ class CompactionLaw:
                              self.modulus_slope)
 
 
-def _decay(pressure_mpa, modulus_mpa, modulus_slope):
+def decay(pressure_mpa, modulus_mpa, modulus_slope):
     """(ε - ε_min) / (ε0 - ε_min) at ``pressure_mpa`` (arrays broadcast)."""
     p = np.asarray(pressure_mpa, dtype=float)
     k = np.asarray(modulus_mpa, dtype=float)
@@ -119,8 +119,8 @@ def _decay(pressure_mpa, modulus_mpa, modulus_slope):
     return np.where(m < M_FLOOR, np.exp(-p / k), power)
 
 
-def _pressure(ratio, modulus_mpa, modulus_slope):
-    """The inverse of :func:`_decay`: the pressure [MPa] where it equals ``ratio`` in (0, 1]."""
+def pressure_of_decay(ratio, modulus_mpa, modulus_slope):
+    """The inverse of :func:`decay`: the pressure [MPa] where it equals ``ratio`` in (0, 1]."""
     r = np.asarray(ratio, dtype=float)
     k = np.asarray(modulus_mpa, dtype=float)
     m = np.asarray(modulus_slope, dtype=float)
@@ -195,7 +195,7 @@ class CompactionFit:
         e0s = e0 + (rng.normal(0.0, porosity_initial_sd, size=n) if porosity_initial_sd > 0
                     else np.zeros(n))
         ratio = (target - e_min) / np.maximum(e0s - e_min, 1e-12)
-        return _pressure(np.clip(ratio, 1e-9, 1.0), k, m)
+        return pressure_of_decay(np.clip(ratio, 1e-9, 1.0), k, m)
 
     def pressure_interval_mpa(self, porosity: float, level: float = 0.9, n: int = 2000,
                               seed: int = 0, porosity_initial: float | None = None,
@@ -289,7 +289,7 @@ def _fit(p, e, e0s, e0, e_min_hi, sigma, exponential: bool, note: str) -> Compac
 
     def model(x, e_min, log_k, log_m=None):
         slope = 0.0 if log_m is None else math.exp(log_m)
-        return e_min + (e0s - e_min) * _decay(x, math.exp(log_k), slope)
+        return e_min + (e0s - e_min) * decay(x, math.exp(log_k), slope)
 
     start_min = min(max(0.0, float(e.min()) - 0.01), e_min_hi * 0.99)
     k_start = math.log(max(float(np.median(p)), 1e-3))
