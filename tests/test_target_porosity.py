@@ -153,7 +153,8 @@ def test_surrogate_inverted_beside_the_law(tmp_path):
     rng = np.random.default_rng(0)
     p = np.exp(rng.uniform(np.log(0.2), np.log(40.0), 48))
     phi = rng.uniform(0.66, 0.72, 48)
-    y = [TRUTH.with_initial(0.42 - 0.5 * (f - 0.69)).porosity(q) for q, f in zip(p, phi, strict=True)]
+    y = [TRUTH.with_initial(0.42 - 0.5 * (f - 0.69)).porosity(q)
+         for q, f in zip(p, phi, strict=True)]
     gp = GPSurrogate("porosity", ("pressure_mpa", "solid_content"), ("log_pressure",))
     folder = tmp_path / "train"
     folder.mkdir()
