@@ -21,18 +21,20 @@ within it of the law) and the measurement error of ε0.
 Roll gap.  Mass balance keeps the solid height h0 (1 - ε0), so the calendered film is
 h1 = h0 (1 - ε0) / (1 - ε*) thick after spring-back; in the nip it is h1 / (1 + s(p*)), with
 s the elastic spring-back (h_recovered - h_loaded) / h_loaded of the DEM press at p*
-(the curve's ``springback_percent`` column, else the shipped ``ci`` DEM table
-``physics/line_data/springback_paper_ci.json``, 3 films, paper protocol, interpolated in log p
-and held at its ends, else ``--springback-percent``).  The gap is the loaded thickness: roll
+(``--springback-percent`` if given, else the curve's ``springback_percent`` column, else the
+shipped ``ci`` DEM table ``physics/line_data/springback_paper_ci.json``, 3 films, paper
+protocol; interpolated in log p and held at its ends).  Its interval: the spring-back over the
+pressure interval ± z times its sd between films.  The gap is the loaded thickness: roll
 flattening and deflection are not modelled, so a real line adds its own gap offset.
 
 Solid content.  A batch that reports solid content φ but no dried porosity gets
 ε0 = ε0_nom + S (φ - φ_nom), S = dε0/dφ at the recipe's AM mass fraction w from a bilinear
 least-squares fit ε0 = a + b w + c φ + d w φ of the DEM-dried films over the recipe box
-(benchmarks/recipe_box.py; rows shipped in ``physics/line_data/recipe_box_dried_porosity.json``,
-30 AM per film, one seed each): S = c + d w with its standard error.  Only the slope is taken
-from the box: its 30-AM films sit at another absolute porosity than the curve's film, so the
-relation is anchored at the curve's dried film (ε0_nom at φ_nom).
+(benchmarks/recipe_box.py; rows shipped in
+``physics/line_data/recipe_box_dried_porosity.json``, 30 AM per film, one seed each):
+S = c + d w with its standard error.  Only the slope is taken from the box: its 30-AM films
+sit at another absolute porosity than the curve's film, so the relation is anchored at the
+curve's dried film (ε0_nom at φ_nom).
 
 DEM-trained surrogate (``--surrogate``).  The GP of ``porosity`` of ``etwin train`` over the
 process inputs; the batch's solid content and dried thickness enter as ``solid_content`` and
@@ -609,21 +611,35 @@ def _write_outputs(out: Path, summary: dict, nominal: Setpoint, rows: Sequence[S
                   "roll gap [µm]": s.roll_gap_um} for s in rows]
         if sur_rows:
             for t, u in zip(table, sur_rows, strict=True):
-                t["surrogate [MPa]"] = u["pressure_mpa"]
+                found = math.isfinite(u["pressure_mpa"])
+                t["surrogate [MPa]"] = u["pressure_mpa"] if found else "not reached"
                 t["surrogate interval [MPa]"] = (
-                    f"{u['pressure_lo_mpa']:.3g}–{u['pressure_hi_mpa']:.3g}")
+                    f"{u['pressure_lo_mpa']:.3g}–{u['pressure_hi_mpa']:.3g}" if found
+                    else u["note"])
         sections.append(Section("Batches", "Setpoints per row of the batch file "
                                 "(setpoints.csv holds every column).", table=table,
                                 plots=plots[2:]))
     if sur_nominal is not None:
         s = summary["surrogate"]
+        u = sur_nominal
+        if not math.isfinite(u["pressure_mpa"]):
+            verdict = f"It does not reach the target for the nominal film: {u['note']}."
+        else:
+            overlap = (u["pressure_lo_mpa"] <= nominal.pressure_hi_mpa
+                       and nominal.pressure_lo_mpa <= u["pressure_hi_mpa"])
+            verdict = (f"{u['pressure_mpa']:.3g} MPa ({u['pressure_lo_mpa']:.3g}–"
+                       f"{u['pressure_hi_mpa']:.3g}) for the nominal film against the law's "
+                       f"{nominal.pressure_mpa:.3g} MPa ({nominal.pressure_lo_mpa:.3g}–"
+                       f"{nominal.pressure_hi_mpa:.3g}): the intervals "
+                       + ("overlap." if overlap else
+                          "do not overlap: the surrogate's pipeline runs and the curve describe "
+                          "different films (fidelity, recipe, conditions), or the GP is poorly "
+                          "trained (read its etwin train report).")
+                       + (f" Note: {u['note']}." if u["note"] else ""))
         sections.append(Section("Surrogate against the closed-form law", (
             f"GP of porosity ({s['source']}; inputs {', '.join(s['inputs'])}; training "
             f"pressures {s['pressure_range_mpa'][0]:.3g}–{s['pressure_range_mpa'][1]:.3g} MPa):"
-            f" {sur_nominal['pressure_mpa']:.3g} MPa ({sur_nominal['pressure_lo_mpa']:.3g}–"
-            f"{sur_nominal['pressure_hi_mpa']:.3g}) for the nominal film against the law's "
-            f"{nominal.pressure_mpa:.3g} MPa ({nominal.pressure_lo_mpa:.3g}–"
-            f"{nominal.pressure_hi_mpa:.3g}). {sur_nominal['note']}")))
+            f" {verdict}")))
     write_report(out, "Porosity-targeting feed-forward control", sections)
     return ["report.md", "setpoints.csv", "line_spread.csv", "monte_carlo_samples.csv",
             *plots]
