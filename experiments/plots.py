@@ -659,3 +659,108 @@ def plot_lithiation(image, am_ids, stoichiometry, voxel_um: float, path: str | P
     fig.colorbar(shown, cax=axes[4], label="particle lithiation c_s/c_max [-]")
     fig.suptitle(title or "lithiation per particle")
     return _save(fig, path)
+
+
+def plot_compaction_response(curves, fit, nominal, surrogate, path: str | Path) -> Path:
+    """Porosity against pressure: the curves' points, the fitted law with its 90 % band
+    (parameter draws and the films' scatter), the target and the nominal setpoint with its
+    interval, and the surrogate's mean and band when given (``surrogate``: dict of
+    pressure_mpa, mean, lo, hi)."""
+    import numpy as np
+
+    from physics.compaction import decay
+
+    fig, ax = plt.subplots(figsize=(6.0, 4.2))
+    p_all = np.concatenate([c[0] for c in curves])
+    grid = np.geomspace(p_all.min() / 3, p_all.max(), 200)
+    law = fit.law.with_initial(nominal.dried_porosity)
+    e_min, k, m = fit.parameter_draws(400, seed=0)
+    draws = e_min[:, None] + (law.porosity_initial - e_min[:, None]) * decay(
+        grid[None, :], k[:, None], m[:, None])
+    draws = draws + np.random.default_rng(1).normal(0, fit.residual_sd, draws.shape)
+    lo, hi = np.percentile(draws, [5, 95], axis=0)
+    ax.fill_between(grid, 100 * lo, 100 * hi, color="C0", alpha=0.25,
+                    label="law, 90 % band (parameters + scatter)")
+    ax.plot(grid, 100 * law.porosity(grid), color="C0", label="law (nominal film)")
+    for k_curve, (p, e) in enumerate(curves):
+        ax.plot(p, 100 * np.asarray(e), "o", color="C3", ms=4,
+                label="DEM / measured points" if k_curve == 0 else None)
+    if surrogate is not None:
+        ax.fill_between(surrogate["pressure_mpa"], 100 * surrogate["lo"], 100 * surrogate["hi"],
+                        color="C2", alpha=0.2, label="surrogate, 90 % band")
+        ax.plot(surrogate["pressure_mpa"], 100 * surrogate["mean"], color="C2", ls="--",
+                label="surrogate (nominal inputs)")
+    ax.axhline(100 * nominal.target_porosity, color="k", lw=0.8, ls=":", label="target")
+    ax.axvspan(nominal.pressure_lo_mpa, nominal.pressure_hi_mpa, color="0.5", alpha=0.2)
+    ax.axvline(nominal.pressure_mpa, color="k", lw=1.0,
+               label=f"setpoint {nominal.pressure_mpa:.3g} MPa")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set_xlabel("pressure [MPa]")
+    ax.set_ylabel("porosity after spring-back [%]")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def plot_porosity_spread(samples: dict, target: float, tolerance: float,
+                         path: str | Path) -> Path:
+    """Histogram and empirical CDF of the calendered porosity of each line (``samples``:
+    label -> porosities), with the target ± tolerance band."""
+    import numpy as np
+
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10.0, 3.8))
+    values = np.concatenate(list(samples.values()))
+    lo, hi = np.percentile(values, [0.1, 99.9])
+    bins = np.linspace(100 * lo, 100 * hi, 50)
+    for k, (label, v) in enumerate(samples.items()):
+        v = 100 * np.sort(np.asarray(v))
+        ax1.hist(v, bins=bins, density=True, histtype="stepfilled" if k == 0 else "step",
+                 alpha=0.35 if k == 0 else 1.0, lw=1.4, color=f"C{k}",
+                 label=f"{label}: sd {np.std(v, ddof=1):.2f} pt")
+        ax2.plot(v, np.arange(1, v.size + 1) / v.size, color=f"C{k}", lw=1.4, label=label)
+    for ax in (ax1, ax2):
+        ax.axvspan(100 * (target - tolerance), 100 * (target + tolerance), color="0.6",
+                   alpha=0.25, label=f"target ± {100 * tolerance:g} pt" if ax is ax1 else None)
+        ax.axvline(100 * target, color="k", lw=0.8, ls=":")
+        ax.set_xlabel("calendered porosity [%]")
+        ax.grid(alpha=0.3)
+    ax1.set_ylabel("density [1/%]")
+    ax2.set_ylabel("cumulative share")
+    ax1.legend(fontsize=7)
+    ax2.legend(fontsize=7, loc="lower right")
+    return _save(fig, path)
+
+
+def plot_batch_setpoints(rows, surrogate_rows, path: str | Path) -> Path:
+    """Per batch (or web position): the pressure with its interval (law; surrogate when
+    given) and the roll gap with its interval."""
+    import numpy as np
+
+    positions = [getattr(r, "label", "") for r in rows]
+    x = np.arange(len(rows), dtype=float)
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(max(6.0, 0.35 * len(rows) + 3), 5.6),
+                                   sharex=True)
+    p = np.array([r.pressure_mpa for r in rows])
+    ax1.errorbar(x, p, yerr=[p - [r.pressure_lo_mpa for r in rows],
+                             [r.pressure_hi_mpa for r in rows] - p],
+                 fmt="o", color="C0", capsize=2, ms=4, label="closed-form law")
+    if surrogate_rows:
+        s = np.array([u["pressure_mpa"] for u in surrogate_rows], dtype=float)
+        lo = np.array([u["pressure_lo_mpa"] for u in surrogate_rows], dtype=float)
+        hi = np.array([u["pressure_hi_mpa"] for u in surrogate_rows], dtype=float)
+        ok = np.isfinite(s)
+        ax1.errorbar(x[ok] + 0.2, s[ok], yerr=[s[ok] - lo[ok], hi[ok] - s[ok]], fmt="s",
+                     color="C2", capsize=2, ms=4, label="surrogate")
+    ax1.set_yscale("log")
+    ax1.set_ylabel("pressure [MPa]")
+    ax1.legend(fontsize=7)
+    g = np.array([r.roll_gap_um for r in rows])
+    ax2.errorbar(x, g, yerr=[g - [r.roll_gap_lo_um for r in rows],
+                             [r.roll_gap_hi_um for r in rows] - g],
+                 fmt="o", color="C1", capsize=2, ms=4)
+    ax2.set_ylabel("roll gap [µm]")
+    ax2.set_xticks(x, positions, rotation=60 if len(rows) > 8 else 0, fontsize=7)
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+    return _save(fig, path)

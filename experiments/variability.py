@@ -31,6 +31,7 @@ from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from scipy import stats
@@ -58,7 +59,12 @@ CACHE_VERSION = 1
 @dataclass(frozen=True)
 class Distribution:
     """One varied input: ``normal`` (mean, sd), ``uniform`` (low, high) or ``lognormal``
-    (median, sd of the log).  Its 0.1-99.9 % quantiles must lie in the variable's range."""
+    (median, sd of the log).  Its 0.1-99.9 % quantiles must lie in the variable's range.
+    A job with other variables subclasses it with its own ``variables`` (name: (allowed
+    range, unit)) and ``example``."""
+
+    variables: ClassVar[dict] = VARIABLES
+    example: ClassVar[str] = "thickness_um=normal:70,1.5"
 
     name: str
     kind: str
@@ -66,8 +72,9 @@ class Distribution:
     b: float
 
     def __post_init__(self) -> None:
-        if self.name not in VARIABLES:
-            raise ValueError(f"unknown variable {self.name!r}; allowed: {', '.join(VARIABLES)}")
+        if self.name not in self.variables:
+            raise ValueError(f"unknown variable {self.name!r}; allowed: "
+                             f"{', '.join(self.variables)}")
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: unknown distribution {self.kind!r}; allowed: "
                              f"{', '.join(KINDS)}")
@@ -79,7 +86,7 @@ class Distribution:
             raise ValueError(f"{self.name}: uniform needs low < high, got {self.a}, {self.b}")
         if self.kind == "lognormal" and self.a <= 0:
             raise ValueError(f"{self.name}: the lognormal median must be > 0, got {self.a}")
-        (lo, hi), unit = VARIABLES[self.name]
+        (lo, hi), unit = self.variables[self.name]
         q = self.ppf(np.array([0.001, 0.999]))
         if q[0] < lo or q[1] > hi:
             raise ValueError(f"{self.name}: the 0.1-99.9 % range [{q[0]:.4g}, {q[1]:.4g}] "
@@ -87,14 +94,14 @@ class Distribution:
 
     @classmethod
     def parse(cls, spec: str) -> Distribution:
-        """``name=kind:a,b``, e.g. ``thickness_um=normal:70,1.5``."""
+        """``name=kind:a,b``, e.g. ``thickness_um=normal:70,1.5`` (``cls.example``)."""
         try:
             name, rest = spec.split("=", 1)
             kind, params = rest.split(":", 1)
             a, b = (float(v) for v in params.split(","))
         except ValueError:
             raise ValueError(f"--vary {spec!r}: expected NAME=KIND:A,B, e.g. "
-                             "thickness_um=normal:70,1.5") from None
+                             f"{cls.example}") from None
         return cls(name.strip(), kind.strip(), a, b)
 
     def _frozen(self):
@@ -106,6 +113,12 @@ class Distribution:
 
     def ppf(self, u: np.ndarray) -> np.ndarray:
         return self._frozen().ppf(u)
+
+    def mean(self) -> float:
+        return float(self._frozen().mean())
+
+    def sd(self) -> float:
+        return float(self._frozen().std())
 
     def describe(self) -> str:
         labels = {"normal": ("mean", "sd"), "uniform": ("low", "high"),

@@ -42,6 +42,17 @@ def files(tmp_path_factory) -> dict[str, str]:
     write("points_unknown.csv", "warp_factor\n9\n")
     write("points_text.csv", "pressure_mpa\nhigh\n")
     write("train.csv", "pressure_mpa,porosity\n5,0.3\n10,0.29\n20,0.28\n40,0.27\n")
+    write("batches_no_id.csv", "dried_porosity\n0.42\n")
+    write("batches_no_feed.csv", "batch,dried_thickness_um\nB1,80\n")
+    write("batches_porosity_1.3.csv", "batch,dried_porosity\nB1,1.3\n")
+    write("batches_text.csv", "batch,dried_porosity\nB1,abc\n")
+    write("batches_solids_0.95.csv", "batch,solid_content\nB1,0.95\n")
+    write("batches_thickness_neg.csv", "position_m,dried_porosity,dried_thickness_um\n"
+                                       "0,0.42,-80\n")
+    write("batches_dense.csv", "batch,dried_porosity\nB1,0.42\nB7,0.29\n")
+    write("batches_empty_row.csv", "batch,dried_porosity,solid_content\nB1,,\n")
+    write("curve_no_porosity.csv", "pressure_mpa,thickness_um\n0,80\n1,70\n2,68\n5,66\n")
+    write("curve_no_dried.csv", "pressure_mpa,porosity\n1,0.35\n2,0.32\n5,0.3\n20,0.28\n")
     write("truncated.npz", DRIED.read_bytes()[:2000])
     write("not_npz.npz", "this is text, not a zip archive")
     write("corrupt.npy", b"\x93NUMPY garbage")
@@ -189,6 +200,53 @@ CASES = [
     case("variability", "--vary", "porosity=gamma:1,2", field="gamma"),
     case("variability", "--n-full", "5", field="n_full"),
     case("variability", "--transport", "{corrupt.json}", field="corrupt.json"),
+    # target-porosity
+    case("target-porosity", "--target-porosity", "0.2", "--no-mlflow", "--out", "{dir}/tp",
+         field="target_porosity"),
+    case("target-porosity", "--target-porosity", "0.45", "--no-mlflow", "--out", "{dir}/tp",
+         field="target_porosity"),
+    case("target-porosity", "--target-porosity", "0.3", "--batches", "{batches_no_id.csv}",
+         "--no-mlflow", "--out", "{dir}/tp", field="position_m"),
+    case("target-porosity", "--target-porosity", "0.3", "--batches",
+         "{batches_no_feed.csv}", "--no-mlflow", "--out", "{dir}/tp", field="dried_porosity"),
+    case("target-porosity", "--target-porosity", "0.3", "--batches",
+         "{batches_porosity_1.3.csv}", "--no-mlflow", "--out", "{dir}/tp",
+         field="dried_porosity"),
+    case("target-porosity", "--target-porosity", "0.3", "--batches", "{batches_text.csv}",
+         "--no-mlflow", "--out", "{dir}/tp", field="dried_porosity"),
+    case("target-porosity", "--target-porosity", "0.3", "--batches",
+         "{batches_solids_0.95.csv}", "--no-mlflow", "--out", "{dir}/tp",
+         field="solid_content"),
+    case("target-porosity", "--target-porosity", "0.3", "--batches",
+         "{batches_thickness_neg.csv}", "--no-mlflow", "--out", "{dir}/tp",
+         field="dried_thickness_um"),
+    case("target-porosity", "--target-porosity", "0.3", "--batches", "{batches_dense.csv}",
+         "--no-mlflow", "--out", "{dir}/tp", field="'B7'"),
+    case("target-porosity", "--target-porosity", "0.3", "--batches",
+         "{batches_empty_row.csv}", "--no-mlflow", "--out", "{dir}/tp", field="line 2"),
+    case("target-porosity", "--target-porosity", "0.3", "--batches", "{empty.csv}",
+         "--no-mlflow", "--out", "{dir}/tp", field="batch"),
+    case("target-porosity", "--target-porosity", "0.3", "--curve",
+         "{curve_no_porosity.csv}", "--no-mlflow", "--out", "{dir}/tp", field="porosity"),
+    case("target-porosity", "--target-porosity", "0.3", "--curve", "{curve_no_dried.csv}",
+         "--no-mlflow", "--out", "{dir}/tp", field="dried film"),
+    case("target-porosity", "--target-porosity", "0.3", "--curve", "{corrupt.json}",
+         "--no-mlflow", "--out", "{dir}/tp", field="corrupt.json"),
+    case("target-porosity", "--target-porosity", "0.3", "--curve", "{missing}",
+         "--no-mlflow", "--out", "{dir}/tp", field="--curve"),
+    case("target-porosity", "--target-porosity", "0.3", "--pressure-max-mpa", "500",
+         "--no-mlflow", "--out", "{dir}/tp", field="pressure_max_mpa"),
+    case("target-porosity", "--target-porosity", "0.3", "--level", "2", "--no-mlflow",
+         "--out", "{dir}/tp", field="level"),
+    case("target-porosity", "--target-porosity", "0.3", "--vary",
+         "dried_porosity=normal:0.42", "--no-mlflow", "--out", "{dir}/tp",
+         field="dried_porosity"),
+    case("target-porosity", "--target-porosity", "0.3", "--vary", "porosity=normal:0.4,0.01",
+         "--no-mlflow", "--out", "{dir}/tp", field="porosity"),
+    case("target-porosity", "--target-porosity", "0.3", "--surrogate", "{missing}",
+         "--no-mlflow", "--out", "{dir}/tp", field="--surrogate"),
+    case("target-porosity", "--target-porosity", "0.3", "--am-mass-fraction", "0.5",
+         "--no-mlflow", "--out", "{dir}/tp", field="am_mass_fraction"),
     # process-window
     case("process-window", "--materials", "unobtanium", field="unobtanium"),
     case("process-window", "--porosity-band", "0.4,0.3", field="--porosity-band"),
