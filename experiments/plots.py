@@ -764,3 +764,105 @@ def plot_batch_setpoints(rows, surrogate_rows, path: str | Path) -> Path:
     for ax in (ax1, ax2):
         ax.grid(alpha=0.3)
     return _save(fig, path)
+
+
+def plot_crown_profiles(installed, optimum, path: str | Path) -> Path:
+    """The nip across the web with the installed and the optimum crown
+    (:class:`physics.crown.CrownSolution`): gap, line load, peak and mean nip pressure,
+    porosity after spring-back."""
+    fig, axes = plt.subplots(2, 2, figsize=(10.5, 7.0), sharex=True)
+    styles = (("installed", installed, "tab:red"), ("optimum", optimum, "tab:blue"))
+    for label, sol, color in styles:
+        name = f"{label}: crown {sol.crown_um:.3g} µm"
+        axes[0, 0].plot(sol.x_mm, sol.gap_um, color=color, label=name)
+        axes[0, 1].plot(sol.x_mm, sol.line_load_kn_m, color=color, label=name)
+        axes[1, 0].plot(sol.x_mm, sol.peak_pressure_mpa, color=color, label=f"{name}, peak")
+        axes[1, 0].plot(sol.x_mm, sol.mean_pressure_mpa, color=color, ls="--",
+                        label=f"{name}, mean over the arc")
+        axes[1, 1].plot(sol.x_mm, 100 * sol.porosity, color=color, label=name)
+    axes[0, 0].set_ylabel("gap at the nip line [µm]")
+    axes[0, 1].set_ylabel("line load [kN/m]")
+    axes[1, 0].set_ylabel("nip pressure [MPa]")
+    axes[1, 1].set_ylabel("porosity after spring-back [%]")
+    axes[1, 1].yaxis.set_major_formatter(mticker.FormatStrFormatter("%.3f"))
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    for ax in axes[1]:
+        ax.set_xlabel("position across the web x [mm]")
+    fig.suptitle("transverse uniformity of the nip")
+    return _save(fig, path)
+
+
+def plot_roll_deflection(installed, optimum, geometry, web_width_mm: float,
+                         path: str | Path) -> Path:
+    """One roll between its bearings: deflection under the nip load and the crown, installed
+    and optimum; the barrel and the web marked."""
+    fig, ax = plt.subplots(figsize=(7.4, 4.2))
+    for label, sol, color in (("installed", installed, "tab:red"),
+                              ("optimum", optimum, "tab:blue")):
+        ax.plot(sol.roll_x_mm, sol.roll_deflection_um, color=color,
+                label=f"{label}: deflection (crown {sol.crown_um:.3g} µm)")
+        ax.plot(sol.x_mm, sol.crown_profile_um, color=color, ls="--",
+                label=f"{label}: crown over the web")
+    for edge in (0.5 * geometry.barrel_length_mm, -0.5 * geometry.barrel_length_mm):
+        ax.axvline(edge, color="0.5", lw=0.8, ls=":")
+    ax.axvspan(-0.5 * web_width_mm, 0.5 * web_width_mm, color="0.9", zorder=0,
+               label="web")
+    ax.set_xlabel("position along the roll x [mm] (dotted: barrel ends; ends: bearings)")
+    ax.set_ylabel("[µm]")
+    ax.set_title("roll deflection away from the web and crown")
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def plot_crown_scan(optimum, path: str | Path) -> Path:
+    """Porosity non-uniformity against crown height (:class:`physics.crown.CrownOptimum`)."""
+    import numpy as np
+
+    c, v = (np.array(a) for a in zip(*optimum.scan, strict=True))
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    ax.plot(c, 100 * v, "o-", color="tab:blue", ms=4)
+    ax.plot([optimum.crown_um], [100 * optimum.value], "*", color="tab:red", ms=14,
+            label=f"optimum {optimum.crown_um:.3g} µm")
+    ax.set_xlabel("crown per roll c0 [µm]")
+    ax.set_ylabel("line load (max - min) / mean across the web [%]"
+                  if optimum.objective == "line-load" else
+                  f"porosity {optimum.objective} across the web [points]")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, path)
+
+
+def plot_nip_law(pressures_mpa, porosities, fit, nip, installed, optimum,
+                 path: str | Path) -> Path:
+    """The web's compaction: the curves' points and the fitted law (after spring-back), the
+    porosity under load in the nip (spring-back removed, :class:`physics.nip.NipLaw`), and
+    the peak nip pressures across the web of both nips."""
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7.0, 4.6))
+    top = max(float(np.max(pressures_mpa)), float(installed.peak_pressure_mpa.max()))
+    grid = np.geomspace(1e-2, 2.0 * top, 300)
+    law = fit.law
+    ax.plot(pressures_mpa, 100 * np.asarray(porosities), "o", color="tab:red", ms=6,
+            label="curve points (after spring-back)")
+    ax.plot(grid, 100 * law.porosity(grid), "-", color="tab:red", lw=1.2,
+            label=f"law: ε_min {100 * law.porosity_min:.1f} %, K0 {law.modulus_mpa:.3g} MPa, "
+                  f"m {law.modulus_slope:.3g}")
+    # same solid, thickness smaller by 1 + s: 1 - ε_loaded = (1 - ε) (1 + s)
+    loaded = 1.0 - (1.0 - law.porosity(grid)) * (1.0 + nip.springback.fraction(grid))
+    ax.plot(grid, 100 * loaded, "--", color="0.35", lw=1.2,
+            label="under load in the nip (spring-back removed)")
+    for label, sol, color in (("installed", installed, "tab:orange"),
+                              ("optimum", optimum, "tab:blue")):
+        ax.axvspan(float(sol.peak_pressure_mpa.min()), float(sol.peak_pressure_mpa.max()),
+                   color=color, alpha=0.25, label=f"peak nip pressures, {label} crown")
+    ax.set_xscale("log")
+    ax.set_xlabel("(peak) pressure [MPa]")
+    ax.set_ylabel("porosity [%]")
+    ax.set_title(f"the web's compaction law (dried porosity {100 * law.porosity_initial:.1f} %)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7)
+    return _save(fig, path)

@@ -53,6 +53,8 @@ def files(tmp_path_factory) -> dict[str, str]:
     write("batches_empty_row.csv", "batch,dried_porosity,solid_content\nB1,,\n")
     write("curve_no_porosity.csv", "pressure_mpa,thickness_um\n0,80\n1,70\n2,68\n5,66\n")
     write("curve_no_dried.csv", "pressure_mpa,porosity\n1,0.35\n2,0.32\n5,0.3\n20,0.28\n")
+    write("curve_no_thickness.csv", "pressure_mpa,porosity\n0,0.42\n5,0.3\n10,0.29\n"
+                                    "20,0.28\n40,0.27\n")
     write("truncated.npz", DRIED.read_bytes()[:2000])
     write("not_npz.npz", "this is text, not a zip archive")
     write("corrupt.npy", b"\x93NUMPY garbage")
@@ -247,6 +249,34 @@ CASES = [
          "--no-mlflow", "--out", "{dir}/tp", field="--surrogate"),
     case("target-porosity", "--target-porosity", "0.3", "--am-mass-fraction", "0.5",
          "--no-mlflow", "--out", "{dir}/tp", field="am_mass_fraction"),
+    # crown
+    case("crown", "--web-width-mm", "-5", "--no-mlflow", "--out", "{out}",
+         field="--web-width-mm"),
+    case("crown", "--web-width-mm", "700", "--no-mlflow", "--out", "{out}",
+         field="--web-width-mm"),
+    case("crown", "--crown-um", "200", "--no-mlflow", "--out", "{out}", field="--crown-um"),
+    case("crown", "--journal-diameter-mm", "500", "--no-mlflow", "--out", "{out}",
+         field="--journal-diameter-mm"),
+    case("crown", "--bearing-span-mm", "300", "--no-mlflow", "--out", "{out}",
+         field="--bearing-span-mm"),
+    case("crown", "--bearing-gap-um", "500", "--no-mlflow", "--out", "{out}",
+         field="--bearing-gap-um"),
+    case("crown", "--line-load-kn-cm", "50", "--no-mlflow", "--out", "{out}",
+         field="--line-load-kn-cm"),
+    case("crown", "--springback-percent", "50", "--no-mlflow", "--out", "{out}",
+         field="--springback-percent"),
+    case("crown", "--crown-max-um", "-1", "--no-mlflow", "--out", "{out}",
+         field="--crown-max-um"),
+    case("crown", "--curve", "{corrupt.json}", "--no-mlflow", "--out", "{out}",
+         field="corrupt.json"),
+    case("crown", "--curve", "{missing}", "--no-mlflow", "--out", "{out}",
+         field="does_not_exist"),
+    case("crown", "--curve", "{header_only.csv}", "--no-mlflow", "--out", "{out}",
+         field="header_only.csv"),
+    case("crown", "--curve", "{train.csv}", "--no-mlflow", "--out", "{out}",
+         field="train.csv"),
+    case("crown", "--curve", "{curve_no_thickness.csv}", "--no-mlflow", "--out", "{out}",
+         field="--coating-thickness-um"),
     # process-window
     case("process-window", "--materials", "unobtanium", field="unobtanium"),
     case("process-window", "--porosity-band", "0.4,0.3", field="--porosity-band"),

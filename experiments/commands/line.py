@@ -1,10 +1,11 @@
-"""The line-scale commands: ``etwin target-porosity`` (feed-forward calender control)."""
+"""The line-scale commands: ``etwin target-porosity`` (feed-forward calender control) and
+``etwin crown`` (roll crown and transverse uniformity)."""
 
 from __future__ import annotations
 
 import argparse
 
-from experiments.commands.common import AddCommand, log
+from experiments.commands.common import AddCommand, as_flag, log
 
 
 # ---------------------------------------------------------------------------- target-porosity
@@ -141,6 +142,124 @@ def _register_target_porosity(add: AddCommand) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+# ---------------------------------------------------------------------------- crown
+def cmd_crown(args: argparse.Namespace) -> dict:
+    """Roll crown and transverse uniformity (experiments/crown.py)."""
+    from experiments.crown import run_crown
+    from physics.crown import RollGeometry
+
+    try:
+        geometry = RollGeometry(
+            barrel_length_mm=args.barrel_length_mm, barrel_diameter_mm=args.barrel_diameter_mm,
+            journal_diameter_mm=args.journal_diameter_mm, bearing_span_mm=args.bearing_span_mm,
+            bore_diameter_mm=args.bore_diameter_mm, young_modulus_gpa=args.young_modulus_gpa,
+            poisson_ratio=args.poisson_ratio)
+        result = run_crown(
+            args.out, curves=args.curve, geometry=geometry, web_width_mm=args.web_width_mm,
+            coating_thickness_um=args.coating_thickness_um, sides=args.sides,
+            foil_thickness_um=args.foil_thickness_um, rolls=args.rolls,
+            line_load_kn_cm=args.line_load_kn_cm, bearing_gap_um=args.bearing_gap_um,
+            crown_um=args.crown_um, crown_shape=args.crown_shape, objective=args.objective,
+            crown_max_um=args.crown_max_um, springback_percent=args.springback_percent,
+            springback_exponent=args.springback_exponent, elements_web=args.elements_web,
+            experiment=None if args.no_mlflow else args.experiment)
+    except ValueError as err:
+        raise ValueError(as_flag(str(err))) from None
+    for label in ("installed", "optimum"):
+        s = result[label]
+        log(f"{label}: crown {s['crown_um']:.3g} µm, porosity centre - edge "
+            f"{100 * s['porosity_centre_minus_edge']:+.4f} points (range "
+            f"{100 * s['porosity_range']:.4f}), line load {s['line_load_kn_m_min']:.1f}-"
+            f"{s['line_load_kn_m_max']:.1f} kN/m")
+    log(f"optimum {result['crown_shape']} crown {result['crown_optimum_um']:.3f} µm per roll; "
+        f"report {result['out']}/report.md")
+    return result
+
+
+def _register_crown(add: AddCommand) -> None:
+    p = add("crown", cmd_crown,
+            "Roll crown and transverse uniformity: the rolls (Timoshenko beams on their "
+            "bearings) bending under the web, the web a nonlinear Winkler foundation from the "
+            "calibrated compaction law, solved together for the gap, line load, nip pressure "
+            "and porosity across the width; then the crown height that makes the porosity "
+            "most uniform. Report folder (report.md, profiles.csv, crown_scan.csv, PNGs, "
+            "summary.json) and an MLflow run.")
+    p.add_argument("--curve", action="append", default=[],
+                   help="compaction curve: an etwin calender folder, its curve.csv, a CSV with "
+                        "pressure_mpa, porosity [, porosity_sd, springback_percent, "
+                        "thickness_um] (a 0 MPa row = the dried film) or a rows JSON; repeat "
+                        "for a seed ensemble fitted together (default: the recorded fast DEM "
+                        "curve, physics/line_data/fast_calendering_curve.json)")
+    p.add_argument("--barrel-length-mm", type=float, default=500.0,
+                   help="roll barrel (face) length in mm, in (0, 10000] (default 500)")
+    p.add_argument("--barrel-diameter-mm", type=float, default=400.0,
+                   help="roll barrel diameter in mm, in (0, 3000] (default 400)")
+    p.add_argument("--journal-diameter-mm", type=float, default=200.0,
+                   help="journal diameter between barrel and bearing in mm, in (0, barrel "
+                        "diameter] (default 200)")
+    p.add_argument("--bearing-span-mm", type=float, default=800.0,
+                   help="distance between the bearing centres in mm, in [barrel length, "
+                        "10000] (default 800)")
+    p.add_argument("--bore-diameter-mm", type=float, default=0.0,
+                   help="central bore of the barrel in mm, in [0, barrel diameter) (default 0: "
+                        "solid)")
+    p.add_argument("--young-modulus-gpa", type=float, default=210.0,
+                   help="roll Young's modulus in GPa, in (0, 2000] (default 210, steel)")
+    p.add_argument("--poisson-ratio", type=float, default=0.3,
+                   help="roll Poisson ratio, in [0, 0.5) (default 0.3)")
+    p.add_argument("--rolls", default="two", choices=("two", "rigid"),
+                   help="two identical bending rolls (default) or one against a rigid roll")
+    p.add_argument("--web-width-mm", type=float, default=300.0,
+                   help="coated web width in mm, centred, in (0, barrel length] (default 300)")
+    p.add_argument("--coating-thickness-um", type=float, default=None,
+                   help="dried coating thickness per side in µm, in (0, 2000] (default: the "
+                        "curves' dried thickness, 83.4 µm for the shipped curve)")
+    p.add_argument("--sides", type=int, default=2, choices=(1, 2),
+                   help="coated sides of the foil (default 2)")
+    p.add_argument("--foil-thickness-um", type=float, default=15.0,
+                   help="current collector thickness in µm, in [0, 500] (default 15)")
+    p.add_argument("--line-load-kn-cm", type=float, default=1.0,
+                   help="force control: nip force per web width in kN/cm, in (0, 20] (default "
+                        "1)")
+    p.add_argument("--bearing-gap-um", type=float, default=None,
+                   help="gap control instead: the rolls' gap at the bearings (undeflected, "
+                        "uncrowned) in µm, below the web's entry thickness plus the crown "
+                        "(default: none, force control)")
+    p.add_argument("--crown-um", type=float, default=0.0,
+                   help="installed crown per roll in µm (barrel-centre radius minus barrel-end "
+                        "radius; the diameter crown is twice), in [0, entry thickness / "
+                        "bending rolls) (default 0: cylindrical)")
+    p.add_argument("--crown-shape", default="parabolic",
+                   choices=("parabolic", "cosine", "deflection"),
+                   help="crown profile along the barrel: parabolic (default), cosine, or "
+                        "deflection (the roll's own bending line under a uniform load over "
+                        "the web)")
+    p.add_argument("--crown-max-um", type=float, default=None,
+                   help="upper end of the crown search in µm (default: three times the crown "
+                        "that closes the installed nip's centre-to-edge gap difference)")
+    p.add_argument("--objective", default="range", choices=("range", "sd", "line-load"),
+                   help="non-uniformity to minimise across the web: the porosity range (max "
+                        "- min, default) or sd, or the line load's (max - min) / mean; where "
+                        "the porosity is saturated the line load decides")
+    p.add_argument("--springback-percent", type=float, default=None,
+                   help="elastic spring-back at 50 MPa in %% of the loaded thickness, in [0, "
+                        "30] (default: fitted to the curves' springback_percent, else to the "
+                        "DEM spring-back in physics/line_data/, about 3.1)")
+    p.add_argument("--springback-exponent", type=float, default=None,
+                   help="spring-back growth with pressure, s ∝ p^a, a in [0.1, 2] (default: "
+                        "fitted, about 0.5)")
+    p.add_argument("--elements-web", type=int, default=120,
+                   help="beam elements across the web (the same size elsewhere), in [10, "
+                        "4000] (default 120)")
+    p.add_argument("--out", default="crown", help="report folder (default crown)")
+    p.add_argument("--experiment", default="crown", help="MLflow experiment (default crown)")
+    p.add_argument("--no-mlflow", action="store_true",
+                   help="do not log to MLflow (default: log)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress output (default: off; the job has no progress bars)")
+
+
 def register(add: AddCommand) -> None:
     """The parsers of this group's commands."""
     _register_target_porosity(add)
+    _register_crown(add)
