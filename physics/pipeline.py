@@ -1,4 +1,5 @@
-"""The high-fidelity chain: slurry → drying → calendering → voxel transport → half cell.
+"""The high-fidelity chain: slurry → drying → calendering → voxel transport → half cell, and
+the calendered film's small-strain stiffness.
 
 :func:`simulate` takes the process inputs in engineering units (:class:`ProcessInputs`), a
 fidelity tier and a seed, and returns one :class:`RunResult`.  Each stage is a pure function of
@@ -44,9 +45,11 @@ import numpy as np
 
 from physics.fidelity import FIDELITY_N_AM, FIDELITY_VOXEL_UM, check_fidelity
 
-STAGES = ("dry", "calender", "transport", "cell")
-STAGE_VERSIONS = {"dry": 2, "calender": 3, "transport": 2, "cell": 3, "cell3d": 2}
+STAGES = ("dry", "calender", "transport", "stiffness", "cell")
+STAGE_VERSIONS = {"dry": 2, "calender": 3, "transport": 2, "cell": 3, "cell3d": 2,
+                  "stiffness": 1}
 CELL_MODELS = ("p2d", "3d")
+STACK_PRESSURE_MPA = 0.1  # platen pressure of the stiffness stage (a cell's stack pressure)
 CELL3D_VOXEL_UM = 1.0  # voxel of the 3-D cell stage (0.5 µm: ~8x the unknowns, ~15x the time)
 DEFAULT_CACHE_DIR = "etwin_cache"
 
@@ -251,7 +254,10 @@ SCALAR_OUTPUTS = ("porosity", "porosity_particles", "porosity_dried", "thickness
                   "electrode_thickness_um", "springback_percent", "inertial_number",
                   "floor_speed_at_target", "deborah_number", "tau_x", "tau_y", "tau_z",
                   "sigma_eff_s_m", "surface_area_per_volume_um", "r_ion_ohm_cm2", "tau_eis",
-                  "am_stress_p95_mpa", "am_stress_max_mpa", "fractured_fraction")
+                  "am_stress_p95_mpa", "am_stress_max_mpa", "fractured_fraction",
+                  "tau_z_over_tau_x", "stiffness_xx_mpa", "stiffness_yy_mpa",
+                  "stiffness_zz_mpa", "young_modulus_x_mpa", "young_modulus_y_mpa",
+                  "young_modulus_z_mpa")
 
 
 def capacity_output(c_rate: float) -> str:
@@ -259,11 +265,23 @@ def capacity_output(c_rate: float) -> str:
     return f"capacity_{c_rate:g}C_mah_g"
 
 
+def tau_anisotropy(transport: dict) -> float:
+    """τ_z / ((τ_x + τ_y)/2) [-] of a transport summary: the through-plane tortuosity factor
+    over the in-plane mean (x and y are alike: the press is a plane); NaN where one is not
+    finite (a pore network that does not percolate)."""
+    tau = [float("nan") if transport.get(f"tau_{a}") is None else float(transport[f"tau_{a}"])
+           for a in "xyz"]
+    if not all(math.isfinite(v) and v > 0 for v in tau):
+        return float("nan")
+    return tau[2] / (0.5 * (tau[0] + tau[1]))
+
+
 #: the surrogates' default targets (``etwin train`` without --outputs)
 SURROGATE_OUTPUTS = ("porosity", "tau_x", "tau_y", "tau_z", capacity_output(1.0),
                      "r_ion_ohm_cm2")
 #: the columns of ``etwin sweep``'s table
-SUMMARY_OUTPUTS = ("porosity", "tau_z", "sigma_eff_s_m", capacity_output(1.0), "tau_eis")
+SUMMARY_OUTPUTS = ("porosity", "tau_z", "sigma_eff_s_m", capacity_output(1.0), "tau_eis",
+                   "tau_z_over_tau_x", "stiffness_zz_mpa")
 
 
 @dataclass(frozen=True)
@@ -277,7 +295,14 @@ class RunResult:
     spring-back (sphere volumes, overlaps ignored); ``floor_speed_at_target`` is 1.0 when
     the roll reached the target pressure at the floor plane speed
     (:class:`physics.calender.PressPoint`), 0.0 when not and NaN for a calender stage
-    cached before that reading existed; ``capacity_mah_g`` maps each C-rate to the
+    cached before that reading existed; ``tau_z_over_tau_x`` is the anisotropy of the
+    pore network, τ_z over the in-plane mean (τ_x + τ_y)/2 (x and y are statistically alike:
+    the press is a plane); ``stiffness_<ii>_mpa`` are the diagonal of the calendered film's
+    small-strain tangent stiffness under uniaxial strain along x, y, z and
+    ``young_modulus_<i>_mpa`` its orthotropic Young's moduli (the film between the Al floor
+    and the roll at a 0.1 MPa stack pressure, :func:`_stiffness`; ``mechanics`` holds the
+    whole test: the normal block, Poisson ratios, linearity, cost);
+    ``capacity_mah_g`` maps each C-rate to the
     discharge capacity per gram of AM and ``areal_capacity_mah_cm2`` to the capacity per
     electrode area; ``wall_s`` and ``cache_hit`` are per stage, and ``compute_s`` the
     seconds each stage took when it was computed (its ``wall_s`` where computed here, the
@@ -313,6 +338,13 @@ class RunResult:
     am_stress_p95_mpa: float
     am_stress_max_mpa: float
     fractured_fraction: float
+    tau_z_over_tau_x: float
+    stiffness_xx_mpa: float
+    stiffness_yy_mpa: float
+    stiffness_zz_mpa: float
+    young_modulus_x_mpa: float
+    young_modulus_y_mpa: float
+    young_modulus_z_mpa: float
     wall_s: dict[str, float]
     cache_hit: dict[str, bool]
     structure_path: str = ""
@@ -320,6 +352,7 @@ class RunResult:
     cell_model: str = "p2d"
     curves: dict = field(default_factory=dict, repr=False)
     transport: dict = field(default_factory=dict, repr=False)
+    mechanics: dict = field(default_factory=dict, repr=False)
 
     def metrics(self) -> dict[str, float]:
         """Flat numeric outputs (MLflow metrics, dataset columns)."""
@@ -457,6 +490,34 @@ def _transport(cache: StageCache, calender_key: dict, calendered, fidelity: str,
     return key, hit[1]["summary"], cached
 
 
+def _stiffness(cache: StageCache, calender_key: dict, calendered, inputs: ProcessInputs,
+               fidelity: str, note, materials=None) -> tuple[dict, bool]:
+    """The small-strain stiffness of the calendered film (``physics.calender.stiffness``):
+    the film between the Al floor and the roll, with the calender's contact law and time
+    step, pressed to a stack pressure of ``STACK_PRESSURE_MPA`` (at most half the calendering
+    pressure, so that the platen does not calender the film further); cached by the
+    calendered structure and the test settings.  A film that does not reach the stack
+    pressure gets NaN moduli and the reason under ``error``."""
+    from physics.calender.stiffness import AXES, StiffnessTest, film_stiffness
+
+    test = StiffnessTest(preload_mpa=min(STACK_PRESSURE_MPA, 0.5 * inputs.pressure_mpa))
+    key = {"calendered": content_hash(calender_key), "test": asdict(test)}
+    hit = cache.load("stiffness", key)
+    if hit is not None:
+        note("stiffness", "cache hit")
+        return hit[1]["summary"], True
+    note("stiffness", f"strain probe ±{test.strain:g} along x, y, z at "
+                      f"{test.preload_mpa:g} MPa")
+    try:
+        summary = film_stiffness(calendered, inputs.conditions(materials), test,
+                                 calender_protocol(fidelity)).summary()
+    except RuntimeError as err:  # deterministic: cached as such
+        summary = {**{f"stiffness_{a}{b}_mpa": math.nan for a in AXES for b in AXES},
+                   **{f"young_modulus_{a}_mpa": math.nan for a in AXES}, "error": str(err)}
+    cache.store("stiffness", key, {"summary": summary})
+    return summary, False
+
+
 def _cell(cache: StageCache, transport_key: dict, summary: dict, thickness_m: float,
           c_rates: tuple[float, ...], note, materials=None):
     from physics.cell import active_mass_kg_m2, discharge
@@ -588,6 +649,10 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
     tr_key, summary, hits["transport"] = _transport(cache, cal_key, calendered, fidelity, note,
                                                     materials)
     wall["transport"] = time.perf_counter() - t
+    t = time.perf_counter()
+    mechanics, hits["stiffness"] = _stiffness(cache, cal_key, calendered, inputs, fidelity,
+                                              note, materials)
+    wall["stiffness"] = time.perf_counter() - t
     point = cal["point"]
     ratio = point["thickness_um"] / cal["thickness_dried_um"]
     thickness_m = inputs.coating_thickness_um * 1e-6 * ratio
@@ -639,10 +704,14 @@ def simulate(inputs: ProcessInputs, fidelity: str = "fast", seed: int = 0, *,
         am_stress_p95_mpa=float(np.percentile(am_stress, 95)),
         am_stress_max_mpa=float(am_stress.max()),
         fractured_fraction=fractured_fraction(am_stress, inputs.am_fracture_strength_mpa),
+        tau_z_over_tau_x=tau_anisotropy(summary),
+        **{f"stiffness_{a}{a}_mpa": float(mechanics[f"stiffness_{a}{a}_mpa"]) for a in "xyz"},
+        **{f"young_modulus_{a}_mpa": float(mechanics[f"young_modulus_{a}_mpa"])
+           for a in "xyz"},
         wall_s=wall, cache_hit=hits, structure_path=structure_path, cell_model=cell_model,
         compute_s={stage: cache.recorded.get(stage) if hit else wall[stage]
                    for stage, hit in hits.items()},
         curves={"discharge": discharge, "impedance": cell["impedance"],
                 "press_trace": cal["trace"],
                 **({"impedance_3d": cell["impedance_3d"]} if "impedance_3d" in cell else {})},
-        transport=summary)
+        transport=summary, mechanics=mechanics)

@@ -382,9 +382,11 @@ def test_pipeline_cell3d_stage_runs_once_and_keys_keep_the_p2d_default(tmp_path)
     inputs = ProcessInputs()
     old = content_hash({"inputs": inputs.to_dict(), "fidelity": "ci", "seed": 0,
                         "c_rates": [1.0],  # the key's form before the 3-D stage existed
-                        "versions": {"dry": 2, "calender": 3, "transport": 1, "cell": 3}})
+                        "versions": {"dry": 2, "calender": 3, "transport": 2, "cell": 3,
+                                     "stiffness": 1}})
     assert {k: v for k, v in STAGE_VERSIONS.items() if k != "cell3d"} == {
-        "dry": 2, "calender": 3, "transport": 1, "cell": 3}, "bump: update the pinned keys"
+        "dry": 2, "calender": 3, "transport": 2, "cell": 3, "stiffness": 1}, \
+        "bump: update the pinned keys"
     assert point_key(inputs, "ci", 0, (1.0,)) == old
     assert point_key(inputs, "ci", 0, (1.0,), "3d") != old
     with pytest.raises(ValueError, match="cell_model = 'fem'; allowed: p2d, 3d"):

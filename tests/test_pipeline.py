@@ -76,7 +76,7 @@ def store(tmp_path, monkeypatch):
 
 def test_chain_gives_physical_outputs(first):
     assert first.cache_hit == {"dry": True, "calender": False, "transport": False,
-                               "cell": False}
+                               "stiffness": False, "cell": False}
     assert 0.2 < first.porosity < first.porosity_dried < 0.5
     assert abs(first.porosity - first.porosity_particles) < 0.02  # voxels vs particles
     assert min(first.tau_x, first.tau_y, first.tau_z) > 1.0
@@ -89,6 +89,17 @@ def test_chain_gives_physical_outputs(first):
     metrics = first.metrics()
     assert metrics["capacity_1C_mah_g"] == first.capacity_mah_g[1.0]
     assert metrics["wall_calender_s"] > 0 and metrics["wall_dry_s"] >= 0
+    # anisotropy: the in-plane mean of τ and the stiffness of the film (the probe's own
+    # checks: linear, settled, and a small share of the calender stage's time)
+    assert metrics["tau_z_over_tau_x"] == pytest.approx(
+        first.tau_z / (0.5 * (first.tau_x + first.tau_y)), rel=1e-12)
+    mech = first.mechanics
+    for a in "xyz":
+        assert 10.0 < metrics[f"stiffness_{a}{a}_mpa"] < 1e4
+        assert 0.0 < metrics[f"young_modulus_{a}_mpa"] < metrics[f"stiffness_{a}{a}_mpa"]
+        assert mech[f"nonlinearity_{a}"] < 0.15  # load vs unload slope: 1-7 % measured
+    assert all(mech["converged"]) and mech["stiffness_asymmetry"] < 0.1
+    assert metrics["wall_stiffness_s"] < 0.25 * metrics["wall_calender_s"]
 
 
 def test_stages_are_served_from_the_cache(first, cache_dir):
@@ -100,7 +111,7 @@ def test_stages_are_served_from_the_cache(first, cache_dir):
     thicker = simulate(ProcessInputs(pressure_mpa=PRESSURE, coating_thickness_um=200.0), "ci",
                        0, cache_dir=cache_dir, c_rates=(0.5, 1.0))
     assert thicker.cache_hit == {"dry": True, "calender": True, "transport": True,
-                                 "cell": False}
+                                 "stiffness": True, "cell": False}
     assert thicker.electrode_thickness_um == pytest.approx(
         first.electrode_thickness_um * 200 / 165)
     assert thicker.capacity_mah_g[0.5] > thicker.capacity_mah_g[1.0]

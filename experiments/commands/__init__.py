@@ -4,7 +4,16 @@ The modules only parse flags, call the library (physics/, surrogates/, optimize/
 experiments/) and write files; no physics lives here.
 """
 
-from experiments.commands import convert, jobs, line, materials, pipeline, structure, transport
+from experiments.commands import (
+    convert,
+    jobs,
+    line,
+    materials,
+    mechanics,
+    pipeline,
+    structure,
+    transport,
+)
 
 #: the groups in the order ``etwin --help`` lists their commands
-GROUPS = (materials, structure, transport, pipeline, jobs, line, convert)
+GROUPS = (materials, structure, mechanics, transport, pipeline, jobs, line, convert)

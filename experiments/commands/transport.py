@@ -131,6 +131,7 @@ def cmd_transport(args: argparse.Namespace) -> dict:
 
     from experiments.plots import plot_nyquist, plot_pore_size_distribution, plot_slice_fractions
     from physics.impedance import tlm_blocking_impedance
+    from physics.pipeline import tau_anisotropy
     from physics.transport import (
         ContactConductance,
         SolverSettings,
@@ -173,6 +174,8 @@ def cmd_transport(args: argparse.Namespace) -> dict:
         measured = props.summary() if film is None else film_summary(props.summary(), film)
         summary = {"input": name, **measured, **extra,
                    "iterations": {k: d.iterations for k, d in props.diffusion.items()}}
+        if all(f"tau_{a}" in measured for a in "xyz"):  # τ_z over the in-plane mean
+            summary["tau_z_over_tau_x"] = tau_anisotropy(measured)
         for warning in summary.get("warnings", ()):
             log(f"{name}: warning: {warning}")
         eis = _eis3d(micro, args, settings, name) if args.eis3d else None

@@ -107,7 +107,8 @@ vibrating film.  :class:`ProcessConditions` refuses settings above
 Units: µm, pg, µs inside (1 µm/µs = 1 m/s; force nN; pressure kPa), MPa, °C, m/min at the
 public interface.
 
-Submodules: ``binder`` (binder/contact law), ``protocol`` (press), ``fracture``, ``indentation``.
+Submodules: ``binder`` (binder/contact law), ``protocol`` (press), ``fracture``, ``indentation``,
+``stiffness`` (the directional small-strain stiffness of a calendered film).
 """
 
 from physics.calender.binder import (

@@ -353,6 +353,46 @@ def contact_virial_by_type(pos, vel, omega, radius, mass, ptype, pair_i, pair_j,
     return out
 
 
+@nb.njit(**_JIT)
+def affine_contact_history(pos, radius, ptype, pair_i, pair_j, hist, params, box_len, periodic,
+                           strain):
+    """Advance the history of every touching pair by an affine strain before it is applied.
+
+    A homogeneous strain with diagonal ``strain`` (ε_x, ε_y, ε_z) [-] moves body i relative to
+    body j by Δu = diag(ε) (r_i - r_j).  The tangential spring ξ integrates the relative
+    tangential motion (``contact_force``), so a jump of the positions alone would leave it
+    blind to the tangential part of Δu; this adds Δu - (Δu·n) n to ξ (columns 0-2) and, where
+    the pair has a binder bridge, the overlap change Δδ = -Δu·n to both bridge arms
+    (ΔF = 1.5 K sqrt(R* δ) Δδ, an instantaneous step of the Maxwell arm).  The Hertz, SJKR
+    and hysteretic forces follow the positions and need nothing.  Contacts with the planes are
+    left alone: the planes strain with the film (no slip between them along x and y)."""
+    for k in range(pair_i.shape[0]):
+        i = pair_i[k]
+        j = pair_j[k]
+        dx, dy, dz = pair_vector(pos, i, j, box_len, periodic)
+        r = math.sqrt(dx * dx + dy * dy + dz * dz)
+        rsum = radius[i] + radius[j]
+        if r >= rsum:
+            continue
+        nx = dx / r
+        ny = dy / r
+        nz = dz / r
+        ux = strain[0] * dx
+        uy = strain[1] * dy
+        uz = strain[2] * dz
+        un = ux * nx + uy * ny + uz * nz
+        hist[k, 0] += ux - un * nx
+        hist[k, 1] += uy - un * ny
+        hist[k, 2] += uz - un * nz
+        ti = ptype[i]
+        tj = ptype[j]
+        if params[ti, tj, BRIDGE_TAU] > 0.0:
+            r_star = radius[i] * radius[j] / rsum
+            sq = math.sqrt(r_star * (rsum - r))
+            hist[k, HIST_BRIDGE] -= 1.5 * params[ti, tj, BRIDGE_K] * sq * un
+            hist[k, HIST_BRIDGE_EQ] -= 1.5 * params[ti, tj, BRIDGE_KEQ] * sq * un
+
+
 @nb.njit(parallel=True, **_JIT)
 def reduce_buffers(buf_f, buf_t, buf_w, force, torque, virial):
     """force = Σ_c buf_f[c], torque = Σ_c buf_t[c], virial = Σ_c buf_w[c]."""

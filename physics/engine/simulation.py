@@ -294,7 +294,7 @@ class Simulation:
 
     _STATE_ARRAYS = ("position", "velocity", "omega", "force", "torque", "virial",
                      "wall_virial", "pair_i", "pair_j", "pair_offsets", "hist", "wall_z",
-                     "wall_vz", "wall_force_z", "wall_hist", "box_len", "_pos_ref")
+                     "wall_vz", "wall_force_z", "wall_hist", "box_lo", "box_len", "_pos_ref")
 
     def snapshot(self) -> dict:
         """A copy of the dynamic state (positions, velocities, contact histories, planes, box,
@@ -429,6 +429,27 @@ class Simulation:
         mu[axes] = b.scale_factor(p[axes].mean() if b.coupled else p[axes], self.dt)
         ik.scale_positions(self.position, self.box_lo, mu)
         self.box_len *= mu
+
+    def deform_affine(self, strain, origin=None) -> None:
+        """Apply a homogeneous strain with diagonal ``strain`` (ε_x, ε_y, ε_z) [-]:
+        x_a -> o_a + (1 + ε_a)(x_a - o_a) for the particles, the box and the planes (z), about
+        ``origin`` [µm] (default the box's lower corner).  The contact histories take the
+        affine relative displacement (``affine_contact_history``: tangential springs, binder
+        bridges), so that a relaxation from the strained state is the quasi-static response
+        to the strain; velocities are kept.  The neighbour list is rebuilt."""
+        eps = np.asarray(strain, dtype=np.float64)
+        if eps.shape != (3,) or not np.all(np.isfinite(eps)) or np.any(eps <= -1.0):
+            raise ValueError(f"strain = {strain!r}; expected 3 finite values, each > -1")
+        o = self.box_lo.copy() if origin is None else np.asarray(origin, dtype=np.float64)
+        factor = 1.0 + eps
+        ck.affine_contact_history(self.position, self.radius, self.ptype, self.pair_i,
+                                  self.pair_j, self.hist, self.params, self.box_len,
+                                  self.periodic, eps)
+        ik.scale_positions(self.position, o, factor)
+        self.box_lo = o + factor * (self.box_lo - o)
+        self.box_len = self.box_len * factor
+        self.wall_z = o[2] + factor[2] * (self.wall_z - o[2])
+        self.rebuild_neighbors()
 
     def run(self, n_steps: int, thermostat: Langevin | None = None,
             barostat: Berendsen | None = None,
