@@ -277,6 +277,11 @@ CASES = [
          field="train.csv"),
     case("crown", "--curve", "{curve_no_thickness.csv}", "--no-mlflow", "--out", "{out}",
          field="--coating-thickness-um"),
+    # stiffness
+    case("stiffness", "{missing}", field="does_not_exist"),
+    case("stiffness", "{dir}", field="calendered_"),
+    case("stiffness", "{missing}", "--strain", "-1", field="--strain"),
+    case("stiffness", "{missing}", "--preload-mpa", "-2", field="--preload-mpa"),
     # process-window
     case("process-window", "--materials", "unobtanium", field="unobtanium"),
     case("process-window", "--porosity-band", "0.4,0.3", field="--porosity-band"),

@@ -177,6 +177,8 @@ def test_real_short_run_on_the_shipped_dem_curve(tmp_path, monkeypatch, capsys):
     the setpoint reproduces the target through the fitted law, the feed-forward line's
     spread is smaller than the fixed line's, and the report says so."""
     monkeypatch.chdir(tmp_path)
+    # explicit store: another test in this process may have left the variable set
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     assert main(["target-porosity", "--target-porosity", "0.30", "--n-draws", "4000",
                  "--out", "tp", "--json", "--quiet"]) == 0
     r = json.loads(capsys.readouterr().out)

@@ -16,8 +16,9 @@ def _structures(path: Path) -> list[Path]:
     if path.is_dir():
         found = sorted(path.glob("calendered_*.npz")) or sorted(path.glob("dried.npz"))
         if not found:
-            raise ValueError(f"STRUCTURE {path}: the directory holds no calendered_*.npz "
-                             "(etwin calender --out) nor dried.npz (etwin dry --out)")
+            raise ValueError(f"STRUCTURE {path}: expected a directory holding "
+                             "calendered_*.npz (etwin calender --out) or dried.npz (etwin dry "
+                             "--out), or a structure .npz; it holds neither")
         return found
     if not path.is_file():
         raise ValueError(f"STRUCTURE {path}: no such file or directory")
