@@ -4,7 +4,15 @@ The modules only parse flags, call the library (physics/, surrogates/, optimize/
 experiments/) and write files; no physics lives here.
 """
 
-from experiments.commands import convert, jobs, materials, pipeline, structure, transport
+from experiments.commands import (
+    convert,
+    jobs,
+    materials,
+    pipeline,
+    pressure_path,
+    structure,
+    transport,
+)
 
 #: the groups in the order ``etwin --help`` lists their commands
-GROUPS = (materials, structure, transport, pipeline, jobs, convert)
+GROUPS = (materials, structure, transport, pipeline, jobs, pressure_path, convert)
