@@ -830,8 +830,9 @@ def identify_layer_model(pressures_mpa, layers: np.ndarray, initial_layers: np.n
                          transmission: float | None = None,
                          film_porosity=None) -> LayerFit:
     """Fit (ε_min, K0, m, β, c_i) to calendered sub-layer porosity profiles (module
-    docstring): ε_ki = c_i ε(a_i p_k), ε0 = the uncalendered film's porosity (the mean of
-    ``initial_layers``, which become the model's ε_0i).
+    docstring): ε_ki = c_i ε(a_i p_k) with mean(c) = 1 (so at β = 1 the film's mean follows
+    the law exactly), ε0 = the uncalendered film's porosity (the mean of ``initial_layers``,
+    which become the model's ε_0i).
 
     Args:
         pressures_mpa: (K,) pressures of the calendered profiles [MPa], K >= 3 (m = 0,
@@ -869,36 +870,41 @@ def identify_layer_model(pressures_mpa, layers: np.ndarray, initial_layers: np.n
     def unpack(theta):
         slope = 0.0 if exponential else math.exp(theta[2])
         beta = theta[n_law] if free_beta else transmission
-        shape = theta[n_law + free_beta:]
+        free = theta[n_law + free_beta:]
+        shape = np.r_[free, n - free.sum()]  # mean(c) = 1: c is the profile's shape
         return theta[0], math.exp(theta[1]), slope, beta, shape
 
     def residual(theta):
         e_min, k0, slope, beta, shape = unpack(theta)
         law = CompactionLaw(e0, min(max(e_min, 0.0), e0 - 1e-9), k0, slope)
-        return (shape * law.porosity(p[:, None] * beta ** depth[None, :]) - data).ravel()
+        local = law.porosity(p[:, None] * beta ** depth[None, :])
+        return (np.clip(shape, 0.05, None) * local - data).ravel()
 
     slope0 = [] if exponential else [math.log(max(film_law.modulus_slope, 1e-6))]
     beta0 = [0.9] if free_beta else []
-    shape0 = data.mean(axis=0) / film.mean()
+    shape0 = data.mean(axis=0) / data.mean()
     theta0 = np.array([film_law.porosity_min, math.log(film_law.modulus_mpa), *slope0, *beta0,
-                       *shape0])
+                       *shape0[:-1]])
     lower = [0.0, -12.0, *([] if exponential else [math.log(1e-6)]),
-             *([0.01] if free_beta else []), *[0.05] * n]
+             *([0.01] if free_beta else []), *[0.05] * (n - 1)]
     upper = [e0 - 1e-6, 12.0, *([] if exponential else [math.log(20.0)]),
-             *([1.0] if free_beta else []), *[0.999 / e0] * n]
+             *([1.0] if free_beta else []), *[0.999 / e0] * (n - 1)]
     theta0 = np.clip(theta0, np.array(lower) + 1e-9, np.array(upper) - 1e-9)
     res = least_squares(residual, theta0, bounds=(lower, upper), x_scale="jac")
     dof = max(res.fun.size - len(res.x), 1)
     s2 = float(np.sum(res.fun ** 2) / dof)
     cov = s2 * np.linalg.pinv(res.jac.T @ res.jac)
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None))
+    k = n_law + free_beta
+    shape_cov = cov[k:, k:]
+    shape_se = np.r_[se[k:], math.sqrt(max(float(shape_cov.sum()), 0.0))]
     e_min, k0, slope, beta, shape = unpack(res.x)
     law = CompactionLaw(e0, float(min(max(e_min, 0.0), e0 - 1e-9)), float(k0), float(slope))
     return LayerFit(
         model=LayerModel(law, tuple(float(c) for c in shape), float(beta), damkohler,
                          initial=tuple(float(e) for e in first)),
         transmission_se=float(se[n_law]) if free_beta else 0.0,
-        shape_se=tuple(float(v) for v in se[n_law + free_beta:]),
+        shape_se=tuple(float(v) for v in shape_se),
         law_se=tuple(float(v) for v in se[:n_law]), residual_sd=math.sqrt(s2),
         film_law=film_law, residuals=-res.fun.reshape(data.shape),
         n_points=int(res.fun.size), transmission_fitted=free_beta)
