@@ -733,7 +733,14 @@ def _write_report(out: Path, summary: dict, plots: list[str]) -> None:
         f"{agree['path_rms_difference_mpa']:.3g} MPa RMS "
         f"({100 * agree['path_rms_difference_over_peak']:.2f} % of the peak).  The best "
         f"constant pressure costs {nip['constant']['cost']:.5g}: the shaped path saves "
-        f"{100 * agree['gain_over_constant']:.1f} %.",
+        f"{100 * agree['gain_over_constant']:.1f} %."
+        + (f"  {nip['pontryagin']['relaxed_intervals']} interval(s) hold a switch between "
+           "two extremals (relaxed control)." if nip['pontryagin']['relaxed_intervals']
+           else "")
+        + ("" if nip["pontryagin"]["converged"] else
+           "  The sweep did not satisfy the minimum principle (several branches of "
+           "extremals: the Hamiltonian is not convex in p): the direct solution is the "
+           "answer here."),
         table=[{"path": k, **{c: v[c] for c in ("cost", "spread_sd", "layer_sd", "penalty",
                                                  "porosity_mean", "peak_pressure_mpa",
                                                  "mean_pressure_mpa",

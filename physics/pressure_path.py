@@ -62,9 +62,12 @@ by regula falsi so that ε̄(1) hits the target.  The check (:func:`solve_direct
 the path as piecewise-constant intervals directly (SLSQP, finite-difference gradients of the
 same simulation, the target as an equality constraint), without costates;
 :func:`hamiltonian_gap` verifies that the Pontryagin path minimizes H globally at every
-time.  Where the best pulse is much shorter than the contact the optimum is nearly
-degenerate (a family of pulses); the sweep may then stop without the global minimum
-condition and says so (``converged`` False), and the direct solution is the answer.
+time.  Where ε̄(1) jumps across the target between two multipliers and the two extremals
+differ only where the pressure switches on, their mixture on the target is the relaxed
+control (a switch inside an interval).  With strong attenuation and a small weight the
+problem has several branches of extremals (H is not convex in p; measured: β = 0.3,
+w <= 2.5e-5 on the ci film's law); the sweep then ends ``converged`` False with the
+Hamiltonian gap it left, and the direct solution is the answer.
 
 Multi-pass schedules.  A DEM press holds each pass until the film stops creeping
 (:mod:`physics.calender`): the model's limit Da -> ∞ per pass, after which each sub-layer
@@ -101,6 +104,8 @@ from physics.materials import _check_range
 
 DEFAULT_DAMKOHLER = 4.0
 DEFAULT_SMOOTHING = 1e-4
+#: largest Hamiltonian gap (over w) of a converged Pontryagin path
+GAP_TOL = 1e-6
 MAX_LAYERS = 50
 MAX_PRESSURE_MPA = 500.0  # the DEM calender's limit (physics.calender.MAX_PRESSURE_MPA)
 #: the grid over [0, p_max] on which H is minimized before the golden-section refinement
@@ -398,6 +403,8 @@ class PathSolution:
             moving, ε̄(1) on the target, and the path minimizes H globally:
             ``hamiltonian_gap`` below 1e-6).
         hamiltonian_gap: :func:`hamiltonian_gap` of the path (Pontryagin), else None.
+        relaxed_intervals: intervals where the Pontryagin path mixes two extremals (a
+            switch inside the interval, :func:`solve_pontryagin`).
         wall_s: seconds.
     """
 
@@ -413,6 +420,7 @@ class PathSolution:
     iterations: int = 0
     converged: bool = True
     hamiltonian_gap: float | None = None
+    relaxed_intervals: int = 0
     wall_s: float = 0.0
 
     @property
@@ -448,6 +456,7 @@ class PathSolution:
                 "roll_minus_collector": float(self.final_porosity[-1] - self.final_porosity[0]),
                 "multiplier": self.multiplier, "iterations": self.iterations,
                 "converged": self.converged, "hamiltonian_gap": self.hamiltonian_gap,
+                "relaxed_intervals": self.relaxed_intervals,
                 "wall_s": self.wall_s}
 
 
@@ -530,9 +539,11 @@ def _sweep(problem: PathProblem, nu: float, pressure: np.ndarray, tol: float,
     return p, max_sweeps, False
 
 
-def hamiltonian_gap(problem: PathProblem, pressure: np.ndarray, multiplier: float) -> float:
-    """max over the intervals of H(p_k) - min_p H(p), over the penalty's scale w: 0 where the
-    path minimizes the Hamiltonian globally at every time (the minimum principle)."""
+def hamiltonian_gap(problem: PathProblem, pressure: np.ndarray, multiplier: float,
+                    skip: np.ndarray | None = None) -> float:
+    """max over the intervals (but those in ``skip``) of H(p_k) - min_p H(p), over the
+    penalty's scale w: 0 where the path minimizes the Hamiltonian globally at every time
+    (the minimum principle)."""
     from physics._pressure_path_kernels import hamiltonian_values
 
     p = np.asarray(pressure, dtype=float)
@@ -542,7 +553,10 @@ def hamiltonian_gap(problem: PathProblem, pressure: np.ndarray, multiplier: floa
     _, h_min = _minimize_hamiltonian(problem, mid_eps, mid_lam)
     h_path = hamiltonian_values(p, mid_eps, mid_lam, problem.penalty_weight(len(p)),
                                 *_kernel_args(problem.model))
-    return float(np.max(h_path - h_min)) / max(problem.weight, 1e-12)
+    excess = h_path - h_min
+    if skip is not None:
+        excess = excess[~skip]
+    return float(np.max(excess, initial=0.0)) / max(problem.weight, 1e-12)
 
 
 def solve_pontryagin(problem: PathProblem, *, tol: float = 1e-7, max_sweeps: int = 2000,
@@ -584,10 +598,11 @@ def solve_pontryagin(problem: PathProblem, *, tol: float = 1e-7, max_sweeps: int
         raise RuntimeError(f"solve_pontryagin: no multiplier reaches target_porosity = "
                            f"{problem.target_porosity:g} (ε̄(1) stays at "
                            f"{g_a + problem.target_porosity:.4f})")
-    # Illinois (regula falsi) until ε̄(1) is within target_tol of the target
+    # Illinois (regula falsi) until ε̄(1) is within target_tol of the target, or until the
+    # bracket closes on a jump of ε̄(1) between two extremals
     nu, g, side = b, g_b, 0
     for _ in range(200):
-        if abs(g) <= target_tol:
+        if abs(g) <= target_tol or abs(b - a) <= 1e-12 * max(abs(a), abs(b)):
             break
         nu = (a * g_b - b * g_a) / (g_b - g_a)
         g = gap(nu)
@@ -602,14 +617,44 @@ def solve_pontryagin(problem: PathProblem, *, tol: float = 1e-7, max_sweeps: int
                 g_b *= 0.5
             side = 1
     path, _, converged = solve_at(nu)
+    relaxed = np.zeros(len(path), dtype=bool)
+    if abs(g) > target_tol:
+        path, nu, relaxed, converged = _relaxed_switch(problem, solve_at(a), solve_at(b), a, b)
     eps = simulate(problem.model, path)
     lam = _costate(problem, path, eps, nu)
-    h_gap = hamiltonian_gap(problem, path, nu)
+    h_gap = hamiltonian_gap(problem, path, nu, skip=relaxed)
     on_target = abs(float(eps[-1].mean()) - problem.target_porosity) <= 10.0 * target_tol
     return _solution(problem, "pontryagin", path, multiplier=float(nu), costate=lam,
                      iterations=state["sweeps"], hamiltonian_gap=h_gap,
-                     converged=bool(converged and on_target and h_gap < 1e-6),
+                     relaxed_intervals=int(relaxed.sum()),
+                     converged=bool(converged and on_target and h_gap < GAP_TOL),
                      wall_s=time.perf_counter() - t0)
+
+
+def _relaxed_switch(problem: PathProblem, at_a: tuple, at_b: tuple, a: float, b: float
+                    ) -> tuple[np.ndarray, float, np.ndarray, bool]:
+    """The path at a multiplier where ε̄(1) jumps across the target.  Where the two
+    extremals on either side differ in at most 2 % of the intervals (H has two level minima
+    where the pressure switches on), their mixture p = (1 - θ) p_a + θ p_b with ε̄(1) on the
+    target is the relaxed control there: a switch inside an interval.  Where they differ
+    more, they are two branches of extremals (H is not convex in p) and the mixture is
+    returned as not converged.  Returns (path, ν, mask of the switch intervals, converged)."""
+    from scipy.optimize import brentq
+
+    p_a, p_b = at_a[0], at_b[0]
+
+    def gap(theta: float) -> float:
+        path = (1.0 - theta) * p_a + theta * p_b
+        return float(simulate(problem.model, path)[-1].mean()) - problem.target_porosity
+
+    theta = brentq(gap, 0.0, 1.0, xtol=1e-14)
+    mixed = np.abs(p_a - p_b) > 1e-3 * problem.max_pressure_mpa
+    switch = mixed.sum() <= max(2, len(p_a) // 50)
+    # two extremals that differ beyond a switch are different branches, not a relaxed
+    # control: the mixture is then no solution of the minimum principle
+    return ((1.0 - theta) * p_a + theta * p_b, a + theta * (b - a),
+            mixed if switch else np.zeros(len(p_a), dtype=bool),
+            bool(at_a[2] and at_b[2] and switch))
 
 
 # ---------------------------------------------------------------------------- direct
