@@ -86,18 +86,19 @@ def cmd_pressure_path(args: argparse.Namespace) -> dict:
         check_overrides(args.transmission, args.damkohler)
     except ValueError as err:
         raise ValueError(as_flag(str(err).replace("n_layers", "layers"))) from None
+    progress = None if args.quiet else log
     model = _model(args.model) if args.model else None
     press, source = None, "--model " + args.model if args.model else ""
     if model is None or settings.budget:
         check_cache_dir(args.cache_dir)
         state, source = _dried_film(args)
         press = DemPress(state, conditions, calender_protocol(args.fidelity),
-                         settings.voxel_um, Path(args.out) / "dem", log=log)
+                         settings.voxel_um, Path(args.out) / "dem", log=progress)
     try:
         result = run_pressure_path(
             args.out, settings, press=press, model=model, transmission=args.transmission,
             damkohler=args.damkohler, experiment=None if args.no_mlflow else args.experiment,
-            log=log, source=source)
+            log=progress, source=source)
     except ValueError as err:
         message = str(err).replace("max_pressure_mpa", "the pressure bound (HIGH of "
                                    "--pressure-range-mpa)").replace("n_layers", "layers")
@@ -185,4 +186,5 @@ def register(add: AddCommand) -> None:
     p.add_argument("--experiment", default="pressure-path",
                    help="MLflow experiment (default pressure-path)")
     p.add_argument("--no-mlflow", action="store_true", help="do not log to MLflow")
-    p.add_argument("--quiet", action="store_true", help="no progress bars (default: off)")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress lines (DEM passes, evaluations) on stderr")
