@@ -866,3 +866,112 @@ def plot_nip_law(pressures_mpa, porosities, fit, nip, installed, optimum,
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7)
     return _save(fig, path)
+
+
+def plot_nip_paths(nip: dict, problem, path: str | Path, schedule: dict | None = None) -> Path:
+    """The reduced model's nip: roll pressure against contact time for the Pontryagin, direct
+    and constant paths (and a DEM schedule's passes over equal times), and the sub-layer
+    porosities along the Pontryagin path."""
+    import numpy as np
+
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.6, 6.4), sharex=True)
+    styles = {"pontryagin": ("tab:blue", "-", 2.0), "direct": ("tab:orange", "--", 1.4),
+              "constant": ("0.5", ":", 1.2)}
+    for name, (color, ls, lw) in styles.items():
+        sol = nip[name]
+        t = sol.time
+        ax1.stairs(sol.pressure_mpa, t, color=color, ls=ls, lw=lw, baseline=None,
+                   label=f"{name} (cost {sol.cost:.3g})")
+    if schedule is not None:
+        p = np.asarray(schedule["pressures_mpa"])
+        ax1.stairs(p, np.linspace(0.0, 1.0, len(p) + 1), color="tab:green", lw=1.2,
+                   baseline=None, label="best DEM schedule (quasi-static passes)")
+    ax1.set_ylabel("roll pressure [MPa]")
+    ax1.legend(fontsize=8)
+    sol = nip["pontryagin"]
+    n = sol.porosity.shape[1]
+    cmap = plt.get_cmap("viridis")
+    for i in range(n):
+        ax2.plot(sol.time, sol.porosity[:, i], color=cmap(i / max(n - 1, 1)), lw=1.2,
+                 label="collector" if i == 0 else "roll side" if i == n - 1 else None)
+    ax2.axhline(problem.target_porosity, color="k", lw=0.8, ls=":", label="target (mean)")
+    ax2.set_xlabel("contact time [-]")
+    ax2.set_ylabel("sub-layer porosity [-]")
+    ax2.legend(fontsize=8)
+    ax1.set_title(f"optimal pressure path, β = {problem.model.transmission:.2f}, "
+                  f"Da = {problem.model.damkohler:.3g}")
+    return _save(fig, path)
+
+
+def plot_layer_identification(first, curve, model, path: str | Path) -> Path:
+    """Sub-layer porosities of the DEM film (uncalendered and after each curve pressure)
+    against the identified reduced model's equilibrium, collector to roll."""
+    import numpy as np
+
+    n = model.n_layers
+    depth = (np.arange(n) + 0.5) / n
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    cmap = plt.get_cmap("plasma")
+    items = [(0.0, first), *curve]
+    for k, (p, prof) in enumerate(items):
+        color = cmap(k / max(len(items), 1))
+        ax.plot(depth, prof.layers(n), "o", color=color, label=f"DEM {p:.3g} MPa")
+        ax.plot(depth, model.initial_porosity if p == 0 else model.equilibrium_porosity(p),
+                "-", color=color, lw=1.0)
+    ax.set_xlabel("height above the collector / thickness [-]")
+    ax.set_ylabel("sub-layer porosity [-]")
+    ax.set_title(f"identification (lines: model, β = {model.transmission:.2f})")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def plot_schedule_evaluations(rows: list[dict], target: float, tolerance: float,
+                              path: str | Path) -> Path:
+    """DEM schedule evaluations in order: film porosity with the target band, and cost
+    (filled: within the band)."""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(6.4, 5.6), sharex=True)
+    k = [r["evaluation"] for r in rows]
+    markers = {"sobol": "s", "reduced-model optimum": "D", "bo": "o"}
+    for r in rows:
+        m = markers.get(r["source"], "o")
+        face = "tab:blue" if r["feasible"] else "none"
+        ax1.plot(r["evaluation"], r["porosity"], m, mec="tab:blue", mfc=face)
+        ax2.plot(r["evaluation"], r["cost"], m, mec="tab:blue", mfc=face)
+    ax1.axhspan(target - tolerance, target + tolerance, color="tab:green", alpha=0.15,
+                label="target band")
+    ax1.set_ylabel("film porosity [-]")
+    ax1.legend(fontsize=8)
+    ax2.set_yscale("log")
+    ax2.set_ylabel("cost J [-]")
+    ax2.set_xlabel("evaluation (square: Sobol, diamond: reduced-model optimum, circle: BO)")
+    ax2.set_xticks(k)
+    return _save(fig, path)
+
+
+def plot_slice_profiles(row: dict, first, problem, path: str | Path) -> Path:
+    """Porosity per z slice of the best DEM structure (and of the uncalendered film), its
+    sub-layer means and the reduced model's prediction for the same schedule."""
+    import numpy as np
+
+    from physics.pressure_path import pass_porosity
+
+    s = row["slices"]
+    z = np.asarray(s["z_um"])
+    h = float(np.sum(np.asarray(s["weight"])) * (z[1] - z[0])) if len(z) > 1 else 1.0
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    if first is not None:
+        ax.plot(first.z_um / first.thickness_um, first.porosity, color="0.7", lw=1.0,
+                label="uncalendered (per slice)")
+    ax.plot(z / h, s["porosity"], color="tab:blue", lw=1.2, label="best DEM schedule (per slice)")
+    n = problem.model.n_layers
+    edges = np.linspace(0.0, 1.0, n + 1)
+    ax.stairs(row["layers"], edges, color="tab:blue", lw=2.0, baseline=None,
+              label="its sub-layers")
+    pred = pass_porosity(problem.model, row["pressures_mpa"])
+    ax.stairs(pred, edges, color="tab:orange", lw=2.0, ls="--", baseline=None,
+              label="reduced model, same schedule")
+    ax.set_xlabel("height above the collector / thickness [-]")
+    ax.set_ylabel("porosity [-]")
+    ax.set_title(f"passes {', '.join(f'{p:.3g}' for p in row['pressures_mpa'])} MPa")
+    ax.legend(fontsize=8)
+    return _save(fig, path)

@@ -109,8 +109,9 @@ class Problem:
 
     def __post_init__(self) -> None:
         from physics.fidelity import check_fidelity
-        from physics.pipeline import INPUT_RANGES, check_c_rates
+        from physics.pipeline import check_c_rates
 
+        ranges = self.input_ranges()
         check_fidelity(self.fidelity)
         object.__setattr__(self, "c_rates", check_c_rates(self.c_rates))
         if self.materials:
@@ -118,10 +119,10 @@ class Problem:
         if not self.bounds:
             raise ValueError("[bounds]: give at least one decision variable")
         for name, (lo, hi) in self.bounds.items():
-            if name not in INPUT_RANGES:
+            if name not in ranges:
                 raise ValueError(f"[bounds] {name!r} is not a process input; allowed: "
-                                 f"{', '.join(INPUT_RANGES)}")
-            a, b = INPUT_RANGES[name]
+                                 f"{', '.join(ranges)}")
+            a, b = ranges[name]
             if not lo < hi:
                 raise ValueError(f"[bounds] {name} = [{lo}, {hi}] is reversed or empty; need "
                                  f"low < high")
@@ -129,7 +130,7 @@ class Problem:
                 raise ValueError(f"[bounds] {name} = [{lo}, {hi}] leaves the allowed range "
                                  f"[{a}, {b}]")
         for name in self.fixed:
-            if name not in INPUT_RANGES:
+            if name not in ranges:
                 raise ValueError(f"[fixed] {name!r} is not a process input")
             if name in self.bounds:
                 raise ValueError(f"{name!r} is both fixed and a decision variable")
@@ -159,6 +160,13 @@ class Problem:
             if not lo <= getattr(self, name) <= hi:
                 raise ValueError(f"[settings] {name} must lie in [{lo}, {hi}], got "
                                  f"{getattr(self, name)}")
+
+    def input_ranges(self) -> dict[str, tuple[float, float]]:
+        """The decision variables a problem may have and their allowed ranges: the process
+        inputs (a subclass over other variables overrides this and :meth:`allowed_outputs`)."""
+        from physics.pipeline import INPUT_RANGES
+
+        return INPUT_RANGES
 
     def allowed_outputs(self) -> tuple[str, ...]:
         rates = tuple(f"{kind}_{c:g}C_{unit}" for c in self.c_rates

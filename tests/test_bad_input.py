@@ -64,6 +64,12 @@ def files(tmp_path_factory) -> dict[str, str]:
     write("corrupt.toml", "objective = [unclosed\n")
     write("bad_objective.toml", "[objective]\noutput = \"warp_drive\"\nsense = \"max\"\n"
                                 "[bounds]\npressure_mpa = [5, 50]\n")
+    path_model = {"law": {"porosity_initial": 0.46, "porosity_min": 0.30, "modulus_mpa": 0.4,
+                          "modulus_slope": 0.5}, "shape": [1.2, 0.9, 0.95, 0.85, 1.1],
+                  "transmission": 0.6, "damkohler": 4.0}
+    write("path_model.json", json.dumps(path_model))
+    write("path_model_bad.json", json.dumps({**path_model, "transmission": 1.5}))
+    write("path_model_text.json", json.dumps({**path_model, "shape": ["wide"] * 5}))
     transport = {"input": "x", "porosity": "high"}
     write("transport_bad.json", json.dumps(transport))
     for name, image in (("phase7.npy", np.full((8, 8, 8), 7, np.uint8)),
@@ -288,6 +294,47 @@ CASES = [
     case("process-window", "--fracture-max", "2", field="fracture_max"),
     case("process-window", "--bounds", "pressure_mpa=-1:5", field="pressure_mpa"),
     case("process-window", "--coating-thickness-um", "5000", field="coating_thickness_um"),
+    # pressure-path (a given model and --budget 0: nothing runs before the check)
+    case("pressure-path", "--model", "{path_model.json}", "--budget", "0", "--target-porosity",
+         "0.2", "--out", "{out}", field="reachable range (0.30"),
+    case("pressure-path", "--model", "{path_model.json}", "--budget", "0", "--target-porosity",
+         "0.5", "--out", "{out}", field="--target-porosity"),
+    case("pressure-path", "--target-porosity", "1.5", "--out", "{out}",
+         field="--target-porosity"),
+    case("pressure-path", "--target-porosity", "0.3", "--layers", "1", "--out", "{out}",
+         field="--layers"),
+    case("pressure-path", "--target-porosity", "0.3", "--pressure-range-mpa", "20,5",
+         "--out", "{out}", field="--pressure-range-mpa"),
+    case("pressure-path", "--target-porosity", "0.3", "--pressure-range-mpa", "1,900",
+         "--out", "{out}", field="--pressure-range-mpa"),
+    case("pressure-path", "--target-porosity", "0.3", "--weight", "-1", "--out", "{out}",
+         field="--weight"),
+    case("pressure-path", "--target-porosity", "0.3", "--curve-pressures-mpa", "1,2",
+         "--out", "{out}", field="--curve-pressures-mpa"),
+    case("pressure-path", "--target-porosity", "0.3", "--passes", "7", "--out", "{out}",
+         field="--passes"),
+    case("pressure-path", "--target-porosity", "0.3", "--budget", "4", "--initial", "9",
+         "--out", "{out}", field="--initial"),
+    case("pressure-path", "--target-porosity", "0.3", "--tolerance", "0", "--out", "{out}",
+         field="--tolerance"),
+    case("pressure-path", "--target-porosity", "0.3", "--transmission", "1.5", "--out",
+         "{out}", field="--transmission"),
+    case("pressure-path", "--target-porosity", "0.3", "--damkohler", "0", "--out", "{out}",
+         field="--damkohler"),
+    case("pressure-path", "--target-porosity", "0.3", "--temperature-c", "400", "--out",
+         "{out}", field="--temperature-c"),
+    case("pressure-path", "--model", "{corrupt.json}", "--budget", "0", "--target-porosity",
+         "0.3", "--out", "{out}", field="corrupt.json"),
+    case("pressure-path", "--model", "{path_model_bad.json}", "--budget", "0",
+         "--target-porosity", "0.35", "--out", "{out}", field="transmission"),
+    case("pressure-path", "--model", "{path_model_text.json}", "--budget", "0",
+         "--target-porosity", "0.35", "--out", "{out}", field="not a number"),
+    case("pressure-path", "--model", "{missing}", "--budget", "0", "--target-porosity", "0.35",
+         "--out", "{out}", field="does_not_exist"),
+    case("pressure-path", "--model", "{path_model.json}", "--budget", "0", "--layers", "4",
+         "--target-porosity", "0.35", "--out", "{out}", field="layers"),
+    case("pressure-path", "--dried", "{truncated.npz}", "--target-porosity", "0.35", "--out",
+         "{out}", field="truncated.npz"),
     # materials
     case("materials", "--show", "unobtainium", field="unobtainium"),
     case("materials", "--show", "{corrupt.toml}", field="corrupt.toml"),

@@ -11,9 +11,11 @@ from experiments.commands import (
     materials,
     mechanics,
     pipeline,
+    pressure_path,
     structure,
     transport,
 )
 
 #: the groups in the order ``etwin --help`` lists their commands
-GROUPS = (materials, structure, mechanics, transport, pipeline, jobs, line, convert)
+GROUPS = (materials, structure, mechanics, transport, pipeline, jobs, line, pressure_path,
+          convert)
