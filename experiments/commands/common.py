@@ -131,3 +131,23 @@ def add_batch_flags(p: argparse.ArgumentParser, cache_dir: bool = True) -> None:
     if cache_dir:
         p.add_argument("--cache-dir", default=None,
                        help="stage cache (default $ETWIN_CACHE_DIR or ./etwin_cache)")
+
+
+def load_dried(path_text: str):
+    """(state, path) of a dried structure given as an .npz or a directory holding dried.npz;
+    a structure periodic in z is opened onto a floor plane (said on stderr)."""
+    from pathlib import Path
+
+    from physics.state import ParticleState
+
+    path = Path(path_text)
+    if path.is_dir():
+        path = path / "dried.npz"
+    state = ParticleState.load(path)
+    if state.periodic[2]:
+        from physics.structure import open_periodic_z
+
+        state = open_periodic_z(state)
+        log(f"{path} is periodic in z: opened at z = "
+            f"{state.meta['opened_periodic_z_at_um']:.2f} µm onto a floor plane")
+    return state, str(path)

@@ -12,6 +12,7 @@ from experiments.commands.common import (
     check_cache_dir,
     check_fidelity_flag,
     float_pair,
+    load_dried,
     log,
     number_list,
 )
@@ -23,15 +24,7 @@ def _dried_film(args: argparse.Namespace):
     from physics.state import ParticleState
 
     if args.dried:
-        path = Path(args.dried)
-        if path.is_dir():
-            path = path / "dried.npz"
-        state = ParticleState.load(path)
-        if state.periodic[2]:
-            from physics.structure import open_periodic_z
-
-            state = open_periodic_z(state)
-        return state, str(path)
+        return load_dried(args.dried)
     from physics.pipeline import ProcessInputs, StageCache, dry_stage, dry_stage_key
 
     inputs = ProcessInputs()

@@ -14,6 +14,7 @@ from experiments.commands.common import (
     as_flag,
     check_fidelity_flag,
     floats,
+    load_dried,
     log,
     materials_from,
     number_list,
@@ -147,17 +148,7 @@ def dried_state(args: argparse.Namespace, out):
     from physics.state import ParticleState
 
     if args.dried:
-        path = Path(args.dried)
-        if path.is_dir():
-            path = path / "dried.npz"
-        state = ParticleState.load(path)
-        if state.periodic[2]:
-            from physics.structure import open_periodic_z
-
-            state = open_periodic_z(state)
-            log(f"{path} is periodic in z: opened at z = "
-                 f"{state.meta['opened_periodic_z_at_um']:.2f} µm onto a floor plane")
-        return state, str(path)
+        return load_dried(args.dried)
     cached = Path(out) / "dried" / "dried.npz"
     if cached.is_file():
         log(f"using the dried structure in {cached}")
