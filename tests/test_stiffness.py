@@ -113,6 +113,16 @@ def test_simple_cubic_lattice_has_the_closed_form_stiffness():
     assert max(result.nonlinearity) < 1e-3
 
 
+def test_a_probe_that_does_not_relax_measures_nothing():
+    """The same lattice with too short a relaxation for its z column (6 blocks at a 1e-9
+    tolerance): no stiffness is returned, the error names the axis."""
+    sim, _, _ = _lattice(3, 4, 1.0, 0.01)
+    test = StiffnessTest(strain=1e-6, preload_mpa=None, rtol=1e-9, damping_per_us=200.0,
+                         max_blocks=6)
+    with pytest.raises(RuntimeError, match=r"did not relax along .*z"):
+        measure_stiffness(sim, 0, 1, test)
+
+
 def test_orthotropic_inversion_recovers_an_isotropic_solid():
     """C11 = λ + 2μ, C12 = λ (Lamé) gives back E = μ(3λ + 2μ)/(λ + μ), ν = λ/(2(λ + μ))."""
     young, nu = 1000.0, 0.25

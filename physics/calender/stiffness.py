@@ -371,6 +371,11 @@ def measure_stiffness(sim: Simulation, floor: int, top: int,
     scale = test.preload_mpa or max(float(np.abs(probe.stress_mpa().diagonal()).max()), 0.01)
     probe.settle(scale, rest=True)
     rest_speed = probe.speed_m_s()
+    if not rest_speed <= test.rest_speed_m_s:  # a moving reference gives no tangent
+        raise RuntimeError(
+            f"stiffness test: the reference did not come to rest (95th-percentile particle "
+            f"speed {rest_speed:.3g} m/s, allowed <= rest_speed_m_s = "
+            f"{test.rest_speed_m_s:g}) after {probe.steps} steps: no stiffness is measured")
     preload_steps = probe.steps
     reference = sim.snapshot()
     stress_ref = probe.stress_mpa()
@@ -378,6 +383,11 @@ def measure_stiffness(sim: Simulation, floor: int, top: int,
     eps = test.strain
     out = _probe_axes(probe, reference, eps)
     rows, blocks = out["rows"], out["blocks"]
+    unsettled = [AXES[a] for a in range(3) if not out["converged"][a]]
+    if unsettled:
+        raise RuntimeError(
+            f"stiffness test: the strained film did not relax along {', '.join(unsettled)} "
+            f"within max_blocks = {test.max_blocks} blocks: no stiffness is measured")
     c = np.zeros((3, 3))
     load, unload = np.zeros(3), np.zeros(3)
     for axis in range(3):
