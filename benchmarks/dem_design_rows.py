@@ -1,7 +1,8 @@
 """The DEM calibration's finished runs as versioned JSON for the validation pages.
 
 Reads every run of an ``etwin calibrate --target dem`` output folder (``OUT/dem_runs/*.json``,
-design and refinement runs, failed ones included) in the order they finished, with the
+design and refinement runs, failed ones included, calenderings and indentations) in the
+order they finished, with the
 measured curve they are compared with, and writes ``benchmarks/data/dem_design_fast.json``
 (``--out``) with a provenance block; ``python -m experiments.validation_tables --write`` then
 renders the table in docs/validation/calendering.md.
@@ -22,7 +23,10 @@ from experiments.tracking import run_provenance
 OUT = Path(__file__).parent / "data" / "dem_design_fast.json"
 KEEP = ("status", "theta", "pressures_mpa", "temperature_c", "line_speed_m_min", "protocol",
         "pressure_reported_mpa", "porosity", "springback_percent", "load_share_am_am",
-        "am_contacts_per_am_max", "dried_porosity", "cpu_s", "error")
+        "am_contacts_per_am_max", "dried_porosity", "cpu_s", "error",
+        # an indentation of the same film with the same law (``--recovery``)
+        "indent_depth_fraction", "indenter", "loading_time_s", "elastic_recovery",
+        "plastic_work_fraction", "indent_pressure_max_mpa")
 
 
 def design_rows(cal_out: Path) -> list[dict]:
@@ -55,7 +59,9 @@ def main(argv: list[str] | None = None) -> None:
         "measured": {"source": args.data.name, "pressure_mpa": curve.pressures_mpa.tolist(),
                      "porosity": curve.porosity.tolist(),
                      "porosity_sd": curve.porosity_sd.tolist(),
-                     "dried_porosity": curve.dried_porosity, "dried_sd": curve.dried_sd},
+                     "dried_porosity": curve.dried_porosity, "dried_sd": curve.dried_sd,
+                     "recovery": settings.get("recovery"),
+                     "recovery_sd": settings.get("recovery_sd")},
         "runs": runs})
     print(f"{len(runs)} runs ({sum(r['status'] == 'ok' for r in runs)} finished) -> {args.out}")
 

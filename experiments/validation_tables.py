@@ -89,28 +89,40 @@ _SHORT = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
 
 
 def dem_design_table(data: dict) -> str:
-    """The DEM calibration's runs in the order they finished, against the measured curve
-    (benchmarks/dem_design_rows.py)."""
+    """The DEM calibration's calenderings in the order they finished, against the measured
+    curve (benchmarks/dem_design_rows.py); where the design also indented each film with the
+    same law (``--recovery``), that indentation's elastic recovery and CPU time join its row."""
     names = data["parameters"]
     pressures = data["measured"]["pressure_mpa"]
+    calenderings = [r for r in data["runs"] if "elastic_recovery" not in r
+                    and "indent_depth_fraction" not in r]
+    indents = {(r["film"], tuple(r["theta"][n] for n in names)): r for r in data["runs"]
+               if "indent_depth_fraction" in r}
+    with_recovery = bool(indents)
     rows = []
-    for k, r in enumerate(data["runs"], start=1):
+    for k, r in enumerate(calenderings, start=1):
+        ind = indents.get((r["film"], tuple(r["theta"][n] for n in names)))
+        cpu = r["cpu_s"] + (ind["cpu_s"] if ind else 0.0)
         if r["status"] != "ok":
-            rows.append([str(k), r["film"], *(f"{r['theta'][n]:.2f}" for n in names),
-                         "failed: " + r["error"].replace("|", "/"),
-                         *[""] * (len(pressures)), f"{r['cpu_s']:,.0f}".replace(",", " ")])
-            continue
-        rows.append([str(k), r["film"], *(f"{r['theta'][n]:.2f}" for n in names),
-                     *(f"{100 * e:.2f}" for e in r["porosity"]),
-                     f"{r['springback_percent'][-1]:.2f}",
-                     f"{r['cpu_s']:,.0f}".replace(",", " ")])
+            values = ["failed: " + r["error"].replace("|", "/"), *[""] * len(pressures)]
+        else:
+            values = [*(f"{100 * e:.2f}" for e in r["porosity"]),
+                      f"{r['springback_percent'][-1]:.2f}"]
+        if with_recovery:
+            values.append(f"{100 * ind['elastic_recovery']:.1f}"
+                          if ind and ind["status"] == "ok" else "–")
+        rows.append([str(k), r["film"], *(f"{r['theta'][n]:.2f}" for n in names), *values,
+                     f"{cpu:,.0f}".replace(",", " ")])
     m = data["measured"]
-    rows.append(["measured", "", *[""] * len(names),
-                 *(_pm(e, s, 100, 1) for e, s in zip(m["porosity"], m["porosity_sd"],
-                                                     strict=True)), "", ""])
+    measured = [*(_pm(e, s, 100, 1) for e, s in zip(m["porosity"], m["porosity_sd"],
+                                                    strict=True)), ""]
+    if with_recovery:
+        measured.append(_pm(m["recovery"], m["recovery_sd"], 100, 0)
+                        if m.get("recovery") is not None else "")
+    rows.append(["measured", "", *[""] * len(names), *measured, ""])
     return _md(["run", "film", *(_SHORT.get(n, n) for n in names),
-                *(f"{p:g} MPa" for p in pressures), "spring-back at the last [%]", "CPU s"],
-               rows)
+                *(f"{p:g} MPa" for p in pressures), "spring-back at the last [%]",
+                *(["indentation recovery [%]"] if with_recovery else []), "CPU s"], rows)
 
 
 def indentation_scan_table(data: dict) -> str:

@@ -42,3 +42,29 @@ def test_a_changed_row_changes_the_page(tmp_path):
     assert render_page(out, tmp_path) == out
     with pytest.raises(ValueError, match="unknown generated table 'nope'"):
         render_page("<!-- table: nope -->\n<!-- /table -->", tmp_path)
+
+
+def test_dem_design_rows_pair_each_calendering_with_its_indentation():
+    from experiments.validation_tables import dem_design_table
+
+    theta = {"cbd_plasticity": 0.5, "am_rolling": 0.1}
+    other = {"cbd_plasticity": 0.2, "am_rolling": 0.0}
+    curve = {"status": "ok", "porosity": [0.33, 0.28], "springback_percent": [1.0, 3.0],
+             "cpu_s": 1000.0}
+    data = {"parameters": ["cbd_plasticity", "am_rolling"],
+            "measured": {"pressure_mpa": [5.92, 86.0], "porosity": [0.321, 0.263],
+                         "porosity_sd": [0.013, 0.008], "recovery": 0.16,
+                         "recovery_sd": 0.03},
+            "runs": [{"film": "s0", "theta": theta, **curve},
+                     {"film": "s1", "theta": theta, **curve},  # no indentation of s1
+                     {"film": "s0", "theta": theta, "status": "ok", "cpu_s": 500.0,
+                      "indent_depth_fraction": 0.1, "elastic_recovery": 0.142},
+                     {"film": "s0", "theta": other, "status": "ok", "cpu_s": 1.0,
+                      "indent_depth_fraction": 0.1, "elastic_recovery": 0.9}]}
+    table = dem_design_table(data)
+    lines = table.splitlines()
+    assert len(lines) == 2 + 3  # header, rule, two calenderings, measured
+    assert lines[2] == ("| 1 | s0 | 0.50 | 0.10 | 33.00 | 28.00 | 3.00 | 14.2 | 1 500 |")
+    assert lines[3] == ("| 2 | s1 | 0.50 | 0.10 | 33.00 | 28.00 | 3.00 | – | 1 000 |")
+    assert lines[4].endswith("| 32.1 ± 1.3 | 26.3 ± 0.8 |  | 16 ± 3 |  |")
+    assert "90.0" not in table  # an indentation at another law is no one's
