@@ -375,6 +375,37 @@ class SamplePosterior:
         return {p.name: self.samples[idx, k] for k, p in enumerate(self.parameters)}
 
 
+#: a walker is stranded when its log posterior lies this far below the best walker's, in
+#: units of χ²_k(STRANDED_QUANTILE)/2: a Gaussian posterior puts 0.1 % of its mass there
+STRANDED_QUANTILE = 0.999
+
+
+def reseat_stuck_walkers(coords: np.ndarray, log_prob: np.ndarray,
+                         rng: np.random.Generator) -> np.ndarray:
+    """Walker positions (w × k) with the stranded ones moved onto the others.
+
+    The stretch move proposes along the line to another walker, so a walker in a narrow
+    local mode (the end of a ridge that one observable rules out) can stay there for the
+    whole chain, one walker's share of draws in a region of negligible mass.  Walkers whose
+    log posterior lies more than χ²_k(0.999)/2 below the best walker's (:data:
+    `STRANDED_QUANTILE`) are re-seated at randomly chosen others, jittered by 1e-6 of the
+    ensemble's spread (the usual re-initialisation after burn-in, Foreman-Mackey et al.
+    2013, §5: walkers left behind in a low-probability mode are moved)."""
+    from scipy.stats import chi2
+
+    coords = np.array(coords, dtype=float)
+    log_prob = np.asarray(log_prob, dtype=float)
+    limit = np.max(log_prob) - 0.5 * chi2.ppf(STRANDED_QUANTILE, coords.shape[1])
+    stranded = ~(log_prob >= limit)
+    good = np.flatnonzero(~stranded)
+    if stranded.any() and len(good) >= 2:
+        spread = np.std(coords[good], axis=0) + 1e-12
+        picks = rng.choice(good, int(stranded.sum()))
+        coords[stranded] = coords[picks] + 1e-6 * spread * rng.standard_normal(
+            (int(stranded.sum()), coords.shape[1]))
+    return coords
+
+
 def mcmc_posterior(log_likelihood: Callable[[np.ndarray], np.ndarray],
                    parameters: Sequence[Parameter], *, walkers: int | None = None,
                    steps: int = 3000, burn: int = 1000, thin: int = 5,
@@ -383,7 +414,9 @@ def mcmc_posterior(log_likelihood: Callable[[np.ndarray], np.ndarray],
     ``log=True``) with emcee's ensemble sampler, every walker proposing in one vectorized
     call: ``log_likelihood(theta)`` takes m × k points in the parameters' own units and returns
     m log-likelihoods (-inf where the prior is truncated).  The walkers start at uniform prior
-    draws with a finite likelihood."""
+    draws with a finite likelihood; after the ``burn`` steps the walkers stranded in a
+    negligible local mode are re-seated (:func:`reseat_stuck_walkers`) and the chain that is
+    kept starts from there."""
     import emcee
 
     params = tuple(parameters)
@@ -422,10 +455,15 @@ def mcmc_posterior(log_likelihood: Callable[[np.ndarray], np.ndarray],
                          "prior box: no start for the walkers")
     sampler = emcee.EnsembleSampler(walkers, k, log_prob, vectorize=True)
     sampler.random_state = np.random.RandomState(int(rng.integers(2 ** 31))).get_state()
-    sampler.run_mcmc(start[:walkers], steps, progress=False)
-    chain = sampler.get_chain(discard=burn, thin=thin, flat=True)
-    logp = sampler.get_log_prob(discard=burn, thin=thin, flat=True)
-    tau = sampler.get_autocorr_time(discard=burn, quiet=True)
+    position = start[:walkers]
+    if burn > 0:
+        state = sampler.run_mcmc(position, burn, progress=False)
+        position = reseat_stuck_walkers(state.coords, state.log_prob, rng)
+        sampler.reset()
+    sampler.run_mcmc(position, steps - burn, progress=False)
+    chain = sampler.get_chain(thin=thin, flat=True)
+    logp = sampler.get_log_prob(thin=thin, flat=True)
+    tau = sampler.get_autocorr_time(quiet=True)
     return SamplePosterior(params, to_theta(chain), logp,
                            float(np.mean(sampler.acceptance_fraction)),
                            tuple(float(t) if np.isfinite(t) else math.nan for t in tau))
