@@ -89,6 +89,9 @@ DEM_PARAMETERS = {
     "cbd_modulus_gpa": Parameter("cbd_modulus_gpa", 0.5, 10.0, log=True),
     "cbd_cohesion_gpa": Parameter("cbd_cohesion_gpa", 0.007, 0.7, log=True),
     "am_rolling": Parameter("am_rolling", 0.0, 0.3),
+    # AM–AM contacts' permanent flattening (BinderContact.am_plasticity); above 0.9 the
+    # unloading branch is >10x stiffer than NMC's Hertz and the step shrinks accordingly
+    "am_plasticity": Parameter("am_plasticity", 0.0, 0.9),
     "am_friction": Parameter("am_friction", 0.001, 0.5, log=True),
     "cbd_friction": Parameter("cbd_friction", 0.001, 0.5, log=True),
     # short-time (glassy arm) over long-time binder stiffness; semicrystalline PVdF above its
@@ -106,6 +109,7 @@ _TARGET = {
     "cbd_plasticity": ("binder_contact", "plasticity"),
     "cbd_adhesion_ratio": ("binder_contact", "adhesion_ratio"),
     "am_rolling": ("binder_contact", "am_rolling"),
+    "am_plasticity": ("binder_contact", "am_plasticity"),
     "bridge_stiffness_ratio": ("binder_contact", "bridge_stiffness_ratio"),
     "bridge_equilibrium_fraction": ("binder_contact", "bridge_equilibrium_fraction"),
     "cbd_modulus_gpa": ("binder", "reference_modulus_gpa"),

@@ -85,6 +85,7 @@ def recipe_box_table(data: dict) -> str:
 #: short column names of the DEM contact-law parameters
 _SHORT = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
           "cbd_adhesion_ratio": "K_c/KN", "am_rolling": "μ_r",
+          "am_plasticity": "λ_AM",
           "bridge_equilibrium_fraction": "φ_eq"}
 
 
@@ -125,6 +126,31 @@ def dem_design_table(data: dict) -> str:
                 *(["indentation recovery [%]"] if with_recovery else []), "CPU s"], rows)
 
 
+def dem_load_path_table(data: dict) -> str:
+    """Where the load runs at the turn of each calendering of the DEM calibration: the
+    AM–AM contacts' share of σ_zz (Love's average split by type pair) and the AM–AM contacts
+    per AM particle, per measured pressure (benchmarks/dem_design_rows.py); a run recorded
+    before these fields were kept shows "–"."""
+    names = data["parameters"]
+    pressures = data["measured"]["pressure_mpa"]
+    rows = []
+    k = 0
+    for r in data["runs"]:
+        if "indent_depth_fraction" in r or "elastic_recovery" in r:
+            continue
+        k += 1
+        if r["status"] != "ok":
+            continue
+        blank = ["–"] * len(pressures)
+        share = [f"{100 * v:.1f}" for v in r.get("load_share_am_am", [])] or blank
+        contacts = [f"{v:.2f}" for v in r.get("am_contacts_per_am_max", [])] or blank
+        rows.append([str(k), r["film"], *(f"{r['theta'][n]:.2f}" for n in names), *share,
+                     *contacts])
+    return _md(["run", "film", *(_SHORT.get(n, n) for n in names),
+                *(f"AM–AM share of σ_zz at {p:g} MPa [%]" for p in pressures),
+                *(f"AM–AM / AM at {p:g} MPa" for p in pressures)], rows)
+
+
 def indentation_scan_table(data: dict) -> str:
     """Indentation recovery across the contact-law box, sorted by recovery
     (benchmarks/indentation_scan.py); runs without an ``indenter`` field were indented by the
@@ -151,6 +177,19 @@ def bridge_equilibrium_table(data: dict) -> str:
              f"{r['wall_s']:.0f}"] for r in data["runs"]]
     return _md(["bridge", "φ_eq", *(f"{p:g} MPa [%]" for p in pressures),
                 "spring-back [%]", "wall s"], rows)
+
+
+def am_plasticity_table(data: dict) -> str:
+    """The calendering curve at AM–AM plasticity λ_AM (``etwin calender --am-plasticity``
+    outputs collected in benchmarks/data/am_plasticity_ci.json): porosity after recovery and
+    spring-back per pressure, the AM–AM share of σ_zz at the last turn."""
+    pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
+    rows = [[f"{r['am_plasticity']:g}", *(f"{100 * p['porosity']:.2f}" for p in r["points"]),
+             " / ".join(f"{p['springback_percent']:.2f}" for p in r["points"]),
+             f"{100 * r['points'][-1]['load_share']['AM-AM']:.1f}",
+             f"{r['wall_s']:.0f}"] for r in data["runs"]]
+    return _md(["λ_AM", *(f"{p:g} MPa [%]" for p in pressures), "spring-back [%]",
+                f"AM–AM share at {pressures[-1]:g} MPa [%]", "wall s"], rows)
 
 
 def impedance3d_table(data: dict) -> str:
@@ -272,10 +311,13 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "protocols": ("protocols_ci.json", protocols_table),
     "recipe-box": ("recipe_box.json", recipe_box_table),
     "dem-design": ("dem_design_fast.json", dem_design_table),
+    "dem-calibration": ("dem_calibration_fast.json", dem_design_table),
+    "dem-calibration-load-path": ("dem_calibration_fast.json", dem_load_path_table),
     "indentation-scan": ("indentation_scan_ci.json", indentation_scan_table),
     "indentation-scan-test": ("indentation_scan_ci_test.json", indentation_scan_table),
     "indentation-scan-sls": ("indentation_scan_ci_sls.json", indentation_scan_table),
     "bridge-equilibrium": ("bridge_equilibrium_ci.json", bridge_equilibrium_table),
+    "am-plasticity": ("am_plasticity_ci.json", am_plasticity_table),
 }
 
 

@@ -43,6 +43,16 @@ def test_models_land_on_the_binder_and_am_pairs_only():
     assert not p[:, [AL, STEEL], NORMAL_MODEL].any() and not p[:, [AL, STEEL], MU_R].any()
 
 
+def test_am_plasticity_puts_the_hysteretic_law_on_am_am_contacts_beside_rolling():
+    contact = BinderContact(am_plasticity=0.3, am_rolling=0.1)
+    table = ProcessConditions(binder_contact=contact).contact_table()
+    p = table.params
+    assert p[AM, AM, NORMAL_MODEL] == NORMAL_HYSTERETIC and p[AM, AM, PLASTICITY] == 0.3
+    assert p[AM, AM, KC] == 0 and p[AM, AM, MU_R] == 0.1
+    assert p[CBD, CBD, NORMAL_MODEL] == 0 and p[AM, CBD, NORMAL_MODEL] == 0
+    assert table.stiffness_ratio() == pytest.approx(1 / 0.7)
+
+
 def test_bridge_relaxation_follows_temperature_and_line_speed():
     contact = BinderContact(bridge_stiffness_ratio=1.0, bridge_relaxation_ref_us=5.0)
     ref = ProcessConditions(binder_contact=contact)
@@ -93,6 +103,7 @@ def test_time_step_shrinks_with_the_unloading_stiffness():
     ({"plasticity": 1.5}, "hysteretic.plasticity"),
     ({"adhesion_ratio": -1}, "hysteretic.adhesion_ratio"),
     ({"am_rolling": 2.0}, "epsd2.coefficient"),
+    ({"am_plasticity": 0.99}, "BinderContact.am_plasticity"),
     ({"bridge_stiffness_ratio": 50.0}, "bridge.stiffness_ratio"),
     ({"bridge_relaxation_ref_us": 0.0}, "BinderContact.bridge_relaxation_ref_us"),
 ])

@@ -389,6 +389,40 @@ def test_contact_stress_of_two_pressed_spheres_is_the_closed_form():
         max(2.8 * force / (math.pi * (2 * r) ** 2) / 1e3, 0.0), rel=1e-9)
 
 
+def test_contact_stress_of_a_flattened_am_contact_follows_its_unloading_branch():
+    """With AM–AM plasticity λ_p (``BinderContact.am_plasticity``) a contact that was pressed
+    to δ_max = 2δ and is now at δ carries K_2 (δ^1.5 − λ_p δ_max^1.5), K_2 = K_1/(1 − λ_p), not
+    Hertz's K_1 δ^1.5; at δ ≥ δ_max it is on the Hertz loading curve."""
+    import math
+
+    from physics.calender import am_contact_stress_mpa
+    from physics.engine import Simulation, liggghts_table, with_models
+    from physics.engine._params import HIST_DMAX
+    from physics.engine.contact import effective_young_kpa, to_engine_kpa
+    from physics.engine.contacts import Hysteretic
+    from physics.materials import ALUMINIUM, CBD, NMC, STEEL
+
+    table = with_models(liggghts_table([NMC, CBD, ALUMINIUM, STEEL]),
+                        {("AM", "AM"): [Hysteretic(0.5)]})
+    r, delta = 2.5, 0.01
+    pos = np.array([[5.0, 5.0, 5.0], [5.0, 5.0, 5.0 + 2 * r - delta]])
+    sim = Simulation(pos, np.array([r, r]), np.ones(2), np.array([0, 0]), table, (0, 0, 0),
+                     (20, 20, 20), periodic=(True, True, False), dt_us=1e-5, walls=[])
+    k1 = 4 / 3 * effective_young_kpa(NMC, NMC) * math.sqrt(r / 2)
+    cohesion = to_engine_kpa(NMC.cohesion_energy_density_pa) * math.pi * (
+        r ** 2 - (r - delta / 2) ** 2)
+
+    def stress(force):
+        return 2.8 * force / (math.pi * (2 * r) ** 2) / 1e3
+
+    assert am_contact_stress_mpa(sim)[0] == pytest.approx(stress(k1 * delta ** 1.5 - cohesion),
+                                                          rel=1e-9)
+    sim.hist[0, HIST_DMAX] = 2 * delta
+    unloading = k1 / 0.5 * (delta ** 1.5 - 0.5 * (2 * delta) ** 1.5)
+    assert am_contact_stress_mpa(sim)[0] == pytest.approx(
+        max(stress(unloading - cohesion), 0.0), rel=1e-9)
+
+
 def test_cohesive_overlap_ratio_is_the_zero_load_balance_of_hertz_and_sjkr():
     """δ_eq/R* = (2π CED/KN)² against the root of the kernel's own force law (Hertz
     KN √(R*δ) δ minus CED times the exact overlap-disc area) for two equal CBD spheres: the

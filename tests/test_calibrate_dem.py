@@ -293,8 +293,9 @@ def test_a_dem_run_that_raises_is_recorded_as_failed(tmp_path):
 def test_dem_parameters_reach_the_contact_law():
     c = dem_conditions({"cbd_plasticity": 0.4, "cbd_adhesion_ratio": 0.2, "am_rolling": 0.1,
                         "cbd_modulus_gpa": 3.0, "am_friction": 0.2,
-                        "bridge_stiffness_ratio": 1.0}, 80.0, 1.0)
+                        "bridge_stiffness_ratio": 1.0, "am_plasticity": 0.3}, 80.0, 1.0)
     assert c.temperature_c == 80.0 and c.line_speed_m_min == 1.0
+    assert c.binder_contact.am_plasticity == 0.3
     assert c.binder_contact.plasticity == 0.4 and c.binder_contact.am_rolling == 0.1
     assert c.binder_contact.adhesion_ratio == 0.2
     assert c.binder_contact.bridge_stiffness_ratio == 1.0

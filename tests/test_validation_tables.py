@@ -68,3 +68,22 @@ def test_dem_design_rows_pair_each_calendering_with_its_indentation():
     assert lines[3] == ("| 2 | s1 | 0.50 | 0.10 | 33.00 | 28.00 | 3.00 | – | 1 000 |")
     assert lines[4].endswith("| 32.1 ± 1.3 | 26.3 ± 0.8 |  | 16 ± 3 |  |")
     assert "90.0" not in table  # an indentation at another law is no one's
+
+
+def test_the_load_path_table_gives_each_calendering_its_am_share_and_coordination():
+    from experiments.validation_tables import dem_load_path_table
+
+    theta = {"cbd_plasticity": 0.5}
+    data = {"parameters": ["cbd_plasticity"],
+            "measured": {"pressure_mpa": [5.92, 86.0], "porosity": [0.321, 0.263],
+                         "porosity_sd": [0.013, 0.008]},
+            "runs": [{"film": "s0", "theta": theta, "status": "ok",
+                      "load_share_am_am": [0.836, 0.96], "am_contacts_per_am_max": [3.39, 5.65]},
+                     {"film": "s0", "theta": theta, "status": "ok",
+                      "indent_depth_fraction": 0.1, "elastic_recovery": 0.2},
+                     {"film": "s1", "theta": theta, "status": "failed", "error": "x"},
+                     {"film": "s1", "theta": theta, "status": "ok"}]}
+    lines = dem_load_path_table(data).splitlines()
+    assert len(lines) == 2 + 2  # the indentation and the failed run have no row
+    assert lines[2] == "| 1 | s0 | 0.50 | 83.6 | 96.0 | 3.39 | 5.65 |"
+    assert lines[3] == "| 3 | s1 | 0.50 | – | – | – | – |"

@@ -300,8 +300,9 @@ def register(add: AddCommand) -> None:
     p.add_argument("--parameters", default=None,
                    help="dem, electronic: calibrated parameters 'name[=LOW:HIGH],...' (dem "
                         "default cbd_plasticity,bridge_stiffness_ratio,cbd_adhesion_ratio,"
-                        "am_rolling; also cbd_modulus_gpa, cbd_cohesion_gpa, am_friction, "
-                        "cbd_friction; electronic default contact_am_cbd_s_m2,sigma_cbd_s_m; "
+                        "am_rolling; also bridge_equilibrium_fraction, am_plasticity, "
+                        "cbd_modulus_gpa, cbd_cohesion_gpa, am_friction, cbd_friction; "
+                        "electronic default contact_am_cbd_s_m2,sigma_cbd_s_m; "
                         "also contact_am_am_s_m2, sigma_am_s_m)")
     p.add_argument("--design", type=int, default=24,
                    help="dem, electronic: runs on a Sobol design over the priors (DEM "

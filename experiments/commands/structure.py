@@ -176,7 +176,8 @@ def _conditions_protocol(args: argparse.Namespace):
         ("cbd_plasticity", "plasticity"), ("cbd_adhesion_ratio", "adhesion_ratio"),
         ("am_rolling", "am_rolling"), ("bridge_stiffness_ratio", "bridge_stiffness_ratio"),
         ("bridge_relaxation_us", "bridge_relaxation_ref_us"),
-        ("bridge_equilibrium_fraction", "bridge_equilibrium_fraction"))
+        ("bridge_equilibrium_fraction", "bridge_equilibrium_fraction"),
+        ("am_plasticity", "am_plasticity"))
         if getattr(args, a) is not None}
     friction = {f: getattr(args, f) for f in ("am_friction", "cbd_friction")
                 if getattr(args, f) is not None}
@@ -426,6 +427,10 @@ def register(add: AddCommand) -> None:
                             "[0, 10] (Table 2: 0; default: the --preset's)")
         p.add_argument("--am-rolling", type=float, default=None,
                        help="AM-AM EPSD2 rolling-resistance coefficient, in [0, 1] (Table 2: 0; "
+                            "default: the --preset's)")
+        p.add_argument("--am-plasticity", type=float, default=None,
+                       help="AM-AM contacts: hysteretic plasticity ratio lambda_p in [0, 0.95] "
+                            "(permanent flattening of secondary particles; Table 2: 0, Hertz; "
                             "default: the --preset's)")
         p.add_argument("--bridge-stiffness-ratio", type=float, default=None,
                        help="binder contacts: viscoelastic bridge arm stiffness / Hertz "

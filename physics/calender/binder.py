@@ -20,6 +20,7 @@ from physics.engine import liggghts_table, with_models
 from physics.engine._contact_kernels import CED, GN_A, GN_B, GT_A, GT_B, KN, KT
 from physics.engine.contact import ContactTable
 from physics.engine.contacts import BinderBridge, Hysteretic, RollingEPSD2
+from physics.engine.contacts.hysteretic import MAX_PLASTICITY
 from physics.materials import ALUMINIUM, CBD, NMC, STEEL, Material, _check_range
 
 R_GAS_J_MOL_K = 8.314462618
@@ -129,8 +130,11 @@ class BinderContact:
 
     Binder contacts (CBD–CBD and AM–CBD) get the hysteretic elasto-plastic adhesive normal
     law and a viscoelastic binder-bridge arm; AM–AM contacts get EPSD2 rolling resistance
-    (rough secondary particles).  Contacts with the planes keep the Table 2 law.  All zero
-    (the default) is the Table 2 law, the ``paper`` preset.
+    (rough secondary particles) and may get the hysteretic law's plasticity too
+    (``am_plasticity``: a secondary particle is an agglomerate of primary grains, and its
+    contacts flatten for good under load, the EEPA reading of Thakur et al. 2014; without
+    adhesion: the AM–AM cohesion stays Table 2's SJKR).  Contacts with the planes keep the
+    Table 2 law.  All zero (the default) is the Table 2 law, the ``paper`` preset.
 
     The bridge's relaxation time in the engine is τ = ``bridge_relaxation_ref_us`` × a_T ×
     v/v_ref: the Deborah number τ(T)/t_nip of the roll, with the nip contact time t_nip ∝
@@ -141,6 +145,7 @@ class BinderContact:
         plasticity: λ_p of the binder contacts [-], in [0, 0.95].
         adhesion_ratio: K_c/KN of the binder contacts [-], in [0, 10].
         am_rolling: EPSD2 μ_r of AM–AM contacts [-], in [0, 1].
+        am_plasticity: λ_p of AM–AM contacts [-], in [0, 0.95] (0: elastic Hertz, Table 2).
         bridge_stiffness_ratio: bridge arm stiffness / KN of the binder contacts [-], [0, 20].
         bridge_relaxation_ref_us: bridge τ at the binder's reference temperature and line
             speed [µs], in (0, 1e4].
@@ -155,6 +160,7 @@ class BinderContact:
     bridge_stiffness_ratio: float = 0.0
     bridge_relaxation_ref_us: float = 5.0
     bridge_equilibrium_fraction: float = 0.0
+    am_plasticity: float = 0.0
 
     def __post_init__(self) -> None:
         _check_range("BinderContact.bridge_relaxation_ref_us", self.bridge_relaxation_ref_us,
@@ -162,6 +168,7 @@ class BinderContact:
         # the specs check their own ranges
         Hysteretic(self.plasticity, self.adhesion_ratio)
         RollingEPSD2(self.am_rolling)
+        _check_range("BinderContact.am_plasticity", self.am_plasticity, 0.0, MAX_PLASTICITY)
         BinderBridge(self.bridge_stiffness_ratio, self.bridge_relaxation_ref_us,
                      self.bridge_equilibrium_fraction)
 
@@ -177,8 +184,13 @@ class BinderContact:
         if binder:
             models[("CBD", "CBD")] = binder
             models[("AM", "CBD")] = binder
+        am: list = []
+        if self.am_plasticity > 0:
+            am.append(Hysteretic(self.am_plasticity))
         if self.am_rolling > 0:
-            models[("AM", "AM")] = [RollingEPSD2(self.am_rolling)]
+            am.append(RollingEPSD2(self.am_rolling))
+        if am:
+            models[("AM", "AM")] = am
         return models
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from physics.calender.binder import AM_TYPE
 from physics.engine import Simulation
 from physics.engine._contact_kernels import CED, KN
+from physics.engine._params import HIST_DMAX, KC, NORMAL_HYSTERETIC, NORMAL_MODEL, PLASTICITY
 
 KPA_PER_MPA = 1.0e3
 
@@ -24,7 +25,8 @@ def am_contact_stress_mpa(sim: Simulation, am_type: int = AM_TYPE) -> np.ndarray
     centre of a sphere of diameter d loaded by a diametral force F (Hiramatsu & Oka, Int. J.
     Rock Mech. Min. Sci. 3 (1966) 89), with F the largest net compressive normal force on the
     particle over its particle and plane contacts: the Hertz spring (4/3) E* √R* δ^(3/2)
-    minus the SJKR cohesion CED · π a² (the contact law's normal force without damping).
+    minus the SJKR cohesion CED · π a² (the contact law's normal force without damping; on
+    hysteretic pairs, ``BinderContact.am_plasticity``, the branch the contact is on).
     The net force is the load the contact carries; an adhesive contact at rest carries none,
     however stiff its spring.  Particle crushing strengths are measured in the same form
     (single-particle compression), so σ > strength flags a particle that would crack."""
@@ -44,8 +46,8 @@ def am_contact_stress_mpa(sim: Simulation, am_type: int = AM_TYPE) -> np.ndarray
     # overlap disc of two spheres (the engine's sjkr_pair_area)
     area = -0.25 * math.pi * (dist - ri - rj) * (dist + ri - rj) * (dist - ri + rj) \
         * (dist + ri + rj) / dist ** 2
-    force = kn[ptype[i], ptype[j]] * np.sqrt(ri * rj / (ri + rj)) * overlap ** 1.5 \
-        - ced[ptype[i], ptype[j]] * area
+    force = _elastic_normal_force(sim, np.flatnonzero(touch), i, j, overlap,
+                                  ri * rj / (ri + rj)) - ced[ptype[i], ptype[j]] * area
     f_max = np.zeros(sim.n)
     np.maximum.at(f_max, i, force)
     np.maximum.at(f_max, j, force)
@@ -57,6 +59,26 @@ def am_contact_stress_mpa(sim: Simulation, am_type: int = AM_TYPE) -> np.ndarray
         f_max[hit] = np.maximum(f_max[hit], f_wall)
     am = ptype == am_type
     return 2.8 * f_max[am] / (math.pi * (2.0 * r[am]) ** 2) / KPA_PER_MPA
+
+
+def _elastic_normal_force(sim: Simulation, k: np.ndarray, i: np.ndarray, j: np.ndarray,
+                          overlap: np.ndarray, r_star: np.ndarray) -> np.ndarray:
+    """Normal force of contacts k (pairs i, j) without damping and SJKR [nN]: Hertz, or on
+    a hysteretic pair (``contacts.hysteretic``) the branch its history δ_max puts it on: a
+    plastically flattened contact below its largest overlap carries K_2 (s − λ_p s_max),
+    far less than Hertz at the same overlap."""
+    p = sim.table.params[sim.ptype[i], sim.ptype[j]]
+    k1 = p[:, KN] * np.sqrt(r_star)
+    s = overlap ** 1.5
+    force = k1 * s
+    hyst = p[:, NORMAL_MODEL] == NORMAL_HYSTERETIC
+    if hyst.any():
+        lam = p[hyst, PLASTICITY]
+        d_max = sim.hist[k[hyst], HIST_DMAX]
+        unload = np.maximum(k1[hyst] / (1.0 - lam) * (s[hyst] - lam * d_max ** 1.5),
+                            -p[hyst, KC] * np.sqrt(r_star[hyst]) * s[hyst])
+        force[hyst] = np.where(overlap[hyst] >= d_max, force[hyst], unload)
+    return force
 
 
 def fractured_fraction(am_contact_stress_mpa: np.ndarray, strength_mpa: float) -> float:
