@@ -30,6 +30,23 @@ def test_paper_preset_is_table_2():
     assert paper.provenance["source"].startswith("Ngandjong")
 
 
+def test_the_calibrated_preset_carries_its_dem_check():
+    """nmc111-calibrated: a law beyond Table 2 whose provenance holds the DEM runs at that law
+    (both films) against the measured curve: the stated mean and errors follow from the
+    per-film porosities, and the recovery from the indentations."""
+    preset = load_preset("nmc111-calibrated")
+    law = preset.process_conditions().binder_contact
+    assert law != BinderContact() and law.plasticity > 0 and law.bridge_stiffness_ratio > 0
+    check = preset.provenance["dem_check"]
+    per_film = check["porosity_per_film"]
+    assert len(per_film) == 2 and len(check["indentation_recovery_per_film"]) == 2
+    for k, measured in enumerate(check["measured"]):
+        mean = sum(run[k] for run in per_film) / len(per_film)
+        assert check["porosity_mean"][k] == pytest.approx(mean)
+        assert check["error"][k] == pytest.approx(mean - measured)
+    assert preset.provenance["data"] == "ngandjong2021_96-2-2_calendering.csv"
+
+
 def test_a_preset_file_round_trips_the_contact_law(tmp_path):
     law = dataclasses.replace(ProcessConditions(), am_friction=0.05,
                               binder_contact=BinderContact(0.4, 0.2, 0.1, 1.5, 5.0))

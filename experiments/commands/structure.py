@@ -410,7 +410,9 @@ def register(add: AddCommand) -> None:
                        help="roll diameter in m, in [0.02, 3] (default 0.25)")
         p.add_argument("--preset", default="paper",
                        help="contact law: a preset name (physics/calender/preset_data: "
-                            "paper = Table 2, the default) or a preset .json file (etwin "
+                            "paper = Table 2, the default; nmc111-calibrated = the law "
+                            "calibrated on the paper electrode's curve and indentation, "
+                            "docs/validation/calendering.md) or a preset .json file (etwin "
                             "calibrate --target dem writes one); the contact flags below "
                             "override it")
         p.add_argument("--am-friction", type=float, default=None,
