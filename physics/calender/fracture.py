@@ -67,17 +67,16 @@ def _elastic_normal_force(sim: Simulation, k: np.ndarray, i: np.ndarray, j: np.n
     a hysteretic pair (``contacts.hysteretic``) the branch its history δ_max puts it on: a
     plastically flattened contact below its largest overlap carries K_2 (s − λ_p s_max),
     far less than Hertz at the same overlap."""
+    from physics.engine.contacts.hysteretic import closed_form_curve
+
     p = sim.table.params[sim.ptype[i], sim.ptype[j]]
-    k1 = p[:, KN] * np.sqrt(r_star)
-    s = overlap ** 1.5
-    force = k1 * s
+    force = p[:, KN] * np.sqrt(r_star) * overlap ** 1.5
     hyst = p[:, NORMAL_MODEL] == NORMAL_HYSTERETIC
     if hyst.any():
-        lam = p[hyst, PLASTICITY]
         d_max = sim.hist[k[hyst], HIST_DMAX]
-        unload = np.maximum(k1[hyst] / (1.0 - lam) * (s[hyst] - lam * d_max ** 1.5),
-                            -p[hyst, KC] * np.sqrt(r_star[hyst]) * s[hyst])
-        force[hyst] = np.where(overlap[hyst] >= d_max, force[hyst], unload)
+        force[hyst] = closed_form_curve(overlap[hyst], d_max, r_star[hyst], p[hyst, KN],
+                                        p[hyst, PLASTICITY], p[hyst, KC],
+                                        loading=overlap[hyst] >= d_max)
     return force
 
 

@@ -83,11 +83,12 @@ def load_unload_curve(delta_path_um: np.ndarray, r_star_um: float, kn_kpa: float
 def closed_form_curve(delta_path_um: np.ndarray, delta_max_um: float, r_star_um: float,
                       kn_kpa: float, plasticity: float, kc_kpa: float,
                       loading: np.ndarray) -> np.ndarray:
-    """Closed-form force [nN] of one load (0 → δ_max) and unload (δ_max → 0) cycle."""
+    """Closed-form force [nN] of one load (0 → δ_max) and unload (δ_max → 0) cycle; every
+    argument may also be an array (one contact per element, e.g. the fracture reading's)."""
     s = np.clip(delta_path_um, 0, None) ** 1.5
-    k1 = kn_kpa * math.sqrt(r_star_um)
+    k1 = kn_kpa * np.sqrt(r_star_um)
     k2 = k1 / (1 - plasticity)
-    kc = kc_kpa * math.sqrt(r_star_um)
+    kc = kc_kpa * np.sqrt(r_star_um)
     unload = np.maximum(k2 * (s - plasticity * delta_max_um**1.5), -kc * s)
     return np.where(loading, k1 * s, unload)
 
