@@ -33,6 +33,15 @@ every film and adds those runs to the training set before the next fit.  The rou
 recorded (``refinement_points.json``) before their runs start, so their runs are cached and
 resume like the design's.
 
+Earlier runs (``include_runs``): the finished runs of another calibration on the same films,
+pressures, protocol and indentation test join the training set, so a calibration that adds a
+parameter (e.g. ``am_plasticity`` to a five-parameter design) starts from those runs instead
+of repeating them.  A parameter an earlier run did not vary enters at the base law's value
+(:func:`base_parameter_value`: Table 2's, or the material set's), which is the value that run
+simulated.  Each included run is checked against this calibration's task (every field but θ
+must agree) and against its film's content hash (its cache key), so a run of another film,
+protocol or test is refused with the field named.
+
 Indentation recovery (optional second observable, ``recovery``): the measured elastic
 recovery of a micro-indentation of the dried electrode (the paper's Fig. 2A and its
 experiment: (δ_max - δ_res)/δ_max at 10 % of the thickness).  Each design point then also
@@ -195,6 +204,64 @@ def dem_conditions(theta: dict[str, float], temperature_c: float = 60.0,
     for top, values in subs.items():
         fields[top] = dataclasses.replace(getattr(base, top), **values)
     return dataclasses.replace(base, **fields)
+
+
+def base_parameter_value(name: str, base=None) -> float:
+    """The value of DEM parameter ``name`` in the base law ``base`` (default Table 2's
+    :class:`ProcessConditions`): what a run that did not vary it simulated."""
+    from physics.calender import ProcessConditions
+
+    if name not in _TARGET:
+        raise ValueError(f"unknown DEM parameter {name!r}; allowed: {', '.join(DEM_PARAMETERS)}")
+    top, sub = _TARGET[name]
+    value = getattr(base or ProcessConditions(), top)
+    return float(value if sub is None else getattr(value, sub))
+
+
+def included_runs(folders: Sequence[str | Path], names: Sequence[str],
+                  expected_task: Callable[[dict], dict], hashes: dict[str, str],
+                  base=None) -> list[dict]:
+    """The finished runs (calenderings and indentations) in ``folders`` (a calibration's out
+    folder or its ``dem_runs``), with θ completed by :func:`base_parameter_value` for the
+    ``names`` they did not vary.  ``expected_task(run)`` is this calibration's task for the
+    run's film and kind; every field but θ must equal the run's, and the run's file name must
+    be its cache key with the film's content hash ``hashes``.  Raises ValueError naming the
+    run and the field otherwise."""
+    from experiments.batch import _task_key
+
+    out = []
+    for folder in folders:
+        folder = Path(folder)
+        runs_dir = folder / "dem_runs" if (folder / "dem_runs").is_dir() else folder
+        paths = sorted(runs_dir.glob("*.json"))
+        if not paths:
+            raise ValueError(f"--include-runs: {folder} holds no DEM runs (*.json, or "
+                             "dem_runs/*.json)")
+        for path in paths:
+            run = json.loads(path.read_text())
+            if run.get("status") != "ok" or "theta" not in run:
+                continue
+            extra = sorted(set(run["theta"]) - set(names))
+            if extra:
+                raise ValueError(f"--include-runs: {path.name} varies {', '.join(extra)}, "
+                                 f"which this calibration does not calibrate ({', '.join(names)})")
+            film = str(Path(run["dried"]))
+            if film not in hashes:
+                raise ValueError(f"--include-runs: {path.name} ran on {film}, not one of the "
+                                 f"--dried films ({', '.join(hashes)})")
+            expected = expected_task(run)
+            old_task = {k: run.get(k) for k in expected} | {"theta": run["theta"]}
+            for key, value in expected.items():
+                if key != "theta" and run.get(key) != value:
+                    raise ValueError(f"--include-runs: {path.name} has {key} = "
+                                     f"{run.get(key)!r}; this calibration's is {value!r}")
+            if _task_key(old_task, "dried", hashes[film]) != path.stem:
+                raise ValueError(f"--include-runs: {path.name} was not run on the present "
+                                 f"content of {film} (its cache key does not match)")
+            theta = {n: float(run["theta"][n]) if n in run["theta"]
+                     else base_parameter_value(n, base) for n in names}
+            out.append(run | {"theta": theta, "included_from": str(path)})
+    return out
 
 
 def dem_admissible(theta: np.ndarray, parameters: Sequence[Parameter],
@@ -494,6 +561,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                   indent_depth_fraction: float = 0.1, indent_temperature_c: float | None = None,
                   indent_loading_time_s: float | None = None,
                   executor: str = "local", materials=None,
+                  include_runs: Sequence[str | Path] = (),
                   workers: int = 1, mcmc_steps: int = 3000,
                   experiment: str | None = "calibrate", quiet: bool = False) -> dict:
     """Calibrate DEM contact parameters against a measured porosity–pressure curve (module
@@ -503,7 +571,9 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     the dried electrode to ``indent_depth_fraction`` of its thickness [-], a second
     observable (module docstring), indented at ``indent_temperature_c`` (default: the roll
     temperature, the paper's simulated indentation) with the binder at the rate of a
-    ``indent_loading_time_s`` loading [s] (default: the roll's time scale)."""
+    ``indent_loading_time_s`` loading [s] (default: the roll's time scale).
+    ``include_runs``: folders of earlier runs that join the training set
+    (:func:`included_runs`); with them the design may be empty (``n_design`` 0)."""
     from experiments.files import write_csv_atomic, write_json_atomic
     from experiments.plots import (
         plot_compaction_predictive,
@@ -517,8 +587,10 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     from optimize.calibration import calibrate_with_emulator
     from physics.calender.presets import preset_from_conditions
 
-    if not 4 <= n_design <= 500:
-        raise ValueError(f"--design must lie in [4, 500], got {n_design}")
+    min_design = 0 if include_runs else 4
+    if not min_design <= n_design <= 500:
+        raise ValueError(f"--design must lie in [{min_design}, 500], got {n_design}"
+                         + ("" if include_runs else " (0 only with --include-runs)"))
     if not 0 <= validate <= 64:
         raise ValueError(f"--validate must lie in [0, 64], got {validate}")
     if not 0 <= refine <= 32:
@@ -572,7 +644,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
 
     lo = np.array([math.log10(p.lower) if p.log else p.lower for p in params])
     hi = np.array([math.log10(p.upper) if p.log else p.upper for p in params])
-    unit = lo + (hi - lo) * sobol_unit(len(params), 16 * n_design, seed)
+    unit = lo + (hi - lo) * sobol_unit(len(params), max(16 * n_design, 1), seed)
     candidates = np.where([p.log for p in params], 10 ** unit, unit)
     design = candidates[admissible(candidates)][:n_design]
     if len(design) < n_design:
@@ -610,13 +682,29 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 "indent_temperature_c": indent_temperature_c if recovery is not None
                 else None,
                 "indent_loading_time_s": indent_loading_time_s if recovery is not None
-                else None}
+                else None, "include_runs": [str(f) for f in include_runs]}
+
+    def expected_task(run: dict) -> dict:
+        calender = task([0.0] * len(names), run["dried"])
+        if not _is_indentation(run):
+            return calender
+        return {**indent_task(calender["dried"], calender["theta"], indent_depth_fraction,
+                              indent_temperature_c, line_speed_m_min, indent_loading_time_s),
+                **with_materials}
+
+    earlier = included_runs(include_runs, names, expected_task, hashes,
+                            None if materials is None else materials.calender_conditions())
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with job_run(experiment, "calibrate-dem", settings) if experiment else \
             nullcontext() as mlrun:
         runs = _dem_tasks(tasks, out / "dem_runs", hashes=hashes, forward=forward,
                              executor=executor, workers=workers, quiet=quiet)
+        seen = {_point(r) for r in runs}
+        for r in earlier:  # an included run that repeats another counts once
+            if _point(r) not in seen:
+                seen.add(_point(r))
+                runs.append(r)
         ok, indents = _split_ok(runs)
         if len(ok) < 4:
             failed = [r for r in runs if r["status"] != "ok"]
@@ -823,6 +911,11 @@ def _dem_tasks(tasks: Sequence[dict], runs_dir: Path, *, hashes: dict[str, str],
     return run_cached_tasks(tasks, runs_dir, run=forward or dem_run, inline=forward is not None,
                             file_field="dried", hashes=hashes, executor=executor,
                             workers=workers, desc="DEM runs", quiet=quiet)
+
+
+def _point(run: dict) -> str:
+    """A run's film, kind and θ (an included run that repeats a design run counts once)."""
+    return json.dumps([run["dried"], _is_indentation(run), run["theta"]], sort_keys=True)
 
 
 def _is_indentation(run: dict) -> bool:

@@ -2,6 +2,7 @@
 stand-in forward model with known parameters (design, resume, failed runs, validation), the
 parameter mapping onto the contact law, and the curve reader's refusals."""
 
+import csv
 import json
 
 import numpy as np
@@ -247,6 +248,62 @@ def test_the_indentation_recovery_separates_what_the_curve_cannot(tmp_path):
     with pytest.raises(ValueError, match="--indent-temperature-c: temperature_c = 200"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", recovery=0.16,
                       indent_temperature_c=200.0, **kwargs)
+
+
+def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path):
+    """A two-parameter design's runs join a three-parameter calibration at the base law's
+    value of the new parameter (am_plasticity 0, Table 2's Hertz AM contact): only the new
+    design points run.  Runs of another protocol, or of a film not given, are refused."""
+
+    def curve(theta, pressures):
+        p_c = 1.5 * (1 + 4 * theta["cbd_plasticity"]) * (1 + theta["bridge_stiffness_ratio"])
+        tail = 0.02 * theta.get("am_plasticity", 0.0) * np.log(np.asarray(pressures))
+        return 0.25 + 0.17 / (1 + (np.asarray(pressures) / p_c) ** 1.2) - tail
+
+    truth = {"cbd_plasticity": 0.45, "bridge_stiffness_ratio": 1.0, "am_plasticity": 0.3}
+    write_csv_atomic(tmp_path / "curve.csv", [
+        {"pressure_mpa": p, "porosity": e, "porosity_sd": 0.003}
+        for p, e in zip(PRESSURES, curve(truth, PRESSURES), strict=True)])
+    calls = []
+
+    def forward(task):
+        calls.append(task)
+        return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
+                "porosity": curve(task["theta"], task["pressures_mpa"]).tolist(),
+                "springback_percent": [0.0] * len(task["pressures_mpa"]),
+                "dried_porosity": 0.43, "cpu_s": 1.0}
+
+    common = dict(forward=forward, dried=["film_a", "film_b"], mcmc_steps=300,
+                  experiment=None, quiet=True)
+    calibrate_dem(tmp_path / "curve.csv", tmp_path / "two", n_design=8,
+                  parameters="cbd_plasticity,bridge_stiffness_ratio", **common)
+    calls.clear()
+    three = "cbd_plasticity,bridge_stiffness_ratio,am_plasticity=0:0.6"
+    summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "three", n_design=4,
+                            parameters=three, include_runs=[tmp_path / "two"], **common)
+    assert len(calls) == 4 and summary["training_runs"] == 12
+    assert all("am_plasticity" in c["theta"] for c in calls)
+    rows = list(csv.DictReader((tmp_path / "three" / "design.csv").open()))
+    assert sum(float(r["am_plasticity"]) == 0.0 for r in rows) == 8 * len(PRESSURES)
+    # the earlier runs alone train a fit (design 0); a repeated folder counts once
+    calls.clear()
+    again = calibrate_dem(tmp_path / "curve.csv", tmp_path / "again", n_design=0,
+                          parameters=three,
+                          include_runs=[tmp_path / "three", tmp_path / "three" / "dem_runs",
+                                        tmp_path / "two"], **common)
+    assert calls == [] and again["training_runs"] == 12
+    with pytest.raises(ValueError, match="has protocol = 'paper'; this calibration's is"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "qs", n_design=0, parameters=three,
+                      protocol="quasi-static", include_runs=[tmp_path / "two"], **common)
+    with pytest.raises(ValueError, match="not one of the --dried films"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
+                      include_runs=[tmp_path / "two"], **(common | {"dried": ["film_c"]}))
+    with pytest.raises(ValueError, match="varies bridge_stiffness_ratio"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0,
+                      parameters="cbd_plasticity", include_runs=[tmp_path / "two"], **common)
+    with pytest.raises(ValueError, match=r"--design must lie in \[4, 500\], got 0 \(0 only"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
+                      **common)
 
 
 def test_the_recovery_emulator_follows_a_recovery_that_spans_a_decade():

@@ -84,6 +84,7 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
                                indent_temperature_c=args.indent_temperature_c,
                                indent_loading_time_s=args.indent_loading_time_s,
                                executor=args.executor, workers=args.workers,
+                               include_runs=args.include_runs or (),
                                experiment=experiment, quiet=args.quiet)
         for name, m in result["parameters"].items():
             log(f"{name} = {m['mean']:.4g}, 95 % credible interval [{m['ci95_lower']:.4g}, "
@@ -307,7 +308,12 @@ def register(add: AddCommand) -> None:
     p.add_argument("--design", type=int, default=24,
                    help="dem, electronic: runs on a Sobol design over the priors (DEM "
                         "calenderings; conductivity solves per structure), in [4, 500] "
-                        "(default 24)")
+                        "(default 24; dem: 0 allowed with --include-runs)")
+    p.add_argument("--include-runs", action="append", default=None,
+                   help="dem: a folder of earlier DEM runs (another calibration's --out, or "
+                        "its dem_runs) on the same films, pressures, protocol and "
+                        "indentation test, added to the training set; a parameter they did "
+                        "not vary enters at the base law's value; repeatable")
     p.add_argument("--protocol", default="paper", choices=["paper", "quasi-static"],
                    help="dem: press protocol of the DEM runs (default paper)")
     p.add_argument("--validate", type=int, default=0,
