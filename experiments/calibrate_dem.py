@@ -101,6 +101,10 @@ DEM_PARAMETERS = {
     # AM–AM contacts' permanent flattening (BinderContact.am_plasticity); above 0.9 the
     # unloading branch is >10x stiffer than NMC's Hertz and the step shrinks accordingly
     "am_plasticity": Parameter("am_plasticity", 0.0, 0.9),
+    # AM–AM Thornton–Ning yield pressure [GPa] (BinderContact.am_yield_gpa): NMC secondary
+    # particles' hardness is ~0.5-3 GPa; at the upper edge no AM contact of a film pressed to
+    # 156 MPa yields (the base law's "no yield", 0, enters an included run there)
+    "am_yield_gpa": Parameter("am_yield_gpa", 0.1, 30.0, log=True),
     "am_friction": Parameter("am_friction", 0.001, 0.5, log=True),
     "cbd_friction": Parameter("cbd_friction", 0.001, 0.5, log=True),
     # short-time (glassy arm) over long-time binder stiffness; semicrystalline PVdF above its
@@ -119,6 +123,7 @@ _TARGET = {
     "cbd_adhesion_ratio": ("binder_contact", "adhesion_ratio"),
     "am_rolling": ("binder_contact", "am_rolling"),
     "am_plasticity": ("binder_contact", "am_plasticity"),
+    "am_yield_gpa": ("binder_contact", "am_yield_gpa"),
     "bridge_stiffness_ratio": ("binder_contact", "bridge_stiffness_ratio"),
     "bridge_equilibrium_fraction": ("binder_contact", "bridge_equilibrium_fraction"),
     "cbd_modulus_gpa": ("binder", "reference_modulus_gpa"),
@@ -208,14 +213,19 @@ def dem_conditions(theta: dict[str, float], temperature_c: float = 60.0,
 
 def base_parameter_value(name: str, base=None) -> float:
     """The value of DEM parameter ``name`` in the base law ``base`` (default Table 2's
-    :class:`ProcessConditions`): what a run that did not vary it simulated."""
+    :class:`ProcessConditions`): what a run that did not vary it simulated (for
+    ``am_yield_gpa``, whose "no yield" is 0, the prior's upper edge: a yield pressure no
+    contact of a film pressed to 156 MPa reaches)."""
     from physics.calender import ProcessConditions
 
     if name not in _TARGET:
         raise ValueError(f"unknown DEM parameter {name!r}; allowed: {', '.join(DEM_PARAMETERS)}")
     top, sub = _TARGET[name]
     value = getattr(base or ProcessConditions(), top)
-    return float(value if sub is None else getattr(value, sub))
+    value = float(value if sub is None else getattr(value, sub))
+    if name == "am_yield_gpa" and value == 0.0:  # no yield: the prior's upper edge, where
+        return DEM_PARAMETERS[name].upper        # no contact of the press yields
+    return value
 
 
 def included_runs(folders: Sequence[str | Path], names: Sequence[str],

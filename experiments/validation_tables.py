@@ -179,17 +179,21 @@ def bridge_equilibrium_table(data: dict) -> str:
                 "spring-back [%]", "wall s"], rows)
 
 
-def am_plasticity_table(data: dict) -> str:
-    """The calendering curve at AM–AM plasticity λ_AM (``etwin calender --am-plasticity``
-    outputs collected in benchmarks/data/am_plasticity_ci.json): porosity after recovery and
-    spring-back per pressure, the AM–AM share of σ_zz at the last turn."""
+def am_law_table(data: dict) -> str:
+    """The calendering curve per AM–AM normal law (``etwin calender --am-plasticity`` or
+    ``--am-yield-gpa`` outputs collected in benchmarks/data/am_law_ci.json): porosity after
+    recovery and spring-back per pressure, the AM–AM share of σ_zz at the last turn and the
+    95th percentile of the AM particles' Hiramatsu–Oka stress per turn (where recorded)."""
     pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
-    rows = [[f"{r['am_plasticity']:g}", *(f"{100 * p['porosity']:.2f}" for p in r["points"]),
+    rows = [[r["law"], *(f"{100 * p['porosity']:.2f}" for p in r["points"]),
              " / ".join(f"{p['springback_percent']:.2f}" for p in r["points"]),
              f"{100 * r['points'][-1]['load_share']['AM-AM']:.1f}",
+             " / ".join(f"{p['am_stress_p95_mpa']:.0f}" for p in r["points"])
+             if "am_stress_p95_mpa" in r["points"][0] else "–",
              f"{r['wall_s']:.0f}"] for r in data["runs"]]
-    return _md(["λ_AM", *(f"{p:g} MPa [%]" for p in pressures), "spring-back [%]",
-                f"AM–AM share at {pressures[-1]:g} MPa [%]", "wall s"], rows)
+    return _md(["AM–AM law", *(f"{p:g} MPa [%]" for p in pressures), "spring-back [%]",
+                f"AM–AM share at {pressures[-1]:g} MPa [%]", "AM stress p95 [MPa]", "wall s"],
+               rows)
 
 
 def impedance3d_table(data: dict) -> str:
@@ -317,7 +321,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "indentation-scan-test": ("indentation_scan_ci_test.json", indentation_scan_table),
     "indentation-scan-sls": ("indentation_scan_ci_sls.json", indentation_scan_table),
     "bridge-equilibrium": ("bridge_equilibrium_ci.json", bridge_equilibrium_table),
-    "am-plasticity": ("am_plasticity_ci.json", am_plasticity_table),
+    "am-law": ("am_law_ci.json", am_law_table),
 }
 
 

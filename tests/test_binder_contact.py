@@ -16,7 +16,9 @@ from physics.engine._params import (
     MU_R,
     NORMAL_HYSTERETIC,
     NORMAL_MODEL,
+    NORMAL_THORNTON_NING,
     PLASTICITY,
+    YIELD_PRESSURE,
 )
 from physics.state import ParticleState
 
@@ -51,6 +53,17 @@ def test_am_plasticity_puts_the_hysteretic_law_on_am_am_contacts_beside_rolling(
     assert p[AM, AM, KC] == 0 and p[AM, AM, MU_R] == 0.1
     assert p[CBD, CBD, NORMAL_MODEL] == 0 and p[AM, CBD, NORMAL_MODEL] == 0
     assert table.stiffness_ratio() == pytest.approx(1 / 0.7)
+
+
+def test_am_yield_puts_thornton_ning_on_am_am_contacts_without_a_shorter_step():
+    contact = BinderContact(am_yield_gpa=5.0, am_rolling=0.1, plasticity=0.3)
+    table = ProcessConditions(binder_contact=contact).contact_table()
+    p = table.params
+    assert p[AM, AM, NORMAL_MODEL] == NORMAL_THORNTON_NING and p[AM, AM, MU_R] == 0.1
+    assert p[AM, AM, YIELD_PRESSURE] == 5.0e6  # kPa
+    assert p[AM, CBD, NORMAL_MODEL] == NORMAL_HYSTERETIC and p[AM, CBD, YIELD_PRESSURE] == 0
+    assert not p[:, [AL, STEEL], NORMAL_MODEL].any()
+    assert table.stiffness_ratio() == pytest.approx(1 / 0.7)  # the binder's, not the AM's
 
 
 def test_bridge_relaxation_follows_temperature_and_line_speed():
@@ -104,6 +117,8 @@ def test_time_step_shrinks_with_the_unloading_stiffness():
     ({"adhesion_ratio": -1}, "hysteretic.adhesion_ratio"),
     ({"am_rolling": 2.0}, "epsd2.coefficient"),
     ({"am_plasticity": 0.99}, "BinderContact.am_plasticity"),
+    ({"am_yield_gpa": 0.001}, "BinderContact.am_yield_gpa"),
+    ({"am_yield_gpa": 2.0, "am_plasticity": 0.2}, "am_yield_gpa and am_plasticity are two"),
     ({"bridge_stiffness_ratio": 50.0}, "bridge.stiffness_ratio"),
     ({"bridge_relaxation_ref_us": 0.0}, "BinderContact.bridge_relaxation_ref_us"),
 ])

@@ -421,6 +421,24 @@ def test_contact_stress_of_a_flattened_am_contact_follows_its_unloading_branch()
     unloading = k1 / 0.5 * (delta ** 1.5 - 0.5 * (2 * delta) ** 1.5)
     assert am_contact_stress_mpa(sim)[0] == pytest.approx(
         max(stress(unloading - cohesion), 0.0), rel=1e-9)
+    # a Thornton–Ning pair (yielded at δ_y = δ/4): the plastic line on loading, the flattened
+    # Hertz branch of Thornton and Ning below δ_max
+    from physics.engine.contacts import ThorntonNing, thornton_ning
+
+    e_star = effective_young_kpa(NMC, NMC)
+    p_y = 2 * e_star / math.pi * math.sqrt(0.25 * delta / (r / 2)) / 1e6  # GPa
+    sim.set_particles(table=with_models(liggghts_table([NMC, CBD, ALUMINIUM, STEEL]),
+                                        {("AM", "AM"): [ThorntonNing(p_y)]}))
+    sim.hist[0, HIST_DMAX] = 0.0
+    d_y = delta / 4
+    plastic = k1 * d_y ** 1.5 + math.pi * p_y * 1e6 * (r / 2) * (delta - d_y)
+    assert am_contact_stress_mpa(sim)[0] == pytest.approx(stress(plastic - cohesion), rel=1e-9)
+    sim.hist[0, HIST_DMAX] = 1.2 * delta
+    flattened = thornton_ning.closed_form_curve(delta, 1.2 * delta, r / 2, 4 / 3 * e_star, p_y,
+                                                loading=False)
+    assert 0 < flattened < plastic
+    assert am_contact_stress_mpa(sim)[0] == pytest.approx(
+        max(stress(flattened - cohesion), 0.0), rel=1e-9)
 
 
 def test_cohesive_overlap_ratio_is_the_zero_load_balance_of_hertz_and_sjkr():

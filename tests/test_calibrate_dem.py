@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 
 from experiments.calibrate_dem import (
+    DEM_PARAMETERS,
     CompactionCurve,
     RecoveryEmulator,
+    base_parameter_value,
     calibrate_dem,
     dem_admissible,
     dem_conditions,
@@ -361,6 +363,12 @@ def test_dem_parameters_reach_the_contact_law():
     assert {"AM", "CBD"} <= names
     with pytest.raises(ValueError, match="plasticity"):
         dem_conditions({"cbd_plasticity": 0.99})
+    assert dem_conditions({"am_yield_gpa": 4.0}).binder_contact.am_yield_gpa == 4.0
+    # what a run that did not vary a parameter simulated: the base law's value; Table 2's
+    # "no yield" (0) is the yield prior's upper edge
+    assert base_parameter_value("am_plasticity") == 0.0
+    assert base_parameter_value("cbd_modulus_gpa") == 2.0  # Table 2's CBD
+    assert base_parameter_value("am_yield_gpa") == DEM_PARAMETERS["am_yield_gpa"].upper
 
 
 def test_soft_sticky_binders_are_outside_the_admissible_prior():

@@ -1,11 +1,13 @@
 """The contact-model registry against closed forms (single contacts and two-sphere collisions).
 
 Closed forms: the hysteretic law's load-unload cycle and pull-off force (Luding 2008 in Hertzian
-form, ``physics.engine.contacts.hysteretic``), the restitution of a plastic Hertz collision
-(energy returned on the unloading branch over the energy stored in loading), the Maxwell arm's
-response to a constant approach speed and its stress relaxation (to the equilibrium arm of
-the standard linear solid), and the EPSD2 rolling torque's
-linear rise to μ_r R* F_n.  EPSD2 is also checked against LIGGGHTS in test_engine_liggghts.
+form, ``physics.engine.contacts.hysteretic``), the Thornton–Ning elastic–perfectly-plastic
+cycle (Thornton and Ning 1998) and its collision's restitution (Thornton 1997), the
+restitution of a plastic Hertz collision (energy returned on the unloading branch over the
+energy stored in loading), the Maxwell arm's response to a constant approach speed and its
+stress relaxation (to the equilibrium arm of the standard linear solid), and the EPSD2
+rolling torque's linear rise to μ_r R* F_n.  EPSD2 is also checked against LIGGGHTS in
+test_engine_liggghts.
 """
 
 import math
@@ -21,7 +23,9 @@ from physics.engine.contacts import (
     HertzSJKR,
     Hysteretic,
     RollingEPSD2,
+    ThorntonNing,
     make_model,
+    thornton_ning,
 )
 from physics.engine.contacts.binder_bridge import bridge_force, step_factors
 from physics.engine.contacts.hysteretic import closed_form_curve, load_unload_curve
@@ -108,6 +112,96 @@ def test_plastic_collision_restitution_matches_energy_balance():
     x = lam ** (2 / 3)  # w_out / w_in reduces to (1 - 2.5 λ + 1.5 λ^{5/3}) / (1 - λ)
     assert e_ref**2 == pytest.approx((1 - 2.5 * lam + 1.5 * lam * x) / (1 - lam), rel=1e-9)
     assert e == pytest.approx(e_ref, rel=2e-3)
+
+
+def test_thornton_ning_cycle_matches_closed_form_and_its_yield_point():
+    """Hertz up to δ_y = R* (π p_y / 2E*)², where the slope 2 E* √(R* δ_y) equals π p_y R*
+    (continuous), linear beyond; unloading from δ_max along the flattened Hertz curve that
+    leaves δ_p = δ_max - 3 F_max / (4 E* a_max) for good, with the loading stiffness 2 E* a_max
+    at the turn; reloading retraces it, then yields again past δ_max."""
+    p_y, d_max = 0.025, 0.02  # GPa, µm
+    e_star = 0.75 * KN_KPA
+    d_y = R_STAR * (math.pi * p_y * 1e6 / (2 * e_star)) ** 2
+    assert d_y == pytest.approx(1.93e-3, rel=0.01)  # yields at ~1/10 of δ_max
+    up = np.linspace(0, d_max, 800)
+    down = np.linspace(d_max, 0, 800)[1:]
+    path = np.concatenate([up, down])
+    loading = np.arange(path.size) < up.size
+    f = thornton_ning.load_unload_curve(path, R_STAR, KN_KPA, p_y)
+    ref = thornton_ning.closed_form_curve(path, d_max, R_STAR, KN_KPA, p_y, loading)
+    np.testing.assert_allclose(f, ref, rtol=1e-12, atol=1e-12 * ref.max())
+    k1 = KN_KPA * math.sqrt(R_STAR)
+    below = up <= d_y
+    np.testing.assert_allclose(f[:up.size][below], k1 * up[below] ** 1.5, rtol=1e-12)
+    assert 1.5 * k1 * math.sqrt(d_y) == pytest.approx(math.pi * p_y * 1e6 * R_STAR, rel=1e-12)
+    f_max = k1 * d_y**1.5 + math.pi * p_y * 1e6 * R_STAR * (d_max - d_y)
+    assert f[up.size - 1] == pytest.approx(f_max, rel=1e-12)
+    a_max = math.sqrt(R_STAR * d_max)
+    d_p = d_max - 3 * f_max / (4 * e_star * a_max)
+    unload = f[up.size:]
+    assert np.all(unload[down <= d_p] == 0) and np.all(unload[down > d_p * 1.001] > 0)
+    slope = (f[up.size - 1] - unload[0]) / (d_max - down[0])
+    assert slope == pytest.approx(2 * e_star * a_max, rel=0.01)
+    # reloading below δ_max retraces the unloading branch, then follows the plastic line
+    re = np.concatenate([up, np.linspace(d_max, 0.5 * d_max, 30),
+                         np.linspace(0.5 * d_max, 1.5 * d_max, 90)])
+    g = thornton_ning.load_unload_curve(re, R_STAR, KN_KPA, p_y)
+    seen_max = np.maximum.accumulate(re)
+    on_line = re >= seen_max - 1e-15
+    line = k1 * d_y**1.5 + math.pi * p_y * 1e6 * R_STAR * (re - d_y)
+    np.testing.assert_allclose(g[on_line & (re > d_y)], line[on_line & (re > d_y)], rtol=1e-12)
+    back = ~on_line
+    expect = thornton_ning.closed_form_curve(re[back], d_max, R_STAR, KN_KPA, p_y,
+                                             np.zeros(back.sum(), bool))
+    np.testing.assert_allclose(g[back], expect, rtol=1e-12, atol=1e-12 * f_max)
+    # below the yield overlap the law is Hertz on both branches
+    small = np.concatenate([np.linspace(0, 0.5 * d_y, 40), np.linspace(0.5 * d_y, 0, 40)])
+    np.testing.assert_allclose(thornton_ning.load_unload_curve(small, R_STAR, KN_KPA, p_y),
+                               k1 * small**1.5, rtol=1e-12)
+    assert ThorntonNing(p_y).stiffness_ratio() == 1.0
+
+
+def _thornton_restitution(v_yield_over_v: float) -> float:
+    """Thornton (J. Appl. Mech. 64 (1997) 383) Eq. 27: e of an elastic–perfectly-plastic
+    impact above the yield velocity."""
+    x = v_yield_over_v
+    return math.sqrt(6 * math.sqrt(3) / 5) * math.sqrt(1 - x**2 / 6) * (
+        x / (x + 2 * math.sqrt(6 / 5 - x**2 / 5))) ** 0.25
+
+
+@pytest.mark.parametrize("speed", [0.5, 1.0])
+def test_thornton_ning_collision_restitution(speed):
+    """Two spheres meeting head-on with the law on their contact and no damping: the
+    restitution equals the energy balance of the closed-form load and unload branches
+    (work returned over work stored, integrated with scipy), which is Thornton's closed form
+    (1997, Eq. 27) for the same law: e = 0.319 at 0.5 m/s, 0.269 at 1 m/s."""
+    from scipy.integrate import quad
+    from scipy.optimize import brentq
+
+    p_y = 0.5  # GPa
+    table = with_models(_elastic_table(), {("AM", "AM"): [ThorntonNing(p_y)]})
+    sim = _head_on(table, speed=speed)
+    r, rho = 2.5, 4.65
+    m_star = 0.5 * rho * 4 / 3 * math.pi * r**3
+    kn, r_star = table.params[0, 0, KN], 0.5 * r
+    e_star = 0.75 * kn
+    kinetic = 0.5 * m_star * (2 * speed) ** 2
+
+    def force(d, d_max, loading):
+        return float(thornton_ning.closed_form_curve(d, d_max, r_star, kn, p_y, loading))
+
+    d_max = brentq(lambda d: quad(force, 0, d, args=(d, True), epsabs=0,
+                                  epsrel=1e-11)[0] - kinetic, 1e-6, 1.0, xtol=1e-14)
+    w_out = quad(force, 0, d_max, args=(d_max, False), epsabs=0, epsrel=1e-11)[0]
+    e_ref = math.sqrt(w_out / kinetic)
+    e = (sim.velocity[1, 0] - sim.velocity[0, 0]) / (2 * speed)
+    assert e == pytest.approx(e_ref, rel=1e-5)  # 5e-7 measured (velocity Verlet, dt 1e-5)
+    # the yield velocity (relative approach speed at which δ_max reaches δ_y; Thornton's
+    # 1.56 (p_y^5 / (E*^4 ρ))^{1/2} for a sphere on a wall): ½ m* V_y² = 0.4 K_1 δ_y^{5/2}
+    d_y = r_star * (math.pi * p_y * 1e6 / (2 * e_star)) ** 2
+    v_yield = math.sqrt(0.8 * kn * math.sqrt(r_star) * d_y**2.5 / m_star)
+    assert v_yield < 0.1 * 2 * speed  # plastic impact
+    assert e_ref == pytest.approx(_thornton_restitution(v_yield / (2 * speed)), rel=1e-9)
 
 
 def test_bridge_constant_speed_and_relaxation_closed_forms():
@@ -210,8 +304,12 @@ def test_epsd2_torque_rises_linearly_to_its_limit():
 
 def test_registry_and_bad_input():
     assert isinstance(make_model("hysteretic", plasticity=0.3), Hysteretic)
-    with pytest.raises(ValueError, match="unknown; known: hertz-sjkr, hysteretic"):
+    with pytest.raises(ValueError, match="unknown; known: hertz-sjkr, hysteretic, thornton-ning"):
         make_model("jkr")
+    assert isinstance(make_model("thornton-ning", yield_gpa=2.0), ThorntonNing)
+    with pytest.raises(ValueError, match=r"thornton-ning\.yield_gpa = 0\.0; allowed range "
+                                         r"\[0\.01, 100\.0\] GPa"):
+        ThorntonNing(0.0)
     with pytest.raises(ValueError, match=r"plasticity = 1\.2; allowed range"):
         Hysteretic(1.2)
     with pytest.raises(ValueError, match=r"epsd2\.coefficient"):

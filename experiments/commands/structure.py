@@ -177,7 +177,7 @@ def _conditions_protocol(args: argparse.Namespace):
         ("am_rolling", "am_rolling"), ("bridge_stiffness_ratio", "bridge_stiffness_ratio"),
         ("bridge_relaxation_us", "bridge_relaxation_ref_us"),
         ("bridge_equilibrium_fraction", "bridge_equilibrium_fraction"),
-        ("am_plasticity", "am_plasticity"))
+        ("am_plasticity", "am_plasticity"), ("am_yield_gpa", "am_yield_gpa"))
         if getattr(args, a) is not None}
     friction = {f: getattr(args, f) for f in ("am_friction", "cbd_friction")
                 if getattr(args, f) is not None}
@@ -434,6 +434,11 @@ def register(add: AddCommand) -> None:
                        help="AM-AM contacts: hysteretic plasticity ratio lambda_p in [0, 0.95] "
                             "(permanent flattening of secondary particles; Table 2: 0, Hertz; "
                             "default: the --preset's)")
+        p.add_argument("--am-yield-gpa", type=float, default=None,
+                       help="AM-AM contacts: Thornton-Ning yield pressure in GPa, 0 (no yield, "
+                            "Table 2) or in [0.01, 100]: Hertz until the contact pressure "
+                            "reaches it, then plastic flattening; not with --am-plasticity "
+                            "(default: the --preset's)")
         p.add_argument("--bridge-stiffness-ratio", type=float, default=None,
                        help="binder contacts: viscoelastic bridge arm stiffness / Hertz "
                             "stiffness, in [0, 20] (Table 2: 0, no bridge; default: the "

@@ -21,6 +21,7 @@ from physics.engine._contact_kernels import CED, GN_A, GN_B, GT_A, GT_B, KN, KT
 from physics.engine.contact import ContactTable
 from physics.engine.contacts import BinderBridge, Hysteretic, RollingEPSD2
 from physics.engine.contacts.hysteretic import MAX_PLASTICITY
+from physics.engine.contacts.thornton_ning import MAX_YIELD_GPA, MIN_YIELD_GPA, ThorntonNing
 from physics.materials import ALUMINIUM, CBD, NMC, STEEL, Material, _check_range
 
 R_GAS_J_MOL_K = 8.314462618
@@ -133,8 +134,11 @@ class BinderContact:
     (rough secondary particles) and may get the hysteretic law's plasticity too
     (``am_plasticity``: a secondary particle is an agglomerate of primary grains, and its
     contacts flatten for good under load, the EEPA reading of Thakur et al. 2014; without
-    adhesion: the AM–AM cohesion stays Table 2's SJKR).  Contacts with the planes keep the
-    Table 2 law.  All zero (the default) is the Table 2 law, the ``paper`` preset.
+    adhesion: the AM–AM cohesion stays Table 2's SJKR), or instead a yield pressure
+    (``am_yield_gpa``, Thornton–Ning: Hertz until the contact pressure reaches it, then
+    plastic flattening; the agglomerate crushes at its contacts only above a pressure of the
+    order of its hardness).  Contacts with the planes keep the Table 2 law.  All zero (the
+    default) is the Table 2 law, the ``paper`` preset.
 
     The bridge's relaxation time in the engine is τ = ``bridge_relaxation_ref_us`` × a_T ×
     v/v_ref: the Deborah number τ(T)/t_nip of the roll, with the nip contact time t_nip ∝
@@ -146,6 +150,8 @@ class BinderContact:
         adhesion_ratio: K_c/KN of the binder contacts [-], in [0, 10].
         am_rolling: EPSD2 μ_r of AM–AM contacts [-], in [0, 1].
         am_plasticity: λ_p of AM–AM contacts [-], in [0, 0.95] (0: elastic Hertz, Table 2).
+        am_yield_gpa: Thornton–Ning yield pressure of AM–AM contacts [GPa], 0 (no yield,
+            Table 2) or in [0.01, 100]; not together with ``am_plasticity``.
         bridge_stiffness_ratio: bridge arm stiffness / KN of the binder contacts [-], [0, 20].
         bridge_relaxation_ref_us: bridge τ at the binder's reference temperature and line
             speed [µs], in (0, 1e4].
@@ -161,6 +167,7 @@ class BinderContact:
     bridge_relaxation_ref_us: float = 5.0
     bridge_equilibrium_fraction: float = 0.0
     am_plasticity: float = 0.0
+    am_yield_gpa: float = 0.0
 
     def __post_init__(self) -> None:
         _check_range("BinderContact.bridge_relaxation_ref_us", self.bridge_relaxation_ref_us,
@@ -169,6 +176,12 @@ class BinderContact:
         Hysteretic(self.plasticity, self.adhesion_ratio)
         RollingEPSD2(self.am_rolling)
         _check_range("BinderContact.am_plasticity", self.am_plasticity, 0.0, MAX_PLASTICITY)
+        if self.am_yield_gpa != 0.0:
+            _check_range("BinderContact.am_yield_gpa", self.am_yield_gpa, MIN_YIELD_GPA,
+                         MAX_YIELD_GPA)
+            if self.am_plasticity > 0:
+                raise ValueError("BinderContact: am_yield_gpa and am_plasticity are two normal "
+                                 "laws for the AM–AM contacts; set one of them (the other 0)")
         BinderBridge(self.bridge_stiffness_ratio, self.bridge_relaxation_ref_us,
                      self.bridge_equilibrium_fraction)
 
@@ -187,6 +200,8 @@ class BinderContact:
         am: list = []
         if self.am_plasticity > 0:
             am.append(Hysteretic(self.am_plasticity))
+        if self.am_yield_gpa > 0:
+            am.append(ThorntonNing(self.am_yield_gpa))
         if self.am_rolling > 0:
             am.append(RollingEPSD2(self.am_rolling))
         if am:

@@ -15,7 +15,15 @@ import numpy as np
 from physics.calender.binder import AM_TYPE
 from physics.engine import Simulation
 from physics.engine._contact_kernels import CED, KN
-from physics.engine._params import HIST_DMAX, KC, NORMAL_HYSTERETIC, NORMAL_MODEL, PLASTICITY
+from physics.engine._params import (
+    HIST_DMAX,
+    KC,
+    NORMAL_HYSTERETIC,
+    NORMAL_MODEL,
+    NORMAL_THORNTON_NING,
+    PLASTICITY,
+    YIELD_PRESSURE,
+)
 
 KPA_PER_MPA = 1.0e3
 
@@ -66,7 +74,9 @@ def _elastic_normal_force(sim: Simulation, k: np.ndarray, i: np.ndarray, j: np.n
     """Normal force of contacts k (pairs i, j) without damping and SJKR [nN]: Hertz, or on
     a hysteretic pair (``contacts.hysteretic``) the branch its history δ_max puts it on: a
     plastically flattened contact below its largest overlap carries K_2 (s − λ_p s_max),
-    far less than Hertz at the same overlap."""
+    far less than Hertz at the same overlap; on a Thornton–Ning pair
+    (``contacts.thornton_ning``) its loading or flattened unloading branch."""
+    from physics.engine.contacts import thornton_ning
     from physics.engine.contacts.hysteretic import closed_form_curve
 
     p = sim.table.params[sim.ptype[i], sim.ptype[j]]
@@ -77,6 +87,12 @@ def _elastic_normal_force(sim: Simulation, k: np.ndarray, i: np.ndarray, j: np.n
         force[hyst] = closed_form_curve(overlap[hyst], d_max, r_star[hyst], p[hyst, KN],
                                         p[hyst, PLASTICITY], p[hyst, KC],
                                         loading=overlap[hyst] >= d_max)
+    tn = p[:, NORMAL_MODEL] == NORMAL_THORNTON_NING
+    if tn.any():
+        d_max = sim.hist[k[tn], HIST_DMAX]
+        force[tn] = thornton_ning.closed_form_curve(
+            overlap[tn], d_max, r_star[tn], p[tn, KN],
+            p[tn, YIELD_PRESSURE] / thornton_ning.KPA_PER_GPA, loading=overlap[tn] >= d_max)
     return force
 
 

@@ -46,11 +46,14 @@ from physics.engine._params import (  # noqa: F401  (re-exported layout)
     N_HIST,
     NORMAL_HYSTERETIC,
     NORMAL_MODEL,
+    NORMAL_THORNTON_NING,
     PLASTICITY,
+    YIELD_PRESSURE,
 )
 from physics.engine.contacts.binder_bridge import bridge_force
 from physics.engine.contacts.hysteretic import hysteretic_force
 from physics.engine.contacts.rolling_epsd2 import epsd2_torque
+from physics.engine.contacts.thornton_ning import thornton_ning_force
 
 # fastmath without nnan/ninf: reassociation, reciprocals and FMA (+17 % pair throughput);
 # NaN and inf still propagate, so a blown-up state stays visible.
@@ -90,6 +93,10 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
         f_el, d_max, f_adh = hysteretic_force(delta, r_star, p[ti, tj, KN],
                                               p[ti, tj, PLASTICITY], p[ti, tj, KC],
                                               hist[k, HIST_DMAX])
+        hist[k, HIST_DMAX] = d_max
+    elif p[ti, tj, NORMAL_MODEL] == NORMAL_THORNTON_NING:
+        f_el, d_max = thornton_ning_force(delta, r_star, p[ti, tj, KN],
+                                          p[ti, tj, YIELD_PRESSURE], hist[k, HIST_DMAX])
         hist[k, HIST_DMAX] = d_max
     else:
         f_el = p[ti, tj, KN] * sq * delta

@@ -15,7 +15,8 @@
  6    MU            Coulomb friction coefficient
  7    CED           SJKR cohesion energy density [kPa]: F_coh = -CED · A_contact
  8    NORMAL_MODEL  0: Hertz (``contacts.hertz_sjkr``), 1: hysteretic elasto-plastic
-                    adhesive (``contacts.hysteretic``)
+                    adhesive (``contacts.hysteretic``), 2: elastic–perfectly-plastic with a
+                    yield pressure (``contacts.thornton_ning``)
  9    PLASTICITY    λ_p of the hysteretic model, unloading stiffness KN/(1 - λ_p) [-]
  10   KC            adhesive-branch stiffness of the hysteretic model [kPa]
  11   MU_R          EPSD2 rolling-resistance coefficient μ_r [-] (``contacts.rolling_epsd2``)
@@ -24,26 +25,29 @@
  14   BRIDGE_TAU    binder-bridge relaxation time [µs] (0: no bridge)
  15   BRIDGE_KEQ    binder-bridge equilibrium arm: dF = 1.5 BRIDGE_KEQ sqrt(R* δ) dδ [kPa] (does
                     not relax; acts only where BRIDGE_TAU > 0)
+ 16   YIELD_PRESSURE  limiting contact pressure p_y of the Thornton–Ning model [kPa]
 ====  ============  ==================================================================
 
 The kernels take two more columns that the :class:`~physics.engine.Simulation` derives from
 BRIDGE_TAU and its time step (``kernel_params``), so no exponential is evaluated per contact:
-16 BRIDGE_DECAY = e^{-dt/τ} and 17 BRIDGE_GAIN = (τ/dt)(1 - e^{-dt/τ}).
+17 BRIDGE_DECAY = e^{-dt/τ} and 18 BRIDGE_GAIN = (τ/dt)(1 - e^{-dt/τ}).
 
 Per-contact history ``hist[k, :]``: columns 0-2 the tangential spring ξ [µm], 3 the largest
-overlap δ_max of the hysteretic model [µm], 4-6 the EPSD2 rolling torque on body i [nN µm],
-7 the binder bridge's Maxwell-arm force and 8 its equilibrium-arm force [nN].  Columns in
-``HIST_VECTOR_COLUMNS`` change sign when the two bodies of a pair swap roles.
+overlap δ_max of the hysteretic and Thornton–Ning models [µm], 4-6 the EPSD2 rolling torque
+on body i [nN µm], 7 the binder bridge's Maxwell-arm force and 8 its equilibrium-arm force
+[nN].  Columns in ``HIST_VECTOR_COLUMNS`` change sign when the two bodies of a pair swap roles.
 """
 
 KN, KT, GN_A, GN_B, GT_A, GT_B, MU, CED = range(8)
 NORMAL_MODEL, PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU, BRIDGE_KEQ = range(8, 16)
-N_CONTACT_PARAMS = 16
-BRIDGE_DECAY, BRIDGE_GAIN = 16, 17
-N_KERNEL_PARAMS = 18
+YIELD_PRESSURE = 16
+N_CONTACT_PARAMS = 17
+BRIDGE_DECAY, BRIDGE_GAIN = 17, 18
+N_KERNEL_PARAMS = 19
 
 NORMAL_HERTZ = 0
 NORMAL_HYSTERETIC = 1
+NORMAL_THORNTON_NING = 2
 
 HIST_DMAX = 3
 HIST_ROLL = 4

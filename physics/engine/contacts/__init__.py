@@ -6,6 +6,7 @@ writes its parameters into a pair's coefficient vector, and a numba kernel on ar
 ==============  ==============================  ==========================================
  hertz-sjkr     :mod:`.hertz_sjkr`              nothing (Table 2 law, the ``paper`` preset)
  hysteretic     :mod:`.hysteretic`              plastic loading/unloading and adhesion
+ thornton-ning  :mod:`.thornton_ning`           Hertz up to a yield pressure, then plastic
  epsd2          :mod:`.rolling_epsd2`           rolling resistance torque
  bridge         :mod:`.binder_bridge`           viscoelastic (Maxwell) binder-bridge arm
 ==============  ==============================  ==========================================
@@ -20,8 +21,10 @@ from physics.engine.contacts.binder_bridge import BinderBridge
 from physics.engine.contacts.hertz_sjkr import HertzSJKR
 from physics.engine.contacts.hysteretic import Hysteretic
 from physics.engine.contacts.rolling_epsd2 import RollingEPSD2
+from physics.engine.contacts.thornton_ning import ThorntonNing
 
-CONTACT_MODELS = {m.name: m for m in (HertzSJKR, Hysteretic, RollingEPSD2, BinderBridge)}
+CONTACT_MODELS = {m.name: m for m in (HertzSJKR, Hysteretic, ThorntonNing, RollingEPSD2,
+                                      BinderBridge)}
 
 
 def make_model(name: str, **parameters):
@@ -38,4 +41,4 @@ def make_model(name: str, **parameters):
 
 
 __all__ = ["CONTACT_MODELS", "BinderBridge", "HertzSJKR", "Hysteretic", "RollingEPSD2",
-           "make_model"]
+           "ThorntonNing", "make_model"]

@@ -23,6 +23,7 @@ from physics.engine._params import (
     NORMAL_HERTZ,
     NORMAL_MODEL,
     PLASTICITY,
+    YIELD_PRESSURE,
 )
 
 
@@ -34,4 +35,4 @@ class HertzSJKR:
 
     def apply(self, p: np.ndarray) -> None:
         p[NORMAL_MODEL] = NORMAL_HERTZ
-        p[[PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU]] = 0.0
+        p[[PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU, YIELD_PRESSURE]] = 0.0

@@ -30,6 +30,7 @@ import numba as nb
 import numpy as np
 
 from physics.engine._params import KC, KN, NORMAL_HYSTERETIC, NORMAL_MODEL, PLASTICITY
+from physics.engine.contacts._path import forces_along_path
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 MAX_PLASTICITY = 0.95  # K_2 <= 20 K_1: stiffer unloading needs a shorter step
@@ -69,15 +70,8 @@ def hysteretic_force(delta, r_star, kn, plasticity, kc, delta_max):
 def load_unload_curve(delta_path_um: np.ndarray, r_star_um: float, kn_kpa: float,
                       plasticity: float, kc_kpa: float) -> np.ndarray:
     """Force [nN] along a prescribed overlap path (one contact, no damping), via the kernel."""
-    out = np.empty(len(delta_path_um))
-    d_max = 0.0
-    for i, d in enumerate(delta_path_um):
-        if d <= 0.0:
-            out[i], d_max = 0.0, 0.0
-            continue
-        out[i], d_max, _ = hysteretic_force(float(d), r_star_um, kn_kpa, plasticity, kc_kpa,
-                                            d_max)
-    return out
+    return forces_along_path(delta_path_um, lambda d, d_max: hysteretic_force(
+        d, r_star_um, kn_kpa, plasticity, kc_kpa, d_max))
 
 
 def closed_form_curve(delta_path_um: np.ndarray, delta_max_um: float, r_star_um: float,
