@@ -313,7 +313,8 @@ def register(add: AddCommand) -> None:
                    help="dem: a folder of earlier DEM runs (another calibration's --out, or "
                         "its dem_runs) on the same films, pressures, protocol and "
                         "indentation test, added to the training set; a parameter they did "
-                        "not vary enters at the base law's value; repeatable")
+                        "not vary enters at the base law's value; repeatable (default: "
+                        "none)")
     p.add_argument("--protocol", default="paper", choices=["paper", "quasi-static"],
                    help="dem: press protocol of the DEM runs (default paper)")
     p.add_argument("--validate", type=int, default=0,
