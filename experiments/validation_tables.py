@@ -196,6 +196,29 @@ def am_law_table(data: dict) -> str:
                rows)
 
 
+def am_law_fast_table(data: dict) -> str:
+    """The paper-protocol curve of the two `fast` films per AM–AM law at one binder law
+    (benchmarks/data/am_law_fast.json): film-mean porosity after recovery per pressure (the
+    two films in brackets), its largest error against the measured curve and the spring-back
+    at the last pressure."""
+    m = data["measured"]
+    rows = []
+    for r in data["runs"]:
+        per_film = np.array([f["porosity"] for f in r["films"]])
+        mean = per_film.mean(axis=0)
+        sb = [f["springback_percent"][-1] for f in r["films"]]
+        rows.append([r["law"], *(f"{100 * e:.2f} ({', '.join(f'{100 * v:.1f}' for v in col)})"
+                                 for e, col in zip(mean, per_film.T, strict=True)),
+                     f"{100 * np.max(np.abs(mean - np.array(m['porosity']))):.2f}",
+                     f"{min(sb):.1f}–{max(sb):.1f}"])
+    rows.append(["measured", *(_pm(e, s, 100, 1) for e, s in zip(m["porosity"],
+                                                                 m["porosity_sd"], strict=True)),
+                 "", ""])
+    return _md(["AM–AM law", *(f"{p:g} MPa [%]" for p in m["pressure_mpa"]),
+                "max abs error [points]", f"spring-back at {m['pressure_mpa'][-1]:g} MPa [%]"],
+               rows)
+
+
 def impedance3d_table(data: dict) -> str:
     """τ_EIS from the 3-D blocking spectrum beside the voxel τ_z (benchmarks/impedance3d.py)."""
     rows = []
@@ -322,6 +345,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "indentation-scan-sls": ("indentation_scan_ci_sls.json", indentation_scan_table),
     "bridge-equilibrium": ("bridge_equilibrium_ci.json", bridge_equilibrium_table),
     "am-law": ("am_law_ci.json", am_law_table),
+    "am-law-fast": ("am_law_fast.json", am_law_fast_table),
 }
 
 
