@@ -5,7 +5,9 @@ design and refinement runs, failed ones included, calenderings and indentations)
 order they finished, with the
 measured curve they are compared with, and writes ``benchmarks/data/dem_design_fast.json``
 (``--out``) with a provenance block; ``python -m experiments.validation_tables --write`` then
-renders the table in docs/validation/calendering.md.
+renders the table in docs/validation/calendering.md.  Each row keeps its cache key, film name
+and every task field, so ``etwin calibrate --target dem --include-runs FILE`` trains on the
+rows of films dried again from the same seeds.
 
 Run: ``python benchmarks/dem_design_rows.py CAL_OUT --data CURVE.csv [--out FILE]``.
 """
@@ -16,29 +18,11 @@ import argparse
 import json
 from pathlib import Path
 
-from experiments.calibrate_dem import read_compaction_curve
+from experiments.calibrate_dem import read_compaction_curve, run_rows
 from experiments.files import write_json_atomic
 from experiments.tracking import run_provenance
 
 OUT = Path(__file__).parent / "data" / "dem_design_fast.json"
-KEEP = ("status", "theta", "pressures_mpa", "temperature_c", "line_speed_m_min", "protocol",
-        "pressure_reported_mpa", "porosity", "springback_percent", "load_share_am_am",
-        "am_contacts_per_am_max", "dried_porosity", "cpu_s", "error",
-        # an indentation of the same film with the same law (``--recovery``)
-        "indent_depth_fraction", "indenter", "loading_time_s", "elastic_recovery",
-        "plastic_work_fraction", "indent_pressure_max_mpa")
-
-
-def design_rows(cal_out: Path) -> list[dict]:
-    """Runs in finishing order (file modification time); the film named by its folder."""
-    files = sorted((cal_out / "dem_runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
-    rows = []
-    for f in files:
-        run = json.loads(f.read_text())
-        dried = Path(run["dried"])
-        film = dried.parent.name if dried.name == "dried.npz" else dried.stem
-        rows.append({"key": f.stem, "film": film, **{k: run[k] for k in KEEP if k in run}})
-    return rows
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -47,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--data", type=Path, required=True, help="the measured curve (CSV)")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
-    runs = design_rows(args.cal_out)
+    runs = run_rows(args.cal_out)
     if not runs:
         raise SystemExit(f"{args.cal_out}/dem_runs holds no runs")
     curve = read_compaction_curve(args.data)

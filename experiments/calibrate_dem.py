@@ -40,7 +40,10 @@ of repeating them.  A parameter an earlier run did not vary enters at the base l
 (:func:`base_parameter_value`: Table 2's, or the material set's), which is the value that run
 simulated.  Each included run is checked against this calibration's task (every field but θ
 must agree) and against its film's content hash (its cache key), so a run of another film,
-protocol or test is refused with the field named.
+protocol or test is refused with the field named.  The runs may also come as a versioned
+rows file (``benchmarks/dem_design_rows.py``, e.g. ``benchmarks/data/dem_calibration_fast.json``):
+each row names its film and cache key, so films dried again from the same seeds (the drying is
+deterministic) train a new calibration without the earlier run folders.
 
 Indentation recovery (optional second observable, ``recovery``): the measured elastic
 recovery of a micro-indentation of the dried electrode (the paper's Fig. 2A and its
@@ -162,6 +165,31 @@ def parse_parameters(spec: str | None, registry: dict[str, Parameter],
     return tuple(out)
 
 
+def read_points(path: str | Path, parameters: Sequence[Parameter]) -> np.ndarray:
+    """Chosen parameter points (m × k) from a CSV with one column per calibrated parameter
+    (a header of their names, in any order; nothing else), each inside its prior box.
+    Raises ValueError naming the row and the field otherwise."""
+    names = [p.name for p in parameters]
+    with Path(path).open(newline="") as fh:
+        reader = csv.DictReader(fh)
+        columns = list(reader.fieldnames or [])
+        if sorted(columns) != sorted(names):
+            raise ValueError(f"--points: {path} has columns {columns}; it needs exactly the "
+                             f"calibrated parameters {names}")
+        rows = list(reader)
+    if not rows:
+        raise ValueError(f"--points: {path} holds no points")
+    out = np.empty((len(rows), len(names)))
+    for i, row in enumerate(rows):
+        for j, par in enumerate(parameters):
+            value = _float(row, par.name, i + 2, Path(path))
+            if not par.lower <= value <= par.upper:
+                raise ValueError(f"--points: {path}, line {i + 2}: {par.name} = {value:g} lies "
+                                 f"outside its prior [{par.lower:g}, {par.upper:g}]")
+            out[i, j] = value
+    return out
+
+
 def round_point(record: Path, k: int, names: Sequence[str],
                 propose: Callable[[], dict[str, float]]) -> dict[str, float]:
     """The parameter point of sequential-design round ``k``: the one recorded in ``record``
@@ -228,49 +256,110 @@ def base_parameter_value(name: str, base=None) -> float:
     return value
 
 
-def included_runs(folders: Sequence[str | Path], names: Sequence[str],
+def film_label(dried: str | Path) -> str:
+    """A dried film's name in versioned run rows: its folder for ``.../dried.npz`` (``etwin
+    dry --out`` folders), else the file's stem."""
+    dried = Path(dried)
+    return dried.parent.name if dried.name == "dried.npz" else dried.stem
+
+
+# the fields of a versioned run row (:func:`run_rows`): the task (so its cache key can be
+# checked again) and the results the validation pages and an included calibration read
+RUN_ROW_FIELDS = (
+    "status", "theta", "materials", "pressures_mpa", "temperature_c", "line_speed_m_min",
+    "protocol", "pressure_reported_mpa", "porosity", "springback_percent", "load_share_am_am",
+    "am_contacts_per_am_max", "dried_porosity", "cpu_s", "error",
+    # an indentation of the same film with the same law (``--recovery``)
+    "indent_depth_fraction", "indenter", "loading_time_s", "elastic_recovery",
+    "plastic_work_fraction", "indent_pressure_max_mpa")
+
+
+def run_rows(out_dir: str | Path) -> list[dict]:
+    """Every run of a calibration's ``out_dir/dem_runs`` (failed ones included) in finishing
+    order (file modification time) as a versioned row: its cache key, its film's
+    :func:`film_label` and :data:`RUN_ROW_FIELDS`."""
+    files = sorted((Path(out_dir) / "dem_runs").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    rows = []
+    for f in files:
+        run = json.loads(f.read_text())
+        rows.append({"key": f.stem, "film": film_label(run["dried"]),
+                     **{k: run[k] for k in RUN_ROW_FIELDS if k in run}})
+    return rows
+
+
+def _earlier_records(source: Path, films: Sequence[str]) -> list[tuple[str, str, dict]]:
+    """(label, cache key, run) of every finished run of ``source``: a calibration's out
+    folder or its ``dem_runs`` (key = file name), or a versioned rows file of
+    ``benchmarks/dem_design_rows.py`` (key and film name in each row; the run gets the
+    ``films`` path of that name)."""
+    if source.is_file():
+        try:
+            rows = json.loads(source.read_text())["runs"]
+        except (ValueError, KeyError, TypeError):
+            raise ValueError(f"--include-runs: {source} is not a calibration's run rows "
+                             "(benchmarks/dem_design_rows.py output: a 'runs' list)") from None
+        by_label: dict[str, list[str]] = {}
+        for f in films:
+            by_label.setdefault(film_label(f), []).append(f)
+        out = []
+        for i, row in enumerate(rows):
+            if row.get("status") != "ok" or "theta" not in row:
+                continue
+            label = f"{source.name} row {i} ({row.get('film')})"
+            match = by_label.get(row.get("film"), [])
+            if len(match) != 1:
+                raise ValueError(f"--include-runs: {label} ran on film {row.get('film')!r}, "
+                                 + ("not one of the --dried films" if not match else
+                                    "which names several --dried films") +
+                                 f" ({', '.join(films)})")
+            run = {k: v for k, v in row.items() if k not in ("key", "film")}
+            out.append((label, row["key"], run | {"dried": match[0]}))
+        return out
+    runs_dir = source / "dem_runs" if (source / "dem_runs").is_dir() else source
+    paths = sorted(runs_dir.glob("*.json"))
+    if not paths:
+        raise ValueError(f"--include-runs: {source} holds no DEM runs (*.json, or "
+                         "dem_runs/*.json)")
+    runs = [(p.name, p.stem, json.loads(p.read_text())) for p in paths]
+    return [(label, key, run) for label, key, run in runs
+            if run.get("status") == "ok" and "theta" in run]
+
+
+def included_runs(sources: Sequence[str | Path], names: Sequence[str],
                   expected_task: Callable[[dict], dict], hashes: dict[str, str],
                   base=None) -> list[dict]:
-    """The finished runs (calenderings and indentations) in ``folders`` (a calibration's out
-    folder or its ``dem_runs``), with θ completed by :func:`base_parameter_value` for the
-    ``names`` they did not vary.  ``expected_task(run)`` is this calibration's task for the
-    run's film and kind; every field but θ must equal the run's, and the run's file name must
-    be its cache key with the film's content hash ``hashes``.  Raises ValueError naming the
-    run and the field otherwise."""
+    """The finished runs (calenderings and indentations) of ``sources`` (a calibration's out
+    folder or its ``dem_runs``, or a versioned rows file, :func:`_earlier_records`), with θ
+    completed by :func:`base_parameter_value` for the ``names`` they did not vary.
+    ``expected_task(run)`` is this calibration's task for the run's film and kind; every
+    field but θ must equal the run's, and the run's key must be its cache key with the
+    film's content hash ``hashes`` (a film dried again must be the same bytes).  Raises
+    ValueError naming the run and the field otherwise."""
     from experiments.batch import _task_key
 
     out = []
-    for folder in folders:
-        folder = Path(folder)
-        runs_dir = folder / "dem_runs" if (folder / "dem_runs").is_dir() else folder
-        paths = sorted(runs_dir.glob("*.json"))
-        if not paths:
-            raise ValueError(f"--include-runs: {folder} holds no DEM runs (*.json, or "
-                             "dem_runs/*.json)")
-        for path in paths:
-            run = json.loads(path.read_text())
-            if run.get("status") != "ok" or "theta" not in run:
-                continue
+    for source in sources:
+        for label, key, run in _earlier_records(Path(source), list(hashes)):
             extra = sorted(set(run["theta"]) - set(names))
             if extra:
-                raise ValueError(f"--include-runs: {path.name} varies {', '.join(extra)}, "
+                raise ValueError(f"--include-runs: {label} varies {', '.join(extra)}, "
                                  f"which this calibration does not calibrate ({', '.join(names)})")
             film = str(Path(run["dried"]))
             if film not in hashes:
-                raise ValueError(f"--include-runs: {path.name} ran on {film}, not one of the "
+                raise ValueError(f"--include-runs: {label} ran on {film}, not one of the "
                                  f"--dried films ({', '.join(hashes)})")
             expected = expected_task(run)
             old_task = {k: run.get(k) for k in expected} | {"theta": run["theta"]}
-            for key, value in expected.items():
-                if key != "theta" and run.get(key) != value:
-                    raise ValueError(f"--include-runs: {path.name} has {key} = "
-                                     f"{run.get(key)!r}; this calibration's is {value!r}")
-            if _task_key(old_task, "dried", hashes[film]) != path.stem:
-                raise ValueError(f"--include-runs: {path.name} was not run on the present "
+            for field, value in expected.items():
+                if field != "theta" and run.get(field) != value:
+                    raise ValueError(f"--include-runs: {label} has {field} = "
+                                     f"{run.get(field)!r}; this calibration's is {value!r}")
+            if _task_key(old_task, "dried", hashes[film]) != key:
+                raise ValueError(f"--include-runs: {label} was not run on the present "
                                  f"content of {film} (its cache key does not match)")
             theta = {n: float(run["theta"][n]) if n in run["theta"]
                      else base_parameter_value(n, base) for n in names}
-            out.append(run | {"theta": theta, "included_from": str(path)})
+            out.append(run | {"dried": film, "theta": theta, "included_from": f"{source}: {label}"})
     return out
 
 
@@ -571,7 +660,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                   indent_depth_fraction: float = 0.1, indent_temperature_c: float | None = None,
                   indent_loading_time_s: float | None = None,
                   executor: str = "local", materials=None,
-                  include_runs: Sequence[str | Path] = (),
+                  include_runs: Sequence[str | Path] = (), points: str | Path | None = None,
                   workers: int = 1, mcmc_steps: int = 3000,
                   experiment: str | None = "calibrate", quiet: bool = False) -> dict:
     """Calibrate DEM contact parameters against a measured porosity–pressure curve (module
@@ -583,7 +672,10 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     temperature, the paper's simulated indentation) with the binder at the rate of a
     ``indent_loading_time_s`` loading [s] (default: the roll's time scale).
     ``include_runs``: folders of earlier runs that join the training set
-    (:func:`included_runs`); with them the design may be empty (``n_design`` 0)."""
+    (:func:`included_runs`); with them, or with ``points``, the design may be empty
+    (``n_design`` 0).  ``points``: a CSV of chosen parameter points (:func:`read_points`),
+    each run on every film after the design (a hypothesis the Sobol design does not reach,
+    e.g. one parameter moved from an earlier highest-posterior point)."""
     from experiments.files import write_csv_atomic, write_json_atomic
     from experiments.plots import (
         plot_compaction_predictive,
@@ -597,10 +689,11 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     from optimize.calibration import calibrate_with_emulator
     from physics.calender.presets import preset_from_conditions
 
-    min_design = 0 if include_runs else 4
+    min_design = 0 if include_runs or points is not None else 4
     if not min_design <= n_design <= 500:
         raise ValueError(f"--design must lie in [{min_design}, 500], got {n_design}"
-                         + ("" if include_runs else " (0 only with --include-runs)"))
+                         + ("" if min_design == 0 else
+                            " (0 only with --include-runs or --points)"))
     if not 0 <= validate <= 64:
         raise ValueError(f"--validate must lie in [0, 64], got {validate}")
     if not 0 <= refine <= 32:
@@ -662,6 +755,12 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                          f"DEM contact law at {temperature_c:g} °C and {line_speed_m_min:g} "
                          f"m/min; lower --design or narrow the priors")
 
+    chosen = np.empty((0, len(params))) if points is None else read_points(points, params)
+    invalid = np.flatnonzero(~admissible(chosen)) if len(chosen) else []
+    if len(invalid):
+        raise ValueError(f"--points: {points}, line {invalid[0] + 2} gives an invalid DEM "
+                         f"contact law at {temperature_c:g} °C and {line_speed_m_min:g} m/min")
+
     # a material set joins every task (and its cache key) only when given
     with_materials = {} if materials is None else {"materials": materials.to_dict()}
 
@@ -681,7 +780,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                               indent_temperature_c, line_speed_m_min, indent_loading_time_s),
                 **with_materials})]
 
-    tasks = with_indents([task(t, films[k % len(films)]) for k, t in enumerate(design)])
+    tasks = with_indents([task(t, films[k % len(films)]) for k, t in enumerate(design)]
+                         + [task(t, f) for t in chosen for f in films])
     settings = {"n_design": n_design, "seed": seed, "table": str(table), "dried": films,
                 "calibrated": names, "temperature_c": temperature_c,
                 "line_speed_m_min": line_speed_m_min, "protocol": protocol,
@@ -692,7 +792,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 "indent_temperature_c": indent_temperature_c if recovery is not None
                 else None,
                 "indent_loading_time_s": indent_loading_time_s if recovery is not None
-                else None, "include_runs": [str(f) for f in include_runs]}
+                else None, "include_runs": [str(f) for f in include_runs],
+                "points": None if points is None else str(points)}
 
     def expected_task(run: dict) -> dict:
         calender = task([0.0] * len(names), run["dried"])

@@ -18,9 +18,11 @@ from experiments.calibrate_dem import (
     dem_conditions,
     parse_dem_parameters,
     read_compaction_curve,
+    read_points,
+    run_rows,
 )
 from experiments.cli import main
-from experiments.files import write_csv_atomic
+from experiments.files import write_csv_atomic, write_json_atomic
 from optimize.calibration import Parameter, mcmc_posterior, reseat_stuck_walkers
 
 PRESSURES = np.array([1.0, 3.0, 5.92, 20.0, 55.9, 156.0])
@@ -294,6 +296,27 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
                           include_runs=[tmp_path / "three", tmp_path / "three" / "dem_runs",
                                         tmp_path / "two"], **common)
     assert calls == [] and again["training_runs"] == 12
+    # the same runs as versioned rows (benchmarks/dem_design_rows.py) of the same films
+    rows = run_rows(tmp_path / "two") + run_rows(tmp_path / "three")
+    write_json_atomic(tmp_path / "rows.json", {"runs": rows})
+    # ... with a chosen point (--points), run on both films
+    write_csv_atomic(tmp_path / "points.csv", [
+        {"am_plasticity": 0.3, "cbd_plasticity": 0.45, "bridge_stiffness_ratio": 1.0}])
+    from_rows = calibrate_dem(tmp_path / "curve.csv", tmp_path / "rows", n_design=0,
+                              parameters=three, include_runs=[tmp_path / "rows.json"],
+                              points=tmp_path / "points.csv", **common)
+    assert sorted(c["dried"] for c in calls) == ["film_a", "film_b"]
+    assert all(c["theta"] == truth for c in calls) and from_rows["training_runs"] == 14
+    tampered = [dict(r, theta=dict(r["theta"])) for r in rows]
+    tampered[0]["theta"]["cbd_plasticity"] += 0.1
+    write_json_atomic(tmp_path / "tampered.json", {"runs": tampered})
+    with pytest.raises(ValueError, match=r"tampered.json row 0 \(film_.\) was not run on the "
+                                         "present content of film_. \\(its cache key"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
+                      include_runs=[tmp_path / "tampered.json"], **common)
+    with pytest.raises(ValueError, match=r"row 0 .* ran on film 'film_.', not one of the --dried"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
+                      include_runs=[tmp_path / "rows.json"], **(common | {"dried": ["film_c"]}))
     with pytest.raises(ValueError, match="has protocol = 'paper'; this calibration's is"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "qs", n_design=0, parameters=three,
                       protocol="quasi-static", include_runs=[tmp_path / "two"], **common)
@@ -306,6 +329,23 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
     with pytest.raises(ValueError, match=r"--design must lie in \[4, 500\], got 0 \(0 only"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
                       **common)
+
+
+def test_chosen_points_need_every_calibrated_parameter_inside_its_prior(tmp_path):
+    params = parse_dem_parameters("cbd_plasticity,am_yield_gpa=5:30")
+    write_csv_atomic(tmp_path / "ok.csv", [{"am_yield_gpa": 12, "cbd_plasticity": 0.3},
+                                            {"am_yield_gpa": 5, "cbd_plasticity": 0.0}])
+    assert read_points(tmp_path / "ok.csv", params).tolist() == [[0.3, 12.0], [0.0, 5.0]]
+    write_csv_atomic(tmp_path / "low.csv", [{"am_yield_gpa": 3, "cbd_plasticity": 0.3}])
+    with pytest.raises(ValueError, match=r"line 2: am_yield_gpa = 3 lies outside its prior "
+                                         r"\[5, 30\]"):
+        read_points(tmp_path / "low.csv", params)
+    write_csv_atomic(tmp_path / "short.csv", [{"cbd_plasticity": 0.3}])
+    with pytest.raises(ValueError, match="needs exactly the calibrated parameters"):
+        read_points(tmp_path / "short.csv", params)
+    write_csv_atomic(tmp_path / "text.csv", [{"am_yield_gpa": "hard", "cbd_plasticity": 0.3}])
+    with pytest.raises(ValueError, match="column 'am_yield_gpa' must be a number"):
+        read_points(tmp_path / "text.csv", params)
 
 
 def test_the_recovery_emulator_follows_a_recovery_that_spans_a_decade():

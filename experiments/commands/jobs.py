@@ -84,7 +84,7 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
                                indent_temperature_c=args.indent_temperature_c,
                                indent_loading_time_s=args.indent_loading_time_s,
                                executor=args.executor, workers=args.workers,
-                               include_runs=args.include_runs or (),
+                               include_runs=args.include_runs or (), points=args.points,
                                experiment=experiment, quiet=args.quiet)
         for name, m in result["parameters"].items():
             log(f"{name} = {m['mean']:.4g}, 95 % credible interval [{m['ci95_lower']:.4g}, "
@@ -308,13 +308,18 @@ def register(add: AddCommand) -> None:
     p.add_argument("--design", type=int, default=24,
                    help="dem, electronic: runs on a Sobol design over the priors (DEM "
                         "calenderings; conductivity solves per structure), in [4, 500] "
-                        "(default 24; dem: 0 allowed with --include-runs)")
+                        "(default 24; dem: 0 allowed with --include-runs or --points)")
     p.add_argument("--include-runs", action="append", default=None,
-                   help="dem: a folder of earlier DEM runs (another calibration's --out, or "
-                        "its dem_runs) on the same films, pressures, protocol and "
+                   help="dem: earlier DEM runs, a folder (another calibration's --out, or "
+                        "its dem_runs) or a rows file of benchmarks/dem_design_rows.py, on "
+                        "the same films (by content), pressures, protocol and "
                         "indentation test, added to the training set; a parameter they did "
                         "not vary enters at the base law's value; repeatable (default: "
                         "none)")
+    p.add_argument("--points", default=None,
+                   help="dem: a CSV of chosen parameter points (a header of the calibrated "
+                        "parameters' names), each run on every film after the design "
+                        "(default: none)")
     p.add_argument("--protocol", default="paper", choices=["paper", "quasi-static"],
                    help="dem: press protocol of the DEM runs (default paper)")
     p.add_argument("--validate", type=int, default=0,
