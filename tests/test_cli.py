@@ -147,11 +147,13 @@ def test_dry_writes_structure_metrics_and_plots(tmp_path, capsys, monkeypatch):
         physics.slurry.DryingProtocol, max_slurry_steps=6000, shrink_steps=5000,
         max_dried_steps=6000, window=4))
     assert main(["dry", "--n-am", "24", "--am-mass-fraction", "0.96", "--solid-content",
-                 "0.69", "--seed", "1", "--out", str(tmp_path), "--json", "--quiet"]) == 0
+                 "0.69", "--seed", "1", "--threads", "1", "--out", str(tmp_path), "--json",
+                 "--quiet"]) == 0
     data = json.loads(capsys.readouterr().out)
     for key in ("density_g_cm3", "porosity", "thickness_um", "n_am", "n_cbd", "wall_s"):
         assert key in data
     assert data["n_am"] == 24 and 0.3 < data["porosity"] < 0.7
+    assert data["numba_threads"] == 1  # a film is its seed and its thread count
     assert abs(data["n_cbd"] / (24 / 80 * 1922) - 1) < 0.1  # 1 922 CBD per 80 AM at 96:2:2
     for name in ("dried.npz", "slurry.npz", "metrics.json", "drying_log.csv", "rdf.png",
                  "drying.png"):
