@@ -893,7 +893,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                    "observed_porosity": curve.porosity.tolist(),
                    "observed_sd": curve.porosity_sd.tolist(),
                    "predictive_median": np.median(at_obs, axis=0).tolist(),
-                   "dried_relaxed_porosity": [r["dried_porosity"] for r in ok],
+                   "dried_relaxed_porosity": [r["dried_porosity"] for r in ok
+                                              if "dried_porosity" in r],
                    "measured_dried_porosity": curve.dried_porosity, **settings}
         if recovery_emulator is not None:
             rec_draws, _ = recovery_emulator.predict(theta_draws)
@@ -1101,4 +1102,5 @@ def validation_table(curve: CompactionCurve, runs: Sequence[dict]) -> dict:
                                         curve.porosity_sd, mean, sd, err, strict=True)]
     return {"runs": len(ok), "rows": rows, "max_abs_error": float(np.max(np.abs(err))),
             "inside_1sd": int(np.sum(np.abs(err) <= curve.porosity_sd)),
-            "dried_relaxed_porosity": [r["dried_porosity"] for r in ok]}
+            "dried_relaxed_porosity": [r["dried_porosity"] for r in ok
+                                       if "dried_porosity" in r]}

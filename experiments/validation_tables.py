@@ -85,7 +85,7 @@ def recipe_box_table(data: dict) -> str:
 #: short column names of the DEM contact-law parameters
 _SHORT = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
           "cbd_adhesion_ratio": "K_c/KN", "am_rolling": "μ_r",
-          "am_plasticity": "λ_AM",
+          "am_plasticity": "λ_AM", "am_yield_gpa": "p_y [GPa]",
           "bridge_equilibrium_fraction": "φ_eq"}
 
 
