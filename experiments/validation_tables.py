@@ -340,6 +340,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "dem-design": ("dem_design_fast.json", dem_design_table),
     "dem-calibration": ("dem_calibration_fast.json", dem_design_table),
     "dem-calibration-load-path": ("dem_calibration_fast.json", dem_load_path_table),
+    "dem-calibration6": ("dem_calibration6_fast.json", dem_design_table),
     "indentation-scan": ("indentation_scan_ci.json", indentation_scan_table),
     "indentation-scan-test": ("indentation_scan_ci_test.json", indentation_scan_table),
     "indentation-scan-sls": ("indentation_scan_ci_sls.json", indentation_scan_table),
