@@ -7,7 +7,7 @@ measured curve they are compared with, and writes ``benchmarks/data/dem_design_f
 (``--out``) with a provenance block; ``python -m experiments.validation_tables --write`` then
 renders the table in docs/validation/calendering.md.  Each row keeps its cache key, film name
 and every task field, so ``etwin calibrate --target dem --include-runs FILE`` trains on the
-rows of films dried again from the same seeds.
+rows of films dried again from the same seeds and thread counts.
 
 Run: ``python benchmarks/dem_design_rows.py CAL_OUT --data CURVE.csv [--out FILE]``.
 """

@@ -42,8 +42,9 @@ simulated.  Each included run is checked against this calibration's task (every 
 must agree) and against its film's content hash (its cache key), so a run of another film,
 protocol or test is refused with the field named.  The runs may also come as a versioned
 rows file (``benchmarks/dem_design_rows.py``, e.g. ``benchmarks/data/dem_calibration_fast.json``):
-each row names its film and cache key, so films dried again from the same seeds (the drying is
-deterministic) train a new calibration without the earlier run folders.
+each row names its film and cache key, so films dried again from the same seeds on the same
+numba thread counts (which reproduce a film bit for bit) train a new calibration without the
+earlier run folders.
 
 Indentation recovery (optional second observable, ``recovery``): the measured elastic
 recovery of a micro-indentation of the dried electrode (the paper's Fig. 2A and its
