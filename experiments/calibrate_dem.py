@@ -307,7 +307,11 @@ def _earlier_records(source: Path, films: Sequence[str]) -> list[tuple[str, str,
             if row.get("status") != "ok" or "theta" not in row:
                 continue
             label = f"{source.name} row {i} ({row.get('film')})"
-            match = by_label.get(row.get("film"), [])
+            missing = [f for f in ("key", "film") if f not in row]
+            if missing:
+                raise ValueError(f"--include-runs: {label} has no {' or '.join(missing)} "
+                                 "(rows of benchmarks/dem_design_rows.py name both)")
+            match = by_label.get(row["film"], [])
             if len(match) != 1:
                 raise ValueError(f"--include-runs: {label} ran on film {row.get('film')!r}, "
                                  + ("not one of the --dried films" if not match else

@@ -314,6 +314,11 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
                                          "present content of film_. \\(its cache key"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
                       include_runs=[tmp_path / "tampered.json"], **common)
+    write_json_atomic(tmp_path / "keyless.json", {"runs": [
+        {k: v for k, v in r.items() if k != "key"} for r in rows]})
+    with pytest.raises(ValueError, match=r"keyless.json row 0 \(film_.\) has no key"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
+                      include_runs=[tmp_path / "keyless.json"], **common)
     with pytest.raises(ValueError, match=r"row 0 .* ran on film 'film_.', not one of the --dried"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
                       include_runs=[tmp_path / "rows.json"], **(common | {"dried": ["film_c"]}))
