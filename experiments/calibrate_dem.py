@@ -821,6 +821,11 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
             if _point(r) not in seen:
                 seen.add(_point(r))
                 runs.append(r)
+        # each chosen point against the data, over its runs on every film (included ones too)
+        chosen_points = [{"point": th, **_validation_summary(curve, _calenderings(at)),
+                          **_recovery_summary(recovery, at)}
+                         for th in (task(t, films[0])["theta"] for t in chosen)
+                         for at in [[r for r in runs if r["theta"] == th]]]
         ok, indents = _split_ok(runs)
         if len(ok) < 4:
             failed = [r for r in runs if r["status"] != "ok"]
@@ -891,7 +896,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                                          "autocorr_steps": list(post.autocorr_steps),
                                          "draws": len(post.samples)},
                    "emulator_cross_validation": cv, "design_runs": n_design,
-                   "refinement_rounds": rounds, "training_runs": len(ok),
+                   "chosen_points": chosen_points, "refinement_rounds": rounds,
+                   "training_runs": len(ok),
                    "failed_runs": [{"theta": r["theta"], "error": r["error"]} for r in failed],
                    "dem_cpu_s": float(sum(r.get("cpu_s", 0.0) for r in runs)),
                    "pressures_mpa": curve.pressures_mpa.tolist(),
@@ -982,6 +988,16 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 f"{100 * rcv['coverage95']:.0f} % inside its 95 % interval).",
                 plots=[plot_recovery_predictive(rec_draws, recovery, recovery_sd,
                                                 out / "recovery_predictive.png").name]))
+        if chosen_points:
+            sections.append(Section(
+                "Chosen points",
+                f"The points of {Path(points).name}, each run on every film (mean over its "
+                "finished runs).",
+                table=[{**r["point"], "runs": r["runs"],
+                        "max_abs_error": r.get("max_abs_error"),
+                        "inside_1sd": r.get("inside_1sd"),
+                        **({"recovery": r.get("recovery_simulated")} if recovery is not None
+                           else {})} for r in chosen_points]))
         if rounds:
             sections.append(Section(
                 "Sequential refinement",

@@ -307,6 +307,11 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
                               points=tmp_path / "points.csv", **common)
     assert sorted(c["dried"] for c in calls) == ["film_a", "film_b"]
     assert all(c["theta"] == truth for c in calls) and from_rows["training_runs"] == 14
+    # the chosen point is reported against the data: the truth meets every point exactly
+    (chosen,) = from_rows["chosen_points"]
+    assert chosen["point"] == truth and chosen["runs"] == 2
+    assert chosen["max_abs_error"] < 1e-12 and chosen["inside_1sd"] == len(PRESSURES)
+    assert "Chosen points" in (tmp_path / "rows" / "report.md").read_text()
     tampered = [dict(r, theta=dict(r["theta"])) for r in rows]
     tampered[0]["theta"]["cbd_plasticity"] += 0.1
     write_json_atomic(tmp_path / "tampered.json", {"runs": tampered})
