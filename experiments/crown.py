@@ -3,12 +3,13 @@
 The electrode's compaction law (:class:`physics.compaction.CompactionLaw`) is fitted to one or
 more porosity-pressure curves (an ``etwin calender`` folder, its curve.csv, a measured CSV or a
 rows JSON; several curves are a seed ensemble fitted together; read and fitted by
-:mod:`experiments.line_data`, as for ``etwin target-porosity``), or to the recorded fast DEM
-curve shipped in physics/line_data/.  The spring-back is a power law fitted to the curves'
-``springback_percent`` column where they have one, else to the DEM spring-back table in
-physics/line_data/.  The nip (:mod:`physics.crown`) is solved at the operating line load (or
-bearing gap) with the installed crown, then the crown height that minimises the porosity's
-non-uniformity across the web is found (:func:`physics.crown.optimize_crown`).
+:mod:`experiments.line_data`, as for ``etwin target-porosity``), by default to the two fast
+DEM curves of the calibrated contact law shipped in physics/line_data/.  The spring-back is
+a power law fitted to the curves' ``springback_percent`` column where they have one, else to
+the DEM spring-back table in physics/line_data/.  The nip (:mod:`physics.crown`) is solved at
+the operating line load (or bearing gap) with the installed crown, then the crown height that
+minimises the porosity's non-uniformity across the web is found
+(:func:`physics.crown.optimize_crown`).
 
 Outputs: report.md, profiles.csv (both nips across the web), crown_scan.csv (non-uniformity
 against crown), summary.json, PNG plots, one MLflow run.  Not modelled: a transverse roll
@@ -114,10 +115,10 @@ def run_crown(out_dir: str | Path, *, curves=(), geometry: RollGeometry | None =
         raise ValueError(f"crown_shape {crown_shape!r} is unknown; allowed: {', '.join(SHAPES)}")
     if objective not in OBJECTIVES:
         raise ValueError(f"objective {objective!r} is unknown; allowed: {', '.join(OBJECTIVES)}")
-    from experiments.line_data import DEFAULT_CURVE, fit_curves, read_curve
+    from experiments.line_data import DEFAULT_CURVES, fit_curves, read_curve
 
     geometry = geometry or RollGeometry()
-    data = [read_curve(p) for p in (curves or [DEFAULT_CURVE])]
+    data = [read_curve(p) for p in (curves or DEFAULT_CURVES)]
     fit = fit_curves(data)
     spring, spring_source = springback_law(data, springback_percent, springback_exponent)
     sources = [c.source for c in data]

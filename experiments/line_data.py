@@ -3,9 +3,16 @@ spring-back, the solid-content -> dried-porosity relation, batch files and the i
 films' distributions.
 
 Shipped data (``physics/line_data/``, each file with its provenance):
-- ``fast_calendering_curve.json``: the recorded ``fast`` DEM porosity-pressure curve of the
-  paper electrode (benchmarks/data/fast_calendering_transport.json: pressure, porosity after
-  spring-back, thickness; pressure 0 is the dried film);
+- ``fast_calibrated_curve_s0.json``, ``fast_calibrated_curve_s1.json`` (the default curves, a
+  seed ensemble): ``etwin calender --preset nmc111-calibrated --protocol paper`` of the paper
+  electrode's ``fast`` films seed 0 and 1 (the contact law calibrated on its measured curve
+  and indentation, docs/validation/calendering.md), 0.5-156 MPa: pressure, porosity after
+  spring-back, thickness, spring-back; pressure 0 is the relaxed dried film
+  (benchmarks/line_curve.py);
+- ``fast_calendering_curve.json``: the recorded ``fast`` DEM curve of the same electrode with
+  Table 2's law (benchmarks/data/fast_calendering_transport.json: pressure, porosity after
+  spring-back, thickness; pressure 0 is the dried film), which compacts at about 0.5 MPa
+  where the measured electrode needs about 6;
 - ``springback_paper_ci.json``: spring-back against pressure, mean of 3 ``ci`` films with the
   paper's contact law and press protocol (benchmarks/data/protocols_ci.json);
 - ``recipe_box_dried_porosity.json``: dried porosity of DEM-dried films over the recipe box
@@ -28,7 +35,10 @@ from experiments.variability import Distribution
 from physics.compaction import CompactionFit, fit_compaction_law
 
 LINE_DATA = Path(__file__).resolve().parents[1] / "physics" / "line_data"
-DEFAULT_CURVE = LINE_DATA / "fast_calendering_curve.json"
+#: the default compaction curves: the calibrated law on two fast films (module docstring)
+DEFAULT_CURVES = (LINE_DATA / "fast_calibrated_curve_s0.json",
+                  LINE_DATA / "fast_calibrated_curve_s1.json")
+TABLE2_CURVE = LINE_DATA / "fast_calendering_curve.json"
 SPRINGBACK_TABLE = LINE_DATA / "springback_paper_ci.json"
 RECIPE_BOX = LINE_DATA / "recipe_box_dried_porosity.json"
 SOLID_CONTENT_RANGE = (0.5, 0.8)  # the recipe box's

@@ -8,9 +8,9 @@ reaches a target porosity batch by batch.  Here:
 Compaction response.  :class:`physics.compaction.CompactionLaw`,
 ε(p) = ε_min + (ε0 - ε_min) (1 + m p / K0)^(-1/m), fitted to DEM calendering curves
 (``etwin calender`` folders, CSV or JSON; several = a seed ensemble, each film with its own
-ε0).  The default is the recorded ``fast`` DEM curve of the paper electrode shipped in
-``physics/line_data/fast_calendering_curve.json``.  A batch with dried porosity ε0 keeps the
-pore stiffness (ε_min, K0, m): ``law.with_initial(ε0)``.
+ε0).  The default is the paper electrode's seed ensemble of two ``fast`` DEM curves with the
+calibrated contact law (``experiments.line_data.DEFAULT_CURVES``).  A batch with dried
+porosity ε0 keeps the pore stiffness (ε_min, K0, m): ``law.with_initial(ε0)``.
 
 Setpoint.  p* = law.with_initial(ε0).pressure_mpa(ε*), reachable for ε* in
 (ε(p_max), ε0] with p_max the highest pressure of the curve (no extrapolation) or the line's
@@ -47,10 +47,13 @@ inverse-prediction interval.
 
 Monte Carlo of the line.  Incoming films are drawn from declared distributions (dried
 porosity at the nominal solid content, solid content, dried thickness); the true film is
-ε = ε_min + (ε0 - ε_min) D(p) + e, e ~ N(0, residual_sd) (the fitted law with the film's own
-ε0, plus the films' scatter).  Three lines see the same films: a fixed pressure set for the
-nominal film, a feed-forward on the measured solid content (through S), and a feed-forward on
-the measured dried porosity (inline gauge).  To first order the porosity sd is
+ε = ε_min + (ε0 - ε_min) D(p) + e, e ~ N(0, σ_res) (the fitted law with the film's own ε0,
+plus the films' scatter σ_res: by default the curves' scatter about the law, ``residual_sd``;
+``scatter_sd`` gives the line's own.  A seed ensemble of small DEM films scatters by its
+sampling of a 26 µm cross-section, which a coupon-scale porosity averages away).  Three
+lines see the same films: a fixed pressure set for the nominal film, a feed-forward on the
+measured solid content (through S), and a feed-forward on the measured dried porosity (inline
+gauge).  To first order the porosity sd is
 sqrt(r² σ² + σ_res²) with r = (ε* - ε_min) / (ε0_nom - ε_min) and σ the sd of what the line
 does not see: all of ε0 (fixed), the drying scatter plus S × the solids measurement error
 (solid content), the gauge's error (dried porosity).
@@ -67,7 +70,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.line_data import (
-    DEFAULT_CURVE,
+    DEFAULT_CURVES,
     SOLID_CONTENT_RANGE,
     Batch,
     CompactionCurve,
@@ -259,14 +262,16 @@ def load_surrogate(path: str | Path, fixed: dict) -> SurrogateResponse:
 # ---------------------------------------------------------------------------- Monte Carlo
 @dataclass(frozen=True)
 class LineModel:
-    """What the Monte Carlo needs: the fitted law (the true response, with ``residual_sd``),
-    the solid-content relation, the nominal film, the target and the pressure limit."""
+    """What the Monte Carlo needs: the fitted law (the true response), the films' scatter
+    about it, the solid-content relation, the nominal film, the target and the pressure
+    limit."""
 
     fit: CompactionFit
     relation: DriedPorosityRelation
     target_porosity: float
     dried_thickness_um: float
     pressure_max_mpa: float
+    scatter_sd: float  # the films' porosity scatter about the law at a known ε0
 
     def pressure_for(self, dried_porosity: np.ndarray) -> np.ndarray:
         """The feed-forward pressure [MPa] for estimated dried porosities: 0 where the film
@@ -326,7 +331,7 @@ def simulate_lines(model: LineModel, dists: Sequence[IncomingDistribution], n: i
     h0 = cols.get("dried_thickness_um", np.full(n, model.dried_thickness_um))
     e0 = eps_drying + rel.slope * (phi - rel.solid_content_nominal)
     rng = np.random.default_rng(seed + 1)
-    scatter = rng.normal(0.0, model.fit.residual_sd, n)
+    scatter = rng.normal(0.0, model.scatter_sd, n)
     e0_gauge = e0 + rng.normal(0.0, porosity_sd, n)
     phi_measured = phi + rng.normal(0.0, solids_sd, n)
     pressures = {
@@ -352,7 +357,7 @@ def first_order_sd(model: LineModel, dists: Sequence[IncomingDistribution],
     s = model.relation.slope
     drying = sd.get("dried_porosity", 0.0)
     total = math.hypot(drying, s * sd.get("solid_content", 0.0))
-    res = model.fit.residual_sd
+    res = model.scatter_sd
     return {"fixed_pressure": math.hypot(r * total, res),
             "feed_forward_solids": math.hypot(r * math.hypot(drying, s * solids_sd), res),
             "feed_forward_porosity": math.hypot(r * porosity_sd, res)}
@@ -393,7 +398,8 @@ def run_target_porosity(out_dir: str | Path, target_porosity: float, *,
                         pressure_max_mpa: float | None = None, level: float = 0.9,
                         dists: Sequence[IncomingDistribution] | None = None,
                         porosity_sd: float = 0.003, solids_sd: float = 0.002,
-                        n_draws: int = 20000, tolerance: float = 0.005,
+                        scatter_sd: float | None = None, n_draws: int = 20000,
+                        tolerance: float = 0.005,
                         surrogate: str | Path | None = None,
                         surrogate_inputs: dict | None = None, seed: int = 0,
                         experiment: str | None = "target-porosity",
@@ -408,12 +414,14 @@ def run_target_porosity(out_dir: str | Path, target_porosity: float, *,
     _check("level", level, 0.5, 0.999)
     _check("porosity_sd", porosity_sd, 0.0, 0.1)
     _check("solids_sd", solids_sd, 0.0, 0.1)
+    if scatter_sd is not None:
+        _check("scatter_sd", scatter_sd, 0.0, 0.1)
     _check("tolerance", tolerance, 1e-4, 0.1)
     _check("n_draws", n_draws, 100, 10_000_000)
     _check("solid_content", solid_content, *SOLID_CONTENT_RANGE)
     if seed < 0:
         raise ValueError(f"seed must be an integer >= 0, got {seed}")
-    curve_list = [read_curve(c) for c in (curves or [DEFAULT_CURVE])]
+    curve_list = [read_curve(c) for c in (curves or DEFAULT_CURVES)]
     fit = fit_curves(curve_list, exponential)
     p_curve = max(float(c.pressure_mpa.max()) for c in curve_list)
     if pressure_max_mpa is None:
@@ -449,7 +457,8 @@ def run_target_porosity(out_dir: str | Path, target_porosity: float, *,
     names = [d.name for d in dists]
     if len(set(names)) != len(names):
         raise ValueError(f"each --vary variable may be declared once, got {names}")
-    model = LineModel(fit, relation, target_porosity, dried_thickness_um, pressure_max_mpa)
+    model = LineModel(fit, relation, target_porosity, dried_thickness_um, pressure_max_mpa,
+                      fit.residual_sd if scatter_sd is None else scatter_sd)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     params = {"target_porosity": target_porosity, "curves": ";".join(c.source for c in
@@ -500,7 +509,10 @@ def run_target_porosity(out_dir: str | Path, target_porosity: float, *,
             "monte_carlo": {"n_draws": n_draws, "seed": seed, "tolerance": tolerance,
                             "inputs": [d.describe() for d in dists],
                             "porosity_measurement_sd": porosity_sd,
-                            "solids_measurement_sd": solids_sd, "lines": lines},
+                            "solids_measurement_sd": solids_sd,
+                            "scatter_sd": model.scatter_sd,
+                            "scatter_source": "the curves' scatter about the law"
+                            if scatter_sd is None else "given", "lines": lines},
         }
         if sur is not None:
             summary["surrogate"] = {"source": sur.source, "inputs": list(sur.model.input_names),
@@ -574,18 +586,21 @@ def _write_outputs(out: Path, summary: dict, nominal: Setpoint, rows: Sequence[S
             " (spring-back "
             f"{nominal.springback_percent:.2f} %, {summary['springback_source']}). Reachable "
             f"from this film up to {summary['pressure_max_mpa']:g} MPa: ({lo:.4f}, {hi:.4f}].")
-    floor = summary["law"]["residual_sd"]
+    floor = summary["monte_carlo"]["scatter_sd"]
+    gain = (f"{fixed['sd'] / ff['sd']:.1f}× smaller" if ff["sd"] > 0
+            else "every film on target")
     mc_text = (f"Over {n} incoming films the porosity sd is {fixed['sd']:.4f} on the "
                f"fixed-pressure line and {ff['sd']:.4f} with the feed-forward on the measured "
-               f"dried porosity ({fixed['sd'] / ff['sd']:.1f}× smaller); 5–95 % range "
+               f"dried porosity ({gain}); 5–95 % range "
                f"{100 * fixed['range_5_95']:.2f} against {100 * ff['range_5_95']:.2f} points; "
                f"within ±{100 * tol:g} points of the target: {100 * fixed['within_tolerance']:.1f}"
                f" % against {100 * ff['within_tolerance']:.1f} %. No feed-forward beats the "
-               f"films' scatter about the law, {floor:.4f}; the feed-forward on solid content "
-               "sees only the part of ε0 that the solid content explains.")
+               f"films' scatter about the law, {floor:.4f} "
+               f"({summary['monte_carlo']['scatter_source']}); the feed-forward on solid "
+               "content sees only the part of ε0 that the solid content explains.")
     inputs = "\n".join(f"- {d}" for d in summary["monte_carlo"]["inputs"])
     rel = summary["solid_content_relation"]
-    shown = [Path(c).name if Path(c).parent == DEFAULT_CURVE.parent else c
+    shown = [Path(c).name if Path(c).parent == DEFAULT_CURVES[0].parent else c
              for c in law["curves"]]
     model = (f"Law ε(p) = ε_min + (ε0 − ε_min)(1 + m p/K0)^(−1/m) fitted to {law['n_points']} "
              f"points ({'; '.join(shown)}): ε0 = {law['porosity_initial']:.4f}, "

@@ -323,6 +323,8 @@ CASES = [
          field="--damkohler"),
     case("pressure-path", "--target-porosity", "0.3", "--temperature-c", "400", "--out",
          "{out}", field="--temperature-c"),
+    case("pressure-path", "--target-porosity", "0.3", "--preset", "nope", "--out", "{out}",
+         field="preset"),
     case("pressure-path", "--model", "{corrupt.json}", "--budget", "0", "--target-porosity",
          "0.3", "--out", "{out}", field="corrupt.json"),
     case("pressure-path", "--model", "{path_model_bad.json}", "--budget", "0",

@@ -354,7 +354,7 @@ def test_springback_power_law_from_calender_folders_and_the_shipped_table(tmp_pa
     back from their column; without the column, from the shipped DEM table (about 3 % at
     50 MPa, exponent about 0.5); flags override it."""
     from experiments.crown import springback_law
-    from experiments.line_data import DEFAULT_CURVE, read_curve
+    from experiments.line_data import TABLE2_CURVE, read_curve
 
     folders = []
     for seed, (e0, h0) in enumerate(((0.42, 80.0), (0.44, 84.0))):
@@ -373,6 +373,6 @@ def test_springback_power_law_from_calender_folders_and_the_shipped_table(tmp_pa
     assert spring.percent_at_reference == pytest.approx(1.5, rel=1e-6) and "curve" in source
     assert spring.exponent == pytest.approx(0.5, rel=1e-6)
     assert springback_law(curves, exponent=0.7)[0].exponent == 0.7
-    shipped, source = springback_law([read_curve(DEFAULT_CURVE)])
+    shipped, source = springback_law([read_curve(TABLE2_CURVE)])
     assert 2.5 < shipped.percent_at_reference < 3.5 and 0.4 < shipped.exponent < 0.6
     assert "springback_paper_ci.json" in source

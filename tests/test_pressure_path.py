@@ -290,3 +290,28 @@ def test_bo_finds_the_stand_ins_optimum_past_a_wrong_reduced_model(tmp_path):
     best = summary["dem"]["best"]
     assert best["source"] == "bo"
     assert best["cost"] <= 1.05 * cost[ok].min()
+
+
+@pytest.mark.parametrize("preset", ["paper", "nmc111-calibrated"])
+def test_preset_sets_the_contact_law_of_the_dem_press(tmp_path, monkeypatch, preset):
+    """``--preset`` reaches the DEM press: its law at the given roll temperature and speed
+    (checked at the press's construction; nothing runs)."""
+    import experiments.pressure_path as pp
+    from experiments.cli import build_parser
+    from physics.calender.presets import load_preset
+
+    class Built(Exception):
+        pass
+
+    def press(state, conditions, *args, **kwargs):
+        raise Built(conditions)
+
+    monkeypatch.setattr(pp, "DemPress", press)
+    args = build_parser().parse_args([
+        "pressure-path", "--dried", str(DRIED), "--target-porosity", "0.3", "--preset", preset,
+        "--temperature-c", "90", "--out", str(tmp_path / "o"), "--no-mlflow"])
+    with pytest.raises(Built) as built:
+        args.func(args)
+    expected = load_preset(preset).process_conditions(temperature_c=90.0,
+                                                      line_speed_m_min=0.54)
+    assert built.value.args[0] == expected

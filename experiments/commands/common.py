@@ -151,3 +151,10 @@ def load_dried(path_text: str):
         log(f"{path} is periodic in z: opened at z = "
             f"{state.meta['opened_periodic_z_at_um']:.2f} µm onto a floor plane")
     return state, str(path)
+
+
+#: --preset of the DEM commands
+PRESET_HELP = ("contact law: a preset name (physics/calender/preset_data: paper = Table 2, the "
+               "default; nmc111-calibrated = the law calibrated on the paper electrode's curve "
+               "and indentation, docs/validation/calendering.md) or a preset .json file (etwin "
+               "calibrate --target dem writes one)")

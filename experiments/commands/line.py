@@ -37,7 +37,8 @@ def cmd_target_porosity(args: argparse.Namespace) -> dict:
         solids_slope=args.solids_slope, springback_percent=args.springback_percent,
         pressure_max_mpa=args.pressure_max_mpa, level=args.level, dists=dists,
         porosity_sd=args.porosity_measurement_sd, solids_sd=args.solids_measurement_sd,
-        n_draws=args.n_draws, tolerance=args.tolerance, surrogate=args.surrogate,
+        scatter_sd=args.scatter_sd, n_draws=args.n_draws, tolerance=args.tolerance,
+        surrogate=args.surrogate,
         surrogate_inputs=_name_values(args.surrogate_input, "--surrogate-input"),
         seed=args.seed, experiment=None if args.no_mlflow else args.experiment,
         quiet=args.quiet)
@@ -76,8 +77,10 @@ def _register_target_porosity(add: AddCommand) -> None:
                         "folder, its curve.csv, a CSV with pressure_mpa, porosity [, "
                         "porosity_sd, springback_percent, thickness_um] (a pressure-0 row is "
                         "the dried film) or a JSON with such 'rows'; repeat for a seed "
-                        "ensemble (default: the recorded fast DEM curve of the paper "
-                        "electrode shipped in physics/line_data/fast_calendering_curve.json)")
+                        "ensemble (default: the paper electrode's two fast DEM curves with "
+                        "the calibrated contact law, physics/line_data/"
+                        "fast_calibrated_curve_s0.json and _s1.json; Table 2's: "
+                        "fast_calendering_curve.json there)")
     p.add_argument("--law", default="pore-modulus", choices=["pore-modulus", "exponential"],
                    help="pore-modulus: K = K0 + m p (default); exponential: Meyer's law, m = 0")
     p.add_argument("--batches", default=None,
@@ -119,6 +122,11 @@ def _register_target_porosity(add: AddCommand) -> None:
                         "(default 0.003)")
     p.add_argument("--solids-measurement-sd", type=float, default=0.002,
                    help="sd of the solid-content measurement, in [0, 0.1] (default 0.002)")
+    p.add_argument("--scatter-sd", type=float, default=None,
+                   help="the films' porosity scatter about the law at a known dried porosity "
+                        "on the line, in [0, 0.1] (default: the curves' scatter about the "
+                        "fitted law; a seed ensemble of small DEM films holds their sampling "
+                        "scatter, which a coupon-scale line porosity averages away)")
     p.add_argument("--n-draws", type=int, default=20000,
                    help="Monte Carlo films, in [100, 1e7] (default 20000)")
     p.add_argument("--tolerance", type=float, default=0.005,
@@ -188,8 +196,9 @@ def _register_crown(add: AddCommand) -> None:
                    help="compaction curve: an etwin calender folder, its curve.csv, a CSV with "
                         "pressure_mpa, porosity [, porosity_sd, springback_percent, "
                         "thickness_um] (a 0 MPa row = the dried film) or a rows JSON; repeat "
-                        "for a seed ensemble fitted together (default: the recorded fast DEM "
-                        "curve, physics/line_data/fast_calendering_curve.json)")
+                        "for a seed ensemble fitted together (default: the paper electrode's "
+                        "two fast DEM curves with the calibrated contact law, physics/"
+                        "line_data/fast_calibrated_curve_s0.json and _s1.json)")
     p.add_argument("--barrel-length-mm", type=float, default=500.0,
                    help="roll barrel (face) length in mm, in (0, 10000] (default 500)")
     p.add_argument("--barrel-diameter-mm", type=float, default=400.0,

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from experiments.commands.common import (
+    PRESET_HELP,
     AddCommand,
     as_flag,
     check_cache_dir,
@@ -61,7 +62,7 @@ def cmd_pressure_path(args: argparse.Namespace) -> dict:
         check_overrides,
         run_pressure_path,
     )
-    from physics.calender import ProcessConditions
+    from physics.calender.presets import load_preset
     from physics.pipeline import calender_protocol
 
     check_fidelity_flag(args.fidelity)
@@ -74,8 +75,8 @@ def cmd_pressure_path(args: argparse.Namespace) -> dict:
             pressure_range_mpa=float_pair(args.pressure_range_mpa, "--pressure-range-mpa"),
             passes=args.passes, budget=args.budget, initial=args.initial,
             tolerance=args.tolerance, seed=args.seed)
-        conditions = ProcessConditions(temperature_c=args.temperature_c,
-                                       line_speed_m_min=args.line_speed_m_min)
+        conditions = load_preset(args.preset).process_conditions(
+            temperature_c=args.temperature_c, line_speed_m_min=args.line_speed_m_min)
         check_overrides(args.transmission, args.damkohler)
     except ValueError as err:
         raise ValueError(as_flag(str(err).replace("n_layers", "layers"))) from None
@@ -164,6 +165,7 @@ def register(add: AddCommand) -> None:
                    help="half-width of the film porosity band around the target for the DEM "
                         "schedules, in (0, 0.1] (default 0.01, above the scatter of single ci "
                         "runs)")
+    p.add_argument("--preset", default="paper", help=PRESET_HELP + " of the DEM press")
     p.add_argument("--temperature-c", type=float, default=60.0,
                    help="roll temperature of the DEM press [°C], in [0, 150] (default 60)")
     p.add_argument("--line-speed-m-min", type=float, default=0.54,

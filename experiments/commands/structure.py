@@ -8,6 +8,7 @@ import itertools
 import sys
 
 from experiments.commands.common import (
+    PRESET_HELP,
     RECIPES,
     AddCommand,
     add_materials_flag,
@@ -414,12 +415,7 @@ def register(add: AddCommand) -> None:
         p.add_argument("--roll-diameter-m", type=float, default=0.25,
                        help="roll diameter in m, in [0.02, 3] (default 0.25)")
         p.add_argument("--preset", default="paper",
-                       help="contact law: a preset name (physics/calender/preset_data: "
-                            "paper = Table 2, the default; nmc111-calibrated = the law "
-                            "calibrated on the paper electrode's curve and indentation, "
-                            "docs/validation/calendering.md) or a preset .json file (etwin "
-                            "calibrate --target dem writes one); the contact flags below "
-                            "override it")
+                       help=PRESET_HELP + "; the contact flags below override it")
         p.add_argument("--am-friction", type=float, default=None,
                        help="AM Coulomb friction coefficient, in [0, 2] (Table 2: 0.001); "
                             "pairs mix geometrically (default: the --preset's)")
