@@ -15,8 +15,8 @@ porosity ε0 keeps the pore stiffness (ε_min, K0, m): ``law.with_initial(ε0)``
 Setpoint.  p* = law.with_initial(ε0).pressure_mpa(ε*), reachable for ε* in
 (ε(p_max), ε0] with p_max the highest pressure of the curve (no extrapolation) or the line's
 limit.  Its predictive interval samples the fit's parameters (normal approximation of the
-least-squares covariance), the films' scatter about the law (``residual_sd``: a film lands
-within it of the law) and the measurement error of ε0.
+least-squares covariance), the films' scatter about the law (``residual_sd``, or the line's
+own ``scatter_sd``: a film lands within it of the law) and the measurement error of ε0.
 
 Roll gap.  Mass balance keeps the solid height h0 (1 - ε0), so the calendered film is
 h1 = h0 (1 - ε0) / (1 - ε*) thick after spring-back; in the nip it is h1 / (1 + s(p*)), with
@@ -64,7 +64,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -445,10 +445,12 @@ def run_target_porosity(out_dir: str | Path, target_porosity: float, *,
         relation = DriedPorosityRelation(solid_content, e0_nom, solids_slope, 0.0,
                                          "--solids-slope")
     springback = springback_for(curve_list, springback_percent)
-    nominal = setpoint(fit, springback, target_porosity, e0_nom, dried_thickness_um,
+    # the line's scatter about the law, where given, sets the setpoints' intervals too
+    line_fit = fit if scatter_sd is None else replace(fit, residual_sd=scatter_sd)
+    nominal = setpoint(line_fit, springback, target_porosity, e0_nom, dried_thickness_um,
                        pressure_max_mpa, solid_content=solid_content, level=level, seed=seed)
     batch_list = read_batches(batches) if batches else []
-    rows = batch_setpoints(fit, springback, relation, batch_list, target_porosity,
+    rows = batch_setpoints(line_fit, springback, relation, batch_list, target_porosity,
                            dried_thickness_um, pressure_max_mpa, porosity_sd, solids_sd,
                            level, seed, quiet) if batch_list else []
     sur = load_surrogate(surrogate, surrogate_inputs or {}) if surrogate else None
@@ -458,7 +460,7 @@ def run_target_porosity(out_dir: str | Path, target_porosity: float, *,
     if len(set(names)) != len(names):
         raise ValueError(f"each --vary variable may be declared once, got {names}")
     model = LineModel(fit, relation, target_porosity, dried_thickness_um, pressure_max_mpa,
-                      fit.residual_sd if scatter_sd is None else scatter_sd)
+                      line_fit.residual_sd)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     params = {"target_porosity": target_porosity, "curves": ";".join(c.source for c in

@@ -239,12 +239,16 @@ def test_a_given_line_scatter_replaces_the_curves_scatter(tmp_path):
     curve = write_curve(tmp_path / "curve.csv")
     common = dict(curves=[curve], experiment=None, quiet=True, n_draws=20000,
                   porosity_sd=0.0)
+    width = {}
     for sd in (0.0, 0.004):
         r = run_target_porosity(tmp_path / f"s{sd}", 0.30, scatter_sd=sd, **common)
+        width[sd] = r["nominal"]["pressure_hi_mpa"] - r["nominal"]["pressure_lo_mpa"]
         mc = r["monte_carlo"]
         assert mc["scatter_sd"] == sd and mc["scatter_source"] == "given"
         ff = mc["lines"]["feed_forward_porosity"]
         assert ff["sd"] == pytest.approx(sd, rel=0.03, abs=1e-12)
         assert ff["sd_first_order"] == pytest.approx(sd, abs=1e-12)
+    # ... and the setpoint's interval: exact points and no scatter leave no width
+    assert width[0.0] < 1e-3 < width[0.004]
     with pytest.raises(ValueError, match=r"scatter_sd must lie in \[0, 0.1\], got 0.5"):
         run_target_porosity(tmp_path / "bad", 0.30, scatter_sd=0.5, **common)

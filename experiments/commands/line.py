@@ -222,7 +222,7 @@ def _register_crown(add: AddCommand) -> None:
                    help="coated web width in mm, centred, in (0, barrel length] (default 300)")
     p.add_argument("--coating-thickness-um", type=float, default=None,
                    help="dried coating thickness per side in µm, in (0, 2000] (default: the "
-                        "curves' dried thickness, 83.4 µm for the shipped curve)")
+                        "curves' dried thickness, 85.5 µm for the shipped curves)")
     p.add_argument("--sides", type=int, default=2, choices=(1, 2),
                    help="coated sides of the foil (default 2)")
     p.add_argument("--foil-thickness-um", type=float, default=15.0,
