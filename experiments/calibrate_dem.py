@@ -822,10 +822,13 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 seen.add(_point(r))
                 runs.append(r)
         # each chosen point against the data, over its runs on every film (included ones too)
-        chosen_points = [{"point": th, **_validation_summary(curve, _calenderings(at)),
-                          **_recovery_summary(recovery, at)}
-                         for th in (task(t, films[0])["theta"] for t in chosen)
-                         for at in [[r for r in runs if r["theta"] == th]]]
+        chosen_points = []
+        for row in chosen:
+            theta = task(row, films[0])["theta"]
+            at = [r for r in runs if r["theta"] == theta]
+            chosen_points.append({"point": theta,
+                                  **_validation_summary(curve, _calenderings(at)),
+                                  **_recovery_summary(recovery, at)})
         ok, indents = _split_ok(runs)
         if len(ok) < 4:
             failed = [r for r in runs if r["status"] != "ok"]

@@ -262,16 +262,15 @@ def load_surrogate(path: str | Path, fixed: dict) -> SurrogateResponse:
 # ---------------------------------------------------------------------------- Monte Carlo
 @dataclass(frozen=True)
 class LineModel:
-    """What the Monte Carlo needs: the fitted law (the true response), the films' scatter
-    about it, the solid-content relation, the nominal film, the target and the pressure
-    limit."""
+    """What the Monte Carlo needs: the fitted law (the true response, with the films' scatter
+    about it as ``residual_sd``), the solid-content relation, the nominal film, the target
+    and the pressure limit."""
 
     fit: CompactionFit
     relation: DriedPorosityRelation
     target_porosity: float
     dried_thickness_um: float
     pressure_max_mpa: float
-    scatter_sd: float  # the films' porosity scatter about the law at a known ε0
 
     def pressure_for(self, dried_porosity: np.ndarray) -> np.ndarray:
         """The feed-forward pressure [MPa] for estimated dried porosities: 0 where the film
@@ -331,7 +330,7 @@ def simulate_lines(model: LineModel, dists: Sequence[IncomingDistribution], n: i
     h0 = cols.get("dried_thickness_um", np.full(n, model.dried_thickness_um))
     e0 = eps_drying + rel.slope * (phi - rel.solid_content_nominal)
     rng = np.random.default_rng(seed + 1)
-    scatter = rng.normal(0.0, model.scatter_sd, n)
+    scatter = rng.normal(0.0, model.fit.residual_sd, n)
     e0_gauge = e0 + rng.normal(0.0, porosity_sd, n)
     phi_measured = phi + rng.normal(0.0, solids_sd, n)
     pressures = {
@@ -357,7 +356,7 @@ def first_order_sd(model: LineModel, dists: Sequence[IncomingDistribution],
     s = model.relation.slope
     drying = sd.get("dried_porosity", 0.0)
     total = math.hypot(drying, s * sd.get("solid_content", 0.0))
-    res = model.scatter_sd
+    res = model.fit.residual_sd
     return {"fixed_pressure": math.hypot(r * total, res),
             "feed_forward_solids": math.hypot(r * math.hypot(drying, s * solids_sd), res),
             "feed_forward_porosity": math.hypot(r * porosity_sd, res)}
@@ -459,8 +458,8 @@ def run_target_porosity(out_dir: str | Path, target_porosity: float, *,
     names = [d.name for d in dists]
     if len(set(names)) != len(names):
         raise ValueError(f"each --vary variable may be declared once, got {names}")
-    model = LineModel(fit, relation, target_porosity, dried_thickness_um, pressure_max_mpa,
-                      line_fit.residual_sd)
+    model = LineModel(line_fit, relation, target_porosity, dried_thickness_um,
+                      pressure_max_mpa)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     params = {"target_porosity": target_porosity, "curves": ";".join(c.source for c in
@@ -512,7 +511,7 @@ def run_target_porosity(out_dir: str | Path, target_porosity: float, *,
                             "inputs": [d.describe() for d in dists],
                             "porosity_measurement_sd": porosity_sd,
                             "solids_measurement_sd": solids_sd,
-                            "scatter_sd": model.scatter_sd,
+                            "scatter_sd": line_fit.residual_sd,
                             "scatter_source": "the curves' scatter about the law"
                             if scatter_sd is None else "given", "lines": lines},
         }
