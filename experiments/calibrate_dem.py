@@ -106,9 +106,18 @@ DEM_PARAMETERS = {
     # unloading branch is >10x stiffer than NMC's Hertz and the step shrinks accordingly
     "am_plasticity": Parameter("am_plasticity", 0.0, 0.9),
     # AM–AM Thornton–Ning yield pressure [GPa] (BinderContact.am_yield_gpa): NMC secondary
-    # particles' hardness is ~0.5-3 GPa; at the upper edge no AM contact of a film pressed to
-    # 156 MPa yields (the base law's "no yield", 0, enters an included run there)
-    "am_yield_gpa": Parameter("am_yield_gpa", 0.1, 30.0, log=True),
+    # particles' hardness is ~0.5-3 GPa, but with Table 2's AM cohesion (0.6 GPa) a yield
+    # pressure below 1.2 GPa lets the cohesion flatten a contact without bound; at the upper
+    # edge no AM contact of a film pressed to 156 MPa yields (the base law's "no yield", 0,
+    # enters an included run there)
+    "am_yield_gpa": Parameter("am_yield_gpa", 1.5, 30.0, log=True),
+    # AM particle crushing (BinderContact.am_strength_mpa, physics.calender.fracture):
+    # single-particle compression of NMC secondary particles gives Hiramatsu–Oka strengths of
+    # tens to a few hundred MPa; the crushed contacts' yield pressure lies between twice the
+    # AM cohesion (1.2 GPa) and the intact contacts' hardness
+    "am_strength_mpa": Parameter("am_strength_mpa", 30.0, 600.0, log=True),
+    "am_weibull_modulus": Parameter("am_weibull_modulus", 2.0, 10.0),
+    "am_crushed_yield_gpa": Parameter("am_crushed_yield_gpa", 1.5, 13.0, log=True),
     "am_friction": Parameter("am_friction", 0.001, 0.5, log=True),
     "cbd_friction": Parameter("cbd_friction", 0.001, 0.5, log=True),
     # short-time (glassy arm) over long-time binder stiffness; semicrystalline PVdF above its
@@ -128,6 +137,9 @@ _TARGET = {
     "am_rolling": ("binder_contact", "am_rolling"),
     "am_plasticity": ("binder_contact", "am_plasticity"),
     "am_yield_gpa": ("binder_contact", "am_yield_gpa"),
+    "am_strength_mpa": ("binder_contact", "am_strength_mpa"),
+    "am_weibull_modulus": ("binder_contact", "am_weibull_modulus"),
+    "am_crushed_yield_gpa": ("binder_contact", "am_crushed_yield_gpa"),
     "bridge_stiffness_ratio": ("binder_contact", "bridge_stiffness_ratio"),
     "bridge_equilibrium_fraction": ("binder_contact", "bridge_equilibrium_fraction"),
     "cbd_modulus_gpa": ("binder", "reference_modulus_gpa"),
@@ -243,8 +255,9 @@ def dem_conditions(theta: dict[str, float], temperature_c: float = 60.0,
 def base_parameter_value(name: str, base=None) -> float:
     """The value of DEM parameter ``name`` in the base law ``base`` (default Table 2's
     :class:`ProcessConditions`): what a run that did not vary it simulated (for
-    ``am_yield_gpa``, whose "no yield" is 0, the prior's upper edge: a yield pressure no
-    contact of a film pressed to 156 MPa reaches)."""
+    ``am_yield_gpa`` and ``am_strength_mpa``, whose "no yield" and "no crushing" are 0, the
+    prior's upper edge: a yield pressure no contact of a film pressed to 156 MPa reaches, a
+    strength next to no particle reaches)."""
     from physics.calender import ProcessConditions
 
     if name not in _TARGET:
@@ -252,8 +265,10 @@ def base_parameter_value(name: str, base=None) -> float:
     top, sub = _TARGET[name]
     value = getattr(base or ProcessConditions(), top)
     value = float(value if sub is None else getattr(value, sub))
-    if name == "am_yield_gpa" and value == 0.0:  # no yield: the prior's upper edge, where
-        return DEM_PARAMETERS[name].upper        # no contact of the press yields
+    if name in ("am_yield_gpa", "am_strength_mpa") and value == 0.0:
+        # no yield / no crushing: the prior's upper edge, where no contact of the press yields
+        # and next to no particle breaks
+        return DEM_PARAMETERS[name].upper
     return value
 
 
@@ -269,7 +284,7 @@ def film_label(dried: str | Path) -> str:
 RUN_ROW_FIELDS = (
     "status", "theta", "materials", "pressures_mpa", "temperature_c", "line_speed_m_min",
     "protocol", "pressure_reported_mpa", "porosity", "springback_percent", "load_share_am_am",
-    "am_contacts_per_am_max", "dried_porosity", "cpu_s", "error",
+    "am_contacts_per_am_max", "am_crushed_fraction", "dried_porosity", "cpu_s", "error",
     # an indentation of the same film with the same law (``--recovery``)
     "indent_depth_fraction", "indenter", "loading_time_s", "elastic_recovery",
     "plastic_work_fraction", "indent_pressure_max_mpa")
@@ -484,6 +499,7 @@ def dem_run(task: dict) -> dict:
                 "springback_percent": [float(q.springback_percent) for q in res.points],
                 "load_share_am_am": [q.load_share.get("AM-AM", 0.0) for q in res.points],
                 "am_contacts_per_am_max": [q.am_contacts_per_am_max for q in res.points],
+                "am_crushed_fraction": [q.am_crushed_fraction for q in res.points],
                 "dried_porosity": float(res.initial.porosity),
                 "cpu_s": time.process_time() - started}
     except Exception as err:  # a failed run is a result, recorded and excluded

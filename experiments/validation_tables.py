@@ -219,6 +219,32 @@ def am_law_fast_table(data: dict) -> str:
                rows)
 
 
+def crushing_table(data: dict) -> str:
+    """The calendering curve with AM particle crushing (benchmarks/crushing_scan.py): per run
+    the film, the crushing law (characteristic strength σ_0, Weibull modulus m, crushed yield
+    pressure p_c; '–' without crushing), porosity after recovery per pressure, the share of
+    crushed AM particles per pressure, the plane pressure of the first crushing while loading
+    and the AM particles' Hiramatsu–Oka stress p95 at each turn."""
+    pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
+    rows = []
+    for r in data["runs"]:
+        c = r["binder_contact"]
+        on = c.get("am_strength_mpa", 0.0) > 0
+        first = r["first_crush_mpa"]
+        rows.append([r["film"], f"{c['am_yield_gpa']:.4g}" if c["am_yield_gpa"] else "Hertz",
+                     f"{c['am_strength_mpa']:g}" if on else "–",
+                     f"{c['am_weibull_modulus']:g}" if on else "–",
+                     f"{c['am_crushed_yield_gpa']:g}" if on else "–",
+                     *(f"{100 * p['porosity']:.2f}" for p in r["points"]),
+                     " / ".join(f"{100 * p['am_crushed_fraction']:.1f}" for p in r["points"]),
+                     "–" if first is None else f"{first:.0f}",
+                     " / ".join(f"{p['am_stress_p95_mpa']:.0f}" for p in r["points"]),
+                     f"{r['wall_s']:.0f}"])
+    return _md(["film", "intact AM–AM p_y [GPa]", "σ_0 [MPa]", "m", "p_c [GPa]",
+                *(f"{p:g} MPa [%]" for p in pressures), "crushed AM [%]",
+                "first crush at [MPa]", "AM stress p95 [MPa]", "wall s"], rows)
+
+
 def impedance3d_table(data: dict) -> str:
     """τ_EIS from the 3-D blocking spectrum beside the voxel τ_z (benchmarks/impedance3d.py)."""
     rows = []
@@ -347,6 +373,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "bridge-equilibrium": ("bridge_equilibrium_ci.json", bridge_equilibrium_table),
     "am-law": ("am_law_ci.json", am_law_table),
     "am-law-fast": ("am_law_fast.json", am_law_fast_table),
+    "crushing": ("crushing_scan.json", crushing_table),
 }
 
 

@@ -182,7 +182,9 @@ def _conditions_protocol(args: argparse.Namespace):
         ("am_rolling", "am_rolling"), ("bridge_stiffness_ratio", "bridge_stiffness_ratio"),
         ("bridge_relaxation_us", "bridge_relaxation_ref_us"),
         ("bridge_equilibrium_fraction", "bridge_equilibrium_fraction"),
-        ("am_plasticity", "am_plasticity"), ("am_yield_gpa", "am_yield_gpa"))
+        ("am_plasticity", "am_plasticity"), ("am_yield_gpa", "am_yield_gpa"),
+        ("am_strength_mpa", "am_strength_mpa"), ("am_weibull_modulus", "am_weibull_modulus"),
+        ("am_crushed_yield_gpa", "am_crushed_yield_gpa"))
         if getattr(args, a) is not None}
     friction = {f: getattr(args, f) for f in ("am_friction", "cbd_friction")
                 if getattr(args, f) is not None}
@@ -440,6 +442,19 @@ def register(add: AddCommand) -> None:
                             "Table 2) or in [0.01, 100]: Hertz until the contact pressure "
                             "reaches it, then plastic flattening; not with --am-plasticity "
                             "(default: the --preset's)")
+        p.add_argument("--am-strength-mpa", type=float, default=None,
+                       help="AM particle crushing: characteristic Weibull strength of the "
+                            "secondary particles (Hiramatsu-Oka stress, 10 um particle) in MPa, "
+                            "0 (no crushing, Table 2) or in [10, 2000]; a crushed particle's "
+                            "contacts flatten at --am-crushed-yield-gpa (default: the "
+                            "--preset's)")
+        p.add_argument("--am-weibull-modulus", type=float, default=None,
+                       help="Weibull modulus of the crushing strength, in [1, 50] (default: "
+                            "the --preset's, else 5)")
+        p.add_argument("--am-crushed-yield-gpa", type=float, default=None,
+                       help="Thornton-Ning yield pressure of a crushed particle's contacts in "
+                            "GPa, in [0.01, 100] and above twice the AM cohesion (Table 2: "
+                            "1.2) (default: the --preset's, else 2)")
         p.add_argument("--bridge-stiffness-ratio", type=float, default=None,
                        help="binder contacts: viscoelastic bridge arm stiffness / Hertz "
                             "stiffness, in [0, 20] (Table 2: 0, no bridge; default: the "

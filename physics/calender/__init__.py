@@ -90,9 +90,12 @@ Binder contact physics beyond Table 2 (:class:`BinderContact`, registry
 ``physics.engine.contacts``): binder contacts (CBD–CBD, AM–CBD) can load elasto-plastically
 with adhesion that grows with the plastic flattening (hysteretic law) and carry a viscoelastic
 bridge arm whose relaxation time follows the roll (τ ∝ a_T v: the Deborah number of the nip,
-mapped onto the simulated compression), and AM–AM contacts can resist rolling (EPSD2).  The
-time step shrinks by the square root of the stiffest unloading branch.  All off is the Table 2
-law (the ``paper`` preset).
+mapped onto the simulated compression), and AM–AM contacts can resist rolling (EPSD2) and
+yield (Thornton–Ning).  AM particles can be crushed (``BinderContact.am_strength_mpa``,
+``fracture`` module docstring): each draws a Weibull strength, and once the Hiramatsu–Oka
+stress of its largest contact passes it, its contacts flatten at a lower yield pressure for
+the rest of the press.  The time step shrinks by the square root of the stiffest unloading
+branch.  All off is the Table 2 law (the ``paper`` preset).
 
 Validity of the cohesive contact law.  Under no load a Hertz + SJKR contact settles where the
 elastic force (4/3) E* √R* δ^1.5 balances the cohesion CED π a² ≈ 2π CED R* δ, i.e. at
@@ -113,6 +116,7 @@ Submodules: ``binder`` (binder/contact law), ``protocol`` (press), ``fracture``,
 
 from physics.calender.binder import (
     AL_TYPE,
+    AM_CRUSHED_TYPE,
     AM_TYPE,
     CBD_TYPE,
     KELVIN_OFFSET,
@@ -128,6 +132,9 @@ from physics.calender.binder import (
 from physics.calender.fracture import (
     KPA_PER_MPA,
     am_contact_stress_mpa,
+    contact_stress_mpa,
+    crush,
+    crushing_strengths_mpa,
     fractured_fraction,
 )
 from physics.calender.indentation import (
@@ -158,6 +165,7 @@ from physics.calender.protocol import _Press as _Press  # used by tests
 
 __all__ = [
     "AL_TYPE",
+    "AM_CRUSHED_TYPE",
     "AM_TYPE",
     "CBD_TYPE",
     "DWELL_AVERAGE_BLOCKS",
@@ -182,7 +190,10 @@ __all__ = [
     "check_dried_state",
     "check_pressures",
     "cohesive_overlap_ratio",
+    "contact_stress_mpa",
     "creep_rate_per_us",
+    "crush",
+    "crushing_strengths_mpa",
     "dem_relaxed",
     "fit_compaction",
     "fractured_fraction",

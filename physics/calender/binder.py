@@ -18,6 +18,7 @@ import numpy as np
 
 from physics.engine import liggghts_table, with_models
 from physics.engine._contact_kernels import CED, GN_A, GN_B, GT_A, GT_B, KN, KT
+from physics.engine._params import NORMAL_MODEL, NORMAL_THORNTON_NING, YIELD_PRESSURE
 from physics.engine.contact import ContactTable
 from physics.engine.contacts import BinderBridge, Hysteretic, RollingEPSD2
 from physics.engine.contacts.hysteretic import MAX_PLASTICITY
@@ -26,7 +27,11 @@ from physics.materials import ALUMINIUM, CBD, NMC, STEEL, Material, _check_range
 
 R_GAS_J_MOL_K = 8.314462618
 KELVIN_OFFSET = 273.15
-AM_TYPE, CBD_TYPE, AL_TYPE, STEEL_TYPE = 0, 1, 2, 3
+AM_TYPE, CBD_TYPE, AL_TYPE, STEEL_TYPE, AM_CRUSHED_TYPE = 0, 1, 2, 3, 4
+AM_CRUSHED = "AM_CRUSHED"  # material name of engine type 4
+MIN_STRENGTH_MPA, MAX_STRENGTH_MPA = 10.0, 2000.0
+DEFAULT_WEIBULL_MODULUS = 5.0
+DEFAULT_CRUSHED_YIELD_GPA = 2.0
 
 
 @dataclass(frozen=True)
@@ -158,6 +163,16 @@ class BinderContact:
         bridge_equilibrium_fraction: share of the bridge stiffness that does not relax [-],
             in [0, 1] (0: a Maxwell bridge; a semicrystalline PVDF keeps a rubbery plateau,
             ``binder_bridge`` module docstring).
+        am_strength_mpa: characteristic crushing strength σ_0 of the AM secondary particles
+            [MPa] (Hiramatsu–Oka stress at which 63 % of particles of the reference diameter
+            have broken, ``physics.calender.fracture``), 0 (no fracture, Table 2) or in
+            [10, 2000]: a particle whose largest contact load passes its own Weibull strength
+            is crushed, and its contacts flatten at ``am_crushed_yield_gpa`` from then on.
+        am_weibull_modulus: Weibull modulus m of the crushing strength [-], in [1, 50].
+        am_crushed_yield_gpa: Thornton–Ning yield pressure of a crushed particle's contacts
+            with AM particles and the planes [GPa], in [0.01, 100] and above twice their
+            cohesion energy density (Table 2: 2 × 0.6 GPa; the net flattening pressure of a
+            bed of its fragments is p_y - 2 CED).
     """
 
     plasticity: float = 0.0
@@ -168,6 +183,9 @@ class BinderContact:
     bridge_equilibrium_fraction: float = 0.0
     am_plasticity: float = 0.0
     am_yield_gpa: float = 0.0
+    am_strength_mpa: float = 0.0
+    am_weibull_modulus: float = DEFAULT_WEIBULL_MODULUS
+    am_crushed_yield_gpa: float = DEFAULT_CRUSHED_YIELD_GPA
 
     def __post_init__(self) -> None:
         _check_range("BinderContact.bridge_relaxation_ref_us", self.bridge_relaxation_ref_us,
@@ -184,9 +202,23 @@ class BinderContact:
                                  "laws for the AM–AM contacts; set one of them (the other 0)")
         BinderBridge(self.bridge_stiffness_ratio, self.bridge_relaxation_ref_us,
                      self.bridge_equilibrium_fraction)
+        if self.am_strength_mpa != 0.0:
+            _check_range("BinderContact.am_strength_mpa", self.am_strength_mpa,
+                         MIN_STRENGTH_MPA, MAX_STRENGTH_MPA)
+        _check_range("BinderContact.am_weibull_modulus", self.am_weibull_modulus, 1.0, 50.0)
+        _check_range("BinderContact.am_crushed_yield_gpa", self.am_crushed_yield_gpa,
+                     MIN_YIELD_GPA, MAX_YIELD_GPA)
 
-    def pair_models(self, bridge_relaxation_us: float) -> dict:
-        """``with_models`` mapping for the engine types AM, CBD (empty for the Table 2 law)."""
+    @property
+    def crushing(self) -> bool:
+        """Whether AM particles can be crushed (``am_strength_mpa`` > 0)."""
+        return self.am_strength_mpa > 0.0
+
+    def pair_models(self, bridge_relaxation_us: float,
+                    plane_names: tuple[str, ...] = ()) -> dict:
+        """``with_models`` mapping for the engine types AM, CBD (empty for the Table 2 law),
+        and with crushing the crushed AM type's pairs with AM, CBD, itself and the planes
+        ``plane_names``."""
         binder: list = []
         if self.plasticity > 0 or self.adhesion_ratio > 0:
             binder.append(Hysteretic(self.plasticity, self.adhesion_ratio))
@@ -206,6 +238,15 @@ class BinderContact:
             am.append(RollingEPSD2(self.am_rolling))
         if am:
             models[("AM", "AM")] = am
+        if self.crushing:
+            crushed = [ThorntonNing(self.am_crushed_yield_gpa)]
+            rolling = [RollingEPSD2(self.am_rolling)] if self.am_rolling > 0 else []
+            models[(AM_CRUSHED, "AM")] = crushed + rolling
+            models[(AM_CRUSHED, AM_CRUSHED)] = crushed + rolling
+            if binder:
+                models[(AM_CRUSHED, "CBD")] = binder
+            for plane in plane_names:
+                models[(AM_CRUSHED, plane)] = crushed
         return models
 
 
@@ -217,6 +258,23 @@ def scaled_contact_table(table: ContactTable, factor: float) -> ContactTable:
     p[:, :, [KN, KT, CED]] *= factor
     p[:, :, [GN_A, GT_A, GN_B, GT_B]] *= math.sqrt(factor)
     return ContactTable(table.names, p)
+
+
+def _check_yield_above_cohesion(table: ContactTable) -> None:
+    """A Thornton–Ning pair with SJKR cohesion needs p_y > 2 CED: past its yield overlap the
+    contact carries π p_y R* δ against a cohesion CED π a² ≈ 2π CED R* δ, so at p_y <= 2 CED
+    the cohesion alone flattens the contact without bound."""
+    p = table.params
+    tn = p[:, :, NORMAL_MODEL] == NORMAL_THORNTON_NING
+    bad = tn & (p[:, :, YIELD_PRESSURE] <= 2.0 * p[:, :, CED])
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        raise ValueError(
+            f"ProcessConditions: the {table.names[i]}–{table.names[j]} contacts' Thornton–Ning "
+            f"yield pressure {p[i, j, YIELD_PRESSURE] / 1e6:.3g} GPa is at most twice their "
+            f"cohesion energy density ({p[i, j, CED] / 1e6:.3g} GPa), so the cohesion alone "
+            "would flatten them without bound: raise BinderContact.am_yield_gpa / "
+            f"am_crushed_yield_gpa above {2 * p[i, j, CED] / 1e6:.3g} GPa")
 
 
 def cohesive_overlap_ratio(table: ContactTable) -> np.ndarray:
@@ -274,6 +332,7 @@ class ProcessConditions:
         _check_range("roll_diameter_m", self.roll_diameter_m, 0.02, 3.0)
         _check_range("am_young_modulus_gpa", self.am_young_modulus_gpa, 1.0, 1000.0)
         table = self.contact_table()
+        _check_yield_above_cohesion(table)
         ratio = cohesive_overlap_ratio(table)
         if ratio.max() > MAX_COHESIVE_OVERLAP_RATIO:
             i, j = np.unravel_index(int(ratio.argmax()), ratio.shape)
@@ -314,9 +373,15 @@ class ProcessConditions:
     def contact_table(self, top_plane: Material = STEEL) -> ContactTable:
         """Table 2 law with the CBD at these conditions and the binder contact models:
         types AM, CBD, Al (the floor) and the top plane (the roll's steel, or an indenter's
-        material)."""
-        table = liggghts_table([self.am_material(), self.cbd_material(), ALUMINIUM, top_plane])
-        return with_models(table, self.binder_contact.pair_models(self.bridge_relaxation_us()))
+        material), and with crushing (``BinderContact.am_strength_mpa``) the crushed AM
+        (``AM_CRUSHED_TYPE``): the AM's material with ``am_crushed_yield_gpa`` on its
+        contacts with AM particles and the planes, the binder law on those with the CBD."""
+        materials = [self.am_material(), self.cbd_material(), ALUMINIUM, top_plane]
+        if self.binder_contact.crushing:  # engine type 4: a crushed AM particle
+            materials.append(replace(self.am_material(), name=AM_CRUSHED))
+        table = liggghts_table(materials)
+        return with_models(table, self.binder_contact.pair_models(
+            self.bridge_relaxation_us(), (ALUMINIUM.name, top_plane.name)))
 
     def nip_contact_time_s(self, reduction_um: float) -> float:
         """t_nip = sqrt(R_roll Δh) / v_line [s] for a thickness reduction Δh [µm]."""

@@ -1,6 +1,28 @@
-"""Particle fracture reading of the press: the Hiramatsu–Oka tensile stress of each AM
-particle under its largest net compressive contact force (:func:`am_contact_stress_mpa`) and the
-share of particles above a crushing strength (:func:`fractured_fraction`).
+"""Particle fracture of the press: the Hiramatsu–Oka tensile stress of each particle under its
+largest net compressive contact force (:func:`contact_stress_mpa`, AM particles:
+:func:`am_contact_stress_mpa`), the share of AM particles above a crushing strength
+(:func:`fractured_fraction`), and crushing during the press (:func:`crushing_strengths_mpa`,
+:func:`crush`).
+
+Crushing.  A secondary NMC particle is an agglomerate of primary crystallites; in
+single-particle compression it loads elastically, then breaks at a force F_c that scatters
+from particle to particle (brittle, weakest-link): the strength σ_c = 2.8 F_c/(π d²) follows a
+Weibull law with the volume effect, P(σ_c <= σ) = 1 - exp[-(d/d_0)³ (σ/σ_0)^m], so a particle
+of diameter d has the characteristic strength σ_0 (d_0/d)^{3/m} (Weibull, J. Appl. Mech. 18
+(1951) 293; McDowell & Bolton, Géotechnique 48 (1998) 667 for crushable grains).  Each AM
+particle draws its strength once per press (:func:`crushing_strengths_mpa`).  After every
+control block the press reads each AM particle's Hiramatsu–Oka stress; a particle above its
+strength is crushed for good (:func:`crush`): it becomes engine type ``AM_CRUSHED_TYPE``,
+whose contacts with AM particles and the planes follow the Thornton–Ning law with the crushed
+yield pressure ``BinderContact.am_crushed_yield_gpa`` (its fragments give way at the contacts
+and flatten there; the overlap history is kept, so at the crushing the load on the particle
+drops onto the crushed law's loading curve, the load drop of a single-particle compression
+test).  The particle keeps its volume, mass and place: the model does not split it, so the
+fragments do not move into the neighbouring pores, and the crushed law stands for the
+densification that the fragments give.  A DEM of calendering with fragmenting particles
+(replacement by fragments, or bonded primary particles) would resolve that; the paper's
+outlook (Ngandjong et al. 2021, §4) names the cracking of the secondary particles as the next
+step of its model.
 
 Units: stresses and strengths in MPa; the simulation inside in µm, pg, µs (force nN,
 pressure kPa).
@@ -12,7 +34,7 @@ import math
 
 import numpy as np
 
-from physics.calender.binder import AM_TYPE
+from physics.calender.binder import AM_CRUSHED_TYPE, AM_TYPE
 from physics.engine import Simulation
 from physics.engine._contact_kernels import CED, KN
 from physics.engine._params import (
@@ -26,10 +48,18 @@ from physics.engine._params import (
 )
 
 KPA_PER_MPA = 1.0e3
+WEIBULL_REFERENCE_DIAMETER_UM = 10.0  # d_0 of the crushing strength's size effect [µm]
 
 
-def am_contact_stress_mpa(sim: Simulation, am_type: int = AM_TYPE) -> np.ndarray:
-    """Per AM particle: σ = 2.8 F / (π d²) [MPa], the Hiramatsu–Oka tensile stress at the
+def am_contact_stress_mpa(sim: Simulation) -> np.ndarray:
+    """:func:`contact_stress_mpa` of the AM particles, intact (``AM_TYPE``) or crushed
+    (``AM_CRUSHED_TYPE``), in particle order [MPa]."""
+    am = (sim.ptype == AM_TYPE) | (sim.ptype == AM_CRUSHED_TYPE)
+    return contact_stress_mpa(sim)[am]
+
+
+def contact_stress_mpa(sim: Simulation) -> np.ndarray:
+    """Per particle: σ = 2.8 F / (π d²) [MPa], the Hiramatsu–Oka tensile stress at the
     centre of a sphere of diameter d loaded by a diametral force F (Hiramatsu & Oka, Int. J.
     Rock Mech. Min. Sci. 3 (1966) 89), with F the largest net compressive normal force on the
     particle over its particle and plane contacts: the Hertz spring (4/3) E* √R* δ^(3/2)
@@ -65,8 +95,7 @@ def am_contact_stress_mpa(sim: Simulation, am_type: int = AM_TYPE) -> np.ndarray
         f_wall = kn[ptype[hit], wtype] * np.sqrt(r[hit]) * (r[hit] - gap[hit]) ** 1.5 \
             - ced[ptype[hit], wtype] * math.pi * (r[hit] ** 2 - gap[hit] ** 2)
         f_max[hit] = np.maximum(f_max[hit], f_wall)
-    am = ptype == am_type
-    return 2.8 * f_max[am] / (math.pi * (2.0 * r[am]) ** 2) / KPA_PER_MPA
+    return 2.8 * f_max / (math.pi * (2.0 * r) ** 2) / KPA_PER_MPA
 
 
 def _elastic_normal_force(sim: Simulation, k: np.ndarray, i: np.ndarray, j: np.ndarray,
@@ -100,3 +129,25 @@ def fractured_fraction(am_contact_stress_mpa: np.ndarray, strength_mpa: float) -
     """Share of AM particles whose Hiramatsu–Oka stress exceeds the crushing strength."""
     s = np.asarray(am_contact_stress_mpa, dtype=float)
     return float(np.mean(s > strength_mpa)) if s.size else 0.0
+
+
+def crushing_strengths_mpa(diameter_um: np.ndarray, strength_mpa: float, weibull_modulus: float,
+                           rng: np.random.Generator) -> np.ndarray:
+    """One Weibull crushing strength per particle [MPa] (module docstring): σ_c = σ_0 (d_0/d)^{3/m}
+    (-ln U)^{1/m}, U uniform on (0, 1], d_0 = ``WEIBULL_REFERENCE_DIAMETER_UM``; the strengths
+    of particles of one diameter follow ``scipy.stats.weibull_min(m, scale=σ_0 (d_0/d)^{3/m})``."""
+    d = np.asarray(diameter_um, dtype=float)
+    scale = strength_mpa * (WEIBULL_REFERENCE_DIAMETER_UM / d) ** (3.0 / weibull_modulus)
+    u = 1.0 - rng.random(d.shape)  # (0, 1]
+    return scale * (-np.log(u)) ** (1.0 / weibull_modulus)
+
+
+def crush(sim: Simulation, strength_mpa: np.ndarray) -> np.ndarray:
+    """Crush the intact AM particles whose Hiramatsu–Oka stress (:func:`contact_stress_mpa`)
+    exceeds their strength (``strength_mpa``, one per particle, inf for particles that do
+    not break): their engine type becomes ``AM_CRUSHED_TYPE`` (module docstring).  Returns
+    the indices of the particles crushed now."""
+    stress = contact_stress_mpa(sim)
+    broken = np.flatnonzero((sim.ptype == AM_TYPE) & (stress > strength_mpa))
+    sim.ptype[broken] = AM_CRUSHED_TYPE
+    return broken

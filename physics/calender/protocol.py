@@ -22,11 +22,18 @@ import numpy as np
 
 from physics.calender.binder import (
     AL_TYPE,
+    AM_CRUSHED,
+    AM_CRUSHED_TYPE,
     STEEL_TYPE,
     ProcessConditions,
     scaled_contact_table,
 )
-from physics.calender.fracture import KPA_PER_MPA, am_contact_stress_mpa
+from physics.calender.fracture import (
+    KPA_PER_MPA,
+    am_contact_stress_mpa,
+    crush,
+    crushing_strengths_mpa,
+)
 from physics.compaction import CompactionFit, fit_compaction_law
 from physics.engine import Langevin, Simulation, Wall, rayleigh_time_us
 from physics.materials import STEEL, Material, _check_range
@@ -91,6 +98,8 @@ class CalenderProtocol:
         paper_plane_speed_m_s: plane speed of the 'paper' protocol [m/s], in (0, 20] (the
             paper: 0.002 m/s, and 2e-4-2e-3 m/s gave the same structure; the default is the
             quasi-static protocol's floor speed, 100× faster, for cost).
+        fracture_seed: seed of the AM particles' Weibull crushing strengths (drawn once per
+            press when ``BinderContact.am_strength_mpa`` > 0, ``physics.calender.fracture``).
     """
 
     inertial_number: float = 1e-3
@@ -111,6 +120,7 @@ class CalenderProtocol:
     max_steps: int = 5_000_000
     press: str = "quasi-static"
     paper_plane_speed_m_s: float = 0.2
+    fracture_seed: int = 0
 
     def __post_init__(self) -> None:
         if self.press not in PRESS_PROTOCOLS:
@@ -166,6 +176,8 @@ class PressPoint:
     type, ``Simulation.contact_stress_by_type_kpa``), and ``am_contacts_per_am_max`` /
     ``am_contacts_per_am_recovered`` the AM–AM contacts per AM particle (real radii × 1.02,
     :func:`physics.structure.am_skeleton`) at the turn and after recovery.
+    ``am_crushed_fraction`` is the share of AM particles crushed by the end of the dwell (0
+    without crushing, ``physics.calender.fracture``).
     ``floor_speed_at_target``
     is True when the roll reached the target at the floor speed ``min_plane_speed_m_s``
     because the inertial-number law asked for less: the film then compacted at I above the
@@ -200,6 +212,7 @@ class PressPoint:
     load_share: dict = field(default_factory=dict)
     am_contacts_per_am_max: float = 0.0
     am_contacts_per_am_recovered: float = 0.0
+    am_crushed_fraction: float = 0.0
 
     def summary(self) -> dict:
         out = {k: v for k, v in asdict(self).items()
@@ -344,6 +357,7 @@ class _Press:
         self.dwell_gain, self.dwell_direction = 1.0, -1  # servo state of the dwell
         self.d_am_um = mean_am_diameter_um(state)
         self.rho_am = float(state.density_g_cm3[state.species == AM_SPECIES].mean())
+        self.strength_mpa = _crushing_strengths(state, conditions, protocol)
         hi = state.box_hi_um.copy()
         hi[2] = top + protocol.gap_um + 1.0
         self.sim = Simulation(
@@ -366,13 +380,24 @@ class _Press:
         return tuple(float(v) for v in (self.sim.cauchy_stress_kpa(vol) / KPA_PER_MPA).ravel())
 
     def load_share(self) -> dict[str, float]:
-        """Share of the particle contacts' σ_zz per contact type pair of the film (AM, CBD)."""
+        """Share of the particle contacts' σ_zz per contact type pair of the film (AM, CBD;
+        a crushed AM particle counts as AM)."""
         vol = self.area_um2 * self.thickness_um
         parts = self.sim.contact_stress_by_type_kpa(vol)
-        zz = {f"{a}-{b}": float(v[2, 2]) for (a, b), v in parts.items()
-              if a in ("AM", "CBD") and b in ("AM", "CBD")}
+        zz: dict[str, float] = {}
+        for (a, b), v in parts.items():
+            a, b = sorted("AM" if t == AM_CRUSHED else t for t in (a, b))
+            if a in ("AM", "CBD") and b in ("AM", "CBD"):
+                zz[f"{a}-{b}"] = zz.get(f"{a}-{b}", 0.0) + float(v[2, 2])
         total = sum(zz.values())
         return {k: v / total if total else 0.0 for k, v in zz.items()}
+
+    def crushed_fraction(self) -> float:
+        """Share of the AM particles crushed so far (0 without crushing)."""
+        if self.strength_mpa is None:
+            return 0.0
+        n_am = int(np.sum(self.base_state.species == AM_SPECIES))
+        return float(np.sum(self.sim.ptype == AM_CRUSHED_TYPE)) / max(n_am, 1)
 
     def top_contacts(self) -> int:
         s = self.sim
@@ -444,6 +469,8 @@ class _Press:
                                 self.last_pressure_kpa)
         s.set_wall_velocity(1, direction * v)
         s.run(self.protocol.control_every)
+        if self.strength_mpa is not None:
+            crush(s, self.strength_mpa)
         force = s.mean_wall_force_z()
         p_kpa = float(force[1]) / self.area_um2
         self.last_pressure_kpa = p_kpa
@@ -457,6 +484,7 @@ class _Press:
             "inertial_number": inertial_number(v, h, self.d_am_um, self.rho_am, p_kpa)
             if direction else 0.0,
             "kinetic_energy_fj": s.kinetic_energy(),
+            "am_crushed_fraction": self.crushed_fraction(),
         })
         return p_kpa
 
@@ -594,6 +622,7 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
     dwell_us = len(pressures) * block_us if n_max else 0.0
     coord_max = float(sim.coordination_numbers().mean())
     am_stress = am_contact_stress_mpa(sim)
+    crushed = press.crushed_fraction()
     shares = press.load_share()
     am_max = am_skeleton(press.state("compressed", {})).contacts_per_am
     while True:
@@ -641,4 +670,20 @@ def _release(press: _Press, target: float, turn: dict, h0: float,
             turn["plane_speed_m_s"]) <= protocol.min_plane_speed_m_s,
         state=recovered,
         am_contact_stress_mpa=am_stress, load_share=shares, am_contacts_per_am_max=am_max,
-        am_contacts_per_am_recovered=am_skeleton(recovered).contacts_per_am)
+        am_contacts_per_am_recovered=am_skeleton(recovered).contacts_per_am,
+        am_crushed_fraction=crushed)
+
+
+def _crushing_strengths(state: ParticleState, conditions: ProcessConditions,
+                        protocol: CalenderProtocol) -> np.ndarray | None:
+    """Per particle: its Weibull crushing strength [MPa] (AM), inf (CBD); None without
+    crushing (``physics.calender.fracture``)."""
+    contact = conditions.binder_contact
+    if not contact.crushing:
+        return None
+    am = state.species == AM_SPECIES
+    strength = np.full(state.n, np.inf)
+    strength[am] = crushing_strengths_mpa(
+        2.0 * state.radius_um[am], contact.am_strength_mpa, contact.am_weibull_modulus,
+        np.random.default_rng(protocol.fracture_seed))
+    return strength

@@ -1,0 +1,62 @@
+"""AM particle crushing scan: ``etwin calender`` output folders collected into one JSON.
+
+Each folder is one calendering (one film, one contact law, ``--am-strength-mpa`` etc. or none);
+the JSON keeps per run the film, the contact law (``binder_contact``), per pressure the
+porosity after recovery, the spring-back, the share of crushed AM particles and the AM
+particles' Hiramatsu–Oka stress percentiles at the turn, the plane pressure at which the
+first particle broke on the loading path (``force_displacement.csv``) and the wall time.
+``docs/validation/calendering.md`` renders it (``experiments.validation_tables``, table
+``crushing``).  benchmarks/data/crushing_scan.json was written so.
+
+Run: ``python benchmarks/crushing_scan.py --out FILE --command TEXT FOLDER [FOLDER ...]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+from pathlib import Path
+
+from experiments.files import write_json_atomic
+from experiments.tracking import run_provenance
+
+POINT_FIELDS = ("pressure_target_mpa", "pressure_max_mpa", "porosity", "springback_percent",
+                "am_crushed_fraction", "am_stress_p50_mpa", "am_stress_p95_mpa")
+
+
+def first_crush_mpa(folder: Path) -> float | None:
+    """Plane pressure [MPa] of the first loading row with a crushed AM particle (None if no
+    particle broke while loading)."""
+    with (folder / "force_displacement.csv").open(newline="") as fh:
+        for row in csv.DictReader(fh):
+            if row["phase"] == "load" and float(row.get("am_crushed_fraction") or 0.0) > 0:
+                return float(row["pressure_mpa"])
+    return None
+
+
+def scan_run(folder: Path) -> dict:
+    """One calendering's row of the scan."""
+    m = json.loads((folder / "metrics.json").read_text())
+    return {"run": folder.name, "film": Path(m["dried"]).parent.name, "preset": m["preset"],
+            "protocol": m["protocol"], "binder_contact": m["binder_contact"],
+            "points": [{k: p.get(k, 0.0) for k in POINT_FIELDS} for p in m["points"]],
+            "first_crush_mpa": first_crush_mpa(folder), "n_particles": m["n_particles"],
+            "wall_s": m["wall_s"]}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("folders", type=Path, nargs="+", help="etwin calender --out folders")
+    ap.add_argument("--command", required=True, help="the etwin calender command of the runs")
+    ap.add_argument("--out", type=Path, required=True, help="the JSON to write")
+    args = ap.parse_args(argv)
+    runs = [scan_run(f) for f in args.folders]
+    write_json_atomic(args.out, {"provenance": {**run_provenance(),
+                                                "calender_command": args.command},
+                                 "runs": runs})
+    print(f"{len(runs)} runs -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()
