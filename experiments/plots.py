@@ -64,7 +64,7 @@ def plot_porosity_pressure(pressures_mpa, porosities, path: str | Path, *, poros
     speed (``floor_speed``, one bool per point) are drawn open."""
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(6.4, 5.4))
     p = np.asarray(pressures_mpa, dtype=float)
     por = 100 * np.asarray(porosities, dtype=float)
     floor = np.zeros(p.size, bool) if floor_speed is None else np.asarray(floor_speed, bool)
@@ -91,7 +91,8 @@ def plot_porosity_pressure(pressures_mpa, porosities, path: str | Path, *, poros
     ax.set_xlabel("maximum calendering pressure [MPa]")
     ax.set_ylabel("porosity [%]")
     ax.set_title(title or "porosity vs calendering pressure")
-    ax.legend(fontsize=8)
+    # below the axes: inside, the long fit label covered the high-pressure points
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16))
     return _save(fig, path)
 
 

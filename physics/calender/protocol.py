@@ -358,6 +358,7 @@ class _Press:
         self.d_am_um = mean_am_diameter_um(state)
         self.rho_am = float(state.density_g_cm3[state.species == AM_SPECIES].mean())
         self.strength_mpa = _crushing_strengths(state, conditions, protocol)
+        self.n_am = int(np.sum(state.species == AM_SPECIES))
         hi = state.box_hi_um.copy()
         hi[2] = top + protocol.gap_um + 1.0
         self.sim = Simulation(
@@ -396,8 +397,7 @@ class _Press:
         """Share of the AM particles crushed so far (0 without crushing)."""
         if self.strength_mpa is None:
             return 0.0
-        n_am = int(np.sum(self.base_state.species == AM_SPECIES))
-        return float(np.sum(self.sim.ptype == AM_CRUSHED_TYPE)) / max(n_am, 1)
+        return float(np.sum(self.sim.ptype == AM_CRUSHED_TYPE)) / max(self.n_am, 1)
 
     def top_contacts(self) -> int:
         s = self.sim
