@@ -366,8 +366,9 @@ def _param(value: float) -> str:
 def runs_dataframe(experiment: str = DEFAULT_EXPERIMENT, uri: str | None = None,
                    finished_only: bool = True):
     """The simulations of an experiment as a pandas DataFrame, one row per run: ``run_id``,
-    ``status``, ``point_key``, the process inputs, fidelity and seed (as numbers) and every
-    metric, with the ``params.``/``metrics.`` prefixes dropped."""
+    ``status``, ``point_key``, the process inputs, fidelity and seed (as numbers), the
+    material set (name and digest, where one was given) and every metric, with the
+    ``params.``/``metrics.`` prefixes dropped."""
     import mlflow
     import pandas as pd
 
@@ -390,6 +391,8 @@ def runs_dataframe(experiment: str = DEFAULT_EXPERIMENT, uri: str | None = None,
         if column in df:
             out[name] = pd.to_numeric(df[column])
     out["fidelity"] = df.get("params.fidelity")
+    if "params.materials" in df:
+        out["materials"] = df["params.materials"]
     for column in df.columns:
         if column.startswith("metrics."):
             out[column.removeprefix("metrics.")] = df[column]

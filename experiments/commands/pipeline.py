@@ -199,7 +199,13 @@ def cmd_train(args: argparse.Namespace) -> dict:
 
     from experiments.training import run_training
 
-    if args.data:
+    if args.recorded and args.data:
+        raise ValueError("--recorded and --data: give one source of training data")
+    if args.recorded:
+        from surrogates.recorded import recorded_runs
+
+        frame = recorded_runs(args.recorded)
+    elif args.data:
         try:
             frame = pd.read_csv(args.data)
         except (OSError, ValueError) as err:
@@ -223,7 +229,8 @@ def cmd_train(args: argparse.Namespace) -> dict:
         outputs=[o.strip() for o in args.outputs.split(",")] if args.outputs else None,
         features=features, folds=args.folds, seed=args.seed,
         experiment=None if args.no_track else f"{args.experiment}-surrogates",
-        source=args.data or args.experiment, fidelity=args.fidelity or "all",
+        source=f"recorded:{args.recorded}" if args.recorded else args.data or args.experiment,
+        fidelity=args.fidelity or "all",
         log=None if args.quiet else log)
     rows = summary.pop("rows")
     if not args.json:
@@ -337,6 +344,10 @@ def register(add: AddCommand) -> None:
     p.add_argument("--data", default=None,
                    help="a CSV table instead (etwin runs --out): process-input and output "
                         "columns (default: none, the --experiment's runs)")
+    p.add_argument("--recorded", default=None,
+                   help="the runs shipped with the package at this tier instead (ci or fast: "
+                        "48 runs of one Sobol design over pressure, temperature, line speed "
+                        "and coating thickness, surrogates/recorded_data; default: none)")
     p.add_argument("--fidelity", default=None,
                    help="use only runs of this fidelity: ci, fast or paper (default: all runs)")
     p.add_argument("--outputs", default=None,
