@@ -1,8 +1,10 @@
 """Gaussian-process surrogates (GPyTorch through BoTorch), one exact GP per output.
 
-Each output gets a ``SingleTaskGP`` in float64: Matérn-5/2 kernel with one length scale per
-input (BoTorch's default priors), inputs normalized to the unit cube over the training range
-(``Normalize``), the output standardized (``Standardize``), Gaussian noise learned.  The
+Each output gets a ``SingleTaskGP`` in float64 with BoTorch's default kernel: RBF with one
+length scale per input under a log-normal prior that scales with the input dimension
+(Hvarfner, Hellsten & Nardi 2024; BoTorch >= 0.12), inputs normalized to the unit cube over
+the training range (``Normalize``), the output standardized (``Standardize``), Gaussian noise
+learned.  The
 hyperparameters maximize the exact marginal likelihood (``fit_gpytorch_mll``, L-BFGS-B); if
 that fails the fit falls back to Adam (``fit_gpytorch_mll_torch``) and says so in
 ``GPSurrogate.fit_note``.  Predictions give the mean and the standard deviation of a new
