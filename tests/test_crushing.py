@@ -152,5 +152,10 @@ def test_crushing_in_the_press_breaks_weak_particles_and_densifies():
     point = crushed.points[0]
     assert point.am_crushed_fraction >= 0.05
     assert intact.points[0].am_crushed_fraction == 0.0
+    # the saved structure names the crushed particles: AM ones, as many as the share says
+    broken = np.asarray(point.state.meta["am_crushed_indices"])
+    am = dried.species == 0  # ParticleState species: 0 = AM
+    assert am[broken].all() and len(broken) == round(point.am_crushed_fraction * am.sum())
+    assert "am_crushed_indices" not in intact.points[0].state.meta
     assert point.porosity < intact.points[0].porosity - 0.005
     assert sum(point.load_share.values()) == pytest.approx(1.0)

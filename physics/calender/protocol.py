@@ -413,7 +413,14 @@ class _Press:
             mass_pg=base.mass_pg, density_g_cm3=base.density_g_cm3, box_lo_um=base.box_lo_um,
             box_hi_um=hi, periodic=base.periodic, wall_z_um=s.wall_z.copy(),
             wall_side=np.array([1, -1], dtype=np.int64),
-            meta={**base.meta, "stage": stage, **extra})
+            meta={**base.meta, "stage": stage, **self.crushed_meta(), **extra})
+
+    def crushed_meta(self) -> dict:
+        """With crushing on, the indices of the AM particles crushed so far
+        (``am_crushed_indices``), so a saved structure says which particles broke."""
+        if self.strength_mpa is None:
+            return {}
+        return {"am_crushed_indices": np.flatnonzero(self.sim.ptype == AM_CRUSHED_TYPE).tolist()}
 
     # -- motion
     def relax(self) -> None:
