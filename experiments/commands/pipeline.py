@@ -344,10 +344,13 @@ def register(add: AddCommand) -> None:
     p.add_argument("--data", default=None,
                    help="a CSV table instead (etwin runs --out): process-input and output "
                         "columns (default: none, the --experiment's runs)")
+    from surrogates.recorded import recorded_tiers
+
     p.add_argument("--recorded", default=None,
-                   help="the runs shipped with the package at this tier instead (ci or fast: "
-                        "48 runs of one Sobol design over pressure, temperature, line speed "
-                        "and coating thickness, surrogates/recorded_data; default: none)")
+                   help="the runs shipped with the package at this tier instead (shipped: "
+                        f"{', '.join(recorded_tiers())}; 48 runs of one Sobol design over "
+                        "pressure, temperature, line speed and coating thickness, "
+                        "surrogates/recorded_data; default: none)")
     p.add_argument("--fidelity", default=None,
                    help="use only runs of this fidelity: ci, fast or paper (default: all runs)")
     p.add_argument("--outputs", default=None,
