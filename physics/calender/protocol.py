@@ -393,11 +393,13 @@ class _Press:
         total = sum(zz.values())
         return {k: v / total if total else 0.0 for k, v in zz.items()}
 
+    def crushed_indices(self) -> np.ndarray:
+        """Indices of the AM particles crushed so far (none without crushing)."""
+        return np.flatnonzero(self.sim.ptype == AM_CRUSHED_TYPE)
+
     def crushed_fraction(self) -> float:
         """Share of the AM particles crushed so far (0 without crushing)."""
-        if self.strength_mpa is None:
-            return 0.0
-        return float(np.sum(self.sim.ptype == AM_CRUSHED_TYPE)) / max(self.n_am, 1)
+        return self.crushed_indices().size / max(self.n_am, 1)
 
     def top_contacts(self) -> int:
         s = self.sim
@@ -413,14 +415,10 @@ class _Press:
             mass_pg=base.mass_pg, density_g_cm3=base.density_g_cm3, box_lo_um=base.box_lo_um,
             box_hi_um=hi, periodic=base.periodic, wall_z_um=s.wall_z.copy(),
             wall_side=np.array([1, -1], dtype=np.int64),
-            meta={**base.meta, "stage": stage, **self.crushed_meta(), **extra})
-
-    def crushed_meta(self) -> dict:
-        """With crushing on, the indices of the AM particles crushed so far
-        (``am_crushed_indices``), so a saved structure says which particles broke."""
-        if self.strength_mpa is None:
-            return {}
-        return {"am_crushed_indices": np.flatnonzero(self.sim.ptype == AM_CRUSHED_TYPE).tolist()}
+            meta={**base.meta, "stage": stage, **extra,
+                  # with crushing on, a saved structure says which particles broke
+                  **({} if self.strength_mpa is None else
+                     {"am_crushed_indices": self.crushed_indices().tolist()})})
 
     # -- motion
     def relax(self) -> None:
