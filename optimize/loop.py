@@ -15,7 +15,8 @@ follows the history: it starts at ``TR_INITIAL`` of the unit cube, doubles after
 global model with a stationary kernel smooths over the sharp ridge where a constraint
 cuts the objective; the shrinking box makes the last evaluations sample that ridge
 instead.  The side is recomputed from the evaluations each time (:func:`trust_region`), so
-a loop rebuilt from its history asks the same points.
+a loop rebuilt from its history asks the same points.  A multi-fidelity loop replays it over
+its target-tier runs only (cheap runs are not results).
 
 :func:`run_bo` runs the whole loop against any ``evaluate`` function, so it can be checked
 on closed-form problems; :func:`experiments.campaign.run_campaign` runs it on the physics
@@ -173,15 +174,27 @@ class BOLoop:
         if self.problem.multifidelity:
             from optimize.multifidelity import propose_multifidelity
 
-            point, tier, info = propose_multifidelity(self.problem, x, self._tiers, values,
-                                                      failed, self.costs, seed,
-                                                      target_only=final)
+            region = self._target_trust_region() if self.problem.trust_region else None
+            point, tier, info = propose_multifidelity(
+                self.problem, x, self._tiers, values, failed, self.costs, seed,
+                target_only=final, region=None if region is None else region[:2])
             return point, {**info, "fidelities": [tier]}
         region = trust_region(self.problem, x, values, failed) \
             if self.problem.trust_region else None
         points, info = propose(self.problem, x, values, failed, self.problem.q, seed=seed,
                                pending=pending, region=None if region is None else region[:2])
         return points, {**info, "fidelities": [self.problem.fidelity] * len(points)}
+
+    def _target_trust_region(self):
+        """The trust region (:func:`trust_region`) replayed over the target-tier evaluations
+        only: cheap runs are not results, so they neither centre nor resize it."""
+        from dataclasses import replace
+
+        x, values, failed = self.data()
+        at = np.array([t == self.problem.fidelity for t in self._tiers], dtype=bool)
+        start = math.ceil(self.problem.initial / 3)  # initial_design's target copies
+        return trust_region(replace(self.problem, initial=start), x[at],
+                            {k: v[at] for k, v in values.items()}, failed[at])
 
     def best(self) -> tuple[int | None, float]:
         """(index, objective value) of the best feasible evaluation at the target tier, or

@@ -7,18 +7,20 @@ informs the target tier as far as the data say the two agree.  The level of a ti
 cost on a log scale, mapped onto [0, 1] over the campaign's tiers (the target, the costliest,
 at 1).  Failed runs train a success classifier over (x, s), as in :mod:`optimize.bo`.
 
-Acquisition, cost- and constraint-aware: the point x* maximizes the constrained qLogNEI of
-the target tier (the models at s = 1; every evaluated point projected onto s = 1 as its
-baseline); the tier follows MF-GP-UCB (Kandasamy, Dasarathy, Oliva, Schneider & Póczos,
-NeurIPS 2016): the cheapest tier whose posterior sd of the objective at x* is still above a
-threshold that grows with its cost, √(cost_t / cost_target) × ``UNCERTAINTY_THRESHOLD`` of
-the outputs' sd, and whose posterior correlation with the target there is at least
-``MIN_CORRELATION``; else the target.  Cheap runs explore until the cheap tier is known
-around x*; what is left to learn there is the target's own (the tiers' discrepancy), which
-only a target run resolves.  (Huang et al.'s augmented EI, corr × cost ratio, kept choosing
-the cheap tier: the fitted correlation between the tiers stays above 0.9.)  Only target-tier
-evaluations are results (:meth:`optimize.loop.BOLoop.best`); the loop runs its last proposals
-at the target tier.
+Acquisition, cost- and constraint-aware: the point x* maximizes the constrained qLogNEI of the
+target tier (the models at s = 1; every evaluated point projected onto s = 1 as its baseline);
+the tier follows MF-GP-UCB (Kandasamy, Dasarathy, Oliva, Schneider & Póczos, NeurIPS 2016),
+asked of every required output: the cheapest tier at which the objective or a constrained output
+(a constrained optimum sits where a constraint cuts the objective) still has a posterior sd at
+x* above a threshold that grows with its cost, √(cost_t / cost_target) ×
+``UNCERTAINTY_THRESHOLD`` of that output's sd in the data, and a posterior correlation with the
+target there of at least ``MIN_CORRELATION``; else the target. With a trust region
+(``problem.trust_region``) x* is searched in the box around the best target run. Cheap runs
+explore until the cheap tier is known around x*; what is left to learn there is the target's own
+(the tiers' discrepancy), which only a target run resolves. (Huang et al.'s augmented EI, corr ×
+cost ratio, kept choosing the cheap tier: the fitted correlation between the tiers stays above
+0.9.) Only target-tier evaluations are results (:meth:`optimize.loop.BOLoop.best`); the loop
+runs its last proposals at the target tier.
 
 Costs: :data:`DEFAULT_TIER_COST_S`, the measured pipeline stage times on 2 cores (a loop
 may be given others).
@@ -75,10 +77,14 @@ def _mf_gp(us, y, noise: str):
 def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
                           values: dict[str, np.ndarray], failed: np.ndarray,
                           costs: dict[str, float], seed: int,
-                          target_only: bool = False) -> tuple[np.ndarray, str, dict]:
+                          target_only: bool = False,
+                          region: tuple[np.ndarray, np.ndarray] | None = None
+                          ) -> tuple[np.ndarray, str, dict]:
     """The next point (1 × d, engineering units) and its tier, given evaluations ``x``
     (n × d) at ``tiers`` (n), their ``values`` (NaN where failed) and ``failed`` flags;
-    ``target_only``: the final high-fidelity steps.  Returns (point, tier, info)."""
+    ``target_only``: the final high-fidelity steps; ``region``: unit-cube lower and upper
+    corners x* is searched in (default the whole cube; the loop's trust region around the
+    best target run).  Returns (point, tier, info)."""
     import torch
     from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
     from botorch.acquisition.logei import qLogNoisyExpectedImprovement
@@ -105,7 +111,6 @@ def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
         warnings.filterwarnings("ignore", message="When all training points are infeasible")
         model, constraints, etas, notes = outcome_models(problem, us, values, ok, failed,
                                                          _mf_gp)
-        objective_model = model.models[0]
         sign = 1.0 if problem.maximize else -1.0
         torch.manual_seed(int(seed))
         baseline = torch.as_tensor(np.column_stack([u[ok], np.ones(int(ok.sum()))]))
@@ -115,8 +120,8 @@ def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
             constraints=constraints or None, prune_baseline=True,
             eta=torch.as_tensor(etas, dtype=torch.float64) if etas else 1e-3)
         at_target = FixedFeatureAcquisitionFunction(acq, d + 1, columns=[d], values=[1.0])
-        bounds = torch.stack([torch.zeros(d, dtype=torch.float64),
-                              torch.ones(d, dtype=torch.float64)])
+        lo_u, hi_u = (np.zeros(d), np.ones(d)) if region is None else region
+        bounds = torch.as_tensor(np.vstack([lo_u, hi_u]), dtype=torch.float64)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             cand, _ = optimize_acqf(at_target, bounds=bounds, q=1, num_restarts=10,
@@ -124,22 +129,38 @@ def propose_multifidelity(problem: Problem, x: np.ndarray, tiers: list[str],
         u_new = cand.detach().numpy()[0]
         tier, checks = target, {}
         if not target_only:
-            # MF-GP-UCB's rule (Kandasamy et al., NeurIPS 2016): the cheapest tier that still
-            # has something to learn at x* and that tells about the target there
-            scale = float(np.std(values[problem.outputs[0]][ok])) or 1.0
-            for t in sorted(levels, key=costs.get):
-                if t == target:
-                    continue
-                pair = torch.as_tensor(np.array([[*u_new, levels[t]], [*u_new, 1.0]]))
-                with torch.no_grad():
-                    cov = objective_model.posterior(pair).mvn.covariance_matrix.numpy()
-                sd = math.sqrt(max(cov[0, 0], 0.0)) / scale
-                corr = cov[0, 1] / math.sqrt(max(cov[0, 0] * cov[1, 1], 1e-300))
-                threshold = UNCERTAINTY_THRESHOLD * math.sqrt(costs[t] / costs[target])
-                checks[t] = {"sd": sd, "threshold": threshold, "correlation": corr}
-                if sd >= threshold and corr >= MIN_CORRELATION:
-                    tier = t
-                    break
+            tier, checks = _cheapest_informative_tier(problem, model, values, ok, u_new,
+                                                      levels, costs, target)
     return from_unit(problem, u_new[None, :]), tier, {
         "path": "multi-fidelity qLogNEI at the target" + (" (final)" if target_only else ""),
         "tier_checks": checks, "fit_notes": [n for n in notes if n]}
+
+
+def _cheapest_informative_tier(problem: Problem, model, values: dict[str, np.ndarray],
+                               ok: np.ndarray, u_new: np.ndarray, levels: dict[str, float],
+                               costs: dict[str, float], target: str) -> tuple[str, dict]:
+    """MF-GP-UCB's rule (Kandasamy et al., NeurIPS 2016) at x*, per output: the cheapest tier
+    at which some required output (the objective or a constrained one: at a constrained
+    optimum the constraint decides) still has a posterior sd above the threshold and a
+    posterior correlation with the target of at least MIN_CORRELATION; else the target.
+    Returns (tier, the checks per tier and output)."""
+    import torch
+
+    checks: dict[str, dict] = {}
+    for t in sorted(levels, key=costs.get):
+        if t == target:
+            continue
+        threshold = UNCERTAINTY_THRESHOLD * math.sqrt(costs[t] / costs[target])
+        pair = torch.as_tensor(np.array([[*u_new, levels[t]], [*u_new, 1.0]]))
+        checks[t] = {}
+        for k, name in enumerate(problem.outputs):
+            scale = float(np.std(values[name][ok])) or 1.0
+            with torch.no_grad():
+                cov = model.models[k].posterior(pair).mvn.covariance_matrix.numpy()
+            sd = math.sqrt(max(cov[0, 0], 0.0)) / scale
+            corr = cov[0, 1] / math.sqrt(max(cov[0, 0] * cov[1, 1], 1e-300))
+            checks[t][name] = {"sd": sd, "threshold": threshold, "correlation": float(corr)}
+        if any(c["sd"] >= threshold and c["correlation"] >= MIN_CORRELATION
+               for c in checks[t].values()):
+            return t, checks
+    return target, checks

@@ -4,6 +4,7 @@ crash region whose optimum is known from a dense grid."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -290,3 +291,63 @@ def test_the_multifidelity_loop_spends_cheap_runs_and_reports_the_target():
         Problem(objective="capacity_1C_mah_g", maximize=False,
                 bounds={"pressure_mpa": (1.0, 100.0)}, fidelity="paper",
                 fidelities=("ci", "fast"))
+
+
+def test_the_multifidelity_trust_region_follows_the_target_runs_only():
+    """Cheap runs are not results: the trust region of a multi-fidelity loop is replayed over
+    its target-tier runs and centred on the best feasible one, however good a cheap run
+    reads."""
+    from optimize.loop import TR_INITIAL, BOLoop
+
+    problem = replace(PROBLEM, fidelity="fast", fidelities=("ci", "fast"), initial=6)
+    loop = BOLoop(problem)
+    for p, t, capacity, tier in ((2.0, 50.0, 190.0, "ci"), (20.0, 100.0, 400.0, "ci"),
+                                 (1.5, 40.0, 170.0, "fast"), (3.0, 60.0, 180.0, "fast")):
+        loop.tell([p, t], {"capacity_1C_mah_g": capacity, "tau_z": 1.6}, tier)
+    lo, hi, side = loop._target_trust_region()
+    assert side == pytest.approx(TR_INITIAL)
+    centre = to_unit(problem, np.array([[3.0, 60.0]]))[0]
+    np.testing.assert_allclose(lo, np.clip(centre - side / 2, 0, 1))
+    np.testing.assert_allclose(hi, np.clip(centre + side / 2, 0, 1))
+
+
+class _Posterior:
+    def __init__(self, cov):
+        import torch
+
+        self.mvn = type("MVN", (), {"covariance_matrix": torch.as_tensor(cov)})()
+
+
+class _Model:
+    """A stand-in GP whose joint posterior at (x*, cheap level), (x*, target) is fixed."""
+
+    def __init__(self, sd_cheap: float, correlation: float):
+        self.cov = np.array([[sd_cheap ** 2, correlation * sd_cheap],
+                             [correlation * sd_cheap, 1.0]])
+
+    def posterior(self, _pair):
+        return _Posterior(self.cov)
+
+
+@pytest.mark.parametrize("objective, constraint, tier", [
+    ((0.5, 0.9), (0.0, 0.9), "ci"),     # the objective still uncertain at ci (τ_z known)
+    ((0.01, 0.9), (0.5, 0.9), "ci"),    # the objective known, the constraint is not
+    ((0.01, 0.9), (0.5, 0.2), "fast"),  # ... but ci tells little about the target's τ_z
+    ((0.01, 0.9), (0.01, 0.9), "fast"),  # both known at ci: what is left is the target's
+])
+def test_the_tier_rule_asks_every_required_output(objective, constraint, tier):
+    """MF-GP-UCB's rule per output: the cheap tier while the objective or a constrained
+    output still has a posterior sd above the threshold (0.2 √(150/600) = 0.1 of the
+    output's sd) there, correlated with the target at >= 0.5; else the target."""
+    from optimize.multifidelity import _cheapest_informative_tier
+
+    problem = replace(PROBLEM, fidelity="fast", fidelities=("ci", "fast"))
+    values = {"capacity_1C_mah_g": np.array([-1.0, 1.0]), "tau_z": np.array([-1.0, 1.0])}
+    model = type("List", (), {"models": [_Model(*objective), _Model(*constraint)]})()
+    chosen, checks = _cheapest_informative_tier(
+        problem, model, values, np.ones(2, bool), np.array([0.5, 0.5]),
+        {"ci": 0.0, "fast": 1.0}, {"ci": 150.0, "fast": 600.0}, "fast")
+    assert chosen == tier
+    assert checks["ci"]["tau_z"]["threshold"] == pytest.approx(0.1)
+    if constraint[0] > 0:
+        assert checks["ci"]["tau_z"]["correlation"] == pytest.approx(constraint[1])
