@@ -44,6 +44,12 @@ TR_FAILURES = 4
 TR_IMPROVEMENT = 1e-3
 
 
+def target_copies(initial: int) -> int:
+    """How many of a multi-fidelity loop's ``initial`` Sobol points run again at the target
+    tier (the first third), so the models see both tiers."""
+    return math.ceil(initial / 3)
+
+
 def trust_region(problem: Problem, x: np.ndarray, values: dict[str, np.ndarray],
                  failed: np.ndarray) -> tuple[np.ndarray, np.ndarray, float] | None:
     """(lower, upper corners in the unit cube, side) of the trust region after the
@@ -123,7 +129,7 @@ class BOLoop:
         if not self.problem.multifidelity:
             return x, [self.problem.fidelity] * len(x)
         cheap = min(self.costs, key=self.costs.get)
-        again = x[:math.ceil(len(x) / 3)]
+        again = x[:target_copies(len(x))]
         return np.vstack([x, again]), [cheap] * len(x) + [self.problem.fidelity] * len(again)
 
     def tell(self, x: Sequence[float], outcome: dict[str, float] | None,
@@ -192,9 +198,9 @@ class BOLoop:
 
         x, values, failed = self.data()
         at = np.array([t == self.problem.fidelity for t in self._tiers], dtype=bool)
-        start = math.ceil(self.problem.initial / 3)  # initial_design's target copies
-        return trust_region(replace(self.problem, initial=start), x[at],
-                            {k: v[at] for k, v in values.items()}, failed[at])
+        target_start = replace(self.problem, initial=target_copies(self.problem.initial))
+        return trust_region(target_start, x[at], {k: v[at] for k, v in values.items()},
+                            failed[at])
 
     def best(self) -> tuple[int | None, float]:
         """(index, objective value) of the best feasible evaluation at the target tier, or

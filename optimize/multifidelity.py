@@ -146,6 +146,7 @@ def _cheapest_informative_tier(problem: Problem, model, values: dict[str, np.nda
     Returns (tier, the checks per tier and output)."""
     import torch
 
+    scales = [float(np.std(values[name][ok])) or 1.0 for name in problem.outputs]
     checks: dict[str, dict] = {}
     for t in sorted(levels, key=costs.get):
         if t == target:
@@ -153,8 +154,7 @@ def _cheapest_informative_tier(problem: Problem, model, values: dict[str, np.nda
         threshold = UNCERTAINTY_THRESHOLD * math.sqrt(costs[t] / costs[target])
         pair = torch.as_tensor(np.array([[*u_new, levels[t]], [*u_new, 1.0]]))
         checks[t] = {}
-        for k, name in enumerate(problem.outputs):
-            scale = float(np.std(values[name][ok])) or 1.0
+        for k, (name, scale) in enumerate(zip(problem.outputs, scales, strict=True)):
             with torch.no_grad():
                 cov = model.models[k].posterior(pair).mvn.covariance_matrix.numpy()
             sd = math.sqrt(max(cov[0, 0], 0.0)) / scale
