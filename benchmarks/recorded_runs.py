@@ -19,8 +19,13 @@ Run::
 The shipped runs were swept with ``--workers 2 --threads 1``: one numba thread per run, so
 each run is reproduced bit for bit by its point, seed and that thread count.
 
-``collect`` refuses an experiment that misses a design point, holds another fidelity than
-asked, or mixes seeds or material sets.
+Replicates: runs of some design points at other seeds (``etwin sweep --points <those points>
+--seeds 1`` into the same experiment) measure the tier's realization noise, which the
+surrogates take as their noise floor (:func:`surrogates.dataset.replicate_noise`).  ``collect``
+writes the design seed's run of every point first, in design order, then the replicates.
+
+``collect`` refuses an experiment that misses a design point at the design seed, holds
+another fidelity than asked, or mixes material sets.
 """
 
 from __future__ import annotations
@@ -56,9 +61,11 @@ def design(n: int, design_seed: int) -> list[dict[str, float]]:
     return rows
 
 
-def collect(experiment: str, fidelity: str, points: list[dict[str, float]]) -> list[dict]:
-    """The finished runs of ``experiment`` at the design's points, one per point, in design
-    order: inputs, seed, fidelity and every metric."""
+def collect(experiment: str, fidelity: str, points: list[dict[str, float]],
+            design_seed: int = 0) -> list[dict]:
+    """The finished runs of ``experiment`` at the design's points: the run at ``design_seed``
+    of every point in design order, then the replicates (other seeds at design points) by
+    point and seed; each row with its inputs, seed, fidelity and every metric."""
     from experiments.tracking import runs_dataframe
 
     frame = runs_dataframe(experiment)
@@ -68,24 +75,30 @@ def collect(experiment: str, fidelity: str, points: list[dict[str, float]]) -> l
     if other:
         raise ValueError(f"experiment {experiment!r} holds runs at fidelity {other}, "
                          f"not only {fidelity!r}")
-    for column in ("seed", "materials"):
-        if column in frame and frame[column].nunique(dropna=False) != 1:
-            raise ValueError(f"experiment {experiment!r} mixes {column} "
-                             f"{sorted(set(frame[column].astype(str)))}")
+    if "materials" in frame and frame["materials"].nunique(dropna=False) != 1:
+        raise ValueError(f"experiment {experiment!r} mixes materials "
+                         f"{sorted(set(frame['materials'].astype(str)))}")
     names = [b[0] for b in DESIGN_BOX]
-    rows = []
+    seeds = frame["seed"].to_numpy(int)
+    design_rows, replicates = [], []
     for i, point in enumerate(points):
         hit = np.ones(len(frame), dtype=bool)
         for name in names:
             hit &= np.isclose(frame[name].to_numpy(float), point[name], rtol=1e-12, atol=0)
-        if not hit.any():
-            raise ValueError(f"design point {i} {point} has no finished run in {experiment!r}")
-        run = frame[hit].iloc[0]
-        row = {k: (v.item() if hasattr(v, "item") else v) for k, v in run.items()
-               if k not in ("run_id", "status")}
-        rows.append({k: v for k, v in row.items()
-                     if isinstance(v, str) or (v is not None and np.isfinite(v))})
-    return rows
+        if not (hit & (seeds == design_seed)).any():
+            raise ValueError(f"design point {i} {point} has no finished run at seed "
+                             f"{design_seed} in {experiment!r}")
+        design_rows.append(_row(frame[hit & (seeds == design_seed)].iloc[0]))
+        for seed in sorted(set(seeds[hit]) - {design_seed}):
+            replicates.append(_row(frame[hit & (seeds == seed)].iloc[0]))
+    return design_rows + replicates
+
+
+def _row(run) -> dict:
+    row = {k: (v.item() if hasattr(v, "item") else v) for k, v in run.items()
+           if k not in ("run_id", "status")}
+    return {k: v for k, v in row.items()
+            if isinstance(v, str) or (v is not None and np.isfinite(v))}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -122,7 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     write_json_atomic(args.out, {
         "provenance": {**run_provenance(), "experiment": args.experiment,
                        "fidelity": args.fidelity, "design_box": [list(b) for b in DESIGN_BOX],
-                       "points": len(points), "sweep_wall_s": args.sweep_wall_s,
+                       "points": len(points), "replicates": len(rows) - len(points),
+                       "sweep_wall_s": args.sweep_wall_s,
                        "materials": rows[0].get("materials"), "sweep": args.sweep},
         "rows": rows})
     print(f"{len(rows)} runs -> {args.out}")

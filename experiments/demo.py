@@ -5,9 +5,11 @@ seven and a half minutes on two cores.
    loop calenders it (DEM) at a Sobol start and a few proposed settings of pressure,
    temperature and line speed; each calendered structure goes through voxel transport and
    the half-cell model (capacity, impedance); GPs map the feasible window.
-2. Surrogates: GP and scikit-learn models of porosity, τ_z and capacity trained on those
-   runs (read back from MLflow) and the runs recorded at the same tier
-   (:mod:`surrogates.recorded`), with their cross-validation report.
+2. Surrogates: GP and scikit-learn models of porosity, τ_z and capacity with their
+   cross-validation report, trained on the runs recorded at :data:`SURROGATE_TIER`
+   (:mod:`surrogates.recorded`; with the demo's own runs, read back from MLflow, when it runs
+   at that tier).  At ``ci`` the 80-AM film's porosity moves less over 1-150 MPa than its
+   runs scatter, so no GP of ``ci`` runs predicts it (docs/optimization.md).
 3. Calibration: the Bruggeman exponent from the simulated electrodes' ionic resistances
    (the blocking-cell impedance of every calendered structure), 2 % measurement noise.
 4. Variability: coating thickness and porosity scatter and the calibrated exponent's
@@ -29,6 +31,9 @@ DEMO_EXPERIMENT = "demo"
 #: 2026-11-22-demo-run.md: 412 of 439 s in the process window); they turn the elapsed time
 #: into the estimate of the time left that each step's header prints
 STEP_SHARES = (0.94, 0.02, 0.005, 0.035)
+#: the tier whose recorded runs train the demo's surrogates (the demo's own tier where none
+#: are shipped there)
+SURROGATE_TIER = "fast"
 
 
 def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initial: int = 5,
@@ -71,12 +76,12 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     header(2, "GP surrogates of porosity, tau_z and capacity from the MLflow runs")
     t = time.perf_counter()
     frame = runs_dataframe(evaluations)
-    training_frame = _with_recorded_runs(frame, fidelity)
+    training_frame, surrogate_tier = _training_runs(frame, fidelity)
     train = run_training(training_frame, out / "surrogates",
                          outputs=("porosity", "tau_z", "capacity_1C_mah_g"),
                          folds=min(5, len(training_frame)),
                          experiment=f"{evaluations}-surrogates",
-                         source=evaluations, fidelity=fidelity,
+                         source=evaluations, fidelity=surrogate_tier,
                          log=None if quiet else log)
     report = {"outputs": train["report"]}
     timings["surrogates_s"] = time.perf_counter() - t
@@ -127,8 +132,10 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
         + " [report](process_window/report.md)",
         "- Surrogates: cross-validated R² " + ", ".join(
             f"{o} {r['gp']['r2']:.2f}" for o, r in report["outputs"].items())
-        + f" from {len(training_frame)} runs ({len(frame)} of this demo, "
-        f"{len(training_frame) - len(frame)} recorded at {fidelity})" + (
+        + f" from {len(training_frame)} runs at `{surrogate_tier}` ("
+        + (f"{len(frame)} of this demo, " if surrogate_tier == fidelity else "")
+        + f"{len(training_frame) - (len(frame) if surrogate_tier == fidelity else 0)} "
+        "recorded)" + (
             "; below 0.5 a GP explains little beyond the mean: at `ci` size trajectories "
             "scatter by ±0.5 porosity points, as much as the trend over 1-150 MPa "
             "(Table 2's film compacts below 1 MPa)"
@@ -155,19 +162,21 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
     return summary
 
 
-def _with_recorded_runs(frame, fidelity: str):
-    """The demo's runs plus the runs shipped at its tier (:mod:`surrogates.recorded`: the same
-    material set and seed over a 48-point design), so the surrogates learn from more than the
-    few settings one demo evaluates.  The demo's runs alone where none are shipped, or where
-    the shipped runs' material set (its name and the digest of its numbers) is not the
-    demo's."""
+def _training_runs(frame, fidelity: str):
+    """(runs, tier) the demo's surrogates learn from: the runs shipped at
+    :data:`SURROGATE_TIER` (:mod:`surrogates.recorded`: the same material set over a 48-point
+    design), with the demo's own runs when it runs at that tier; where none are shipped
+    there, its own tier's.  The demo's runs alone where none are shipped at all, or where the
+    shipped runs' material set (its name and the digest of its numbers) is not the demo's."""
     import pandas as pd
 
     from surrogates.recorded import recorded_runs, recorded_tiers
 
-    if fidelity not in recorded_tiers():
-        return frame
-    recorded = recorded_runs(fidelity)
+    tier = SURROGATE_TIER if SURROGATE_TIER in recorded_tiers() else fidelity
+    if tier not in recorded_tiers():
+        return frame, fidelity
+    recorded = recorded_runs(tier)
     if set(recorded.get("materials", ())) != set(frame.get("materials", ())):
-        return frame
-    return pd.concat([frame, recorded], ignore_index=True)
+        return frame, fidelity
+    own = [frame] if tier == fidelity else []
+    return pd.concat([*own, recorded], ignore_index=True), tier

@@ -38,7 +38,9 @@ def run_training(frame: pd.DataFrame, out_dir: str | Path, *,
     for output, rep in training.report["outputs"].items():
         for model in ("gp", "sklearn"):
             rows.append({"output": output, "model": model, "features": "+".join(
-                rep["features"]) or "none", **rep[model]})
+                rep["features"]) or "none", **rep[model], "points": rep["points"],
+                "replicate_noise_sd": rep["replicate_noise_sd"],
+                "replicate_noise_dof": rep["replicate_noise_dof"]})
         cv = training.cross_validation[output]
         plot_parity(output, cv["y"], {"BoTorch GP": cv["predictions"]["gp"],
                                       "sklearn GP": cv["predictions"]["sklearn"]},

@@ -4,6 +4,10 @@ A :class:`Dataset` comes from a pandas DataFrame with one row per simulation, ty
 :func:`experiments.tracking.runs_dataframe` (the MLflow runs of ``etwin simulate/sweep``).
 Inputs that never vary in the data carry no information for a GP and are dropped; rows where an
 output is missing or not finite are dropped for that output only.
+
+Rows that repeat a point (the same inputs, another seed) are replicates: they measure the
+realization noise of the tier (:func:`replicate_noise`), which the GP takes as its noise floor,
+and cross-validation keeps them in one fold (:func:`point_groups`).
 """
 
 from __future__ import annotations
@@ -67,3 +71,22 @@ class Dataset:
         x = frame[list(inputs)].to_numpy(dtype=float)
         y = {o: frame[o].to_numpy(dtype=float) for o in outputs}
         return cls(x, tuple(inputs), y)
+
+
+def point_groups(x: np.ndarray) -> np.ndarray:
+    """Group index of each row: rows with identical inputs (replicates) share one."""
+    return np.unique(np.asarray(x, dtype=float), axis=0, return_inverse=True)[1].reshape(-1)
+
+
+def replicate_noise(x: np.ndarray, y: np.ndarray) -> tuple[float, int]:
+    """(pooled within-point standard deviation of ``y``, its degrees of freedom) over the rows
+    of ``x`` that repeat a point: s² = Σ_g Σ_i (y_gi - ȳ_g)² / Σ_g (n_g - 1).  (0.0, 0) when
+    no point repeats."""
+    groups = point_groups(x)
+    y = np.asarray(y, dtype=float)
+    counts = np.bincount(groups)
+    dof = int(np.sum(counts - 1))
+    if dof == 0:
+        return 0.0, 0
+    means = np.bincount(groups, weights=y) / counts
+    return float(np.sqrt(np.sum((y - means[groups]) ** 2) / dof)), dof

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from surrogates.dataset import Dataset
+import numpy as np
+
+from surrogates.dataset import Dataset, point_groups, replicate_noise
 from surrogates.features import check_features
 from surrogates.gp import GPSurrogate, SurrogateSet
 from surrogates.validation import cross_validate, select_features
@@ -25,7 +27,8 @@ def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
     """Per output: choose the features (``"auto"``: :func:`select_features` on all rows; a
     list: those; ``()``: none), cross-validate the GP and the sklearn baseline (with
     ``"auto"`` nested: each fold chooses its features on its own training rows), then fit the
-    GP on all rows.  Failed fold fits and a low coverage are reported through ``progress``
+    GP on all rows (the noise floor: the replicates' pooled sd, :func:`replicate_noise`).
+    Failed fold fits and a low coverage are reported through ``progress``
     and in the report's ``warnings``."""
     note = progress or (lambda message: None)
     if features != "auto":
@@ -46,10 +49,14 @@ def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
         cv = cross_validate(data, output, "auto" if features == "auto" else chosen, folds, seed)
         for warning in cv["warnings"]:
             note(f"warning: {warning}")
-        model = GPSurrogate(output, data.input_names, tuple(chosen)).fit(*data.rows(output))
+        noise_sd, noise_dof = replicate_noise(*data.rows(output))
+        model = GPSurrogate(output, data.input_names, tuple(chosen),
+                            noise_floor_sd=noise_sd).fit(*data.rows(output))
         models[output] = model
         cvs[output] = cv
-        report[output] = {"n": int(y.size), "features": list(chosen),
+        report[output] = {"n": int(y.size), "points": int(len(np.unique(point_groups(
+                              data.rows(output)[0])))), "replicate_noise_sd": noise_sd,
+                          "replicate_noise_dof": noise_dof, "features": list(chosen),
                           "feature_rmse": comparison, "fold_features": cv["fold_features"],
                           **cv["scores"], "coverage_curve": cv["coverage_curve"],
                           "warnings": cv["warnings"], "fit_note": model.fit_note}

@@ -1,7 +1,10 @@
 """k-fold cross-validation of the surrogates, a scikit-learn baseline, feature selection.
 
 For each output, the rows are split into k folds (scikit-learn's ``KFold``, shuffled with a
-seed); each fold is predicted by a model fitted on the others.  Scores over all held-out
+seed; ``GroupKFold`` when some points repeat with other seeds, so that a point's replicates
+are held out together); each fold is predicted by a model fitted on the others, with the noise
+floor measured from the replicates among its training rows
+(:func:`surrogates.dataset.replicate_noise`).  Scores over all held-out
 predictions:
 - R² = 1 - Σ(y - μ)² / Σ(y - ȳ)²,
 - RMSE = sqrt(mean((y - μ)²)),
@@ -26,7 +29,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from surrogates.dataset import Dataset
+from surrogates.dataset import Dataset, point_groups, replicate_noise
 from surrogates.features import applicable, model_inputs
 from surrogates.gp import GPSurrogate
 
@@ -55,13 +58,20 @@ def scores(y: np.ndarray, mean: np.ndarray, std: np.ndarray) -> Scores:
                   float(np.mean(np.abs(resid) <= Z90 * std)), int(y.size))
 
 
-def fold_indices(n: int, k: int, seed: int) -> list[np.ndarray]:
-    """Held-out row indices of each of ``k`` shuffled folds (scikit-learn ``KFold``)."""
-    from sklearn.model_selection import KFold
+def fold_indices(n: int, k: int, seed: int, groups: np.ndarray | None = None
+                 ) -> list[np.ndarray]:
+    """Held-out row indices of each of ``k`` shuffled folds (scikit-learn ``KFold``; with
+    ``groups`` that repeat, ``GroupKFold``: the rows of a group stay in one fold)."""
+    from sklearn.model_selection import GroupKFold, KFold
 
-    if not 2 <= k <= n:
-        raise ValueError(f"folds must lie in [2, n = {n}], got {k}")
-    return [test for _, test in KFold(k, shuffle=True, random_state=seed).split(np.zeros(n))]
+    n_points = n if groups is None else len(np.unique(groups))
+    if not 2 <= k <= n_points:
+        raise ValueError(f"folds must lie in [2, {n_points} distinct points], got {k}")
+    if n_points == n:
+        return [test for _, test in KFold(k, shuffle=True, random_state=seed).split(
+            np.zeros(n))]
+    splitter = GroupKFold(k, shuffle=True, random_state=seed)
+    return [test for _, test in splitter.split(np.zeros(n), groups=groups)]
 
 
 def coverage_curve(y: np.ndarray, mean: np.ndarray, std: np.ndarray,
@@ -105,13 +115,16 @@ def _held_out(x: np.ndarray, y: np.ndarray, input_names, output: str, features, 
     if baseline:
         pred["sklearn"] = (np.empty_like(y), np.empty_like(y))
     fold_features, warnings = [], []
-    for k, test in enumerate(fold_indices(y.size, folds, seed)):
+    groups = point_groups(x)
+    for k, test in enumerate(fold_indices(y.size, folds, seed, groups)):
         train = np.setdiff1d(np.arange(y.size), test)
         chosen = tuple(features) if features != "auto" else _select(
-            x[train], y[train], input_names, output, min(INNER_FOLDS, folds, train.size),
-            seed)[0]
+            x[train], y[train], input_names, output,
+            min(INNER_FOLDS, folds, len(np.unique(groups[train]))), seed)[0]
         fold_features.append(list(chosen))
-        gp = GPSurrogate(output, input_names, chosen).fit(x[train], y[train])
+        floor = replicate_noise(x[train], y[train])[0]
+        gp = GPSurrogate(output, input_names, chosen, noise_floor_sd=floor).fit(
+            x[train], y[train])
         if gp.fit_note:
             warnings.append(f"{output}: fold {k + 1} of {folds}: {gp.fit_note}")
         m, s = gp.predict(x[test])

@@ -64,22 +64,39 @@ def test_collect_keeps_the_design_order_and_refuses_gaps_and_mixed_runs(tmp_path
     _log(tracker, points[0], fidelity="fast")
     with pytest.raises(ValueError, match=r"fidelity \['fast'\]"):
         script.collect("sweep", "ci", points)
-    _log(Tracker("seeds", uri), points[0], seed=1)
-    _log(Tracker("seeds", uri), points[1], seed=0)
-    with pytest.raises(ValueError, match="mixes seed"):
-        script.collect("seeds", "ci", points[:2])
+    # replicates: other seeds at design points follow the design rows; the design seed is
+    # required at every point
+    seeds = Tracker("seeds", uri)
+    _log(seeds, points[1], seed=2)
+    _log(seeds, points[0], seed=0)
+    _log(seeds, points[1], seed=0)
+    _log(seeds, points[0], seed=1)
+    rows = script.collect("seeds", "ci", points[:2])
+    assert [(r["pressure_mpa"], r["seed"]) for r in rows] == [
+        (points[0]["pressure_mpa"], 0), (points[1]["pressure_mpa"], 0),
+        (points[0]["pressure_mpa"], 1), (points[1]["pressure_mpa"], 2)]
+    with pytest.raises(ValueError, match=r"design point 0 .* no finished run at seed 3"):
+        script.collect("seeds", "ci", points[:2], design_seed=3)
 
 
 def test_the_shipped_runs_are_the_design_at_one_seed_and_material_set():
+    """Seed 0 at every design point in design order, then replicates (other seeds at design
+    points), one material set."""
     assert "ci" in recorded_tiers()
     for tier in recorded_tiers():
         frame = recorded_runs(tier)
         prov = recorded_provenance(tier)
         design = pd.DataFrame(script.design(prov["points"], 2))
-        assert len(frame) == prov["points"] >= 40
+        assert len(frame) == prov["points"] + prov.get("replicates", 0)
+        assert prov["points"] >= 40
+        head, replicates = frame.iloc[:prov["points"]], frame.iloc[prov["points"]:]
         for name in design:
-            assert np.allclose(frame[name], design[name], rtol=1e-12), (tier, name)
-        assert set(frame["fidelity"]) == {tier} and set(frame["seed"]) == {0}
+            assert np.allclose(head[name], design[name], rtol=1e-12), (tier, name)
+        assert set(head["seed"]) == {0} and (replicates["seed"] > 0).all()
+        for _, rep in replicates.iterrows():  # at a design point
+            assert np.isclose(design, rep[list(design)].astype(float), rtol=1e-12,
+                              atol=0).all(1).any(), (tier, rep["point_key"])
+        assert set(frame["fidelity"]) == {tier}
         assert set(frame["materials"]) == {
             f"nmc111 ({load_material_set('nmc111').digest()})"}
         assert frame[["porosity", "tau_z", "capacity_1C_mah_g"]].notna().all().all()
@@ -88,14 +105,22 @@ def test_the_shipped_runs_are_the_design_at_one_seed_and_material_set():
         recorded_runs("paper")
 
 
-def test_the_demo_adds_the_recorded_runs_of_its_material_set_only():
-    from experiments.demo import _with_recorded_runs
+def test_the_demo_trains_on_the_recorded_runs_of_its_material_set_only(monkeypatch):
+    """The surrogate tier's recorded runs (with the demo's own at that tier); the demo's own
+    tier where that tier ships none; the demo's runs alone for another material set."""
+    import experiments.demo as demo
 
+    tier = demo.SURROGATE_TIER if demo.SURROGATE_TIER in recorded_tiers() else "ci"
     own = recorded_runs("ci").iloc[:3].copy()
-    assert len(_with_recorded_runs(own, "ci")) == 3 + len(recorded_runs("ci"))
+    runs, used = demo._training_runs(own, "ci")
+    assert used == tier
+    assert len(runs) == len(recorded_runs(tier)) + (3 if tier == "ci" else 0)
+    monkeypatch.setattr(demo, "SURROGATE_TIER", "paper")  # none shipped: the demo's tier
+    runs, used = demo._training_runs(own, "ci")
+    assert used == "ci" and len(runs) == 3 + len(recorded_runs("ci"))
     own["materials"] = "nmc111 (another digest)"
-    assert len(_with_recorded_runs(own, "ci")) == 3
-    assert len(_with_recorded_runs(own, "paper")) == 3
+    runs, used = demo._training_runs(own, "ci")
+    assert runs is own and used == "ci"
 
 
 def test_etwin_train_on_the_recorded_ci_runs(tmp_path, capsys):

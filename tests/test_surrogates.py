@@ -187,3 +187,52 @@ def test_train_from_an_mlflow_store(tmp_path, monkeypatch, capsys):
     assert main(["train", "--experiment", "sims", "--outputs", "porosity,nope", "--out",
                  str(out)]) == 2
     assert "unknown output(s) ['nope']" in capsys.readouterr().err
+
+
+def test_replicate_noise_is_the_pooled_within_point_sd():
+    from surrogates.dataset import point_groups, replicate_noise
+
+    x = np.array([[1.0, 2.0], [1.0, 2.0], [3.0, 4.0], [3.0, 4.0], [3.0, 4.0], [5.0, 6.0]])
+    y = np.array([1.0, 3.0, 10.0, 12.0, 14.0, 7.0])
+    # within-point squares: 2 + (4 + 0 + 4) over (1 + 2) degrees of freedom
+    assert replicate_noise(x, y) == (pytest.approx(np.sqrt(10.0 / 3.0)), 3)
+    assert replicate_noise(x[[0, 2, 5]], y[[0, 2, 5]]) == (0.0, 0)
+    groups = point_groups(x)
+    assert groups[0] == groups[1] and len(set(groups[2:5])) == 1 and len(set(groups)) == 3
+
+
+def test_replicates_are_held_out_together():
+    groups = np.repeat(np.arange(6), [1, 3, 1, 2, 1, 1])
+    folds = fold_indices(groups.size, 3, seed=0, groups=groups)
+    assert sorted(np.concatenate(folds).tolist()) == list(range(groups.size))
+    for test in folds:
+        held = set(groups[test])
+        assert set(np.flatnonzero(np.isin(groups, list(held)))) == set(test)
+    with pytest.raises(ValueError, match=r"folds must lie in \[2, 6 distinct points\]"):
+        fold_indices(groups.size, 7, seed=0, groups=groups)
+
+
+def test_the_noise_floor_bounds_the_gp_noise_and_its_predictive_sd():
+    """Runs that a smooth law explains all but exactly (noise 1e-4) and replicates that
+    scatter by sd 0.01: with the replicates' sd as the floor, the learned noise and every
+    predictive sd are at least the floor."""
+    from surrogates.dataset import replicate_noise
+
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.0, 1.0, (16, 2))
+    x = np.vstack([x, x[:4], x[:4]])
+    y = np.sin(3 * x[:, 0]) + x[:, 1] + rng.normal(0, 1e-4, len(x))
+    y[16:] += rng.normal(0, 0.01, 8)
+    floor, dof = replicate_noise(x, y)
+    assert dof == 8 and 0.005 < floor < 0.02
+    names = ("temperature_c", "coating_thickness_um")
+    floored = GPSurrogate("y", names, noise_floor_sd=floor).fit(x, y)
+    grid = rng.uniform(0.0, 1.0, (50, 2))
+    assert floored.predict(grid)[1].min() >= floor * (1 - 1e-9)
+    noise_var = float(floored.model.likelihood.noise) * np.var(y, ddof=1)
+    assert noise_var >= floor ** 2 * (1 - 1e-9)
+    back = GPSurrogate.from_state(floored.state())
+    assert back.noise_floor_sd == floor
+    assert np.array_equal(back.predict(grid)[1], floored.predict(grid)[1])
+    with pytest.raises(ValueError, match="noise_floor_sd must be finite and >= 0"):
+        GPSurrogate("y", names, noise_floor_sd=-1.0).fit(x, y)

@@ -236,7 +236,9 @@ def cmd_train(args: argparse.Namespace) -> dict:
     if not args.json:
         for r in rows:
             log(f"  {r['output']:20s} {r['model']:8s} features {r['features']:25s} R² "
-                 f"{r['r2']:.3f}  RMSE {r['rmse']:.4g}  90 % coverage {r['coverage90']:.2f}")
+                 f"{r['r2']:.3f}  RMSE {r['rmse']:.4g}  90 % coverage {r['coverage90']:.2f}"
+                + (f"  replicate noise sd {r['replicate_noise_sd']:.3g} "
+                   f"({r['replicate_noise_dof']} dof)" if r["replicate_noise_dof"] else ""))
         summary.pop("report")
     return summary
 
@@ -333,7 +335,9 @@ def register(add: AddCommand) -> None:
 
     p = add("train", cmd_train,
             "Gaussian-process surrogates (BoTorch SingleTaskGP per output, float64, normalized "
-            "inputs, standardized outputs) of the tracked simulations: k-fold cross-validation "
+            "inputs, standardized outputs) of the tracked simulations; runs that repeat a point "
+            "with other seeds set the noise floor (their pooled sd) and stay in one fold: "
+            "k-fold cross-validation "
             "report (R², RMSE, 90 % interval coverage; features chosen by nested CV; warnings "
             "for failed fold fits and coverage below 0.7) beside scikit-learn's GP, parity and "
             "calibration plots, the fitted models (surrogates.pt), logged to MLflow experiment "
