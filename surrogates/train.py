@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
-
 from surrogates.dataset import Dataset, point_groups, replicate_noise
 from surrogates.features import check_features
 from surrogates.gp import GPSurrogate, SurrogateSet
@@ -35,7 +33,7 @@ def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
         features = check_features(features, data.input_names)
     models, report, cvs = {}, {}, {}
     for output in outputs:
-        _, y = data.rows(output)
+        x, y = data.rows(output)
         if y.size < max(folds, 3):
             raise ValueError(f"output {output!r} has {y.size} finite values; need at least "
                              f"max(folds, 3) = {max(folds, 3)}")
@@ -49,13 +47,13 @@ def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
         cv = cross_validate(data, output, "auto" if features == "auto" else chosen, folds, seed)
         for warning in cv["warnings"]:
             note(f"warning: {warning}")
-        noise_sd, noise_dof = replicate_noise(*data.rows(output))
+        noise_sd, noise_dof = replicate_noise(x, y)
         model = GPSurrogate(output, data.input_names, tuple(chosen),
-                            noise_floor_sd=noise_sd).fit(*data.rows(output))
+                            noise_floor_sd=noise_sd).fit(x, y)
         models[output] = model
         cvs[output] = cv
-        report[output] = {"n": int(y.size), "points": int(len(np.unique(point_groups(
-                              data.rows(output)[0])))), "replicate_noise_sd": noise_sd,
+        report[output] = {"n": int(y.size), "points": int(point_groups(x).max() + 1),
+                          "replicate_noise_sd": noise_sd,
                           "replicate_noise_dof": noise_dof, "features": list(chosen),
                           "feature_rmse": comparison, "fold_features": cv["fold_features"],
                           **cv["scores"], "coverage_curve": cv["coverage_curve"],

@@ -236,3 +236,23 @@ def test_the_noise_floor_bounds_the_gp_noise_and_its_predictive_sd():
     assert np.array_equal(back.predict(grid)[1], floored.predict(grid)[1])
     with pytest.raises(ValueError, match="noise_floor_sd must be finite and >= 0"):
         GPSurrogate("y", names, noise_floor_sd=-1.0).fit(x, y)
+
+
+def test_training_reports_the_replicates_and_fits_on_their_floor():
+    """Replicate rows (the same inputs, another seed's value) give the final model its floor
+    and the report its sd, degrees of freedom and point count."""
+    from surrogates.dataset import replicate_noise
+    from surrogates.train import train_surrogates
+
+    frame = compaction_table(24)
+    again = frame.iloc[:6].copy()
+    again["porosity"] += np.random.default_rng(1).normal(0, 0.004, 6)
+    data = Dataset.from_frame(pd.concat([frame, again], ignore_index=True),
+                              outputs=("porosity",))
+    training = train_surrogates(data, ("porosity",), features=("log_pressure",), folds=4)
+    rep = training.report["outputs"]["porosity"]
+    sd, dof = replicate_noise(*data.rows("porosity"))
+    assert (rep["n"], rep["points"], rep["replicate_noise_dof"]) == (30, 24, 6) and dof == 6
+    assert rep["replicate_noise_sd"] == sd
+    assert training.models.models["porosity"].noise_floor_sd == sd
+    assert rep["gp"]["r2"] > 0.9
