@@ -118,6 +118,8 @@ DEM_PARAMETERS = {
     "am_strength_mpa": Parameter("am_strength_mpa", 30.0, 600.0, log=True),
     "am_weibull_modulus": Parameter("am_weibull_modulus", 2.0, 10.0),
     "am_crushed_yield_gpa": Parameter("am_crushed_yield_gpa", 1.5, 13.0, log=True),
+    # overlap over R* where a crushed particle's contacts stop flattening (its fragments jam)
+    "am_crushed_flattening": Parameter("am_crushed_flattening", 0.02, 0.5, log=True),
     "am_friction": Parameter("am_friction", 0.001, 0.5, log=True),
     "cbd_friction": Parameter("cbd_friction", 0.001, 0.5, log=True),
     # short-time (glassy arm) over long-time binder stiffness; semicrystalline PVdF above its
@@ -140,6 +142,7 @@ _TARGET = {
     "am_strength_mpa": ("binder_contact", "am_strength_mpa"),
     "am_weibull_modulus": ("binder_contact", "am_weibull_modulus"),
     "am_crushed_yield_gpa": ("binder_contact", "am_crushed_yield_gpa"),
+    "am_crushed_flattening": ("binder_contact", "am_crushed_flattening"),
     "bridge_stiffness_ratio": ("binder_contact", "bridge_stiffness_ratio"),
     "bridge_equilibrium_fraction": ("binder_contact", "bridge_equilibrium_fraction"),
     "cbd_modulus_gpa": ("binder", "reference_modulus_gpa"),
@@ -265,7 +268,7 @@ def base_parameter_value(name: str, base=None) -> float:
     top, sub = _TARGET[name]
     value = getattr(base or ProcessConditions(), top)
     value = float(value if sub is None else getattr(value, sub))
-    if name in ("am_yield_gpa", "am_strength_mpa") and value == 0.0:
+    if name in ("am_yield_gpa", "am_strength_mpa", "am_crushed_flattening") and value == 0.0:
         # no yield / no crushing: the prior's upper edge, where no contact of the press yields
         # and next to no particle breaks
         return DEM_PARAMETERS[name].upper

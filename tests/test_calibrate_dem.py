@@ -419,6 +419,8 @@ def test_dem_parameters_reach_the_contact_law():
     assert base_parameter_value("am_plasticity") == 0.0
     assert base_parameter_value("cbd_modulus_gpa") == 2.0  # Table 2's CBD
     assert base_parameter_value("am_yield_gpa") == DEM_PARAMETERS["am_yield_gpa"].upper
+    assert base_parameter_value("am_crushed_flattening") == DEM_PARAMETERS[
+        "am_crushed_flattening"].upper
 
 
 def test_soft_sticky_binders_are_outside_the_admissible_prior():

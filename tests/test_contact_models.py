@@ -161,6 +161,44 @@ def test_thornton_ning_cycle_matches_closed_form_and_its_yield_point():
     assert ThorntonNing(p_y).stiffness_ratio() == 1.0
 
 
+def test_thornton_ning_flattening_limit_stops_the_plastic_flow():
+    """With δ_lim = f R*: the plastic line up to δ_lim, then the elastic unloading curve of
+    δ_max = δ_lim continued (force continuous at δ_lim, stiffness 2 E* a there, and Hertz in
+    δ - δ_p beyond); unloading from past the limit returns along that curve, to the permanent
+    overlap of δ_lim; the kernel matches the closed form; 0 is the unbounded law."""
+    p_y, limit = 0.025, 0.002  # GPa; δ_lim/R* puts δ_lim = 0.0025 µm, past δ_y = 0.00193
+    e_star = 0.75 * KN_KPA
+    k1 = KN_KPA * math.sqrt(R_STAR)
+    d_lim = limit * R_STAR
+    d_y = R_STAR * (math.pi * p_y * 1e6 / (2 * e_star)) ** 2
+    assert d_y < d_lim
+    path = np.concatenate([np.linspace(0, 4 * d_lim, 900), np.linspace(4 * d_lim, 0, 900)[1:]])
+    loading = np.arange(path.size) < 900
+    f = thornton_ning.load_unload_curve(path, R_STAR, KN_KPA, p_y, limit)
+    ref = thornton_ning.closed_form_curve(path, 4 * d_lim, R_STAR, KN_KPA, p_y, loading,
+                                          flattening_limit=limit)
+    np.testing.assert_allclose(f, ref, rtol=1e-12, atol=1e-12 * ref.max())
+    # the elastic curve of δ_lim, by hand
+    f_lim = k1 * d_y**1.5 + math.pi * p_y * 1e6 * R_STAR * (d_lim - d_y)
+    a_lim = math.sqrt(R_STAR * d_lim)
+    r_p = 4 * e_star * a_lim**3 / (3 * f_lim)
+    d_p = d_lim - 3 * f_lim / (4 * e_star * a_lim)
+    past = path > d_lim
+    np.testing.assert_allclose(f[past], KN_KPA * math.sqrt(r_p) * (path[past] - d_p) ** 1.5,
+                               rtol=1e-12)
+    # (loading and unloading past the limit: one curve, the check above on both branches)
+    assert np.all(f[900:][path[900:] <= d_p] == 0)
+    just = np.searchsorted(path[:900], d_lim)
+    assert f[just - 1] == pytest.approx(f_lim, rel=5e-3) and f[just] > f_lim
+    unbounded = thornton_ning.load_unload_curve(path, R_STAR, KN_KPA, p_y)
+    np.testing.assert_allclose(unbounded, thornton_ning.load_unload_curve(
+        path, R_STAR, KN_KPA, p_y, 0.0), rtol=0, atol=0)
+    # at 4 δ_lim the jammed contact is elastic, stiffer than the plastic line it left
+    assert f[899] > 1.5 * unbounded[899]
+    with pytest.raises(ValueError, match=r"flattening_limit = 1.5; allowed range \[0, 1\]"):
+        ThorntonNing(p_y, 1.5)
+
+
 def _thornton_restitution(v_yield_over_v: float) -> float:
     """Thornton (J. Appl. Mech. 64 (1997) 383) Eq. 27: e of an elastic–perfectly-plastic
     impact above the yield velocity."""

@@ -184,7 +184,8 @@ def _conditions_protocol(args: argparse.Namespace):
         ("bridge_equilibrium_fraction", "bridge_equilibrium_fraction"),
         ("am_plasticity", "am_plasticity"), ("am_yield_gpa", "am_yield_gpa"),
         ("am_strength_mpa", "am_strength_mpa"), ("am_weibull_modulus", "am_weibull_modulus"),
-        ("am_crushed_yield_gpa", "am_crushed_yield_gpa"))
+        ("am_crushed_yield_gpa", "am_crushed_yield_gpa"),
+        ("am_crushed_flattening", "am_crushed_flattening"))
         if getattr(args, a) is not None}
     friction = {f: getattr(args, f) for f in ("am_friction", "cbd_friction")
                 if getattr(args, f) is not None}
@@ -455,6 +456,10 @@ def register(add: AddCommand) -> None:
                        help="Thornton-Ning yield pressure of a crushed particle's contacts in "
                             "GPa, in [0.01, 100] and above twice the AM cohesion (Table 2: "
                             "1.2) (default: the --preset's, else 2)")
+        p.add_argument("--am-crushed-flattening", type=float, default=None,
+                       help="a crushed particle's contacts stop flattening at this overlap "
+                            "over R* (its fragments jam) and are elastic beyond: 0 (no "
+                            "limit) or in (0, 1] (default: the --preset's, else 0)")
         p.add_argument("--bridge-stiffness-ratio", type=float, default=None,
                        help="binder contacts: viscoelastic bridge arm stiffness / Hertz "
                             "stiffness, in [0, 20] (Table 2: 0, no bridge; default: the "

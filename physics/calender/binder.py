@@ -22,7 +22,12 @@ from physics.engine._params import NORMAL_MODEL, NORMAL_THORNTON_NING, YIELD_PRE
 from physics.engine.contact import ContactTable
 from physics.engine.contacts import BinderBridge, Hysteretic, RollingEPSD2
 from physics.engine.contacts.hysteretic import MAX_PLASTICITY
-from physics.engine.contacts.thornton_ning import MAX_YIELD_GPA, MIN_YIELD_GPA, ThorntonNing
+from physics.engine.contacts.thornton_ning import (
+    MAX_FLATTENING_LIMIT,
+    MAX_YIELD_GPA,
+    MIN_YIELD_GPA,
+    ThorntonNing,
+)
 from physics.materials import ALUMINIUM, CBD, NMC, STEEL, Material, _check_range
 
 R_GAS_J_MOL_K = 8.314462618
@@ -173,6 +178,10 @@ class BinderContact:
             with AM particles and the planes [GPa], in [0.01, 100] and above twice their
             cohesion energy density (Table 2: 2 × 0.6 GPa; the net flattening pressure of a
             bed of its fragments is p_y - 2 CED).
+        am_crushed_flattening: δ_lim / R* of a crushed particle's contacts [-], 0 (the
+            flattening goes on, perfectly plastic) or in (0, 1]: the fragments fill the pores
+            beside the contact until they jam, and the contact is elastic from there
+            (``contacts.thornton_ning``, flattening limit).
     """
 
     plasticity: float = 0.0
@@ -186,6 +195,7 @@ class BinderContact:
     am_strength_mpa: float = 0.0
     am_weibull_modulus: float = DEFAULT_WEIBULL_MODULUS
     am_crushed_yield_gpa: float = DEFAULT_CRUSHED_YIELD_GPA
+    am_crushed_flattening: float = 0.0
 
     def __post_init__(self) -> None:
         _check_range("BinderContact.bridge_relaxation_ref_us", self.bridge_relaxation_ref_us,
@@ -208,6 +218,8 @@ class BinderContact:
         _check_range("BinderContact.am_weibull_modulus", self.am_weibull_modulus, 1.0, 50.0)
         _check_range("BinderContact.am_crushed_yield_gpa", self.am_crushed_yield_gpa,
                      MIN_YIELD_GPA, MAX_YIELD_GPA)
+        _check_range("BinderContact.am_crushed_flattening", self.am_crushed_flattening, 0.0,
+                     MAX_FLATTENING_LIMIT)
 
     @property
     def crushing(self) -> bool:
@@ -239,7 +251,7 @@ class BinderContact:
         if am:
             models[("AM", "AM")] = am
         if self.crushing:
-            crushed = [ThorntonNing(self.am_crushed_yield_gpa)]
+            crushed = [ThorntonNing(self.am_crushed_yield_gpa, self.am_crushed_flattening)]
             rolling = [RollingEPSD2(self.am_rolling)] if self.am_rolling > 0 else []
             models[(AM_CRUSHED, "AM")] = crushed + rolling
             models[(AM_CRUSHED, AM_CRUSHED)] = crushed + rolling

@@ -38,6 +38,7 @@ from physics.calender.binder import AM_CRUSHED_TYPE, AM_TYPE
 from physics.engine import Simulation
 from physics.engine._contact_kernels import CED, KN
 from physics.engine._params import (
+    FLATTENING_LIMIT,
     HIST_DMAX,
     KC,
     NORMAL_HYSTERETIC,
@@ -121,7 +122,8 @@ def _elastic_normal_force(sim: Simulation, k: np.ndarray, i: np.ndarray, j: np.n
         d_max = sim.hist[k[tn], HIST_DMAX]
         force[tn] = thornton_ning.closed_form_curve(
             overlap[tn], d_max, r_star[tn], p[tn, KN],
-            p[tn, YIELD_PRESSURE] / thornton_ning.KPA_PER_GPA, loading=overlap[tn] >= d_max)
+            p[tn, YIELD_PRESSURE] / thornton_ning.KPA_PER_GPA, loading=overlap[tn] >= d_max,
+            flattening_limit=p[tn, FLATTENING_LIMIT])
     return force
 
 

@@ -28,6 +28,7 @@ from physics.engine._params import (  # noqa: F401  (re-exported layout)
     BRIDGE_KEQ,
     BRIDGE_TAU,
     CED,
+    FLATTENING_LIMIT,
     GN_A,
     GN_B,
     GT_A,
@@ -96,7 +97,8 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
         hist[k, HIST_DMAX] = d_max
     elif p[ti, tj, NORMAL_MODEL] == NORMAL_THORNTON_NING:
         f_el, d_max = thornton_ning_force(delta, r_star, p[ti, tj, KN],
-                                          p[ti, tj, YIELD_PRESSURE], hist[k, HIST_DMAX])
+                                          p[ti, tj, YIELD_PRESSURE], hist[k, HIST_DMAX],
+                                          p[ti, tj, FLATTENING_LIMIT])
         hist[k, HIST_DMAX] = d_max
     else:
         f_el = p[ti, tj, KN] * sq * delta

@@ -26,11 +26,12 @@
  15   BRIDGE_KEQ    binder-bridge equilibrium arm: dF = 1.5 BRIDGE_KEQ sqrt(R* δ) dδ [kPa] (does
                     not relax; acts only where BRIDGE_TAU > 0)
  16   YIELD_PRESSURE  limiting contact pressure p_y of the Thornton–Ning model [kPa]
+ 17   FLATTENING_LIMIT  Thornton–Ning limit of the flattening δ_max / R* [-] (0: none)
 ====  ============  ==================================================================
 
 The kernels take two more columns that the :class:`~physics.engine.Simulation` derives from
 BRIDGE_TAU and its time step (``kernel_params``), so no exponential is evaluated per contact:
-17 BRIDGE_DECAY = e^{-dt/τ} and 18 BRIDGE_GAIN = (τ/dt)(1 - e^{-dt/τ}).
+18 BRIDGE_DECAY = e^{-dt/τ} and 19 BRIDGE_GAIN = (τ/dt)(1 - e^{-dt/τ}).
 
 Per-contact history ``hist[k, :]``: columns 0-2 the tangential spring ξ [µm], 3 the largest
 overlap δ_max of the hysteretic and Thornton–Ning models [µm], 4-6 the EPSD2 rolling torque
@@ -41,9 +42,10 @@ on body i [nN µm], 7 the binder bridge's Maxwell-arm force and 8 its equilibriu
 KN, KT, GN_A, GN_B, GT_A, GT_B, MU, CED = range(8)
 NORMAL_MODEL, PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU, BRIDGE_KEQ = range(8, 16)
 YIELD_PRESSURE = 16
-N_CONTACT_PARAMS = 17
-BRIDGE_DECAY, BRIDGE_GAIN = 17, 18
-N_KERNEL_PARAMS = 19
+FLATTENING_LIMIT = 17
+N_CONTACT_PARAMS = 18
+BRIDGE_DECAY, BRIDGE_GAIN = 18, 19
+N_KERNEL_PARAMS = 20
 
 NORMAL_HERTZ = 0
 NORMAL_HYSTERETIC = 1

@@ -17,6 +17,7 @@ import numpy as np
 from physics.engine._params import (
     BRIDGE_K,
     BRIDGE_TAU,
+    FLATTENING_LIMIT,
     KC,
     KR,
     MU_R,
@@ -35,4 +36,4 @@ class HertzSJKR:
 
     def apply(self, p: np.ndarray) -> None:
         p[NORMAL_MODEL] = NORMAL_HERTZ
-        p[[PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU, YIELD_PRESSURE]] = 0.0
+        p[[PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU, YIELD_PRESSURE, FLATTENING_LIMIT]] = 0.0
