@@ -222,9 +222,9 @@ def am_law_fast_table(data: dict) -> str:
 def crushing_table(data: dict) -> str:
     """The calendering curve with AM particle crushing (benchmarks/crushing_scan.py): per run
     the film, the crushing law (characteristic strength σ_0, Weibull modulus m, crushed yield
-    pressure p_c; '–' without crushing), porosity after recovery per pressure, the share of
-    crushed AM particles per pressure, the plane pressure of the first crushing while loading
-    and the AM particles' Hiramatsu–Oka stress p95 at each turn."""
+    pressure p_c, flattening limit; '–' without crushing), porosity after recovery per
+    pressure, the share of crushed AM particles per pressure, the plane pressure of the first
+    crushing while loading and the AM particles' Hiramatsu–Oka stress p95 at each turn."""
     pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
     rows = []
     for r in data["runs"]:
@@ -235,12 +235,14 @@ def crushing_table(data: dict) -> str:
                      f"{c['am_strength_mpa']:g}" if on else "–",
                      f"{c['am_weibull_modulus']:g}" if on else "–",
                      f"{c['am_crushed_yield_gpa']:g}" if on else "–",
+                     f"{c.get('am_crushed_flattening', 0.0):g}" if on else "–",
                      *(f"{100 * p['porosity']:.2f}" for p in r["points"]),
                      " / ".join(f"{100 * p['am_crushed_fraction']:.1f}" for p in r["points"]),
                      "–" if first is None else f"{first:.0f}",
                      " / ".join(f"{p['am_stress_p95_mpa']:.0f}" for p in r["points"]),
                      f"{r['wall_s']:.0f}"])
     return _md(["film", "intact AM–AM p_y [GPa]", "σ_0 [MPa]", "m", "p_c [GPa]",
+                "flattening limit δ_lim/R* (0: none)",
                 *(f"{p:g} MPa [%]" for p in pressures), "crushed AM [%]",
                 "first crush at [MPa]", "AM stress p95 [MPa]", "wall s"], rows)
 
@@ -374,6 +376,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "am-law": ("am_law_ci.json", am_law_table),
     "am-law-fast": ("am_law_fast.json", am_law_fast_table),
     "crushing": ("crushing_scan.json", crushing_table),
+    "crushing-flattening": ("crushing_flattening_ci.json", crushing_table),
 }
 
 

@@ -124,6 +124,18 @@ def test_crushing_is_off_in_table2_and_ranges_are_named():
         BinderContact(am_strength_mpa=100.0, am_weibull_modulus=0.5)
     with pytest.raises(ValueError, match="am_crushed_yield_gpa"):
         BinderContact(am_strength_mpa=100.0, am_crushed_yield_gpa=0.0)
+    with pytest.raises(ValueError, match=r"am_crushed_flattening = -0\.1 is outside the "
+                       r"allowed range \[0\.0, 1\.0\]"):
+        BinderContact(am_strength_mpa=100.0, am_crushed_flattening=-0.1)
+    # the crushed pairs carry the limit; 0 (the default) is none
+    from physics.engine._params import FLATTENING_LIMIT
+
+    table = ProcessConditions(binder_contact=BinderContact(
+        am_strength_mpa=100.0, am_crushed_flattening=0.1)).contact_table()
+    assert table.params[AM_CRUSHED_TYPE, AM_TYPE, FLATTENING_LIMIT] == 0.1
+    assert table.params[AM_TYPE, AM_TYPE, FLATTENING_LIMIT] == 0.0
+    assert ProcessConditions(binder_contact=CONTACT).contact_table().params[
+        AM_CRUSHED_TYPE, AM_TYPE, FLATTENING_LIMIT] == 0.0
     # below twice the AM cohesion (0.6 GPa) the cohesion alone would flatten crushed contacts
     with pytest.raises(ValueError, match=r"AM_CRUSHED.*am_crushed_yield_gpa above 1\.2"):
         ProcessConditions(binder_contact=BinderContact(am_strength_mpa=100.0,
