@@ -136,9 +136,9 @@ def run_demo(out_dir: str | Path = "etwin_demo", *, fidelity: str = "ci", initia
         + (f"{len(frame)} of this demo, " if surrogate_tier == fidelity else "")
         + f"{len(training_frame) - (len(frame) if surrogate_tier == fidelity else 0)} "
         "recorded)" + (
-            "; below 0.5 a GP explains little beyond the mean: at `ci` size trajectories "
-            "scatter by ±0.5 porosity points, as much as the trend over 1-150 MPa "
-            "(Table 2's film compacts below 1 MPa)"
+            "; below 0.5 a GP explains little beyond the mean: the runs' seed-to-seed "
+            "scatter is as large as the trend over the design (the report's replicate "
+            "noise sd; docs/optimization.md)"
             if min(r["gp"]["r2"] for r in report["outputs"].values()) < 0.5 else "")
         + " [report](surrogates/report.csv)",
         f"- Bruggeman exponent α = {alpha['mean']:.2f}, 95 % [{alpha['ci95_lower']:.2f}, "

@@ -4,7 +4,9 @@ session has to simulate again.
 ``recorded_data/runs_<tier>.json`` holds the runs of one ``etwin sweep`` over a fixed design
 (written by ``benchmarks/recorded_runs.py``, which documents the design and the commands): the
 ``nmc111`` material set (the paper's electrode, the process window's ``nmc``), simulation
-seed 0, one tier per file, the same design points at every tier.  Each row has the process
+seed 0 at every design point, then replicates (other seeds at a few design points, which give
+the surrogates their noise floor), one tier per file, the same design points at every tier
+(``ci``: 48; ``fast``: the first 40 of them).  Each row has the process
 inputs, ``seed``, ``fidelity``, ``materials`` (the set's name and the digest of its numbers),
 ``point_key`` and every metric of the run; the provenance block says which code wrote it and
 when.

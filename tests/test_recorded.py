@@ -101,7 +101,7 @@ def test_the_shipped_runs_are_the_design_at_one_seed_and_material_set():
             f"nmc111 ({load_material_set('nmc111').digest()})"}
         assert frame[["porosity", "tau_z", "capacity_1C_mah_g"]].notna().all().all()
         assert prov["fidelity"] == tier and prov["git_commit"] != "unknown"
-    with pytest.raises(ValueError, match="no shipped runs at fidelity 'paper'; shipped: ci"):
+    with pytest.raises(ValueError, match="no shipped runs at fidelity 'paper'; shipped: ci, fast"):
         recorded_runs("paper")
 
 
