@@ -352,8 +352,9 @@ def register(add: AddCommand) -> None:
 
     p.add_argument("--recorded", default=None,
                    help="the runs shipped with the package at this tier instead (shipped: "
-                        f"{', '.join(recorded_tiers())}; 48 runs of one Sobol design over "
-                        "pressure, temperature, line speed and coating thickness, "
+                        f"{', '.join(recorded_tiers())}; the runs of one 48-point Sobol design "
+                        "over pressure, temperature, line speed and coating thickness (fast: "
+                        "its first 40 points, with replicate seeds at four), "
                         "surrogates/recorded_data; default: none)")
     p.add_argument("--fidelity", default=None,
                    help="use only runs of this fidelity: ci, fast or paper (default: all runs)")
