@@ -243,7 +243,7 @@ def plot_parity(output: str, y, predictions: dict, path: str | Path, title: str 
     ax.set_ylabel(f"predicted {output} (held out, 90 % interval)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    ax.set_title(title or f"{output}: cross-validation")
+    ax.set_title(title or f"{output}: cross-validation", fontsize=10)
     return _save(fig, path)
 
 

@@ -456,8 +456,9 @@ def log_training(experiment: str, report: dict, out_dir: str | Path,
     metrics = {f"{output}.{model}.{score}": float(value)
                for output, rep in report["outputs"].items() for model in ("gp", "sklearn")
                for score, value in rep[model].items() if score != "n"}
-    metrics.update({f"{output}.replicate_noise_sd": float(rep["replicate_noise_sd"])
-                    for output, rep in report["outputs"].items()})
+    metrics.update({f"{output}.{key}": float(rep[key])
+                    for output, rep in report["outputs"].items()
+                    for key in ("replicate_noise_sd", "noise_floor_sd")})
     with job_run(experiment, "train", {
             **params, "inputs": ",".join(report["inputs"]), "folds": report["folds"],
             "seed": report["seed"], **{f"{o}.features": "+".join(r["features"]) or "none"

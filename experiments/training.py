@@ -40,12 +40,13 @@ def run_training(frame: pd.DataFrame, out_dir: str | Path, *,
             rows.append({"output": output, "model": model, "features": "+".join(
                 rep["features"]) or "none", **rep[model], "points": rep["points"],
                 "replicate_noise_sd": rep["replicate_noise_sd"],
-                "replicate_noise_dof": rep["replicate_noise_dof"]})
+                "replicate_noise_dof": rep["replicate_noise_dof"],
+                "noise_floor_sd": rep["noise_floor_sd"]})
         cv = training.cross_validation[output]
         plot_parity(output, cv["y"], {"BoTorch GP": cv["predictions"]["gp"],
                                       "sklearn GP": cv["predictions"]["sklearn"]},
                     out / f"parity_{output}.png",
-                    title=f"{output}: R² {rep['gp']['r2']:.3f}, 90 % coverage "
+                    title=f"{output}\nBoTorch GP: R² {rep['gp']['r2']:.3f}, 90 % coverage "
                           f"{rep['gp']['coverage90']:.2f}")
         plot_coverage(output, rep["coverage_curve"], out / f"calibration_{output}.png")
     write_csv_atomic(out / "report.csv", rows)

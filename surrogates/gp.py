@@ -19,6 +19,18 @@ held-out runs with too little spread.  The floor enters as the lower bound of Bo
 constraint, in the standardized units the model works in (floor² / var(y)); the log-normal
 noise prior (BoTorch's default, Hvarfner et al. 2024) is kept.
 
+The noise is one constant by default.  ``noise_model="log-linear"`` lets it depend on the
+inputs: log(σ²(x) - floor²) = b + wᵀx over the normalized inputs, GPyTorch's
+``HeteroskedasticNoise`` around a linear mean, learned with the kernel by the same marginal
+likelihood (d + 1 more hyperparameters).  Its priors make it BoTorch's default where the data
+do not ask for more: b ~ N(-4, 1), the log of the LogNormal(-4, 1) noise prior, and
+w ~ N(0, 1) (a noise variance that changes by e² across the box is one prior sd).  Where one
+process input sets how strongly the realization noise of the structure reaches the output
+(the 1C capacity of a thick, transport-limited coating carries the porosity's and
+tortuosity's noise; a thin one hardly does), a constant noise is too wide at one end of the
+box and too narrow at the other.  BoTorch 0.18 has no heteroskedastic GP class of its own
+(``HeteroskedasticSingleTaskGP`` needs measured variances at every point, and was removed).
+
 A :class:`SurrogateSet` holds the models of several outputs and saves them in one file (the
 training data, the transforms' state and the hyperparameters; loading refits nothing).
 """
@@ -29,6 +41,7 @@ import io
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -73,6 +86,9 @@ def torch_single_threaded():
         torch.set_num_threads(before)
 
 
+NOISE_MODELS = ("constant", "log-linear")
+
+
 @dataclass
 class GPSurrogate:
     """One output's GP: ``input_names`` and ``features`` define its input space."""
@@ -81,6 +97,7 @@ class GPSurrogate:
     input_names: tuple[str, ...]
     features: tuple[str, ...] = ()
     noise_floor_sd: float = 0.0  # lower bound of the noise sd, output units
+    noise_model: str = "constant"  # or "log-linear" (module docstring)
     model: object = None
     fit_note: str = ""
     train_x: np.ndarray | None = None  # the GP's inputs (features applied)
@@ -100,10 +117,14 @@ class GPSurrogate:
         if not (np.isfinite(self.noise_floor_sd) and self.noise_floor_sd >= 0):
             raise ValueError(f"{self.output}: noise_floor_sd must be finite and >= 0, got "
                              f"{self.noise_floor_sd}")
+        if self.noise_model not in NOISE_MODELS:
+            raise ValueError(f"{self.output}: noise_model must be one of "
+                             f"{', '.join(NOISE_MODELS)}, got {self.noise_model!r}")
         self.train_x = model_inputs(x, self.input_names, self.features)
         self.train_y = y.copy()
         with single_threaded():
-            self.model = _build(self.train_x, self.train_y, self.noise_floor_sd)
+            self.model = _build(self.train_x, self.train_y, self.noise_floor_sd,
+                                self.noise_model)
             self.fit_note = _fit(self.model)
         return self
 
@@ -128,7 +149,7 @@ class GPSurrogate:
             raise ValueError(f"{self.output}: the surrogate is not fitted")
         return {"output": self.output, "input_names": list(self.input_names),
                 "features": list(self.features), "fit_note": self.fit_note,
-                "noise_floor_sd": self.noise_floor_sd,
+                "noise_floor_sd": self.noise_floor_sd, "noise_model": self.noise_model,
                 "train_x": self.train_x, "train_y": self.train_y,
                 "state_dict": {k: v.detach().clone() for k, v in
                                self.model.state_dict().items()}}
@@ -137,42 +158,98 @@ class GPSurrogate:
     def from_state(cls, state: dict) -> GPSurrogate:
         out = cls(state["output"], tuple(state["input_names"]), tuple(state["features"]),
                   noise_floor_sd=float(state.get("noise_floor_sd", 0.0)),
+                  noise_model=state.get("noise_model", "constant"),
                   fit_note=state["fit_note"], train_x=np.asarray(state["train_x"]),
                   train_y=np.asarray(state["train_y"]))
-        out.model = _build(out.train_x, out.train_y, out.noise_floor_sd)
+        out.model = _build(out.train_x, out.train_y, out.noise_floor_sd, out.noise_model)
         out.model.load_state_dict(state["state_dict"])
         out.model.eval()
         return out
 
 
-def _build(xm: np.ndarray, y: np.ndarray, noise_floor_sd: float = 0.0):
+def _build(xm: np.ndarray, y: np.ndarray, noise_floor_sd: float = 0.0,
+           noise_model: str = "constant"):
     torch = _torch()
     from botorch.models import SingleTaskGP
     from botorch.models.transforms import Normalize, Standardize
 
     tx = torch.as_tensor(xm, dtype=torch.float64)
     ty = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
-    return SingleTaskGP(tx, ty, likelihood=_likelihood(y, noise_floor_sd),
+    return SingleTaskGP(tx, ty, likelihood=_likelihood(y, noise_floor_sd, noise_model,
+                                                       tx.shape[-1]),
                         input_transform=Normalize(d=tx.shape[-1]),
                         outcome_transform=Standardize(m=1))
 
 
-def _likelihood(y: np.ndarray, noise_floor_sd: float):
-    """BoTorch's default likelihood (``None``: SingleTaskGP builds it) or, with a floor, the
-    same log-normal prior with the constraint's lower bound raised to floor² / var(y) (the
-    variance ``Standardize`` divides by: unbiased, as torch's ``std``)."""
-    if noise_floor_sd <= 0:
-        return None
+def _standardized_floor(y: np.ndarray, noise_floor_sd: float) -> float:
+    """The floor as a noise variance in ``Standardize``'s units: floor² / var(y) (unbiased, as
+    torch's ``std``), at least BoTorch's smallest inferred noise."""
     from botorch.models.utils.gpytorch_modules import MIN_INFERRED_NOISE_LEVEL
-    from gpytorch.constraints import GreaterThan
-    from gpytorch.likelihoods import GaussianLikelihood
-    from gpytorch.priors import LogNormalPrior
 
     var = float(np.var(y, ddof=1)) if y.size > 1 else 0.0
-    floor = max(MIN_INFERRED_NOISE_LEVEL, noise_floor_sd ** 2 / var if var > 0 else 1.0)
-    prior = LogNormalPrior(loc=-4.0, scale=1.0)
-    return GaussianLikelihood(noise_prior=prior, noise_constraint=GreaterThan(
-        floor, transform=None, initial_value=max(floor * 1.01, float(prior.mode))))
+    return max(MIN_INFERRED_NOISE_LEVEL, noise_floor_sd ** 2 / var if var > 0 else 1.0)
+
+
+def _likelihood(y: np.ndarray, noise_floor_sd: float, noise_model: str, d: int):
+    """The Gaussian likelihood.  Constant noise: BoTorch's default (``None``: SingleTaskGP
+    builds it) or, with a floor, that likelihood with its constraint's lower bound raised to
+    the floor.  Log-linear noise: module docstring."""
+    torch = _torch()
+    from gpytorch.constraints import GreaterThan
+
+    floor = _standardized_floor(y, noise_floor_sd)
+    if noise_model == "log-linear":
+        from gpytorch.likelihoods import _GaussianLikelihoodBase
+        from gpytorch.likelihoods.noise_models import HeteroskedasticNoise
+
+        return _GaussianLikelihoodBase(HeteroskedasticNoise(
+            _LogLinearNoise(d), noise_constraint=GreaterThan(
+                floor, transform=torch.exp, inv_transform=torch.log)))
+    if noise_floor_sd <= 0:
+        return None
+    from botorch.models.utils.gpytorch_modules import (
+        get_gaussian_likelihood_with_lognormal_prior,
+    )
+
+    likelihood = get_gaussian_likelihood_with_lognormal_prior()
+    mode = float(likelihood.noise_covar.noise_prior.mode)
+    likelihood.noise_covar.register_constraint(
+        "raw_noise", GreaterThan(floor, transform=None, initial_value=max(floor * 1.01, mode)))
+    likelihood.noise = max(floor * 1.01, mode)
+    return likelihood
+
+
+@cache
+def _log_linear_noise_class():
+    import gpytorch
+    from gpytorch.distributions import MultivariateNormal
+    from gpytorch.priors import NormalPrior
+    from linear_operator.operators import DiagLinearOperator
+
+    torch = _torch()
+
+    class LogLinearNoise(gpytorch.Module):
+        """Raw log noise b + wᵀx as the mean of a (near-deterministic) normal, the form
+        ``HeteroskedasticNoise`` reads its noise from."""
+
+        def __init__(self, d: int):
+            super().__init__()
+            self.mean = gpytorch.means.LinearMean(d).double()
+            self.mean.register_prior("bias_prior", NormalPrior(-4.0, 1.0), "bias")
+            self.mean.register_prior("weights_prior", NormalPrior(0.0, 1.0), "weights")
+            with torch.no_grad():
+                self.mean.bias.fill_(-4.0)
+                self.mean.weights.zero_()
+
+        def forward(self, x):
+            raw = self.mean(x)
+            return MultivariateNormal(raw, DiagLinearOperator(torch.full_like(raw, 1e-6)))
+
+    return LogLinearNoise
+
+
+def _LogLinearNoise(d: int):
+    return _log_linear_noise_class()(d)
 
 
 def _fit(model) -> str:

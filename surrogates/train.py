@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from surrogates.dataset import Dataset, point_groups, replicate_noise
+from surrogates.dataset import Dataset, noise_floor, point_groups, replicate_noise
 from surrogates.features import check_features
 from surrogates.gp import GPSurrogate, SurrogateSet
-from surrogates.validation import cross_validate, select_features
+from surrogates.validation import NOISE_MODEL, cross_validate, select_features
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,8 @@ def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
     """Per output: choose the features (``"auto"``: :func:`select_features` on all rows; a
     list: those; ``()``: none), cross-validate the GP and the sklearn baseline (with
     ``"auto"`` nested: each fold chooses its features on its own training rows), then fit the
-    GP on all rows (the noise floor: the replicates' pooled sd, :func:`replicate_noise`).
+    GP on all rows (noise: :data:`surrogates.validation.NOISE_MODEL`, at or above the floor
+    from the replicates' pooled sd, :func:`noise_floor`).
     Failed fold fits and a low coverage are reported through ``progress``
     and in the report's ``warnings``."""
     note = progress or (lambda message: None)
@@ -49,12 +50,15 @@ def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
             note(f"warning: {warning}")
         noise_sd, noise_dof = replicate_noise(x, y)
         model = GPSurrogate(output, data.input_names, tuple(chosen),
-                            noise_floor_sd=noise_sd).fit(x, y)
+                            noise_floor_sd=noise_floor(noise_sd, noise_dof),
+                            noise_model=NOISE_MODEL).fit(x, y)
         models[output] = model
         cvs[output] = cv
         report[output] = {"n": int(y.size), "points": int(point_groups(x).max() + 1),
                           "replicate_noise_sd": noise_sd,
-                          "replicate_noise_dof": noise_dof, "features": list(chosen),
+                          "replicate_noise_dof": noise_dof,
+                          "noise_floor_sd": model.noise_floor_sd, "noise_model": NOISE_MODEL,
+                          "features": list(chosen),
                           "feature_rmse": comparison, "fold_features": cv["fold_features"],
                           **cv["scores"], "coverage_curve": cv["coverage_curve"],
                           "warnings": cv["warnings"], "fit_note": model.fit_note}

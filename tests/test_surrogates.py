@@ -14,6 +14,7 @@ from surrogates.gp import GPSurrogate, SurrogateSet
 from surrogates.validation import (
     COVERAGE_WARNING,
     NOMINAL_LEVELS,
+    Z90,
     coverage_curve,
     cross_validate,
     fold_indices,
@@ -241,7 +242,7 @@ def test_the_noise_floor_bounds_the_gp_noise_and_its_predictive_sd():
 def test_training_reports_the_replicates_and_fits_on_their_floor():
     """Replicate rows (the same inputs, another seed's value) give the final model its floor
     and the report its sd, degrees of freedom and point count."""
-    from surrogates.dataset import replicate_noise
+    from surrogates.dataset import noise_floor, replicate_noise
     from surrogates.train import train_surrogates
 
     frame = compaction_table(24)
@@ -254,5 +255,58 @@ def test_training_reports_the_replicates_and_fits_on_their_floor():
     sd, dof = replicate_noise(*data.rows("porosity"))
     assert (rep["n"], rep["points"], rep["replicate_noise_dof"]) == (30, 24, 6) and dof == 6
     assert rep["replicate_noise_sd"] == sd
-    assert training.models.models["porosity"].noise_floor_sd == sd
+    assert rep["noise_floor_sd"] == noise_floor(sd, dof) < sd
+    assert training.models.models["porosity"].noise_floor_sd == rep["noise_floor_sd"]
+    assert training.models.models["porosity"].noise_model == rep["noise_model"] == "log-linear"
     assert rep["gp"]["r2"] > 0.9
+
+
+def test_the_noise_floor_is_a_lower_confidence_bound_of_the_replicate_sd():
+    """sd·sqrt(dof / χ²_0.95(dof)): 0.6493 × sd at 4 degrees of freedom (χ²_0.95(4) =
+    9.4877), and over many replicate sets it lies above the true noise 5 % of the time."""
+    from surrogates.dataset import noise_floor, replicate_noise
+
+    assert noise_floor(1.0, 4) == pytest.approx(np.sqrt(4 / 9.487729), rel=1e-6)
+    assert noise_floor(0.3, 0) == 0.0
+    rng = np.random.default_rng(0)
+    x = np.repeat(np.arange(4.0), 2)[:, None]  # four points twice: 4 dof
+    above = [noise_floor(*replicate_noise(x, rng.normal(0.0, 0.02, 8))) > 0.02
+             for _ in range(4000)]
+    assert np.mean(above) == pytest.approx(0.05, abs=0.012)  # binomial sd 0.0034
+    with pytest.raises(ValueError, match=r"confidence must lie in \(0, 1\)"):
+        noise_floor(1.0, 4, confidence=1.0)
+
+
+def test_log_linear_noise_follows_a_noise_that_grows_across_the_box():
+    """y = sin(3 x0) + x1 with a noise sd of 0.01 at x1 = 0 growing to 0.2 at x1 = 1
+    (log-linear in x1): the log-linear model's predictive sd follows it within a factor 1.7
+    at both ends (the slope's N(0, 1) prior shrinks a 20-fold change a little) and its 90 %
+    intervals cover at least 0.75 of fresh draws there; one constant noise is more than 4x
+    too wide at the quiet end and covers less than 0.7 at the loud one."""
+    rng = np.random.default_rng(5)
+    names = ("temperature_c", "coating_thickness_um")
+
+    def draw(x):
+        sd = 0.01 * np.exp(np.log(20.0) * x[:, 1])
+        return np.sin(3 * x[:, 0]) + x[:, 1] + rng.normal(0.0, 1.0, len(x)) * sd, sd
+
+    x = rng.uniform(0.0, 1.0, (120, 2))
+    y, _ = draw(x)
+    models = {m: GPSurrogate("y", names, noise_model=m).fit(x, y)
+              for m in ("constant", "log-linear")}
+    for end in (0.05, 0.95):
+        grid = np.column_stack([rng.uniform(0.0, 1.0, 400), np.full(400, end)])
+        fresh, sd = draw(grid)
+        mean, std = models["log-linear"].predict(grid)
+        assert 1 / 1.7 < np.median(std / sd) < 1.7
+        assert np.mean(np.abs(fresh - mean) <= Z90 * std) >= 0.75
+        mean, std = models["constant"].predict(grid)
+        if end < 0.5:
+            assert np.median(std / sd) > 4.0
+        else:
+            assert np.mean(np.abs(fresh - mean) <= Z90 * std) < 0.7
+    back = GPSurrogate.from_state(models["log-linear"].state())
+    assert back.noise_model == "log-linear"
+    assert np.array_equal(back.predict(grid)[1], models["log-linear"].predict(grid)[1])
+    with pytest.raises(ValueError, match="noise_model must be one of constant, log-linear"):
+        GPSurrogate("y", names, noise_model="linear").fit(x, y)

@@ -238,7 +238,8 @@ def cmd_train(args: argparse.Namespace) -> dict:
             log(f"  {r['output']:20s} {r['model']:8s} features {r['features']:25s} R² "
                  f"{r['r2']:.3f}  RMSE {r['rmse']:.4g}  90 % coverage {r['coverage90']:.2f}"
                 + (f"  replicate noise sd {r['replicate_noise_sd']:.3g} "
-                   f"({r['replicate_noise_dof']} dof)" if r["replicate_noise_dof"] else ""))
+                   f"({r['replicate_noise_dof']} dof; floor {r['noise_floor_sd']:.3g})"
+                   if r["replicate_noise_dof"] else ""))
         summary.pop("report")
     return summary
 
