@@ -113,12 +113,15 @@ def test_the_demo_trains_on_the_recorded_runs_of_its_material_set_only(monkeypat
 
     tier = demo.SURROGATE_TIER if demo.SURROGATE_TIER in recorded_tiers() else "ci"
     own = recorded_runs("ci").iloc[:3].copy()
+    def keys(frame):
+        return [(r.point_key, r.seed, r.fidelity) for r in frame.itertuples()]
+
     runs, used = demo._training_runs(own, "ci")
     assert used == tier
-    assert len(runs) == len(recorded_runs(tier)) + (3 if tier == "ci" else 0)
+    assert keys(runs) == (keys(own) if tier == "ci" else []) + keys(recorded_runs(tier))
     monkeypatch.setattr(demo, "SURROGATE_TIER", "paper")  # none shipped: the demo's tier
     runs, used = demo._training_runs(own, "ci")
-    assert used == "ci" and len(runs) == 3 + len(recorded_runs("ci"))
+    assert used == "ci" and keys(runs) == keys(own) + keys(recorded_runs("ci"))
     own["materials"] = "nmc111 (another digest)"
     runs, used = demo._training_runs(own, "ci")
     assert runs is own and used == "ci"
