@@ -40,6 +40,7 @@ def scan_run(folder: Path) -> dict:
     m = json.loads((folder / "metrics.json").read_text())
     return {"run": folder.name, "film": Path(m["dried"]).parent.name, "preset": m["preset"],
             "protocol": m["protocol"], "binder_contact": m["binder_contact"],
+            "am_friction": m["am_friction"],
             "points": [{k: p.get(k, 0.0) for k in POINT_FIELDS} for p in m["points"]],
             "first_crush_mpa": first_crush_mpa(folder), "n_particles": m["n_particles"],
             "wall_s": m["wall_s"]}

@@ -219,19 +219,22 @@ def am_law_fast_table(data: dict) -> str:
                rows)
 
 
-def crushing_table(data: dict) -> str:
+def crushing_table(data: dict, binder: bool = False) -> str:
     """The calendering curve with AM particle crushing (benchmarks/crushing_scan.py): per run
     the film, the crushing law (characteristic strength σ_0, Weibull modulus m, crushed yield
     pressure p_c, flattening limit; '–' without crushing), porosity after recovery per
     pressure, the share of crushed AM particles per pressure, the plane pressure of the first
-    crushing while loading and the AM particles' Hiramatsu–Oka stress p95 at each turn."""
+    crushing while loading and the AM particles' Hiramatsu–Oka stress p95 at each turn.
+    ``binder``: also the CBD plasticity λ_p and the AM–AM friction of each run."""
     pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
     rows = []
     for r in data["runs"]:
         c = r["binder_contact"]
         on = c.get("am_strength_mpa", 0.0) > 0
         first = r["first_crush_mpa"]
-        rows.append([r["film"], f"{c['am_yield_gpa']:.4g}" if c["am_yield_gpa"] else "Hertz",
+        law = [f"{c['plasticity']:.3g}", f"{r['am_friction']:g}"] if binder else []
+        rows.append([r["film"], *law,
+                     f"{c['am_yield_gpa']:.4g}" if c["am_yield_gpa"] else "Hertz",
                      f"{c['am_strength_mpa']:g}" if on else "–",
                      f"{c['am_weibull_modulus']:g}" if on else "–",
                      f"{c['am_crushed_yield_gpa']:g}" if on else "–",
@@ -241,7 +244,8 @@ def crushing_table(data: dict) -> str:
                      "–" if first is None else f"{first:.0f}",
                      " / ".join(f"{p['am_stress_p95_mpa']:.0f}" for p in r["points"]),
                      f"{r['wall_s']:.0f}"])
-    return _md(["film", "intact AM–AM p_y [GPa]", "σ_0 [MPa]", "m", "p_c [GPa]",
+    return _md(["film", *(["CBD λ_p", "AM–AM μ"] if binder else []),
+                "intact AM–AM p_y [GPa]", "σ_0 [MPa]", "m", "p_c [GPa]",
                 "flattening limit δ_lim/R* (0: none)",
                 *(f"{p:g} MPa [%]" for p in pressures), "crushed AM [%]",
                 "first crush at [MPa]", "AM stress p95 [MPa]", "wall s"], rows)
@@ -377,6 +381,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "am-law-fast": ("am_law_fast.json", am_law_fast_table),
     "crushing": ("crushing_scan.json", crushing_table),
     "crushing-flattening": ("crushing_flattening_ci.json", crushing_table),
+    "crushing-fast": ("crushing_fast_s0.json", lambda data: crushing_table(data, binder=True)),
 }
 
 
