@@ -225,14 +225,18 @@ def crushing_table(data: dict, binder: bool = False) -> str:
     pressure p_c, flattening limit; '–' without crushing), porosity after recovery per
     pressure, the share of crushed AM particles per pressure, the plane pressure of the first
     crushing while loading and the AM particles' Hiramatsu–Oka stress p95 at each turn.
-    ``binder``: also the CBD plasticity λ_p and the AM–AM friction of each run."""
+    ``binder``: also the binder law (CBD plasticity λ_p, the viscoelastic bridge's arm
+    stiffness over the Hertz stiffness and its equilibrium fraction φ_eq), the AM rolling
+    resistance μ_r and the AM–AM friction of each run."""
     pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
     rows = []
     for r in data["runs"]:
         c = r["binder_contact"]
         on = c.get("am_strength_mpa", 0.0) > 0
         first = r["first_crush_mpa"]
-        law = [f"{c['plasticity']:.3g}", f"{r['am_friction']:g}"] if binder else []
+        law = [f"{c['plasticity']:.3g}", f"{c['bridge_stiffness_ratio']:.3g}",
+               f"{c['bridge_equilibrium_fraction']:.3g}", f"{c['am_rolling']:.3g}",
+               f"{r['am_friction']:g}"] if binder else []
         rows.append([r["film"], *law,
                      f"{c['am_yield_gpa']:.4g}" if c["am_yield_gpa"] else "Hertz",
                      f"{c['am_strength_mpa']:g}" if on else "–",
@@ -244,7 +248,8 @@ def crushing_table(data: dict, binder: bool = False) -> str:
                      "–" if first is None else f"{first:.0f}",
                      " / ".join(f"{p['am_stress_p95_mpa']:.0f}" for p in r["points"]),
                      f"{r['wall_s']:.0f}"])
-    return _md(["film", *(["CBD λ_p", "AM–AM μ"] if binder else []),
+    return _md(["film", *(["CBD λ_p", "bridge k / k_Hertz", "bridge φ_eq", "AM μ_r", "AM–AM μ"]
+                          if binder else []),
                 "intact AM–AM p_y [GPa]", "σ_0 [MPa]", "m", "p_c [GPa]",
                 "flattening limit δ_lim/R* (0: none)",
                 *(f"{p:g} MPa [%]" for p in pressures), "crushed AM [%]",

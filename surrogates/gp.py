@@ -203,7 +203,7 @@ def _likelihood(y: np.ndarray, noise_floor_sd: float, noise_model: str, d: int):
         from gpytorch.likelihoods.noise_models import HeteroskedasticNoise
 
         return _GaussianLikelihoodBase(HeteroskedasticNoise(
-            _LogLinearNoise(d), noise_constraint=GreaterThan(
+            _log_linear_noise(d), noise_constraint=GreaterThan(
                 floor, transform=torch.exp, inv_transform=torch.log)))
     if noise_floor_sd <= 0:
         return None
@@ -248,7 +248,7 @@ def _log_linear_noise_class():
     return LogLinearNoise
 
 
-def _LogLinearNoise(d: int):
+def _log_linear_noise(d: int):
     return _log_linear_noise_class()(d)
 
 
