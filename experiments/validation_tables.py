@@ -386,7 +386,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "am-law-fast": ("am_law_fast.json", am_law_fast_table),
     "crushing": ("crushing_scan.json", crushing_table),
     "crushing-flattening": ("crushing_flattening_ci.json", crushing_table),
-    "crushing-fast": ("crushing_fast_s0.json", lambda data: crushing_table(data, binder=True)),
+    "crushing-fast": ("crushing_fast.json", lambda data: crushing_table(data, binder=True)),
 }
 
 

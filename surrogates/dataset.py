@@ -111,3 +111,9 @@ def noise_floor(sd: float, dof: int, confidence: float = FLOOR_CONFIDENCE) -> fl
     if dof <= 0:
         return 0.0
     return float(sd * np.sqrt(dof / chi2.ppf(confidence, dof)))
+
+
+def replicate_floor(x: np.ndarray, y: np.ndarray) -> float:
+    """The noise floor of the rows (``x``, ``y``): :func:`noise_floor` of their
+    :func:`replicate_noise` (0.0 when no point repeats)."""
+    return noise_floor(*replicate_noise(x, y))

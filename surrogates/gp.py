@@ -41,7 +41,6 @@ import io
 import warnings
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -202,8 +201,10 @@ def _likelihood(y: np.ndarray, noise_floor_sd: float, noise_model: str, d: int):
         from gpytorch.likelihoods import _GaussianLikelihoodBase
         from gpytorch.likelihoods.noise_models import HeteroskedasticNoise
 
+        from surrogates.noise import LogLinearNoise
+
         return _GaussianLikelihoodBase(HeteroskedasticNoise(
-            _log_linear_noise(d), noise_constraint=GreaterThan(
+            LogLinearNoise(d), noise_constraint=GreaterThan(
                 floor, transform=torch.exp, inv_transform=torch.log)))
     if noise_floor_sd <= 0:
         return None
@@ -217,39 +218,6 @@ def _likelihood(y: np.ndarray, noise_floor_sd: float, noise_model: str, d: int):
         "raw_noise", GreaterThan(floor, transform=None, initial_value=max(floor * 1.01, mode)))
     likelihood.noise = max(floor * 1.01, mode)
     return likelihood
-
-
-@cache
-def _log_linear_noise_class():
-    import gpytorch
-    from gpytorch.distributions import MultivariateNormal
-    from gpytorch.priors import NormalPrior
-    from linear_operator.operators import DiagLinearOperator
-
-    torch = _torch()
-
-    class LogLinearNoise(gpytorch.Module):
-        """Raw log noise b + wᵀx as the mean of a (near-deterministic) normal, the form
-        ``HeteroskedasticNoise`` reads its noise from."""
-
-        def __init__(self, d: int):
-            super().__init__()
-            self.mean = gpytorch.means.LinearMean(d).double()
-            self.mean.register_prior("bias_prior", NormalPrior(-4.0, 1.0), "bias")
-            self.mean.register_prior("weights_prior", NormalPrior(0.0, 1.0), "weights")
-            with torch.no_grad():
-                self.mean.bias.fill_(-4.0)
-                self.mean.weights.zero_()
-
-        def forward(self, x):
-            raw = self.mean(x)
-            return MultivariateNormal(raw, DiagLinearOperator(torch.full_like(raw, 1e-6)))
-
-    return LogLinearNoise
-
-
-def _log_linear_noise(d: int):
-    return _log_linear_noise_class()(d)
 
 
 def _fit(model) -> str:

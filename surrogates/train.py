@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from surrogates.dataset import Dataset, noise_floor, point_groups, replicate_noise
+from surrogates.dataset import Dataset, point_groups, replicate_floor, replicate_noise
 from surrogates.features import check_features
 from surrogates.gp import GPSurrogate, SurrogateSet
 from surrogates.validation import NOISE_MODEL, cross_validate, select_features
@@ -26,7 +26,7 @@ def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
     list: those; ``()``: none), cross-validate the GP and the sklearn baseline (with
     ``"auto"`` nested: each fold chooses its features on its own training rows), then fit the
     GP on all rows (noise: :data:`surrogates.validation.NOISE_MODEL`, at or above the floor
-    from the replicates' pooled sd, :func:`noise_floor`).
+    from the replicates' pooled sd, :func:`~surrogates.dataset.replicate_floor`).
     Failed fold fits and a low coverage are reported through ``progress``
     and in the report's ``warnings``."""
     note = progress or (lambda message: None)
@@ -50,7 +50,7 @@ def train_surrogates(data: Dataset, outputs, features="auto", folds: int = 5,
             note(f"warning: {warning}")
         noise_sd, noise_dof = replicate_noise(x, y)
         model = GPSurrogate(output, data.input_names, tuple(chosen),
-                            noise_floor_sd=noise_floor(noise_sd, noise_dof),
+                            noise_floor_sd=replicate_floor(x, y),
                             noise_model=NOISE_MODEL).fit(x, y)
         models[output] = model
         cvs[output] = cv

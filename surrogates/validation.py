@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from surrogates.dataset import Dataset, noise_floor, point_groups, replicate_noise
+from surrogates.dataset import Dataset, point_groups, replicate_floor
 from surrogates.features import applicable, model_inputs
 from surrogates.gp import GPSurrogate
 
@@ -128,7 +128,7 @@ def _held_out(x: np.ndarray, y: np.ndarray, input_names, output: str, features, 
             x[train], y[train], input_names, output,
             min(INNER_FOLDS, folds, len(np.unique(groups[train]))), seed)[0]
         fold_features.append(list(chosen))
-        floor = noise_floor(*replicate_noise(x[train], y[train]))
+        floor = replicate_floor(x[train], y[train])
         gp = GPSurrogate(output, input_names, chosen, noise_floor_sd=floor,
                          noise_model=NOISE_MODEL).fit(x[train], y[train])
         if gp.fit_note:

@@ -239,9 +239,13 @@ def test_the_noise_floor_bounds_the_gp_noise_and_its_predictive_sd():
         GPSurrogate("y", names, noise_floor_sd=-1.0).fit(x, y)
 
 
-def test_training_reports_the_replicates_and_fits_on_their_floor():
+def test_training_reports_the_replicates_and_fits_on_their_floor(tmp_path, monkeypatch):
     """Replicate rows (the same inputs, another seed's value) give the final model its floor
-    and the report its sd, degrees of freedom and point count."""
+    and the report its sd, degrees of freedom and point count; the MLflow run of the fit
+    carries the sd and the floor as metrics."""
+    from mlflow import MlflowClient
+
+    from experiments.tracking import log_training
     from surrogates.dataset import noise_floor, replicate_noise
     from surrogates.train import train_surrogates
 
@@ -259,6 +263,13 @@ def test_training_reports_the_replicates_and_fits_on_their_floor():
     assert training.models.models["porosity"].noise_floor_sd == rep["noise_floor_sd"]
     assert training.models.models["porosity"].noise_model == rep["noise_model"] == "log-linear"
     assert rep["gp"]["r2"] > 0.9
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    (tmp_path / "out").mkdir()
+    run_id = log_training("train-test", training.report, tmp_path / "out", {"data": "table"})
+    metrics = MlflowClient(uri).get_run(run_id).data.metrics
+    assert metrics["porosity.noise_floor_sd"] == pytest.approx(noise_floor(sd, dof))
+    assert metrics["porosity.replicate_noise_sd"] == pytest.approx(sd)
 
 
 def test_the_noise_floor_is_a_lower_confidence_bound_of_the_replicate_sd():
