@@ -37,10 +37,11 @@ Earlier runs (``include_runs``): the finished runs of another calibration on the
 pressures, protocol and indentation test join the training set, so a calibration that adds a
 parameter (e.g. ``am_plasticity`` to a five-parameter design) starts from those runs instead
 of repeating them.  A parameter an earlier run did not vary enters at the base law's value
-(:func:`base_parameter_value`: Table 2's, or the material set's), which is the value that run
-simulated.  Each included run is checked against this calibration's task (every field but θ
-must agree) and against its film's content hash (its cache key), so a run of another film,
-protocol or test is refused with the field named.  The runs may also come as a versioned
+(:func:`base_parameter_value`: Table 2's, or the material set's, with ``preset``'s fields
+over it), which is the value that run simulated.  Each included run is checked against this
+calibration's task (every field but θ must agree) and against its film's content hash (its
+cache key), so a run of another film, protocol, base law or test is refused with the field
+named.  The runs may also come as a versioned
 rows file (``benchmarks/dem_design_rows.py``, e.g. ``benchmarks/data/dem_calibration_fast.json``):
 each row names its film and cache key, so films dried again from the same seeds on the same
 numba thread counts (which reproduce a film bit for bit) train a new calibration without the
@@ -285,7 +286,7 @@ def film_label(dried: str | Path) -> str:
 # the fields of a versioned run row (:func:`run_rows`): the task (so its cache key can be
 # checked again) and the results the validation pages and an included calibration read
 RUN_ROW_FIELDS = (
-    "status", "theta", "materials", "pressures_mpa", "temperature_c", "line_speed_m_min",
+    "status", "theta", "materials", "preset", "pressures_mpa", "temperature_c", "line_speed_m_min",
     "protocol", "pressure_reported_mpa", "porosity", "springback_percent", "load_share_am_am",
     "am_contacts_per_am_max", "am_crushed_fraction", "dried_porosity", "cpu_s", "error",
     # an indentation of the same film with the same law (``--recovery``)
@@ -493,7 +494,7 @@ def dem_run(task: dict) -> dict:
         from physics.state import ParticleState
 
         conditions = dem_conditions(task["theta"], task["temperature_c"],
-                                    task["line_speed_m_min"], _materials_base(task))
+                                    task["line_speed_m_min"], task_base_law(task))
         res = calender(ParticleState.load(task["dried"]), task["pressures_mpa"], conditions,
                        CalenderProtocol(press=task["protocol"]))
         return {"status": "ok", **task,
@@ -510,13 +511,20 @@ def dem_run(task: dict) -> dict:
                 "cpu_s": time.process_time() - started}
 
 
-def _materials_base(task: dict):
-    """The calender conditions of a task's material set (None: Table 2's materials)."""
-    if "materials" not in task:
-        return None
-    from physics.material_sets import MaterialSet
+def task_base_law(task: dict):
+    """The contact law a task's θ is set on (:func:`dem_conditions`): its material set's
+    calender conditions (Table 2's materials without one), with its preset's contact-law
+    fields over them (as ``etwin calender --materials M --preset P``); None for Table 2's."""
+    base = None
+    if "materials" in task:
+        from physics.material_sets import MaterialSet
 
-    return MaterialSet.from_dict(task["materials"]).calender_conditions()
+        base = MaterialSet.from_dict(task["materials"]).calender_conditions()
+    if "preset" in task:
+        from physics.calender.presets import CalenderPreset
+
+        base = CalenderPreset("base", "", task["preset"], {}).process_conditions(base)
+    return base
 
 
 def indent_task(dried: str, theta: dict[str, float], depth_fraction: float,
@@ -543,7 +551,7 @@ def indent_run(task: dict) -> dict:
         from physics.state import ParticleState
 
         conditions = dem_conditions(task["theta"], task["temperature_c"],
-                                    task["line_speed_m_min"], _materials_base(task),
+                                    task["line_speed_m_min"], task_base_law(task),
                                     loading_time_s=task.get("loading_time_s"))
         res = indent(ParticleState.load(task["dried"]), task["indent_depth_fraction"],
                      conditions=conditions, indenter=INDENTERS[task["indenter"]])
@@ -683,13 +691,16 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                   recovery: float | None = None, recovery_sd: float = 0.03,
                   indent_depth_fraction: float = 0.1, indent_temperature_c: float | None = None,
                   indent_loading_time_s: float | None = None,
-                  executor: str = "local", materials=None,
+                  executor: str = "local", materials=None, preset: str | Path | None = None,
                   include_runs: Sequence[str | Path] = (), points: str | Path | None = None,
                   workers: int = 1, mcmc_steps: int = 3000,
                   experiment: str | None = "calibrate", quiet: bool = False) -> dict:
     """Calibrate DEM contact parameters against a measured porosity–pressure curve (module
     docstring).  ``dried``: one or more dried structures (``etwin dry`` seeds); ``forward``
     (a task dict -> a result dict as :func:`dem_run`'s) replaces the DEM (tests).
+    ``preset``: a contact-law preset name or file (:func:`physics.calender.presets.
+    load_preset`) whose law the calibrated parameters are set on, over the material set's
+    (default: Table 2's law); it joins every task, so its runs are cached apart.
     ``recovery`` ± ``recovery_sd``: the measured elastic recovery of a micro-indentation of
     the dried electrode to ``indent_depth_fraction`` of its thickness [-], a second
     observable (module docstring), indented at ``indent_temperature_c`` (default: the roll
@@ -711,7 +722,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     from experiments.tracking import job_run
     from optimize.bo import sobol_unit
     from optimize.calibration import calibrate_with_emulator
-    from physics.calender.presets import preset_from_conditions
+    from physics.calender.presets import load_preset, preset_from_conditions
 
     min_design = 0 if include_runs or points is not None else 4
     if not min_design <= n_design <= 500:
@@ -765,9 +776,14 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     # the same temperature and speed check the contact law at every point
     dem_conditions({}, temperature_c, line_speed_m_min)
 
+    # the material set and the preset join every task (and its cache key) only when given
+    law = None if preset is None else load_preset(preset)
+    with_law = ({} if materials is None else {"materials": materials.to_dict()}) | (
+        {} if law is None else {"preset": law.conditions})
+    base = task_base_law(with_law)
+
     def admissible(theta: np.ndarray) -> np.ndarray:
-        return dem_admissible(theta, params, temperature_c, line_speed_m_min,
-                              None if materials is None else materials.calender_conditions())
+        return dem_admissible(theta, params, temperature_c, line_speed_m_min, base)
 
     lo = np.array([math.log10(p.lower) if p.log else p.lower for p in params])
     hi = np.array([math.log10(p.upper) if p.log else p.upper for p in params])
@@ -785,14 +801,11 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         raise ValueError(f"--points: {points}, line {invalid[0] + 2} gives an invalid DEM "
                          f"contact law at {temperature_c:g} °C and {line_speed_m_min:g} m/min")
 
-    # a material set joins every task (and its cache key) only when given
-    with_materials = {} if materials is None else {"materials": materials.to_dict()}
-
     def task(theta_row, film: str) -> dict:
         return {"dried": film, "theta": {n: float(v) for n, v in
                                          zip(names, np.round(theta_row, 10), strict=True)},
                 "pressures_mpa": curve.pressures_mpa.tolist(), "temperature_c": temperature_c,
-                "line_speed_m_min": line_speed_m_min, "protocol": protocol, **with_materials}
+                "line_speed_m_min": line_speed_m_min, "protocol": protocol, **with_law}
 
     def with_indents(calender_tasks: list[dict]) -> list[dict]:
         """The calenderings and, with a recovery target, an indentation of the same film
@@ -802,7 +815,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         return [run for t in calender_tasks for run in (
             t, {**indent_task(t["dried"], t["theta"], indent_depth_fraction,
                               indent_temperature_c, line_speed_m_min, indent_loading_time_s),
-                **with_materials})]
+                **with_law})]
 
     tasks = with_indents([task(t, films[k % len(films)]) for k, t in enumerate(design)]
                          + [task(t, f) for t in chosen for f in films])
@@ -817,7 +830,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 else None,
                 "indent_loading_time_s": indent_loading_time_s if recovery is not None
                 else None, "include_runs": [str(f) for f in include_runs],
-                "points": None if points is None else str(points)}
+                "points": None if points is None else str(points),
+                "preset": None if law is None else law.name}
 
     def expected_task(run: dict) -> dict:
         calender = task([0.0] * len(names), run["dried"])
@@ -825,10 +839,9 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
             return calender
         return {**indent_task(calender["dried"], calender["theta"], indent_depth_fraction,
                               indent_temperature_c, line_speed_m_min, indent_loading_time_s),
-                **with_materials}
+                **with_law}
 
-    earlier = included_runs(include_runs, names, expected_task, hashes,
-                            None if materials is None else materials.calender_conditions())
+    earlier = included_runs(include_runs, names, expected_task, hashes, base)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     with job_run(experiment, "calibrate-dem", settings) if experiment else \
@@ -950,8 +963,9 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         write_json_atomic(out / "preset.json", dataclasses.asdict(preset_from_conditions(
             f"calibrated-{Path(table).stem}",
             f"DEM contact law calibrated on {Path(table).name} (highest-posterior draw)",
-            dem_conditions(best, temperature_c, line_speed_m_min),
+            dem_conditions(best, temperature_c, line_speed_m_min, base),
             {"data": str(table), "data_sha256": _file_hash(str(table)),
+             "base_preset": None if law is None else law.name,
              "calibrated": {n: marginals[n].summary() for n in names}, "map": best,
              "training_runs": len(ok), "refinement_rounds": rounds,
              "films": [Path(f).name for f in films],

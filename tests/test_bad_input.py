@@ -202,6 +202,8 @@ CASES = [
          "--parameters", "warp", field="warp"),
     case("calibrate", "--data", "{tortuosity.csv}", "--alpha-range", "6,1", field="--alpha-range"),
     case("calibrate", "--target", "magic", "--data", "{tortuosity.csv}", field="--target"),
+    case("calibrate", "--data", "{tortuosity.csv}", "--preset", "nmc111-calibrated",
+         field="--preset"),
     # variability
     case("variability", "--vary", "porosity=normal:0.3", field="porosity"),
     case("variability", "--vary", "warp=normal:1,2", field="warp"),

@@ -20,6 +20,7 @@ from experiments.calibrate_dem import (
     read_compaction_curve,
     read_points,
     run_rows,
+    task_base_law,
 )
 from experiments.cli import main
 from experiments.files import write_csv_atomic, write_json_atomic
@@ -338,6 +339,61 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
                       parameters="cbd_plasticity", include_runs=[tmp_path / "two"], **common)
     with pytest.raises(ValueError, match=r"--design must lie in \[4, 500\], got 0 \(0 only"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
+                      **common)
+
+
+def test_a_calibration_on_a_preset_sets_its_parameters_on_the_presets_law(tmp_path):
+    """--preset: every run's law is the preset's with θ over it (the forward model reads the
+    real contact law of each task), the parameters not calibrated keep the preset's values in
+    the written preset, and runs on another base law are refused by name."""
+    from physics.calender.presets import load_preset
+
+    preset = load_preset("nmc111-calibrated")
+    kept = preset.process_conditions().binder_contact
+
+    def curve(c, pressures):  # the knee moves with the preset's CBD law and the strength
+        p_c = 2.0 * (1 + 4 * c.binder_contact.plasticity) * (
+            c.binder_contact.am_strength_mpa / 150.0)
+        return 0.25 + 0.17 / (1 + (np.asarray(pressures) / p_c) ** 1.2)
+
+    calls = []
+
+    def forward(task):
+        calls.append(task)
+        c = dem_conditions(task["theta"], task["temperature_c"], task["line_speed_m_min"],
+                           task_base_law(task))
+        return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
+                "porosity": curve(c, task["pressures_mpa"]).tolist(),
+                "springback_percent": [0.0] * len(task["pressures_mpa"]),
+                "dried_porosity": 0.43, "cpu_s": 1.0}
+
+    truth = dem_conditions({"am_strength_mpa": 200.0}, base=preset.process_conditions())
+    write_csv_atomic(tmp_path / "curve.csv", [
+        {"pressure_mpa": p, "porosity": e, "porosity_sd": 0.002}
+        for p, e in zip(PRESSURES, curve(truth, PRESSURES), strict=True)])
+    common = dict(forward=forward, dried=["film_a", "film_b"], mcmc_steps=300,
+                  experiment=None, quiet=True, parameters="am_strength_mpa=50:400")
+    summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "on", n_design=8,
+                            preset="nmc111-calibrated", **common)
+    assert len(calls) == 8 and all(c["preset"] == preset.conditions for c in calls)
+    assert summary["preset"] == "nmc111-calibrated"
+    strength = summary["parameters"]["am_strength_mpa"]
+    assert strength["ci95_lower"] < 200.0 < strength["ci95_upper"]
+    written = json.loads((tmp_path / "on" / "preset.json").read_text())
+    contact = written["conditions"]["binder_contact"]
+    assert contact["plasticity"] == kept.plasticity and contact["am_yield_gpa"] == kept.am_yield_gpa
+    assert contact["am_strength_mpa"] == pytest.approx(summary["map"]["am_strength_mpa"])
+    assert written["provenance"]["base_preset"] == "nmc111-calibrated"
+    # a parameter the preset sets enters an included run at the preset's value
+    assert base_parameter_value("am_yield_gpa", task_base_law(
+        {"preset": preset.conditions})) == kept.am_yield_gpa
+    # the runs of a calibration on Table 2 do not train one on the preset
+    calibrate_dem(tmp_path / "curve.csv", tmp_path / "table2", n_design=4, **common)
+    with pytest.raises(ValueError, match="has preset = None; this calibration's is"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0,
+                      preset="nmc111-calibrated", include_runs=[tmp_path / "table2"], **common)
+    with pytest.raises(ValueError, match="--preset: unknown preset 'warp'"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=4, preset="warp",
                       **common)
 
 

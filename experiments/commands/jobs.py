@@ -71,8 +71,12 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
     if materials is not None and args.target != "dem":
         raise ValueError(f"--materials applies to --target dem; --target {args.target} "
                          "calibrates against measured data of one electrode (allowed: dem)")
+    if args.preset is not None and args.target != "dem":
+        raise ValueError(f"--preset applies to --target dem, not --target {args.target} "
+                         "(allowed: dem)")
     if args.target == "dem":
         result = calibrate_dem(args.data, args.out, dried=args.dried or (), materials=materials,
+                               preset=args.preset,
                                parameters=args.parameters, n_design=args.design,
                                seed=args.seed, porosity_sd=args.porosity_sd,
                                temperature_c=args.temperature_c,
@@ -294,6 +298,11 @@ def register(add: AddCommand) -> None:
                         "sigma_am_lithiated_s_m, sigma_cbd_s_m); default: no AM-AM contact "
                         "resistance, the transport defaults for the bulk conductivities, "
                         "1e-5 S/m for the lithiated AM")
+    p.add_argument("--preset", default=None,
+                   help="dem: the contact law the calibrated parameters are set on, a preset "
+                        "name (physics/calender/preset_data: paper, nmc111-calibrated) or a "
+                        "preset .json file, over --materials' AM and CBD (default: Table 2's "
+                        "law, the paper preset); its runs are cached apart from other bases'")
     p.add_argument("--dried", action="append", default=None,
                    help="dem: a dried structure (etwin dry dried.npz) to calender; repeat "
                         "for several seeds (design run k uses film k mod n; default: none, "
