@@ -43,9 +43,11 @@ calibration's task (every field but θ must agree) and against its film's conten
 cache key), so a run of another film, protocol, base law or test is refused with the field
 named.  The runs may also come as a versioned
 rows file (``benchmarks/dem_design_rows.py``, e.g. ``benchmarks/data/dem_calibration_fast.json``):
-each row names its film and cache key, so films dried again from the same seeds on the same
-numba thread counts (which reproduce a film bit for bit) train a new calibration without the
-earlier run folders.
+each row names its film and cache key, so the same films train a new calibration without the
+earlier run folders: films dried again from the same seeds on the same numba thread counts
+and CPU model (which reproduce a film bit for bit), or the design's films themselves where
+they ship (``benchmarks/data/films/``; another CPU model dries another film, since the contact
+kernels' fastmath code follows the host's vector instructions).
 
 Indentation recovery (optional second observable, ``recovery``): the measured elastic
 recovery of a micro-indentation of the dried electrode (the paper's Fig. 2A and its

@@ -86,13 +86,24 @@ def recipe_box_table(data: dict) -> str:
 _SHORT = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
           "cbd_adhesion_ratio": "K_c/KN", "am_rolling": "μ_r",
           "am_plasticity": "λ_AM", "am_yield_gpa": "p_y [GPa]",
-          "bridge_equilibrium_fraction": "φ_eq"}
+          "bridge_equilibrium_fraction": "φ_eq", "am_friction": "AM–AM μ",
+          "am_strength_mpa": "σ_0 [MPa]", "am_weibull_modulus": "m",
+          "am_crushed_yield_gpa": "p_c [GPa]", "am_crushed_flattening": "δ_lim/R*"}
+
+
+def _parameter_value(name: str, value: float) -> str:
+    """A calibrated parameter's value: three significant digits on a log-scale prior (its
+    box spans decades), two decimals otherwise."""
+    from experiments.calibrate_dem import DEM_PARAMETERS
+
+    return f"{value:.3g}" if DEM_PARAMETERS[name].log else f"{value:.2f}"
 
 
 def dem_design_table(data: dict) -> str:
     """The DEM calibration's calenderings in the order they finished, against the measured
     curve (benchmarks/dem_design_rows.py); where the design also indented each film with the
-    same law (``--recovery``), that indentation's elastic recovery and CPU time join its row."""
+    same law (``--recovery``), that indentation's elastic recovery and CPU time join its row;
+    where AM particles broke in any run, the crushed share at each pressure does."""
     names = data["parameters"]
     pressures = data["measured"]["pressure_mpa"]
     calenderings = [r for r in data["runs"] if "elastic_recovery" not in r
@@ -100,29 +111,35 @@ def dem_design_table(data: dict) -> str:
     indents = {(r["film"], tuple(r["theta"][n] for n in names)): r for r in data["runs"]
                if "indent_depth_fraction" in r}
     with_recovery = bool(indents)
+    with_crushing = any(any(r.get("am_crushed_fraction") or [0.0]) for r in calenderings)
     rows = []
     for k, r in enumerate(calenderings, start=1):
         ind = indents.get((r["film"], tuple(r["theta"][n] for n in names)))
         cpu = r["cpu_s"] + (ind["cpu_s"] if ind else 0.0)
         if r["status"] != "ok":
             values = ["failed: " + r["error"].replace("|", "/"), *[""] * len(pressures)]
+            values += [""] if with_crushing else []
         else:
             values = [*(f"{100 * e:.2f}" for e in r["porosity"]),
                       f"{r['springback_percent'][-1]:.2f}"]
+            if with_crushing:
+                values.append(" / ".join(f"{100 * c:.1f}" for c in r["am_crushed_fraction"]))
         if with_recovery:
             values.append(f"{100 * ind['elastic_recovery']:.1f}"
                           if ind and ind["status"] == "ok" else "–")
-        rows.append([str(k), r["film"], *(f"{r['theta'][n]:.2f}" for n in names), *values,
+        rows.append([str(k), r["film"], *(_parameter_value(n, r["theta"][n]) for n in names),
+                     *values,
                      f"{cpu:,.0f}".replace(",", " ")])
     m = data["measured"]
     measured = [*(_pm(e, s, 100, 1) for e, s in zip(m["porosity"], m["porosity_sd"],
-                                                    strict=True)), ""]
+                                                    strict=True)), "", *[""] * with_crushing]
     if with_recovery:
         measured.append(_pm(m["recovery"], m["recovery_sd"], 100, 0)
                         if m.get("recovery") is not None else "")
     rows.append(["measured", "", *[""] * len(names), *measured, ""])
     return _md(["run", "film", *(_SHORT.get(n, n) for n in names),
                 *(f"{p:g} MPa" for p in pressures), "spring-back at the last [%]",
+                *(["crushed AM [%]"] if with_crushing else []),
                 *(["indentation recovery [%]"] if with_recovery else []), "CPU s"], rows)
 
 

@@ -70,6 +70,29 @@ def test_dem_design_rows_pair_each_calendering_with_its_indentation():
     assert "90.0" not in table  # an indentation at another law is no one's
 
 
+def test_dem_design_rows_show_the_crushed_share_and_log_scale_parameters():
+    """A design over crushing parameters: the crushed AM share at each pressure joins each
+    row (a failed run leaves it blank), and a log-scale parameter shows three significant
+    digits (AM–AM friction 0.00712, not 0.01)."""
+    from experiments.validation_tables import dem_design_table
+
+    theta = {"am_friction": 0.00712, "am_strength_mpa": 185.7}
+    data = {"parameters": ["am_friction", "am_strength_mpa"],
+            "measured": {"pressure_mpa": [5.92, 86.0], "porosity": [0.321, 0.263],
+                         "porosity_sd": [0.013, 0.008]},
+            "runs": [{"film": "s0", "theta": theta, "status": "ok", "porosity": [0.346, 0.265],
+                      "springback_percent": [1.0, 3.0], "am_crushed_fraction": [0.0, 0.275],
+                      "cpu_s": 994.0},
+                     {"film": "s1", "theta": theta, "status": "failed", "error": "x",
+                      "cpu_s": 5.0}]}
+    lines = dem_design_table(data).splitlines()
+    assert lines[0] == ("| run | film | AM–AM μ | σ_0 [MPa] | 5.92 MPa | 86 MPa | spring-back at "
+                        "the last [%] | crushed AM [%] | CPU s |")
+    assert lines[2] == "| 1 | s0 | 0.00712 | 186 | 34.60 | 26.50 | 3.00 | 0.0 / 27.5 | 994 |"
+    assert lines[3] == "| 2 | s1 | 0.00712 | 186 | failed: x |  |  |  | 5 |"
+    assert lines[4] == "| measured |  |  |  | 32.1 ± 1.3 | 26.3 ± 0.8 |  |  |  |"
+
+
 def test_the_load_path_table_gives_each_calendering_its_am_share_and_coordination():
     from experiments.validation_tables import dem_load_path_table
 

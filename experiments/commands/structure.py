@@ -374,7 +374,8 @@ def register(add: AddCommand) -> None:
             "CGMD slurry equilibration and drying of a recipe into a dried electrode; writes "
             "dried.npz, slurry.npz (ParticleState), metrics.json, drying_log.csv, rdf.png and "
             "drying.png to --out.  The seed and the thread count (--threads; metrics.json "
-            "records it) together reproduce a film bit for bit.")
+            "records it) together reproduce a film bit for bit on one CPU model (the contact "
+            "kernels' fastmath code follows the host's vector instructions).")
     p.add_argument("--recipe", default="paper",
                    help=f"recipe name; allowed: {', '.join(RECIPES)} (default paper)")
     p.add_argument("--fidelity", default="ci",
