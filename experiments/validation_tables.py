@@ -395,6 +395,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "dem-calibration": ("dem_calibration_fast.json", dem_design_table),
     "dem-calibration-load-path": ("dem_calibration_fast.json", dem_load_path_table),
     "dem-calibration6": ("dem_calibration6_fast.json", dem_design_table),
+    "dem-crushing": ("dem_crushing_fast.json", dem_design_table),
     "indentation-scan": ("indentation_scan_ci.json", indentation_scan_table),
     "indentation-scan-test": ("indentation_scan_ci_test.json", indentation_scan_table),
     "indentation-scan-sls": ("indentation_scan_ci_sls.json", indentation_scan_table),
