@@ -376,16 +376,31 @@ def plot_pair_posterior(post, path: str | Path, design=None) -> Path:
                     d = np.asarray(design)
                     ax.plot(d[:, j], d[:, i], "kx", ms=3)
                 ax.set_yscale("log" if pi.log else "linear")
+                if pi.log:
+                    _log_ticks(ax.yaxis)
                 ax.set_ylim(pi.lower, pi.upper)
                 if j == 0:
                     ax.set_ylabel(pi.name, fontsize=8)
             ax.set_xscale("log" if pj.log else "linear")
+            if pj.log:
+                _log_ticks(ax.xaxis)
             ax.set_xlim(pj.lower, pj.upper)
             ax.tick_params(labelsize=7)
             if i == k - 1:
                 ax.set_xlabel(pj.name, fontsize=8)
     fig.suptitle("posterior draws (crosses: design runs)", fontsize=9)
     return _save(fig, path)
+
+
+def _log_ticks(axis) -> None:
+    """Labels of a log axis that spans about a decade: ticks at 1, 2 and 5 per decade in plain
+    numbers, minor ticks unlabelled (matplotlib labels every minor tick on a short log axis,
+    and those labels overlap in a small panel)."""
+    from matplotlib.ticker import LogLocator, NullFormatter, StrMethodFormatter
+
+    axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(StrMethodFormatter("{x:.3g}"))
+    axis.set_minor_formatter(NullFormatter())
 
 
 def plot_macmullin_predictive(rows: list[dict], pred: dict, path: str | Path) -> Path:
