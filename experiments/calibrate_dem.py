@@ -124,6 +124,11 @@ DEM_PARAMETERS = {
     # overlap over R* where a crushed particle's contacts stop flattening (its fragments jam)
     "am_crushed_flattening": Parameter("am_crushed_flattening", 0.02, 0.5, log=True),
     "am_friction": Parameter("am_friction", 0.001, 0.5, log=True),
+    # coated AM–AM contacts (BinderContact.am_film_depth, physics.engine.contacts
+    # .coated_friction): the bare oxide's friction and the binder film's squeeze-out overlap;
+    # the film's friction is am_friction
+    "am_bare_friction": Parameter("am_bare_friction", 0.01, 1.0, log=True),
+    "am_film_depth": Parameter("am_film_depth", 0.002, 0.1, log=True),
     "cbd_friction": Parameter("cbd_friction", 0.001, 0.5, log=True),
     # short-time (glassy arm) over long-time binder stiffness; semicrystalline PVdF above its
     # T_g relaxes by a factor of a few to ten.  The box reached 3 until the indentation scan
@@ -146,6 +151,8 @@ _TARGET = {
     "am_weibull_modulus": ("binder_contact", "am_weibull_modulus"),
     "am_crushed_yield_gpa": ("binder_contact", "am_crushed_yield_gpa"),
     "am_crushed_flattening": ("binder_contact", "am_crushed_flattening"),
+    "am_bare_friction": ("binder_contact", "am_bare_friction"),
+    "am_film_depth": ("binder_contact", "am_film_depth"),
     "bridge_stiffness_ratio": ("binder_contact", "bridge_stiffness_ratio"),
     "bridge_equilibrium_fraction": ("binder_contact", "bridge_equilibrium_fraction"),
     "cbd_modulus_gpa": ("binder", "reference_modulus_gpa"),

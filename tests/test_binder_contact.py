@@ -66,6 +66,25 @@ def test_am_yield_puts_thornton_ning_on_am_am_contacts_without_a_shorter_step():
     assert table.stiffness_ratio() == pytest.approx(1 / 0.7)  # the binder's, not the AM's
 
 
+def test_a_binder_film_puts_coated_friction_on_am_am_and_crushed_contacts_only():
+    """The film's friction is the AM's (am_friction on AM–AM pairs), the bare one and the
+    squeeze-out depth land on AM–AM and crushed-AM pairs, not on the binder or the planes."""
+    from physics.calender.fracture import AM_CRUSHED_TYPE
+    from physics.engine._params import FILM_DEPTH, MU, MU_BARE
+
+    contact = BinderContact(am_yield_gpa=13.4, am_film_depth=0.02, am_bare_friction=0.2,
+                            am_strength_mpa=200.0)
+    p = ProcessConditions(am_friction=0.004, binder_contact=contact).contact_table().params
+    am_pairs = {(AM, AM), (AM, AM_CRUSHED_TYPE), (AM_CRUSHED_TYPE, AM_CRUSHED_TYPE)}
+    for i in range(p.shape[0]):
+        for j in range(p.shape[1]):
+            on = (i, j) in am_pairs or (j, i) in am_pairs
+            assert p[i, j, FILM_DEPTH] == (0.02 if on else 0.0), (i, j)
+            assert p[i, j, MU_BARE] == (0.2 if on else 0.0), (i, j)
+    assert p[AM, AM, MU] == pytest.approx(0.004)
+    assert ProcessConditions().contact_table().params[..., [FILM_DEPTH, MU_BARE]].max() == 0
+
+
 def test_bridge_relaxation_follows_temperature_and_line_speed():
     contact = BinderContact(bridge_stiffness_ratio=1.0, bridge_relaxation_ref_us=5.0)
     ref = ProcessConditions(binder_contact=contact)
@@ -121,6 +140,8 @@ def test_time_step_shrinks_with_the_unloading_stiffness():
     ({"am_yield_gpa": 2.0, "am_plasticity": 0.2}, "am_yield_gpa and am_plasticity are two"),
     ({"bridge_stiffness_ratio": 50.0}, "bridge.stiffness_ratio"),
     ({"bridge_relaxation_ref_us": 0.0}, "BinderContact.bridge_relaxation_ref_us"),
+    ({"am_film_depth": 0.7}, "BinderContact.am_film_depth"),
+    ({"am_film_depth": 0.02, "am_bare_friction": 2.5}, "BinderContact.am_bare_friction"),
 ])
 def test_bad_binder_contact_names_the_field(kwargs, field):
     with pytest.raises(ValueError, match=field.replace(".", r"\.")):
@@ -133,6 +154,9 @@ def test_cli_refuses_bad_contact_values(tmp_path, capsys):
                  str(tmp_path), "--quiet"]) == 2
     assert "hysteretic.plasticity = 1.5; allowed range [0, 0.95]" in capsys.readouterr().err
     assert not np.any([p.suffix == ".npz" for p in tmp_path.iterdir()])
+    assert main(["calender", "--dried", dried, "--am-film-depth", "0.7", "--out",
+                 str(tmp_path), "--quiet"]) == 2
+    assert "BinderContact.am_film_depth" in capsys.readouterr().err
 
 
 @pytest.mark.slow

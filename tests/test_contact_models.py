@@ -20,10 +20,12 @@ from physics.engine._params import GN_A, GT_A, KN, MU_R, N_HIST
 from physics.engine.contact import ContactTable
 from physics.engine.contacts import (
     BinderBridge,
+    CoatedFriction,
     HertzSJKR,
     Hysteretic,
     RollingEPSD2,
     ThorntonNing,
+    coated_friction,
     make_model,
     thornton_ning,
 )
@@ -327,6 +329,52 @@ def test_bridge_relaxes_to_its_equilibrium_arm_at_a_held_overlap():
     assert hold(10) == pytest.approx(k_hertz * delta**1.5, rel=1e-12)
 
 
+@pytest.mark.parametrize("normal", [None, ThorntonNing(5.0)])
+def test_coated_friction_limit_follows_the_largest_overlap(normal):
+    """A contact sliding fast along a loading, unloading, reloading and reopening overlap path
+    carries the Coulomb limit μ(δ_max) |F_n| of the closed form (Bowden–Tabor mixed
+    friction, α = min(δ_max / h R*, 1)): the film's μ at first touch, rising to the bare μ at
+    h R*, kept on unloading, coated again after the contact opens; with a Hertz or a
+    Thornton–Ning normal law."""
+    from physics.engine._contact_kernels import clear_history, contact_force
+    from physics.engine._params import MU, kernel_params
+
+    mu_film, mu_bare, depth, dt = 0.01, 0.3, 0.008, 1e-4
+    specs = ([normal] if normal else []) + [CoatedFriction(mu_bare, depth)]
+    table = with_models(_elastic_table(), {("AM", "AM"): specs})
+    p = kernel_params(table.params, dt)
+    p[0, 0, MU] = mu_film
+    hist = np.zeros((1, N_HIST))
+    d_film = depth * R_STAR
+    path = np.concatenate([np.linspace(1e-4, 0.6 * d_film, 30),
+                           np.linspace(0.6 * d_film, 0.3 * d_film, 20),
+                           np.linspace(0.3 * d_film, 1.5 * d_film, 40), [-1e-3],
+                           np.linspace(1e-4, 0.5 * d_film, 10)])
+    fn, ft = [], []
+    for delta in path:
+        if delta <= 0.0:
+            clear_history(hist, 0)
+            fn.append(0.0)
+            ft.append(0.0)
+            continue
+        f = contact_force(1.0, 0.0, 0.0, delta, R_STAR, 1.0, 1.0, 1.0, 0.0, 50.0, 0.0,
+                          0.0, 0.0, 0.0, 0.0, 0.0, 0.0, hist, 0, p, 0, 0, 0.0, dt)
+        fn.append(f[0])
+        ft.append(math.hypot(f[1], f[2]))
+    fn = np.array(fn)
+    ref = coated_friction.friction_limit_along_path(path, fn, R_STAR, mu_film, mu_bare, depth)
+    np.testing.assert_allclose(ft, ref, rtol=1e-9, atol=1e-12 * fn.max())
+    # nearly coated at first touch, δ = 0.01 h R*
+    assert ft[0] / fn[0] == pytest.approx(mu_film + 0.01 * (mu_bare - mu_film), rel=1e-9)
+    at_bare = np.flatnonzero(path >= d_film)[0]
+    assert ft[at_bare] == pytest.approx(mu_bare * fn[at_bare], rel=1e-9)  # squeezed out
+    # unloading keeps the squeezed-out share: μ after 0.6 h R* is that of 0.6 on the way back
+    # (the last unloading step still in contact: Thornton–Ning leaves a permanent overlap)
+    back = 30 + np.flatnonzero(fn[30:50] > 0)[-1]
+    assert path[back] < 0.6 * d_film
+    assert ft[back] / fn[back] == pytest.approx(mu_film + 0.6 * (mu_bare - mu_film), rel=1e-6)
+
+
 def test_epsd2_torque_rises_linearly_to_its_limit():
     hist = np.zeros((1, N_HIST))
     kr, mu_r, r_star, fn, w, dt = 50.0, 0.1, 1.5, 20.0, 0.3, 1e-3
@@ -357,6 +405,11 @@ def test_registry_and_bad_input():
     with pytest.raises(ValueError, match=r"bridge.equilibrium_fraction = 1.5; allowed range "
                                          r"\[0, 1\]"):
         BinderBridge(1.0, 1.0, equilibrium_fraction=1.5)
+    with pytest.raises(ValueError, match=r"coated-friction\.film_depth = 0\.0; allowed range "
+                                         r"\(0, 0\.5\]"):
+        CoatedFriction(0.3, 0.0)
+    with pytest.raises(ValueError, match=r"coated-friction\.bare_friction = 3\.0"):
+        make_model("coated-friction", bare_friction=3.0, film_depth=0.01)
     with pytest.raises(ValueError, match="hysteretic"):
         make_model("hysteretic", plastic=0.2)
     table = table2()

@@ -185,7 +185,8 @@ def _conditions_protocol(args: argparse.Namespace):
         ("am_plasticity", "am_plasticity"), ("am_yield_gpa", "am_yield_gpa"),
         ("am_strength_mpa", "am_strength_mpa"), ("am_weibull_modulus", "am_weibull_modulus"),
         ("am_crushed_yield_gpa", "am_crushed_yield_gpa"),
-        ("am_crushed_flattening", "am_crushed_flattening"))
+        ("am_crushed_flattening", "am_crushed_flattening"),
+        ("am_film_depth", "am_film_depth"), ("am_bare_friction", "am_bare_friction"))
         if getattr(args, a) is not None}
     friction = {f: getattr(args, f) for f in ("am_friction", "cbd_friction")
                 if getattr(args, f) is not None}
@@ -461,6 +462,15 @@ def register(add: AddCommand) -> None:
                        help="a crushed particle's contacts stop flattening at this overlap "
                             "over R* (its fragments jam) and are elastic beyond: 0 (no "
                             "limit) or in (0, 1] (default: the --preset's, else 0)")
+        p.add_argument("--am-film-depth", type=float, default=None,
+                       help="AM-AM contacts: overlap over R* at which the binder film between "
+                            "them is squeezed out, 0 (no film: --am-friction throughout, "
+                            "Table 2) or in (0, 0.5]: their friction rises from --am-friction "
+                            "(the film's) to --am-bare-friction as they are pressed through "
+                            "it (default: the --preset's)")
+        p.add_argument("--am-bare-friction", type=float, default=None,
+                       help="AM-AM Coulomb friction once the film is squeezed out, in [0, 2] "
+                            "(with --am-film-depth > 0; default: the --preset's)")
         p.add_argument("--bridge-stiffness-ratio", type=float, default=None,
                        help="binder contacts: viscoelastic bridge arm stiffness / Hertz "
                             "stiffness, in [0, 20] (Table 2: 0, no bridge; default: the "

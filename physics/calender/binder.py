@@ -20,7 +20,8 @@ from physics.engine import liggghts_table, with_models
 from physics.engine._contact_kernels import CED, GN_A, GN_B, GT_A, GT_B, KN, KT
 from physics.engine._params import NORMAL_MODEL, NORMAL_THORNTON_NING, YIELD_PRESSURE
 from physics.engine.contact import ContactTable
-from physics.engine.contacts import BinderBridge, Hysteretic, RollingEPSD2
+from physics.engine.contacts import BinderBridge, CoatedFriction, Hysteretic, RollingEPSD2
+from physics.engine.contacts.coated_friction import MAX_FILM_DEPTH, MAX_FRICTION
 from physics.engine.contacts.hysteretic import MAX_PLASTICITY
 from physics.engine.contacts.thornton_ning import (
     MAX_FLATTENING_LIMIT,
@@ -182,6 +183,13 @@ class BinderContact:
             flattening goes on, perfectly plastic) or in (0, 1]: the fragments fill the pores
             beside the contact until they jam, and the contact is elastic from there
             (``contacts.thornton_ning``, flattening limit).
+        am_film_depth: squeeze-out overlap δ_max / R* of the binder film on AM–AM contacts
+            [-], 0 (no film: ``ProcessConditions.am_friction`` throughout, Table 2) or in
+            (0, 0.5]: the contacts' friction rises from ``am_friction`` (the film's) to
+            ``am_bare_friction`` as they are pressed through the film
+            (``contacts.coated_friction``).
+        am_bare_friction: Coulomb friction of AM–AM contacts once their film is squeezed out
+            [-], in [0, 2]; used where ``am_film_depth`` > 0.
     """
 
     plasticity: float = 0.0
@@ -196,6 +204,8 @@ class BinderContact:
     am_weibull_modulus: float = DEFAULT_WEIBULL_MODULUS
     am_crushed_yield_gpa: float = DEFAULT_CRUSHED_YIELD_GPA
     am_crushed_flattening: float = 0.0
+    am_film_depth: float = 0.0
+    am_bare_friction: float = 0.0
 
     def __post_init__(self) -> None:
         _check_range("BinderContact.bridge_relaxation_ref_us", self.bridge_relaxation_ref_us,
@@ -220,6 +230,8 @@ class BinderContact:
                      MIN_YIELD_GPA, MAX_YIELD_GPA)
         _check_range("BinderContact.am_crushed_flattening", self.am_crushed_flattening, 0.0,
                      MAX_FLATTENING_LIMIT)
+        _check_range("BinderContact.am_film_depth", self.am_film_depth, 0.0, MAX_FILM_DEPTH)
+        _check_range("BinderContact.am_bare_friction", self.am_bare_friction, 0.0, MAX_FRICTION)
 
     @property
     def crushing(self) -> bool:
@@ -248,13 +260,16 @@ class BinderContact:
             am.append(ThorntonNing(self.am_yield_gpa))
         if self.am_rolling > 0:
             am.append(RollingEPSD2(self.am_rolling))
+        film = ([CoatedFriction(self.am_bare_friction, self.am_film_depth)]
+                if self.am_film_depth > 0 else [])
+        am += film
         if am:
             models[("AM", "AM")] = am
         if self.crushing:
             crushed = [ThorntonNing(self.am_crushed_yield_gpa, self.am_crushed_flattening)]
             rolling = [RollingEPSD2(self.am_rolling)] if self.am_rolling > 0 else []
-            models[(AM_CRUSHED, "AM")] = crushed + rolling
-            models[(AM_CRUSHED, AM_CRUSHED)] = crushed + rolling
+            models[(AM_CRUSHED, "AM")] = crushed + rolling + film
+            models[(AM_CRUSHED, AM_CRUSHED)] = crushed + rolling + film
             if binder:
                 models[(AM_CRUSHED, "CBD")] = binder
             for plane in plane_names:

@@ -8,7 +8,8 @@ in ``shared/reference/contact_law.md`` (Ngandjong et al. 2021, Eq. 1-2).  Every 
 coefficient is stored per type pair in ``params[ti, tj, :]`` and each contact's history in
 ``hist[k, :]``; the layout is in :mod:`physics.engine._params`.  The models of
 :mod:`physics.engine.contacts` modify this contact per pair type: a hysteretic elasto-plastic
-adhesive normal branch, an EPSD2 rolling torque, a viscoelastic binder-bridge arm.  With their
+adhesive normal branch, an EPSD2 rolling torque, a viscoelastic binder-bridge arm, a coated
+contact's friction.  With their
 parameters at zero the law is exactly the Table 2 one (the ``paper`` preset).  The LIGGGHTS
 law and the LAMMPS ``gran/hertz/history`` law (used by the CGMD force fields) run through the
 same kernel.  Kernels take arrays and scalars only.
@@ -28,6 +29,7 @@ from physics.engine._params import (  # noqa: F401  (re-exported layout)
     BRIDGE_KEQ,
     BRIDGE_TAU,
     CED,
+    FILM_DEPTH,
     FLATTENING_LIMIT,
     GN_A,
     GN_B,
@@ -42,6 +44,7 @@ from physics.engine._params import (  # noqa: F401  (re-exported layout)
     KR,
     KT,
     MU,
+    MU_BARE,
     MU_R,
     N_CONTACT_PARAMS,
     N_HIST,
@@ -52,6 +55,7 @@ from physics.engine._params import (  # noqa: F401  (re-exported layout)
     YIELD_PRESSURE,
 )
 from physics.engine.contacts.binder_bridge import bridge_force
+from physics.engine.contacts.coated_friction import coated_friction_coefficient
 from physics.engine.contacts.hysteretic import hysteretic_force
 from physics.engine.contacts.rolling_epsd2 import epsd2_torque
 from physics.engine.contacts.thornton_ning import thornton_ning_force
@@ -102,6 +106,12 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
         hist[k, HIST_DMAX] = d_max
     else:
         f_el = p[ti, tj, KN] * sq * delta
+        if p[ti, tj, FILM_DEPTH] > 0.0 and delta > hist[k, HIST_DMAX]:
+            hist[k, HIST_DMAX] = delta  # the coated friction's squeeze-out history
+    mu = p[ti, tj, MU]
+    if p[ti, tj, FILM_DEPTH] > 0.0:
+        mu = coated_friction_coefficient(mu, p[ti, tj, MU_BARE], p[ti, tj, FILM_DEPTH],
+                                         hist[k, HIST_DMAX], r_star)
     fn = f_el - gn * vn  # along n, on i; may be < 0 (limitForce off)
     if p[ti, tj, BRIDGE_TAU] > 0.0:
         f_bridge = bridge_force(hist[k, HIST_BRIDGE], 1.5 * p[ti, tj, BRIDGE_K] * sq, -vn * dt,
@@ -133,7 +143,7 @@ def contact_force(nx, ny, nz, delta, r_star, m_star, cr_i, cr_j,
     kt = p[ti, tj, KT] * sq
     gt = p[ti, tj, GT_A] * msq + p[ti, tj, GT_B] * m_star * sq
     ft_el = kt * math.sqrt(hx * hx + hy * hy + hz * hz)
-    ft_max = p[ti, tj, MU] * abs(fn + f_adh)  # f_adh: hysteretic adhesive branch (Luding)
+    ft_max = mu * abs(fn + f_adh)  # f_adh: hysteretic adhesive branch (Luding)
     if ft_el > ft_max:
         # sliding: Coulomb cap, no damping, spring reset to ξ = -Ft/kt
         scale = ft_max / ft_el

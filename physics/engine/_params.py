@@ -27,25 +27,32 @@
                     not relax; acts only where BRIDGE_TAU > 0)
  16   YIELD_PRESSURE  limiting contact pressure p_y of the Thornton–Ning model [kPa]
  17   FLATTENING_LIMIT  Thornton–Ning limit of the flattening δ_max / R* [-] (0: none)
+ 18   MU_BARE       Coulomb friction of the bare contact once its film is squeezed out [-]
+                    (``contacts.coated_friction``; MU is then the film's)
+ 19   FILM_DEPTH    overlap δ_max / R* at which the film is squeezed out [-] (0: no film, MU
+                    throughout)
 ====  ============  ==================================================================
 
 The kernels take two more columns that the :class:`~physics.engine.Simulation` derives from
 BRIDGE_TAU and its time step (``kernel_params``), so no exponential is evaluated per contact:
-18 BRIDGE_DECAY = e^{-dt/τ} and 19 BRIDGE_GAIN = (τ/dt)(1 - e^{-dt/τ}).
+20 BRIDGE_DECAY = e^{-dt/τ} and 21 BRIDGE_GAIN = (τ/dt)(1 - e^{-dt/τ}).
 
 Per-contact history ``hist[k, :]``: columns 0-2 the tangential spring ξ [µm], 3 the largest
-overlap δ_max of the hysteretic and Thornton–Ning models [µm], 4-6 the EPSD2 rolling torque
-on body i [nN µm], 7 the binder bridge's Maxwell-arm force and 8 its equilibrium-arm force
-[nN].  Columns in ``HIST_VECTOR_COLUMNS`` change sign when the two bodies of a pair swap roles.
+overlap δ_max of the hysteretic, Thornton–Ning and coated-friction models [µm], 4-6 the
+EPSD2 rolling torque on body i [nN µm], 7 the binder bridge's Maxwell-arm force and 8 its
+equilibrium-arm force [nN].  Columns in ``HIST_VECTOR_COLUMNS`` change sign when the two
+bodies of a pair swap roles.
 """
 
 KN, KT, GN_A, GN_B, GT_A, GT_B, MU, CED = range(8)
 NORMAL_MODEL, PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU, BRIDGE_KEQ = range(8, 16)
 YIELD_PRESSURE = 16
 FLATTENING_LIMIT = 17
-N_CONTACT_PARAMS = 18
-BRIDGE_DECAY, BRIDGE_GAIN = 18, 19
-N_KERNEL_PARAMS = 20
+MU_BARE = 18
+FILM_DEPTH = 19
+N_CONTACT_PARAMS = 20
+BRIDGE_DECAY, BRIDGE_GAIN = 20, 21
+N_KERNEL_PARAMS = 22
 
 NORMAL_HERTZ = 0
 NORMAL_HYSTERETIC = 1

@@ -9,6 +9,8 @@ writes its parameters into a pair's coefficient vector, and a numba kernel on ar
  thornton-ning  :mod:`.thornton_ning`           Hertz up to a yield pressure, then plastic
  epsd2          :mod:`.rolling_epsd2`           rolling resistance torque
  bridge         :mod:`.binder_bridge`           viscoelastic (Maxwell) binder-bridge arm
+ coated-        :mod:`.coated_friction`         friction rising from a film's to the bare
+ friction                                       solids' as the contact is pressed in
 ==============  ==============================  ==========================================
 
 Use :func:`physics.engine.contact.with_models` to apply specs to pair types of a table, and
@@ -18,13 +20,14 @@ Use :func:`physics.engine.contact.with_models` to apply specs to pair types of a
 from __future__ import annotations
 
 from physics.engine.contacts.binder_bridge import BinderBridge
+from physics.engine.contacts.coated_friction import CoatedFriction
 from physics.engine.contacts.hertz_sjkr import HertzSJKR
 from physics.engine.contacts.hysteretic import Hysteretic
 from physics.engine.contacts.rolling_epsd2 import RollingEPSD2
 from physics.engine.contacts.thornton_ning import ThorntonNing
 
 CONTACT_MODELS = {m.name: m for m in (HertzSJKR, Hysteretic, ThorntonNing, RollingEPSD2,
-                                      BinderBridge)}
+                                      BinderBridge, CoatedFriction)}
 
 
 def make_model(name: str, **parameters):
@@ -40,5 +43,5 @@ def make_model(name: str, **parameters):
         raise ValueError(f"contact model {name!r}: {exc}") from None
 
 
-__all__ = ["CONTACT_MODELS", "BinderBridge", "HertzSJKR", "Hysteretic", "RollingEPSD2",
-           "ThorntonNing", "make_model"]
+__all__ = ["CONTACT_MODELS", "BinderBridge", "CoatedFriction", "HertzSJKR", "Hysteretic",
+           "RollingEPSD2", "ThorntonNing", "make_model"]

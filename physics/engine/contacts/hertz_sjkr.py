@@ -17,9 +17,11 @@ import numpy as np
 from physics.engine._params import (
     BRIDGE_K,
     BRIDGE_TAU,
+    FILM_DEPTH,
     FLATTENING_LIMIT,
     KC,
     KR,
+    MU_BARE,
     MU_R,
     NORMAL_HERTZ,
     NORMAL_MODEL,
@@ -30,10 +32,12 @@ from physics.engine._params import (
 
 @dataclass(frozen=True)
 class HertzSJKR:
-    """The Table 2 law alone: Hertz normal, no plasticity, no rolling resistance, no bridge."""
+    """The Table 2 law alone: Hertz normal, no plasticity, no rolling resistance, no bridge,
+    one friction coefficient."""
 
     name = "hertz-sjkr"
 
     def apply(self, p: np.ndarray) -> None:
         p[NORMAL_MODEL] = NORMAL_HERTZ
-        p[[PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU, YIELD_PRESSURE, FLATTENING_LIMIT]] = 0.0
+        p[[PLASTICITY, KC, MU_R, KR, BRIDGE_K, BRIDGE_TAU, YIELD_PRESSURE, FLATTENING_LIMIT,
+           MU_BARE, FILM_DEPTH]] = 0.0
