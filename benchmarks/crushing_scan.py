@@ -4,7 +4,8 @@ Each folder is one calendering (one film, one contact law, ``--am-strength-mpa``
 the JSON keeps per run the film, the contact law (``binder_contact``), per pressure the
 porosity after recovery, the spring-back, the share of crushed AM particles and the AM
 particles' Hiramatsu–Oka stress percentiles at the turn, the plane pressure at which the
-first particle broke on the loading path (``force_displacement.csv``) and the wall time.
+first particle broke on the loading path (``force_displacement.csv``) and the wall time;
+``--indentation`` folders (``etwin indent``) add each one's film, law and elastic recovery.
 ``docs/validation/calendering.md`` renders it (``experiments.validation_tables``, table
 ``crushing``).  benchmarks/data/crushing_scan.json was written so.
 
@@ -18,9 +19,13 @@ import csv
 import json
 from pathlib import Path
 
+from experiments.calibrate_dem import film_label
 from experiments.files import write_json_atomic
 from experiments.tracking import run_provenance
 
+INDENT_FIELDS = ("preset", "am_friction", "binder_contact", "depth_fraction", "indenter",
+                 "loading_time_s", "temperature_c", "elastic_recovery", "plastic_work_fraction",
+                 "wall_s")
 POINT_FIELDS = ("pressure_target_mpa", "pressure_max_mpa", "porosity", "springback_percent",
                 "am_crushed_fraction", "am_stress_p50_mpa", "am_stress_p95_mpa")
 
@@ -38,7 +43,7 @@ def first_crush_mpa(folder: Path) -> float | None:
 def scan_run(folder: Path) -> dict:
     """One calendering's row of the scan."""
     m = json.loads((folder / "metrics.json").read_text())
-    return {"run": folder.name, "film": Path(m["dried"]).parent.name, "preset": m["preset"],
+    return {"run": folder.name, "film": film_label(m["dried"]), "preset": m["preset"],
             "protocol": m["protocol"], "binder_contact": m["binder_contact"],
             "am_friction": m["am_friction"],
             "points": [{k: p.get(k, 0.0) for k in POINT_FIELDS} for p in m["points"]],
@@ -46,16 +51,28 @@ def scan_run(folder: Path) -> dict:
             "wall_s": m["wall_s"]}
 
 
+def indentation_run(folder: Path) -> dict:
+    """One micro-indentation (``etwin indent --out`` folder): its film, law and recovery."""
+    m = json.loads((folder / "metrics.json").read_text())
+    return {"run": folder.name, "film": film_label(m["dried"]),
+            **{k: m.get(k) for k in INDENT_FIELDS}}
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("folders", type=Path, nargs="+", help="etwin calender --out folders")
     ap.add_argument("--command", required=True, help="the etwin calender command of the runs")
     ap.add_argument("--out", type=Path, required=True, help="the JSON to write")
+    ap.add_argument("--indentation", type=Path, action="append", default=[],
+                    help="an etwin indent --out folder of the same laws (repeatable)")
+    ap.add_argument("--indent-command", default=None, help="the etwin indent command")
     args = ap.parse_args(argv)
     runs = [scan_run(f) for f in args.folders]
+    extra = {"indent_command": args.indent_command,
+             "indentations": [indentation_run(f) for f in args.indentation]}
     write_json_atomic(args.out, {"provenance": {**run_provenance(),
                                                 "calender_command": args.command},
-                                 "runs": runs})
+                                 "runs": runs, **(extra if args.indentation else {})})
     print(f"{len(runs)} runs -> {args.out}")
 
 

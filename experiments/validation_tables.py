@@ -244,8 +244,12 @@ def crushing_table(data: dict, binder: bool = False) -> str:
     crushing while loading and the AM particles' Hiramatsu–Oka stress p95 at each turn.
     ``binder``: also the binder law (CBD plasticity λ_p, the viscoelastic bridge's arm
     stiffness over the Hertz stiffness and its equilibrium fraction φ_eq), the AM rolling
-    resistance μ_r and the AM–AM friction of each run."""
+    resistance μ_r and the AM–AM friction of each run, and where a run has a binder film on
+    its AM–AM contacts (``am_film_depth`` > 0) the bare friction and the squeeze-out depth
+    (the AM–AM μ is then the film's)."""
     pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
+    coated = binder and any(r["binder_contact"].get("am_film_depth", 0.0) > 0
+                            for r in data["runs"])
     rows = []
     for r in data["runs"]:
         c = r["binder_contact"]
@@ -254,6 +258,9 @@ def crushing_table(data: dict, binder: bool = False) -> str:
         law = [f"{c['plasticity']:.3g}", f"{c['bridge_stiffness_ratio']:.3g}",
                f"{c['bridge_equilibrium_fraction']:.3g}", f"{c['am_rolling']:.3g}",
                f"{r['am_friction']:g}"] if binder else []
+        if coated:
+            film = c.get("am_film_depth", 0.0) > 0
+            law.append(f"{c['am_bare_friction']:g} ({c['am_film_depth']:g})" if film else "–")
         rows.append([r["film"], *law,
                      f"{c['am_yield_gpa']:.4g}" if c["am_yield_gpa"] else "Hertz",
                      f"{c['am_strength_mpa']:g}" if on else "–",
@@ -267,6 +274,7 @@ def crushing_table(data: dict, binder: bool = False) -> str:
                      f"{r['wall_s']:.0f}"])
     return _md(["film", *(["CBD λ_p", "bridge k / k_Hertz", "bridge φ_eq", "AM μ_r", "AM–AM μ"]
                           if binder else []),
+                *(["bare AM–AM μ (film depth δ_max/R*)"] if coated else []),
                 "intact AM–AM p_y [GPa]", "σ_0 [MPa]", "m", "p_c [GPa]",
                 "flattening limit δ_lim/R* (0: none)",
                 *(f"{p:g} MPa [%]" for p in pressures), "crushed AM [%]",
@@ -405,6 +413,8 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "crushing": ("crushing_scan.json", crushing_table),
     "crushing-flattening": ("crushing_flattening_ci.json", crushing_table),
     "crushing-fast": ("crushing_fast.json", lambda data: crushing_table(data, binder=True)),
+    "coated-friction": ("coated_friction_fast.json",
+                        lambda data: crushing_table(data, binder=True)),
 }
 
 

@@ -93,6 +93,29 @@ def test_dem_design_rows_show_the_crushed_share_and_log_scale_parameters():
     assert lines[4] == "| measured |  |  |  | 32.1 ± 1.3 | 26.3 ± 0.8 |  |  |  |"
 
 
+def test_the_crushing_table_shows_a_binder_film_where_a_run_has_one():
+    """Runs with coated AM–AM friction add the bare friction and the film depth; a run
+    without a film shows a dash there, and a scan without any film has no such column."""
+    from experiments.validation_tables import crushing_table
+
+    contact = {"plasticity": 0.2, "bridge_stiffness_ratio": 1.07,
+               "bridge_equilibrium_fraction": 0.523, "am_rolling": 0.147, "am_yield_gpa": 13.44,
+               "am_strength_mpa": 0.0, "am_weibull_modulus": 5.0, "am_crushed_yield_gpa": 2.0}
+    point = {"pressure_target_mpa": 5.92, "porosity": 0.3403, "am_crushed_fraction": 0.0,
+             "am_stress_p95_mpa": 16.0}
+    runs = [{"film": "s0", "binder_contact": {**contact, "am_film_depth": 0.05,
+                                              "am_bare_friction": 0.03},
+             "am_friction": 0.002, "points": [point], "first_crush_mpa": None, "wall_s": 972.0},
+            {"film": "s0", "binder_contact": contact, "am_friction": 0.002, "points": [point],
+             "first_crush_mpa": None, "wall_s": 980.0}]
+    lines = crushing_table({"runs": runs}, binder=True).splitlines()
+    assert "| AM–AM μ | bare AM–AM μ (film depth δ_max/R*) | intact AM–AM p_y" in lines[0]
+    assert "| 0.147 | 0.002 | 0.03 (0.05) | 13.44 | – |" in lines[2]
+    assert "| 0.147 | 0.002 | – | 13.44 | – |" in lines[3]
+    plain = crushing_table({"runs": runs[1:]}, binder=True).splitlines()
+    assert "bare AM–AM μ" not in plain[0] and "| 0.002 | 13.44 |" in plain[2]
+
+
 def test_the_load_path_table_gives_each_calendering_its_am_share_and_coordination():
     from experiments.validation_tables import dem_load_path_table
 

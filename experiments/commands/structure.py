@@ -329,7 +329,10 @@ def cmd_indent(args: argparse.Namespace) -> dict:
     summary = {k: v for k, v in result.__dict__.items() if k != "trace"}
     summary.update({"dried": source, "tile": args.tile, "depth_fraction": args.depth_fraction,
                     "hold_us": args.hold_us, "loading_time_s": args.loading_time_s,
-                    "indenter": args.indenter,
+                    "indenter": args.indenter, "temperature_c": conditions.temperature_c,
+                    "preset": args.preset, "am_friction": conditions.am_friction,
+                    "cbd_friction": conditions.cbd_friction,
+                    "binder_contact": dataclasses.asdict(conditions.binder_contact),
                     "bridge_relaxation_us": conditions.bridge_relaxation_us(),
                     "cbd_modulus_gpa": conditions.cbd_material().young_modulus_pa / 1e9,
                     "out": str(out)})
