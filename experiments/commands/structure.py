@@ -166,6 +166,15 @@ def dried_state(args: argparse.Namespace, out):
     return ParticleState.load(cached), str(cached)
 
 
+def _law_summary(args: argparse.Namespace, conditions) -> dict:
+    """The contact law of a press or an indentation for its metrics.json: the preset, the
+    frictions, the binder contact models and the bridge's relaxation time [µs]."""
+    return {"preset": args.preset, "am_friction": conditions.am_friction,
+            "cbd_friction": conditions.cbd_friction,
+            "binder_contact": dataclasses.asdict(conditions.binder_contact),
+            "bridge_relaxation_us": conditions.bridge_relaxation_us()}
+
+
 def _conditions_protocol(args: argparse.Namespace):
     """Contact law from --preset (default paper: Table 2), each contact flag given on the
     command line overriding it; process inputs and press protocol from their flags."""
@@ -262,11 +271,7 @@ def cmd_calender(args: argparse.Namespace) -> dict:
         "temperature_c": conditions.temperature_c,
         "line_speed_m_min": conditions.line_speed_m_min,
         "roll_diameter_m": conditions.roll_diameter_m,
-        "preset": args.preset,
-        "am_friction": conditions.am_friction,
-        "cbd_friction": conditions.cbd_friction,
-        "binder_contact": dataclasses.asdict(conditions.binder_contact),
-        "bridge_relaxation_us": conditions.bridge_relaxation_us(),
+        **_law_summary(args, conditions),
         "protocol": protocol.press,
         "cbd_young_modulus_gpa": result.cbd_young_modulus_gpa,
         "cbd_cohesion_gpa": result.cbd_cohesion_gpa,
@@ -330,10 +335,7 @@ def cmd_indent(args: argparse.Namespace) -> dict:
     summary.update({"dried": source, "tile": args.tile, "depth_fraction": args.depth_fraction,
                     "hold_us": args.hold_us, "loading_time_s": args.loading_time_s,
                     "indenter": args.indenter, "temperature_c": conditions.temperature_c,
-                    "preset": args.preset, "am_friction": conditions.am_friction,
-                    "cbd_friction": conditions.cbd_friction,
-                    "binder_contact": dataclasses.asdict(conditions.binder_contact),
-                    "bridge_relaxation_us": conditions.bridge_relaxation_us(),
+                    **_law_summary(args, conditions),
                     "cbd_modulus_gpa": conditions.cbd_material().young_modulus_pa / 1e9,
                     "out": str(out)})
     write_json_atomic(out / "metrics.json", json_safe(summary))
