@@ -137,6 +137,10 @@ DEM_PARAMETERS = {
     "bridge_stiffness_ratio": Parameter("bridge_stiffness_ratio", 0.0, 6.0),
     # the share of it that does not relax (PVdF's crystallites; a slow indentation sees it)
     "bridge_equilibrium_fraction": Parameter("bridge_equilibrium_fraction", 0.0, 1.0),
+    # softening of that relaxed modulus with temperature [1/K] (BinderRheology
+    # .plateau_factor): 0 (none) to twice PVDF's DMA slope; the 25 °C indentation against
+    # the 60 °C press constrains it
+    "plateau_softening_per_k": Parameter("plateau_softening_per_k", 0.0, 0.03),
 }
 DEFAULT_DEM_PARAMETERS = ("cbd_plasticity", "bridge_stiffness_ratio", "cbd_adhesion_ratio",
                           "am_rolling")
@@ -157,6 +161,7 @@ _TARGET = {
     "bridge_equilibrium_fraction": ("binder_contact", "bridge_equilibrium_fraction"),
     "cbd_modulus_gpa": ("binder", "reference_modulus_gpa"),
     "cbd_cohesion_gpa": ("binder", "reference_cohesion_gpa"),
+    "plateau_softening_per_k": ("binder", "plateau_softening_per_k"),
     "am_friction": ("am_friction", None),
     "cbd_friction": ("cbd_friction", None),
 }

@@ -26,7 +26,8 @@ Sections and keys (``[section] key (unit) [range]``; keys marked optional may be
   nanoporosity (-); dry_radius and swollen_radius (um, the CGMD particle); young_modulus (GPa)
   and cohesion_energy_density (kPa) at the binder's reference temperature and line speed;
   poisson_ratio, restitution, friction (-); activation_energy (kJ/mol, the Arrhenius shift of
-  the binder law); reference_temperature (degC).
+  the binder law); reference_temperature (degC); plateau_softening (1/K, optional: β of the
+  binder's relaxed modulus, :meth:`physics.calender.BinderRheology.plateau_factor`).
 - ``[solvent]``: ``name``; density (g/cm3).
 - ``[recipe]``: am_mass_fraction, carbon_mass_fraction, binder_mass_fraction, solid_content
   (-); coating_thickness (um).  The recipe and the AM's modulus and fracture strength are the
@@ -90,6 +91,7 @@ FIELDS: dict[str, dict[str, tuple[str, float, float, bool]]] = {
         "friction": ("-", 0.0, 2.0, False),
         "activation_energy": ("kJ/mol", 1.0, 500.0, False),
         "reference_temperature": ("degC", 0.0, 150.0, False),
+        "plateau_softening": ("1/K", 0.0, 0.2, True),
     },
     "solvent": {
         "density": ("g/cm3", 0.3, 3.0, False),
@@ -157,14 +159,17 @@ class MaterialSet:
 
     def binder_rheology(self):
         """The binder law (:class:`physics.calender.BinderRheology`) with this CBD's reference
-        modulus, cohesion, activation energy and reference temperature."""
+        modulus, cohesion, activation energy, reference temperature and (where given) the
+        plateau's softening."""
         from physics.calender import BinderRheology
 
         v = self.values["carbon_binder"]
+        plateau = ({"plateau_softening_per_k": v["plateau_softening"].value}
+                   if "plateau_softening" in v else {})
         return replace(BinderRheology(), reference_modulus_gpa=v["young_modulus"].value,
                        reference_cohesion_gpa=v["cohesion_energy_density"].value / 1e6,
                        activation_energy_kj_mol=v["activation_energy"].value,
-                       reference_temperature_c=v["reference_temperature"].value)
+                       reference_temperature_c=v["reference_temperature"].value, **plateau)
 
     def calender_conditions(self, **process):
         """:class:`physics.calender.ProcessConditions` with this set's AM and CBD (modulus,

@@ -8,8 +8,10 @@ import pytest
 
 from experiments.cli import main
 from physics.calender import BinderContact, ProcessConditions, time_step_us
+from physics.calender.binder import BinderRheology
 from physics.engine._params import (
     BRIDGE_K,
+    BRIDGE_KEQ,
     BRIDGE_TAU,
     KC,
     KN,
@@ -119,6 +121,31 @@ def test_a_bench_test_maps_its_loading_time_onto_the_rolls_rate():
     assert cold.deborah_number(30.0) == pytest.approx(0.16 * a_t / 15.0)
     with pytest.raises(ValueError, match="loading_time_s"):
         ProcessConditions(loading_time_s=0.0)
+
+
+def test_the_bridges_equilibrium_arm_follows_the_plateau_not_the_rate():
+    """The relaxed arm has no rate and softens as exp(-β (T - T_ref)): on CBD–CBD pairs (KN ∝
+    E_CBD) BRIDGE_KEQ at (T, t_load) over its reference-roll value is exp(-β (T - 60 °C))
+    whatever the loading time or line speed, while the Maxwell arm BRIDGE_K follows the
+    short-time modulus factor (De/De_ref)^n."""
+    contact = BinderContact(bridge_stiffness_ratio=0.5, bridge_equilibrium_fraction=0.4)
+    ref = ProcessConditions(binder_contact=contact).contact_table().params[CBD, CBD]
+    assert ref[BRIDGE_KEQ] == pytest.approx(0.4 * 0.5 * ref[KN])
+    beta = BinderRheology().plateau_softening_per_k
+    for t, load, speed in ((25.0, 500.0, 0.54), (25.0, 5.0, 0.54), (60.0, None, 5.4),
+                           (120.0, None, 0.54)):
+        cond = ProcessConditions(temperature_c=t, loading_time_s=load, line_speed_m_min=speed,
+                                 binder_contact=contact)
+        p = cond.contact_table().params[CBD, CBD]
+        assert p[BRIDGE_KEQ] / ref[BRIDGE_KEQ] == pytest.approx(math.exp(-beta * (t - 60.0)))
+        f = cond.binder.modulus_factor(t, speed, load)
+        assert p[BRIDGE_K] / ref[BRIDGE_K] == pytest.approx(f)
+        assert cond.bridge_equilibrium_scale() == pytest.approx(
+            math.exp(-beta * (t - 60.0)) / f)
+    flat = BinderRheology(plateau_softening_per_k=0.0)
+    assert flat.plateau_factor(120.0) == 1.0
+    with pytest.raises(ValueError, match=r"BinderRheology\.plateau_softening_per_k"):
+        BinderRheology(plateau_softening_per_k=0.5)
 
 
 def test_time_step_shrinks_with_the_unloading_stiffness():

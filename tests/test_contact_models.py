@@ -405,6 +405,9 @@ def test_registry_and_bad_input():
     with pytest.raises(ValueError, match=r"bridge.equilibrium_fraction = 1.5; allowed range "
                                          r"\[0, 1\]"):
         BinderBridge(1.0, 1.0, equilibrium_fraction=1.5)
+    with pytest.raises(ValueError, match=r"bridge\.equilibrium_scale = 0\.0; allowed range "
+                                         r"\(0, 1000\]"):
+        BinderBridge(1.0, 1.0, 0.5, equilibrium_scale=0.0)
     with pytest.raises(ValueError, match=r"coated-friction\.film_depth = 0\.0; allowed range "
                                          r"\(0, 0\.5\]"):
         CoatedFriction(0.3, 0.0)

@@ -41,6 +41,10 @@ def test_nmc111_is_the_paper_electrode_the_defaults_describe():
     assert asdict(inputs.recipe(m)) == asdict(inputs.recipe())
     assert asdict(inputs.conditions(m)) == asdict(inputs.conditions())
     assert m.process_defaults() == {k: getattr(inputs, k) for k in m.process_defaults()}
+    assert m.binder_rheology().plateau_softening_per_k == 0.015
+    soft = parse_material_set(_broken(("carbon_binder", "plateau_softening"),
+                                      {"value": 0.01, "unit": "1/K", "source": "x"}), "s.toml")
+    assert soft.binder_rheology().plateau_softening_per_k == 0.01
     cell = m.cell_parameters()
     assert cell.cathode.max_concentration_mol_m3 == pytest.approx(48578.0, rel=1e-4)
     assert cell.theoretical_capacity_mah_g() == pytest.approx(280.0, rel=1e-9)
@@ -148,6 +152,8 @@ def _broken(path: tuple[str, ...], value):
     (("recipe", "am_mass_fraction"), {"value": 0.9, "unit": "-", "source": "x"},
      "binder_mass_fraction = 0.94; must be 1"),
     (("carbon_binder",), None, "missing section [carbon_binder]"),
+    (("carbon_binder", "plateau_softening"), {"value": 0.5, "unit": "1/K", "source": "x"},
+     "plateau_softening = 0.5 1/K is outside the allowed range [0, 0.2]"),
     (("active_material", "electrochemistry", "ocp"), {"value": "lfp", "unit": "-", "source": "x"},
      "unknown open-circuit potential 'lfp'"),
     (("active_material", "electrochemistry", "ocp_table"),

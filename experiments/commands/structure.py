@@ -168,11 +168,14 @@ def dried_state(args: argparse.Namespace, out):
 
 def _law_summary(args: argparse.Namespace, conditions) -> dict:
     """The contact law of a press or an indentation for its metrics.json: the preset, the
-    frictions, the binder contact models and the bridge's relaxation time [µs]."""
+    frictions, the binder contact models, the bridge's relaxation time [µs], the plateau's
+    softening [1/K] and the factor on the bridge's equilibrium arm at these conditions."""
     return {"preset": args.preset, "am_friction": conditions.am_friction,
             "cbd_friction": conditions.cbd_friction,
             "binder_contact": dataclasses.asdict(conditions.binder_contact),
-            "bridge_relaxation_us": conditions.bridge_relaxation_us()}
+            "bridge_relaxation_us": conditions.bridge_relaxation_us(),
+            "plateau_softening_per_k": conditions.binder.plateau_softening_per_k,
+            "bridge_equilibrium_scale": conditions.bridge_equilibrium_scale()}
 
 
 def _conditions_protocol(args: argparse.Namespace):

@@ -62,6 +62,8 @@ class BinderRheology:
             roll radius, ~30 µm reduction at 0.54 m/min: sqrt(R Δh)/v = 0.22 s), in
             (0, 100]; it converts a bench test's loading time into the rate of the roll
             (:meth:`rate_ratio`).
+        plateau_softening_per_k: β of the relaxed (rubbery-plateau) modulus,
+            E_∞(T) = E_∞(T_ref) exp(-β (T - T_ref)) [1/K], in [0, 0.2] (:meth:`plateau_factor`).
     """
 
     reference_temperature_c: float = 60.0
@@ -75,8 +77,11 @@ class BinderRheology:
     reference_modulus_gpa: float = CBD.young_modulus_pa / 1e9
     reference_cohesion_gpa: float = CBD.cohesion_energy_density_pa / 1e9
     reference_nip_time_s: float = 0.22
+    plateau_softening_per_k: float = 0.015
 
     def __post_init__(self) -> None:
+        _check_range("BinderRheology.plateau_softening_per_k", self.plateau_softening_per_k,
+                     0.0, 0.2)
         _check_range("BinderRheology.reference_nip_time_s", self.reference_nip_time_s,
                      0.0, 100.0, lo_open=True)
         _check_range("BinderRheology.reference_modulus_gpa", self.reference_modulus_gpa,
@@ -126,6 +131,29 @@ class BinderRheology:
         return self.rate_ratio(temperature_c, line_speed_m_min,
                                loading_time_s) ** self.rate_exponent
 
+    def plateau_factor(self, temperature_c: float) -> float:
+        """E_∞(T)/E_∞(T_ref) = exp(-β (T - T_ref)) [-]: the relaxed modulus of the binder.
+
+        The bridge's equilibrium arm is the long-time modulus, so it has no rate (no
+        Deborah-number factor) and its temperature law is not the Arrhenius shift of the
+        relaxation time but the softening of the semicrystalline network: PVDF's modulus
+        above T_g falls steadily as the crystallites' α_c relaxation and pre-melting set
+        in, roughly halving every 40–50 K between room temperature and ~120 °C in DMA
+        (β ≈ 0.014–0.017 /K; default 0.015).  So a slow test at room temperature (an
+        indentation) sees a stiffer plateau than the hot, fast roll, and a hotter roll a
+        softer one."""
+        self.check_temperature(temperature_c)
+        return math.exp(-self.plateau_softening_per_k
+                        * (temperature_c - self.reference_temperature_c))
+
+    def equilibrium_scale(self, temperature_c: float, line_speed_m_min: float,
+                          loading_time_s: float | None = None) -> float:
+        """E_∞ factor over the short-time modulus factor [-]: :meth:`plateau_factor` /
+        :meth:`modulus_factor`, the factor on the bridge's equilibrium arm, whose stiffness
+        is otherwise a share of the binder contacts' (rate- and temperature-shifted) KN."""
+        return self.plateau_factor(temperature_c) / self.modulus_factor(
+            temperature_c, line_speed_m_min, loading_time_s)
+
     def cohesion_factor(self, temperature_c: float, line_speed_m_min: float,
                         loading_time_s: float | None = None) -> float:
         """CED_CBD / CED_ref = (E/E_ref)^m [-]."""
@@ -154,7 +182,10 @@ class BinderContact:
     The bridge's relaxation time in the engine is τ = ``bridge_relaxation_ref_us`` × a_T ×
     v/v_ref: the Deborah number τ(T)/t_nip of the roll, with the nip contact time t_nip ∝
     1/v, mapped onto the simulated compression (``binder_bridge`` module docstring), so roll
-    temperature (Arrhenius a_T of ``BinderRheology``) and line speed act through time.
+    temperature (Arrhenius a_T of ``BinderRheology``) and line speed act through time.  The
+    bridge's arms are a share of the binder contacts' KN, which carries the short-time
+    modulus at the roll's temperature and rate; the equilibrium arm is the relaxed modulus
+    and follows ``BinderRheology.plateau_factor`` instead (no rate, its own temperature law).
 
     Attributes:
         plasticity: λ_p of the binder contacts [-], in [0, 0.95].
@@ -239,16 +270,19 @@ class BinderContact:
         return self.am_strength_mpa > 0.0
 
     def pair_models(self, bridge_relaxation_us: float,
-                    plane_names: tuple[str, ...] = ()) -> dict:
+                    plane_names: tuple[str, ...] = (),
+                    bridge_equilibrium_scale: float = 1.0) -> dict:
         """``with_models`` mapping for the engine types AM, CBD (empty for the Table 2 law),
         and with crushing the crushed AM type's pairs with AM, CBD, itself and the planes
-        ``plane_names``."""
+        ``plane_names``; the bridge's equilibrium arm × ``bridge_equilibrium_scale``
+        (:meth:`BinderRheology.equilibrium_scale`)."""
         binder: list = []
         if self.plasticity > 0 or self.adhesion_ratio > 0:
             binder.append(Hysteretic(self.plasticity, self.adhesion_ratio))
         if self.bridge_stiffness_ratio > 0:
             binder.append(BinderBridge(self.bridge_stiffness_ratio, bridge_relaxation_us,
-                                       self.bridge_equilibrium_fraction))
+                                       self.bridge_equilibrium_fraction,
+                                       bridge_equilibrium_scale))
         models = {}
         if binder:
             models[("CBD", "CBD")] = binder
@@ -397,6 +431,12 @@ class ProcessConditions:
         return self.binder_contact.bridge_relaxation_ref_us * self.binder.rate_ratio(
             self.temperature_c, self.line_speed_m_min, self.loading_time_s)
 
+    def bridge_equilibrium_scale(self) -> float:
+        """Factor on the bridge's equilibrium arm at this roll or test [-]
+        (:meth:`BinderRheology.equilibrium_scale`; 1 at the reference roll)."""
+        return self.binder.equilibrium_scale(self.temperature_c, self.line_speed_m_min,
+                                             self.loading_time_s)
+
     def contact_table(self, top_plane: Material = STEEL) -> ContactTable:
         """Table 2 law with the CBD at these conditions and the binder contact models:
         types AM, CBD, Al (the floor) and the top plane (the roll's steel, or an indenter's
@@ -408,7 +448,8 @@ class ProcessConditions:
             materials.append(replace(self.am_material(), name=AM_CRUSHED))
         table = liggghts_table(materials)
         return with_models(table, self.binder_contact.pair_models(
-            self.bridge_relaxation_us(), (ALUMINIUM.name, top_plane.name)))
+            self.bridge_relaxation_us(), (ALUMINIUM.name, top_plane.name),
+            self.bridge_equilibrium_scale()))
 
     def nip_contact_time_s(self, reduction_um: float) -> float:
         """t_nip = sqrt(R_roll Δh) / v_line [s] for a thickness reduction Δh [µm]."""

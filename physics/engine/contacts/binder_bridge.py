@@ -55,6 +55,7 @@ from physics.engine._params import BRIDGE_K, BRIDGE_KEQ, BRIDGE_TAU, KN
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}
 MAX_STIFFNESS_RATIO = 20.0
+MAX_EQUILIBRIUM_SCALE = 1e3
 
 
 @nb.njit(inline="always", **_JIT)
@@ -87,11 +88,18 @@ class BinderBridge:
         equilibrium_fraction: BRIDGE_KEQ / (BRIDGE_K + BRIDGE_KEQ) in [0, 1] [-]: the share of
             the bridge's stiffness that does not relax (0: a Maxwell bridge that relaxes
             completely; 1: an elastic one).
+        equilibrium_scale: factor on the equilibrium arm alone [-], in (0, 1e3]: BRIDGE_KEQ =
+            equilibrium_scale × equilibrium_fraction × stiffness_ratio × KN.  The pair's KN
+            carries the binder's short-time modulus at the roll's or test's temperature and
+            rate; the relaxed (rubbery-plateau) modulus has no rate and its own temperature
+            law, and a press sets this to their ratio
+            (``physics.calender.BinderRheology.plateau_factor``).  1: the arm follows KN.
     """
 
     stiffness_ratio: float
     relaxation_time_us: float
     equilibrium_fraction: float = 0.0
+    equilibrium_scale: float = 1.0
     name = "bridge"
 
     def __post_init__(self) -> None:
@@ -104,12 +112,14 @@ class BinderBridge:
         if not 0.0 <= self.equilibrium_fraction <= 1.0:
             raise ValueError(f"bridge.equilibrium_fraction = {self.equilibrium_fraction!r}; "
                              "allowed range [0, 1]")
+        if not 0.0 < self.equilibrium_scale <= MAX_EQUILIBRIUM_SCALE:
+            raise ValueError(f"bridge.equilibrium_scale = {self.equilibrium_scale!r}; allowed "
+                             f"range (0, {MAX_EQUILIBRIUM_SCALE:g}]")
 
     def apply(self, p: np.ndarray) -> None:
         """Write this arm into one pair's parameter vector ``p`` (in place)."""
         p[BRIDGE_K] = (1.0 - self.equilibrium_fraction) * self.stiffness_ratio * p[KN]
-        p[BRIDGE_KEQ] = self.equilibrium_fraction * self.stiffness_ratio * p[KN]
+        p[BRIDGE_KEQ] = (self.equilibrium_scale * self.equilibrium_fraction
+                         * self.stiffness_ratio * p[KN])
         p[BRIDGE_TAU] = self.relaxation_time_us if self.stiffness_ratio > 0 else 0.0
 
-    def stiffness_ratio_max(self) -> float:
-        return 1.0 + self.stiffness_ratio
