@@ -1,7 +1,8 @@
 """AM particle crushing scan: ``etwin calender`` output folders collected into one JSON.
 
 Each folder is one calendering (one film, one contact law, ``--am-strength-mpa`` etc. or none);
-the JSON keeps per run the film, the contact law (``binder_contact``), per pressure the
+the JSON keeps per run the film, the roll temperature, the contact law (``binder_contact``),
+per pressure the
 porosity after recovery, the spring-back, the share of crushed AM particles and the AM
 particles' Hiramatsu–Oka stress percentiles at the turn, the plane pressure at which the
 first particle broke on the loading path (``force_displacement.csv``) and the wall time;
@@ -23,9 +24,9 @@ from experiments.calibrate_dem import film_label
 from experiments.files import write_json_atomic
 from experiments.tracking import run_provenance
 
-INDENT_FIELDS = ("preset", "am_friction", "binder_contact", "depth_fraction", "indenter",
-                 "loading_time_s", "temperature_c", "elastic_recovery", "plastic_work_fraction",
-                 "wall_s")
+INDENT_FIELDS = ("preset", "am_friction", "binder_contact", "plateau_softening_per_k",
+                 "bridge_equilibrium_scale", "depth_fraction", "indenter", "loading_time_s",
+                 "temperature_c", "elastic_recovery", "plastic_work_fraction", "wall_s")
 POINT_FIELDS = ("pressure_target_mpa", "pressure_max_mpa", "porosity", "springback_percent",
                 "am_crushed_fraction", "am_stress_p50_mpa", "am_stress_p95_mpa")
 
@@ -44,7 +45,8 @@ def scan_run(folder: Path) -> dict:
     """One calendering's row of the scan."""
     m = json.loads((folder / "metrics.json").read_text())
     return {"run": folder.name, "film": film_label(m["dried"]), "preset": m["preset"],
-            "protocol": m["protocol"], "binder_contact": m["binder_contact"],
+            "protocol": m["protocol"], "temperature_c": m["temperature_c"],
+            "binder_contact": m["binder_contact"],
             "am_friction": m["am_friction"],
             "points": [{k: p.get(k, 0.0) for k in POINT_FIELDS} for p in m["points"]],
             "first_crush_mpa": first_crush_mpa(folder), "n_particles": m["n_particles"],

@@ -242,26 +242,30 @@ def crushing_table(data: dict, binder: bool = False) -> str:
     pressure p_c, flattening limit; '–' without crushing), porosity after recovery per
     pressure, the share of crushed AM particles per pressure, the plane pressure of the first
     crushing while loading and the AM particles' Hiramatsu–Oka stress p95 at each turn.
-    ``binder``: also the binder law (CBD plasticity λ_p, the viscoelastic bridge's arm
-    stiffness over the Hertz stiffness and its equilibrium fraction φ_eq), the AM rolling
-    resistance μ_r and the AM–AM friction of each run, and where a run has a binder film on
-    its AM–AM contacts (``am_film_depth`` > 0) the bare friction and the squeeze-out depth
-    (the AM–AM μ is then the film's)."""
+    ``binder``: also the binder law (CBD plasticity λ_p and adhesion K_c/KN, the viscoelastic
+    bridge's arm stiffness over the Hertz stiffness and its equilibrium fraction φ_eq), the
+    AM rolling resistance μ_r and the AM–AM friction of each run, and where a run has a binder
+    film on its AM–AM contacts (``am_film_depth`` > 0) the bare friction and the squeeze-out
+    depth (the AM–AM μ is then the film's).  Where a run's roll was not at 60 °C, a column gives
+    each run's roll temperature."""
     pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
     coated = binder and any(r["binder_contact"].get("am_film_depth", 0.0) > 0
                             for r in data["runs"])
+    heated = any(r.get("temperature_c", 60.0) != 60.0 for r in data["runs"])
     rows = []
     for r in data["runs"]:
         c = r["binder_contact"]
         on = c.get("am_strength_mpa", 0.0) > 0
         first = r["first_crush_mpa"]
-        law = [f"{c['plasticity']:.3g}", f"{c['bridge_stiffness_ratio']:.3g}",
+        law = [f"{c['plasticity']:.3g}", f"{c.get('adhesion_ratio', 0.0):.3g}",
+               f"{c['bridge_stiffness_ratio']:.3g}",
                f"{c['bridge_equilibrium_fraction']:.3g}", f"{c['am_rolling']:.3g}",
                f"{r['am_friction']:g}"] if binder else []
         if coated:
             film = c.get("am_film_depth", 0.0) > 0
             law.append(f"{c['am_bare_friction']:g} ({c['am_film_depth']:g})" if film else "–")
-        rows.append([r["film"], *law,
+        roll = [f"{r.get('temperature_c', 60.0):g}"] if heated else []
+        rows.append([r["film"], *roll, *law,
                      f"{c['am_yield_gpa']:.4g}" if c["am_yield_gpa"] else "Hertz",
                      f"{c['am_strength_mpa']:g}" if on else "–",
                      f"{c['am_weibull_modulus']:g}" if on else "–",
@@ -272,13 +276,40 @@ def crushing_table(data: dict, binder: bool = False) -> str:
                      "–" if first is None else f"{first:.0f}",
                      " / ".join(f"{p['am_stress_p95_mpa']:.0f}" for p in r["points"]),
                      f"{r['wall_s']:.0f}"])
-    return _md(["film", *(["CBD λ_p", "bridge k / k_Hertz", "bridge φ_eq", "AM μ_r", "AM–AM μ"]
-                          if binder else []),
+    return _md(["film", *(["roll T [°C]"] if heated else []),
+                *(["CBD λ_p", "CBD K_c/KN", "bridge k / k_Hertz", "bridge φ_eq", "AM μ_r",
+                   "AM–AM μ"]
+                  if binder else []),
                 *(["bare AM–AM μ (film depth δ_max/R*)"] if coated else []),
                 "intact AM–AM p_y [GPa]", "σ_0 [MPa]", "m", "p_c [GPa]",
                 "flattening limit δ_lim/R* (0: none)",
                 *(f"{p:g} MPa [%]" for p in pressures), "crushed AM [%]",
                 "first crush at [MPa]", "AM stress p95 [MPa]", "wall s"], rows)
+
+
+def indentation_runs_table(data: dict) -> str:
+    """The micro-indentations of a scan (``indentations`` of benchmarks/crushing_scan.py):
+    per run the film, the bridge (stiffness over Hertz, equilibrium share φ_eq), the plateau's
+    softening β and the factor on the equilibrium arm at the test (1 and '–' in runs recorded
+    before the rate-free plateau: the arm then took the short-time factor), the bare AM–AM
+    friction, the test's temperature and loading time, the elastic recovery and the plastic
+    work fraction."""
+    rows = []
+    for r in data["indentations"]:
+        c = r["binder_contact"]
+        beta = r.get("plateau_softening_per_k")
+        film = c.get("am_film_depth", 0.0) > 0
+        rows.append([r["film"], f"{c['bridge_stiffness_ratio']:.3g}",
+                     f"{c['bridge_equilibrium_fraction']:.3g}",
+                     "–" if beta is None else f"{beta:g}",
+                     "–" if beta is None else f"{r['bridge_equilibrium_scale']:.3g}",
+                     f"{c['am_bare_friction']:g} ({c['am_film_depth']:g})" if film else "–",
+                     f"{r['temperature_c']:g}", f"{r['loading_time_s']:g}",
+                     f"{100 * r['elastic_recovery']:.1f}", f"{r['plastic_work_fraction']:.3f}",
+                     f"{r['wall_s']:.0f}"])
+    return _md(["film", "bridge k / k_Hertz", "bridge φ_eq", "plateau β [1/K]",
+                "equilibrium-arm factor", "bare AM–AM μ (film depth δ_max/R*)", "T [°C]",
+                "loading [s]", "elastic recovery [%]", "plastic work fraction", "wall s"], rows)
 
 
 def impedance3d_table(data: dict) -> str:
@@ -415,6 +446,11 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "crushing-fast": ("crushing_fast.json", lambda data: crushing_table(data, binder=True)),
     "coated-friction": ("coated_friction_fast.json",
                         lambda data: crushing_table(data, binder=True)),
+    "coated-friction-indentation": ("coated_friction_fast.json", indentation_runs_table),
+    "plateau-arm": ("plateau_arm_fast.json", lambda data: crushing_table(data, binder=True)),
+    "plateau-arm-hot": ("plateau_arm_hot_fast.json",
+                        lambda data: crushing_table(data, binder=True)),
+    "plateau-arm-indentation": ("plateau_arm_fast.json", indentation_runs_table),
 }
 
 

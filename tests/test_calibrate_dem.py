@@ -477,6 +477,9 @@ def test_dem_parameters_reach_the_contact_law():
     assert base_parameter_value("am_yield_gpa") == DEM_PARAMETERS["am_yield_gpa"].upper
     assert base_parameter_value("am_crushed_flattening") == DEM_PARAMETERS[
         "am_crushed_flattening"].upper
+    soft = dem_conditions({"plateau_softening_per_k": 0.02}, 25.0, 0.54, loading_time_s=500.0)
+    assert soft.binder.plateau_softening_per_k == 0.02
+    assert base_parameter_value("plateau_softening_per_k") == 0.015
 
 
 def test_soft_sticky_binders_are_outside_the_admissible_prior():

@@ -114,6 +114,29 @@ def test_the_crushing_table_shows_a_binder_film_where_a_run_has_one():
     assert "| 0.147 | 0.002 | – | 13.44 | – |" in lines[3]
     plain = crushing_table({"runs": runs[1:]}, binder=True).splitlines()
     assert "bare AM–AM μ" not in plain[0] and "| 0.002 | 13.44 |" in plain[2]
+    assert "roll T" not in lines[0]
+    heated = crushing_table({"runs": [{**runs[1], "temperature_c": 120.0}, runs[1]]},
+                            binder=True).splitlines()
+    assert heated[0].startswith("| film | roll T [°C] | CBD λ_p |")
+    assert heated[2].startswith("| s0 | 120 | 0.2 |") and heated[3].startswith("| s0 | 60 |")
+
+
+def test_the_indentation_table_shows_the_plateau_only_where_a_run_recorded_it():
+    """Indentations recorded with the plateau's softening β show it and the factor on the
+    bridge's equilibrium arm; earlier rows (the arm took the short-time factor) show dashes."""
+    from experiments.validation_tables import indentation_runs_table
+
+    contact = {"bridge_stiffness_ratio": 0.5, "bridge_equilibrium_fraction": 0.35,
+               "am_film_depth": 0.05, "am_bare_friction": 0.06}
+    row = {"film": "s0", "binder_contact": contact, "temperature_c": 25.0,
+           "loading_time_s": 500.0, "elastic_recovery": 0.0597, "plastic_work_fraction": 0.98,
+           "wall_s": 450.0}
+    new = {**row, "plateau_softening_per_k": 0.015, "bridge_equilibrium_scale": 2.554,
+           "elastic_recovery": 0.1247}
+    lines = indentation_runs_table({"indentations": [row, new]}).splitlines()
+    assert "| plateau β [1/K] | equilibrium-arm factor |" in lines[0]
+    assert lines[2].startswith("| s0 | 0.5 | 0.35 | – | – | 0.06 (0.05) | 25 | 500 | 6.0 |")
+    assert lines[3].startswith("| s0 | 0.5 | 0.35 | 0.015 | 2.55 | 0.06 (0.05) | 25 | 500 | 12.5 |")
 
 
 def test_the_load_path_table_gives_each_calendering_its_am_share_and_coordination():

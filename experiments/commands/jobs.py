@@ -312,7 +312,7 @@ def register(add: AddCommand) -> None:
                         "default cbd_plasticity,bridge_stiffness_ratio,cbd_adhesion_ratio,"
                         "am_rolling; also bridge_equilibrium_fraction, am_plasticity, "
                         "cbd_modulus_gpa, cbd_cohesion_gpa, am_friction, cbd_friction, "
-                        "am_bare_friction, am_film_depth; "
+                        "am_bare_friction, am_film_depth, plateau_softening_per_k; "
                         "electronic default contact_am_cbd_s_m2,sigma_cbd_s_m; "
                         "also contact_am_am_s_m2, sigma_am_s_m)")
     p.add_argument("--design", type=int, default=24,
