@@ -2,10 +2,10 @@
 
 Each folder is one calendering (one film, one contact law, ``--am-strength-mpa`` etc. or none);
 the JSON keeps per run the film, the roll temperature, the contact law (``binder_contact``),
-per pressure the
-porosity after recovery, the spring-back, the share of crushed AM particles and the AM
-particles' Hiramatsu–Oka stress percentiles at the turn, the plane pressure at which the
-first particle broke on the loading path (``force_displacement.csv``) and the wall time;
+per pressure the porosity after recovery, the spring-back, the share of crushed AM particles
+and the AM particles' Hiramatsu–Oka stress percentiles at the turn, the plane pressure at
+which the first particle broke on the loading path (``force_displacement.csv``) and the wall
+time;
 ``--indentation`` folders (``etwin indent``) add each one's film, law and elastic recovery.
 ``docs/validation/calendering.md`` renders it (``experiments.validation_tables``, table
 ``crushing``).  benchmarks/data/crushing_scan.json was written so.
