@@ -451,6 +451,10 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "plateau-arm-hot": ("plateau_arm_hot_fast.json",
                         lambda data: crushing_table(data, binder=True)),
     "plateau-arm-indentation": ("plateau_arm_fast.json", indentation_runs_table),
+    "crushing-onset": ("crushing_onset_fast.json",
+                       lambda data: crushing_table(data, binder=True)),
+    "crushing-onset-indentation": ("crushing_onset_fast.json", indentation_runs_table),
+    "dem-crushing-onset": ("dem_crushing_onset_fast.json", dem_design_table),
 }
 
 

@@ -230,7 +230,7 @@ def cmd_calender(args: argparse.Namespace) -> dict:
     from pathlib import Path
 
     from experiments.plots import plot_porosity_pressure, plot_press_trace, plot_rdf_compare
-    from physics.calender import calender, check_pressures
+    from physics.calender import calender, check_pressures, overshot_targets
 
     check_fidelity_flag(args.fidelity)
     pressures = check_pressures(number_list(args.pressures_mpa, "--pressures-mpa"))
@@ -248,6 +248,15 @@ def cmd_calender(args: argparse.Namespace) -> dict:
              f"{protocol.inertial_number:g}); there the porosity depends slightly on that "
              "speed (docs/physics/calendering.md, 'Speed ensembles below 2 MPa'); compare with "
              "--min-plane-speed-m-s halved")
+    overshot = overshot_targets([p.pressure_target_mpa for p in result.points],
+                                [p.pressure_max_mpa for p in result.points])
+    if overshot:
+        readings = ", ".join(f"{r:.4g} MPa for {t:g}" for t, r in overshot)
+        log(f"note: the plane pressure at the turn read {readings} MPa: the loading path "
+            "passed the target within one control block (a crushing burst's dynamic "
+            "spike, or a stiff film), so those points' porosity may belong to another "
+            "pressure (pressure_max_mpa in curve.csv; docs/validation/calendering.md, "
+            "'Where the crushing starts, film by film')")
     points = []
     for point in result.points:
         name = f"calendered_{point.pressure_target_mpa:g}MPa.npz"

@@ -158,6 +158,7 @@ from physics.calender.protocol import (
     fit_compaction,
     inertial_number,
     mean_am_diameter_um,
+    overshot_targets,
     plane_speed_m_s,
     time_step_us,
 )
@@ -200,6 +201,7 @@ __all__ = [
     "indent",
     "inertial_number",
     "mean_am_diameter_um",
+    "overshot_targets",
     "plane_speed_m_s",
     "scaled_contact_table",
     "time_step_us",

@@ -51,6 +51,8 @@ from physics.structure import (
 DWELL_AVERAGE_BLOCKS = 5  # the stress at maximum compression averages the last dwell blocks
 DWELL_MIN_GAIN = 1e-3  # floor of the dwell servo's gain (_Press.dwell_block)
 MAX_PRESSURE_MPA = 500.0  # above any electrode calendering (line loads -> < ~300 MPa)
+#: share above its target beyond which a point's plane pressure reads as overshot [-]
+OVERSHOOT_TOLERANCE = 0.05
 #: press protocols: 'quasi-static' (inertial-number speed law, dwell until the creep arrests)
 #: and 'paper' (constant plane speed, straight back up at the target, Ngandjong et al. §2)
 PRESS_PROTOCOLS = ("quasi-static", "paper")
@@ -265,6 +267,17 @@ def check_pressures(pressures_mpa: Sequence[float]) -> tuple[float, ...]:
     if len(set(values)) != len(values):
         raise ValueError(f"pressures_mpa {values} has repeated values")
     return tuple(sorted(values))
+
+
+def overshot_targets(targets_mpa: Sequence[float], readings_mpa: Sequence[float],
+                     tolerance: float = OVERSHOOT_TOLERANCE) -> list[tuple[float, float]]:
+    """(target, reading) [MPa] of the points whose plane pressure at the turn read more than
+    ``tolerance`` (a fraction) above the target.  The loading path takes a point's checkpoint
+    at the first control block whose mean plane pressure reaches the target, so a dynamic
+    spike (a crushing burst) or a film stiffer than one block's plane travel can take it
+    above the target; such a point's porosity need not be the film's at the target."""
+    return [(float(t), float(r)) for t, r in zip(targets_mpa, readings_mpa, strict=True)
+            if r > (1.0 + tolerance) * t]
 
 
 def check_dried_state(state: ParticleState) -> None:
