@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from typing import Any
 
 import numpy as np
 
@@ -53,6 +54,9 @@ DWELL_MIN_GAIN = 1e-3  # floor of the dwell servo's gain (_Press.dwell_block)
 MAX_PRESSURE_MPA = 500.0  # above any electrode calendering (line loads -> < ~300 MPa)
 #: share above its target beyond which a point's plane pressure reads as overshot [-]
 OVERSHOOT_TOLERANCE = 0.05
+#: a target's checkpoint stands when the plane pressure stays above (1 - this) × the target
+#: over the ``turn_confirm_us`` of loading that follow it [-]
+TURN_CONFIRM_DROP = 0.1
 #: press protocols: 'quasi-static' (inertial-number speed law, dwell until the creep arrests)
 #: and 'paper' (constant plane speed, straight back up at the target, Ngandjong et al. §2)
 PRESS_PROTOCOLS = ("quasi-static", "paper")
@@ -102,6 +106,11 @@ class CalenderProtocol:
             quasi-static protocol's floor speed, 100× faster, for cost).
         fracture_seed: seed of the AM particles' Weibull crushing strengths (drawn once per
             press when ``BinderContact.am_strength_mpa`` > 0, ``physics.calender.fracture``).
+        turn_confirm_us: a target's checkpoint (the first control block whose plane
+            pressure reaches it) stands only if the pressure stays above
+            (1 - ``TURN_CONFIRM_DROP``) × the target over this much further loading [µs], in
+            [0, 10]; otherwise it was a dynamic spike and the next block at the target is
+            taken (0: the first block stands).  Module docstring, "Crushing bursts".
     """
 
     inertial_number: float = 1e-3
@@ -123,6 +132,7 @@ class CalenderProtocol:
     press: str = "quasi-static"
     paper_plane_speed_m_s: float = 0.2
     fracture_seed: int = 0
+    turn_confirm_us: float = 0.1
 
     def __post_init__(self) -> None:
         if self.press not in PRESS_PROTOCOLS:
@@ -152,6 +162,7 @@ class CalenderProtocol:
                      lo_open=True)
         _check_range("CalenderProtocol.creep_tol_per_us", self.creep_tol_per_us, 0.0, 1.0,
                      lo_open=True)
+        _check_range("CalenderProtocol.turn_confirm_us", self.turn_confirm_us, 0.0, 10.0)
 
     def slower(self, factor: float) -> CalenderProtocol:
         """The same protocol with every plane speed divided by ``factor``."""
@@ -553,16 +564,17 @@ def calender(state: ParticleState, pressures_mpa: Sequence[float],
             progress(trace[-1])
         return p
 
-    # loading path: checkpoint at each target
-    checkpoints = []
+    # loading path: a checkpoint at each target, confirmed by the loading that follows it
+    checkpoints: list[tuple[float, _Press, dict]] = []
+    pending: list[Candidate] = []  # unconfirmed checkpoints of the next targets, in order
+    n_confirm = math.ceil(protocol.turn_confirm_us / (sim.dt * protocol.control_every) - 1e-9)
     start = sim.step_count
     k = 0
     while k < len(targets):
         p_kpa = log("load", -1)
-        while k < len(targets) and p_kpa >= targets[k] * KPA_PER_MPA:
-            row = trace[-1]
-            checkpoints.append((targets[k], copy.deepcopy(press), dict(row)))
-            k += 1
+        pending = checkpoint_step(targets, p_kpa, n_confirm, pending, checkpoints,
+                                  lambda: (copy.deepcopy(press), dict(trace[-1])))
+        k = len(checkpoints)
         if k < len(targets) and sim.step_count - start > protocol.max_steps:
             raise RuntimeError(
                 f"calendering: the plane pressure reached {p_kpa / KPA_PER_MPA:.3g} MPa, not "
@@ -593,6 +605,57 @@ def calender(state: ParticleState, pressures_mpa: Sequence[float],
         cbd_cohesion_gpa=cbd.cohesion_energy_density_pa / 1e9, dt_us=sim.dt,
         n_particles=sim.n, steps=steps + sim_steps_release,
         wall_s=time.perf_counter() - t0)
+
+
+@dataclass
+class Candidate:
+    """An unconfirmed checkpoint: the press (or any snapshot) at the first block that
+    reached ``target`` [MPa], its trace row, and the lowest plane pressure [kPa] and the
+    number of loading blocks since."""
+
+    target: float
+    press: Any
+    turn: dict
+    min_pressure_kpa: float = math.inf
+    blocks: int = 0
+
+
+def checkpoint_step(targets_mpa: Sequence[float], p_kpa: float, n_confirm: int,
+                    pending: list[Candidate], checkpoints: list[tuple[float, Any, dict]],
+                    snapshot: Callable[[], tuple[Any, dict]]) -> list[Candidate]:
+    """One loading block of mean plane pressure ``p_kpa`` [kPa] for the checkpoints of the
+    ascending ``targets_mpa``: the pending candidates see the block (:func:`_confirm`),
+    then every next target the block reaches gets a candidate from ``snapshot()`` (the
+    press and its trace row); with ``n_confirm`` = 0 the candidates stand at once.
+    Confirmed checkpoints are appended to ``checkpoints`` as (target, snapshot, row); returns
+    the candidates still pending."""
+    pending = _confirm(pending, p_kpa, n_confirm, checkpoints)
+    while len(checkpoints) + len(pending) < len(targets_mpa) and \
+            p_kpa >= targets_mpa[len(checkpoints) + len(pending)] * KPA_PER_MPA:
+        pending.append(Candidate(targets_mpa[len(checkpoints) + len(pending)], *snapshot()))
+    if n_confirm == 0:
+        pending = _confirm(pending, p_kpa, 0, checkpoints)
+    return pending
+
+
+def _confirm(pending: list[Candidate], p_kpa: float, n_confirm: int,
+             checkpoints: list[tuple[float, Any, dict]]) -> list[Candidate]:
+    """One loading block of plane pressure ``p_kpa`` past the pending checkpoints: a
+    candidate whose pressure has dropped below (1 - ``TURN_CONFIRM_DROP``) × its target is
+    dropped with every higher one (the reading was a dynamic spike: the film does not carry
+    it); one that held for ``n_confirm`` blocks moves to ``checkpoints``, in target order.
+    Returns the candidates still pending."""
+    for c in pending:
+        c.min_pressure_kpa = min(c.min_pressure_kpa, p_kpa)
+        c.blocks += 1
+    for i, c in enumerate(pending):
+        if c.min_pressure_kpa < (1.0 - TURN_CONFIRM_DROP) * c.target * KPA_PER_MPA:
+            pending = pending[:i]
+            break
+    while pending and pending[0].blocks >= n_confirm:
+        c = pending.pop(0)
+        checkpoints.append((c.target, c.press, c.turn))
+    return pending
 
 
 def creep_rate_per_us(porosities: Sequence[float], window: int, block_us: float) -> float:
