@@ -513,10 +513,11 @@ def _checkpoints_of(pressures_mpa, targets_mpa, n_confirm):
 
 
 def test_a_checkpoint_stands_only_when_the_film_carries_its_pressure():
-    """Plane pressures [MPa] of law Pf on film seed 1 (fast, benchmarks/data/
-    crushing_onset_fast.json's run), block by block: a steady rise through 40 MPa, the
-    crushing avalanche at 43.8 MPa, then a second burst whose dynamic spike read 100.7 MPa
-    for one block and was back near 30 MPa five blocks later, then a steady rise again. The
+    """Plane pressures [MPa] of law Pf on film seed 1 (fast, the first-crossing run of
+    benchmarks/data/crushing_onset_fast.json), excerpts block by block with linear ramps for
+    the stretches between them: a steady rise through 40 MPa, the crushing avalanche at
+    43.8 MPa, then a second burst whose dynamic spike read 100.7 MPa for one block and was
+    back near 30 MPa five blocks later, then a steady rise again. The
     first crossing took the 55.9-100 MPa checkpoints at the spike; confirmed over the next
     7 blocks (0.1 µs) each stands at the steady crossing instead."""
     rise = [39.32, 39.47, 39.63, 39.79, 39.95, 40.14, 40.34, 40.52, 40.67, 40.81, 40.97,

@@ -253,9 +253,9 @@ def cmd_calender(args: argparse.Namespace) -> dict:
     if overshot:
         readings = ", ".join(f"{r:.4g} MPa for {t:g}" for t, r in overshot)
         log(f"note: the plane pressure at the turn read {readings} MPa: the loading path "
-            "passed the target within one control block (a crushing burst's dynamic "
-            "spike, or a stiff film), so those points' porosity may belong to another "
-            "pressure (pressure_max_mpa in curve.csv; docs/validation/calendering.md, "
+            "passed the target within one control block (a film that stiffens faster "
+            "than one block's plane travel), so those points' porosity may belong to a "
+            "higher pressure (pressure_max_mpa in curve.csv; docs/validation/calendering.md, "
             "'Where the crushing starts, film by film')")
     points = []
     for point in result.points:

@@ -283,10 +283,10 @@ def check_pressures(pressures_mpa: Sequence[float]) -> tuple[float, ...]:
 def overshot_targets(targets_mpa: Sequence[float], readings_mpa: Sequence[float],
                      tolerance: float = OVERSHOOT_TOLERANCE) -> list[tuple[float, float]]:
     """(target, reading) [MPa] of the points whose plane pressure at the turn read more than
-    ``tolerance`` (a fraction) above the target.  The loading path takes a point's checkpoint
-    at the first control block whose mean plane pressure reaches the target, so a dynamic
-    spike (a crushing burst) or a film stiffer than one block's plane travel can take it
-    above the target; such a point's porosity need not be the film's at the target."""
+    ``tolerance`` (a fraction) above the target.  A confirmed checkpoint (``turn_confirm_us``)
+    drops a crushing burst's spike, but a film that stiffens by more than the tolerance within
+    one block's plane travel still reads above its target; such a point's porosity need not
+    be the film's at the target."""
     return [(float(t), float(r)) for t, r in zip(targets_mpa, readings_mpa, strict=True)
             if r > (1.0 + tolerance) * t]
 
@@ -624,34 +624,22 @@ def checkpoint_step(targets_mpa: Sequence[float], p_kpa: float, n_confirm: int,
                     pending: list[Candidate], checkpoints: list[tuple[float, Any, dict]],
                     snapshot: Callable[[], tuple[Any, dict]]) -> list[Candidate]:
     """One loading block of mean plane pressure ``p_kpa`` [kPa] for the checkpoints of the
-    ascending ``targets_mpa``: the pending candidates see the block (:func:`_confirm`),
-    then every next target the block reaches gets a candidate from ``snapshot()`` (the
-    press and its trace row); with ``n_confirm`` = 0 the candidates stand at once.
-    Confirmed checkpoints are appended to ``checkpoints`` as (target, snapshot, row); returns
-    the candidates still pending."""
-    pending = _confirm(pending, p_kpa, n_confirm, checkpoints)
-    while len(checkpoints) + len(pending) < len(targets_mpa) and \
-            p_kpa >= targets_mpa[len(checkpoints) + len(pending)] * KPA_PER_MPA:
-        pending.append(Candidate(targets_mpa[len(checkpoints) + len(pending)], *snapshot()))
-    if n_confirm == 0:
-        pending = _confirm(pending, p_kpa, 0, checkpoints)
-    return pending
-
-
-def _confirm(pending: list[Candidate], p_kpa: float, n_confirm: int,
-             checkpoints: list[tuple[float, Any, dict]]) -> list[Candidate]:
-    """One loading block of plane pressure ``p_kpa`` past the pending checkpoints: a
-    candidate whose pressure has dropped below (1 - ``TURN_CONFIRM_DROP``) × its target is
-    dropped with every higher one (the reading was a dynamic spike: the film does not carry
-    it); one that held for ``n_confirm`` blocks moves to ``checkpoints``, in target order.
-    Returns the candidates still pending."""
-    for c in pending:
+    ascending ``targets_mpa``.  The pending candidates see the block: one whose pressure has
+    dropped below (1 - ``TURN_CONFIRM_DROP``) × its target is dropped with every higher one
+    (the reading was a dynamic spike: the film does not carry it).  Then every next target
+    the block reaches gets a candidate from ``snapshot()`` (the press and its trace row), and
+    the candidates that have held for ``n_confirm`` blocks (0: at once) move to
+    ``checkpoints`` as (target, snapshot, row), in target order.  Returns the candidates
+    still pending."""
+    for i, c in enumerate(pending):
         c.min_pressure_kpa = min(c.min_pressure_kpa, p_kpa)
         c.blocks += 1
-    for i, c in enumerate(pending):
         if c.min_pressure_kpa < (1.0 - TURN_CONFIRM_DROP) * c.target * KPA_PER_MPA:
             pending = pending[:i]
             break
+    while len(checkpoints) + len(pending) < len(targets_mpa) and \
+            p_kpa >= targets_mpa[len(checkpoints) + len(pending)] * KPA_PER_MPA:
+        pending.append(Candidate(targets_mpa[len(checkpoints) + len(pending)], *snapshot()))
     while pending and pending[0].blocks >= n_confirm:
         c = pending.pop(0)
         checkpoints.append((c.target, c.press, c.turn))
