@@ -31,6 +31,15 @@ tortuosity's noise; a thin one hardly does), a constant noise is too wide at one
 box and too narrow at the other.  BoTorch 0.18 has no heteroskedastic GP class of its own
 (``HeteroskedasticSingleTaskGP`` needs measured variances at every point, and was removed).
 
+Categorical inputs (``categorical``: column indices of the model inputs holding integer
+labels, e.g. which dried film a DEM run calendered): BoTorch's ``MixedSingleTaskGP``, whose
+kernel is K_c + K_h + K_c·K_h over the continuous part c and the categories h (Ru et al.
+2020, CoCaBO), so a label shifts the output by its own offset that may also change with the
+continuous inputs; the continuous columns alone are normalized.
+:meth:`GPSurrogate.predict_group_mean` gives the mean of new observations at several inputs
+at once, e.g. the mean over films of runs at one parameter point (the joint posterior, so
+the correlation of the films' predictions enters its sd).
+
 A :class:`SurrogateSet` holds the models of several outputs and saves them in one file (the
 training data, the transforms' state and the hyperparameters; loading refits nothing).
 """
@@ -97,6 +106,7 @@ class GPSurrogate:
     features: tuple[str, ...] = ()
     noise_floor_sd: float = 0.0  # lower bound of the noise sd, output units
     noise_model: str = "constant"  # or "log-linear" (module docstring)
+    categorical: tuple[int, ...] = ()  # model-input columns holding category labels
     model: object = None
     fit_note: str = ""
     train_x: np.ndarray | None = None  # the GP's inputs (features applied)
@@ -119,11 +129,17 @@ class GPSurrogate:
         if self.noise_model not in NOISE_MODELS:
             raise ValueError(f"{self.output}: noise_model must be one of "
                              f"{', '.join(NOISE_MODELS)}, got {self.noise_model!r}")
+        self.categorical = tuple(int(k) for k in self.categorical)
+        if self.categorical and (self.features or self.noise_model != "constant" or any(
+                not 0 <= k < x.shape[1] for k in self.categorical)):
+            raise ValueError(f"{self.output}: categorical columns {self.categorical} need "
+                             f"plain inputs (no features), constant noise and indices in "
+                             f"[0, {x.shape[1] - 1}]")
         self.train_x = model_inputs(x, self.input_names, self.features)
         self.train_y = y.copy()
         with single_threaded():
             self.model = _build(self.train_x, self.train_y, self.noise_floor_sd,
-                                self.noise_model)
+                                self.noise_model, self.categorical)
             self.fit_note = _fit(self.model)
         return self
 
@@ -142,6 +158,25 @@ class GPSurrogate:
             std = post.variance.clamp_min(0).sqrt().reshape(-1).numpy().copy()
         return mean, std
 
+    def predict_group_mean(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(mean, sd) of the average of new observations at the g inputs of each group,
+        ``x`` (m × g × d): the joint posterior of the g points with the noise, so the sd is
+        √(1ᵀ Σ 1) / g (the correlated part of the g predictions does not average out)."""
+        if self.model is None:
+            raise ValueError(f"{self.output}: the surrogate is not fitted")
+        torch = _torch()
+        x = np.asarray(x, dtype=float)
+        m, g, d = x.shape
+        xm = torch.as_tensor(model_inputs(x.reshape(m * g, d), self.input_names,
+                                          self.features).reshape(m, g, -1), dtype=torch.float64)
+        self.model.eval()
+        with torch.no_grad(), torch_single_threaded():
+            post = self.model.posterior(xm, observation_noise=True)
+            mean = post.mean.squeeze(-1).mean(-1).numpy().copy()
+            cov = post.distribution.covariance_matrix
+            std = (cov.sum(dim=(-1, -2)).clamp_min(0).sqrt() / g).numpy().copy()
+        return mean, std
+
     def state(self) -> dict:
         """Everything needed to rebuild the fitted model without refitting."""
         if self.model is None:
@@ -149,6 +184,7 @@ class GPSurrogate:
         return {"output": self.output, "input_names": list(self.input_names),
                 "features": list(self.features), "fit_note": self.fit_note,
                 "noise_floor_sd": self.noise_floor_sd, "noise_model": self.noise_model,
+                "categorical": list(self.categorical),
                 "train_x": self.train_x, "train_y": self.train_y,
                 "state_dict": {k: v.detach().clone() for k, v in
                                self.model.state_dict().items()}}
@@ -158,22 +194,32 @@ class GPSurrogate:
         out = cls(state["output"], tuple(state["input_names"]), tuple(state["features"]),
                   noise_floor_sd=float(state.get("noise_floor_sd", 0.0)),
                   noise_model=state.get("noise_model", "constant"),
+                  categorical=tuple(state.get("categorical", ())),
                   fit_note=state["fit_note"], train_x=np.asarray(state["train_x"]),
                   train_y=np.asarray(state["train_y"]))
-        out.model = _build(out.train_x, out.train_y, out.noise_floor_sd, out.noise_model)
+        out.model = _build(out.train_x, out.train_y, out.noise_floor_sd, out.noise_model,
+                           out.categorical)
         out.model.load_state_dict(state["state_dict"])
         out.model.eval()
         return out
 
 
 def _build(xm: np.ndarray, y: np.ndarray, noise_floor_sd: float = 0.0,
-           noise_model: str = "constant"):
+           noise_model: str = "constant", categorical: tuple[int, ...] = ()):
     torch = _torch()
-    from botorch.models import SingleTaskGP
+    from botorch.models import MixedSingleTaskGP, SingleTaskGP
     from botorch.models.transforms import Normalize, Standardize
 
     tx = torch.as_tensor(xm, dtype=torch.float64)
     ty = torch.as_tensor(y, dtype=torch.float64).unsqueeze(-1)
+    d = tx.shape[-1]
+    if categorical:
+        return MixedSingleTaskGP(
+            tx, ty, cat_dims=list(categorical),
+            likelihood=_likelihood(y, noise_floor_sd, noise_model, d),
+            input_transform=Normalize(d=d, indices=[k for k in range(d)
+                                                    if k not in categorical]),
+            outcome_transform=Standardize(m=1))
     return SingleTaskGP(tx, ty, likelihood=_likelihood(y, noise_floor_sd, noise_model,
                                                        tx.shape[-1]),
                         input_transform=Normalize(d=tx.shape[-1]),
