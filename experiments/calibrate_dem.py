@@ -684,11 +684,11 @@ class CompactionEmulator:
         if films:
             x = np.stack([np.column_stack([x, np.full(len(x), float(f))]) for f in films],
                          axis=1)
+        step = 20000 // max(1, len(films))
         mean, sd = [], []
-        for i in range(0, len(x), 20000 // max(1, len(films))):
-            chunk = x[i:i + 20000 // max(1, len(films))]
-            mu, s = (self.model.predict_group_mean(chunk) if films else
-                     self.model.predict(chunk))
+        for i in range(0, len(x), step):
+            mu, s = (self.model.predict_group_mean(x[i:i + step]) if films else
+                     self.model.predict(x[i:i + step]))
             mean.append(mu)
             sd.append(s)
         return np.concatenate(mean).reshape(m, n), np.concatenate(sd).reshape(m, n)
@@ -705,7 +705,7 @@ def _training_rows(runs: Sequence[dict], names: Sequence[str],
             theta.append([r["theta"][n] for n in names])
             pressure.append(p)
             porosity.append(e)
-            film.append(index.get(str(Path(r["dried"])), -1) if index else -1)
+            film.append(index.get(str(Path(r["dried"])), -1))
     return np.array(theta), np.array(pressure), np.array(porosity), np.array(film)
 
 
@@ -722,10 +722,9 @@ def emulator_cross_validation(parameters: Sequence[Parameter], runs: Sequence[di
                                          if k != g], names, films)
         em = CompactionEmulator(parameters, theta, p, e, f if films else None)
         for held in (r for r, k in zip(runs, groups, strict=True) if k == g):
-            film = _training_rows([held], names, films)[3][0] if em.films else None
+            film = films.index(str(Path(held["dried"]))) if em.films else None
             mean, sd = em.predict(np.array([[held["theta"][n] for n in names]]),
-                                  np.array(held["pressure_reported_mpa"]),
-                                  film=None if film is None else int(film))
+                                  np.array(held["pressure_reported_mpa"]), film=film)
             err = mean[0] - np.array(held["porosity"])
             errors.append(err)
             inside.append(np.abs(err) <= 1.96 * sd[0])

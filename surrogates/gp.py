@@ -144,19 +144,10 @@ class GPSurrogate:
         return self
 
     def predict(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(mean, standard deviation of a new observation) at inputs ``x`` (n × d)."""
-        if self.model is None:
-            raise ValueError(f"{self.output}: the surrogate is not fitted")
-        torch = _torch()
-        xm = torch.as_tensor(model_inputs(np.atleast_2d(x), self.input_names, self.features),
-                             dtype=torch.float64)
-        self.model.eval()
-        with torch.no_grad(), torch_single_threaded():
-            # one point per batch: the marginal variances without the n × n joint covariance
-            post = self.model.posterior(xm.unsqueeze(-2), observation_noise=True)
-            mean = post.mean.reshape(-1).numpy().copy()
-            std = post.variance.clamp_min(0).sqrt().reshape(-1).numpy().copy()
-        return mean, std
+        """(mean, standard deviation of a new observation) at inputs ``x`` (n × d): one point
+        per group of :meth:`predict_group_mean` (the marginal variances without the n × n
+        joint covariance)."""
+        return self.predict_group_mean(np.atleast_2d(np.asarray(x, dtype=float))[:, None, :])
 
     def predict_group_mean(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean, sd) of the average of new observations at the g inputs of each group,
