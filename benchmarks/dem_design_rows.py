@@ -3,7 +3,8 @@
 Reads every run of an ``etwin calibrate --target dem`` output folder (``OUT/dem_runs/*.json``,
 design and refinement runs, failed ones included, calenderings and indentations) in the
 order they finished, with the
-measured curve they are compared with, and writes ``benchmarks/data/dem_design_fast.json``
+measured curve they are compared with and the calibration's command line (its summary.json), and
+writes ``benchmarks/data/dem_design_fast.json``
 (``--out``) with a provenance block; ``python -m experiments.validation_tables --write`` then
 renders the table in docs/validation/calendering.md.  Each row keeps its cache key, film name
 and every task field, so ``etwin calibrate --target dem --include-runs FILE`` trains on the
@@ -37,8 +38,10 @@ def main(argv: list[str] | None = None) -> None:
     curve = read_compaction_curve(args.data)
     settings = json.loads((args.cal_out / "summary.json").read_text()) \
         if (args.cal_out / "summary.json").is_file() else {}
+    calibrate_command = settings.get("provenance", {}).get("command")
     write_json_atomic(args.out, {
-        "provenance": run_provenance(),
+        "provenance": run_provenance() | ({"calibrate_command": calibrate_command}
+                                          if calibrate_command else {}),
         "parameters": settings.get("calibrated", list(runs[0]["theta"])),
         "measured": {"source": args.data.name, "pressure_mpa": curve.pressures_mpa.tolist(),
                      "porosity": curve.porosity.tolist(),

@@ -776,7 +776,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         plot_recovery_predictive,
     )
     from experiments.report import Section, write_report
-    from experiments.tracking import job_run
+    from experiments.tracking import job_run, run_provenance
     from optimize.bo import sobol_unit
     from optimize.calibration import calibrate_with_emulator
     from physics.calender.presets import load_preset, preset_from_conditions
@@ -998,7 +998,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                    "predictive_median": np.median(at_obs, axis=0).tolist(),
                    "dried_relaxed_porosity": [r["dried_porosity"] for r in ok
                                               if "dried_porosity" in r],
-                   "measured_dried_porosity": curve.dried_porosity, **settings}
+                   "measured_dried_porosity": curve.dried_porosity, **settings,
+                   "provenance": run_provenance()}
         if recovery_emulator is not None:
             rec_draws, _ = recovery_emulator.predict(theta_draws)
             lo95, median, hi95 = np.percentile(rec_draws, [2.5, 50, 97.5])

@@ -3,7 +3,9 @@ stand-in forward model with known parameters (design, resume, failed runs, valid
 parameter mapping onto the contact law, and the curve reader's refusals."""
 
 import csv
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -299,7 +301,17 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
                           include_runs=[tmp_path / "three", tmp_path / "three" / "dem_runs",
                                         tmp_path / "two"], **common)
     assert calls == [] and again["training_runs"] == 12
-    # the same runs as versioned rows (benchmarks/dem_design_rows.py) of the same films
+    # the same runs as versioned rows (benchmarks/dem_design_rows.py) of the same films; the
+    # rows file names the calibration's command line (its summary.json)
+    rows_script = Path(__file__).resolve().parents[1] / "benchmarks" / "dem_design_rows.py"
+    spec = importlib.util.spec_from_file_location("dem_design_rows", rows_script)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    script.main([str(tmp_path / "three"), "--data", str(tmp_path / "curve.csv"),
+                 "--out", str(tmp_path / "three_rows.json")])
+    shipped = json.loads((tmp_path / "three_rows.json").read_text())
+    assert len(shipped["runs"]) == 4 and shipped["parameters"] == list(summary["parameters"])
+    assert shipped["provenance"]["calibrate_command"] == summary["provenance"]["command"]
     rows = run_rows(tmp_path / "two") + run_rows(tmp_path / "three")
     write_json_atomic(tmp_path / "rows.json", {"runs": rows})
     # ... with a chosen point (--points), run on both films
