@@ -456,6 +456,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "crushing-onset-indentation": ("crushing_onset_fast.json", indentation_runs_table),
     "dem-crushing-onset": ("dem_crushing_onset_fast.json", dem_design_table),
     "dem-crushing-calibration": ("dem_crushing_calibration_fast.json", dem_design_table),
+    "dem-crushing-points": ("dem_crushing_points_fast.json", dem_design_table),
 }
 
 
