@@ -457,6 +457,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "dem-crushing-onset": ("dem_crushing_onset_fast.json", dem_design_table),
     "dem-crushing-calibration": ("dem_crushing_calibration_fast.json", dem_design_table),
     "dem-crushing-points": ("dem_crushing_points_fast.json", dem_design_table),
+    "dem-crushing-points-paper": ("dem_crushing_points_paper.json", dem_design_table),
 }
 
 
