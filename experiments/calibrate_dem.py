@@ -921,8 +921,11 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         ok, indents = _split_ok(runs)
         if len(ok) < 4:
             failed = [r for r in runs if r["status"] != "ok"]
-            raise RuntimeError(f"only {len(ok)} of {len(runs)} DEM runs finished; first "
-                               f"error: {failed[0]['error'] if failed else '-'}")
+            raise RuntimeError(
+                f"the emulator needs at least 4 finished DEM runs, and {len(ok)} of "
+                f"{len(runs)} finished (" + (f"first error: {failed[0]['error']}" if failed
+                                             else "add design runs, --include-runs or more "
+                                             "--points") + f"); the runs are in {out / 'dem_runs'}")
 
         observed = curve.porosity
         observed_sd = curve.porosity_sd

@@ -327,6 +327,12 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
     assert chosen["point"] == truth and chosen["runs"] == 2
     assert chosen["max_abs_error"] < 1e-12 and chosen["inside_1sd"] == len(PRESSURES)
     assert "Chosen points" in (tmp_path / "rows" / "report.md").read_text()
+    # one chosen point on two films alone is too little for the emulator: the error says so
+    with pytest.raises(RuntimeError, match=r"needs at least 4 finished DEM runs, and 2 of 2 "
+                                           r"finished \(add design runs"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "alone", n_design=0,
+                      parameters=three, points=tmp_path / "points.csv", **common)
+    assert len(list((tmp_path / "alone" / "dem_runs").glob("*.json"))) == 2
     tampered = [dict(r, theta=dict(r["theta"])) for r in rows]
     tampered[0]["theta"]["cbd_plasticity"] += 0.1
     write_json_atomic(tmp_path / "tampered.json", {"runs": tampered})
