@@ -95,6 +95,7 @@ from pathlib import Path
 import numpy as np
 
 from experiments.calibrate import _float
+from experiments.report import Section
 from optimize.calibration import Parameter
 
 PREDICTIVE_DRAWS = 2000
@@ -775,7 +776,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         plot_pair_posterior,
         plot_recovery_predictive,
     )
-    from experiments.report import Section, write_report
+    from experiments.report import write_report
     from experiments.tracking import job_run, run_provenance
     from optimize.bo import sobol_unit
     from optimize.calibration import calibrate_with_emulator
@@ -921,11 +922,22 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         ok, indents = _split_ok(runs)
         if len(ok) < 4:
             failed = [r for r in runs if r["status"] != "ok"]
+            kept = f"the runs are in {out / 'dem_runs'}"
+            if chosen_points:  # the chosen points' curves are a result without the emulator
+                write_report(out, "DEM contact-law calibration", [
+                    _chosen_points_section(chosen_points, curve, points, recovery)])
+                write_json_atomic(out / "summary.json", {
+                    "job": "calibrate", "target": "dem", "chosen_points": chosen_points,
+                    "pressures_mpa": curve.pressures_mpa.tolist(),
+                    "observed_porosity": curve.porosity.tolist(),
+                    "observed_sd": curve.porosity_sd.tolist(),
+                    "provenance": run_provenance()})
+                kept += f", the chosen points' curves in {out / 'report.md'}"
             raise RuntimeError(
                 f"the emulator needs at least 4 finished DEM runs, and {len(ok)} of "
                 f"{len(runs)} finished (" + (f"first error: {failed[0]['error']}" if failed
                                              else "add design runs, --include-runs or more "
-                                             "--points") + f"); the runs are in {out / 'dem_runs'}")
+                                             "--points") + f"); {kept}")
 
         observed = curve.porosity
         observed_sd = curve.porosity_sd
@@ -1086,25 +1098,15 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 plots=[plot_recovery_predictive(rec_draws, recovery, recovery_sd,
                                                 out / "recovery_predictive.png").name]))
         if chosen_points:
-            sections.append(Section(
-                "Chosen points",
-                f"The points of {Path(points).name}, each run on every film (mean over its "
-                "finished runs).",
-                table=[{**r["point"], "runs": r["runs"],
-                        "max_abs_error": r.get("max_abs_error"),
-                        "inside_1sd": r.get("inside_1sd"),
-                        **({"recovery": r.get("recovery_simulated")} if recovery is not None
-                           else {})} for r in chosen_points]))
+            sections.append(_chosen_points_section(chosen_points, curve, points, recovery))
         if rounds:
             sections.append(Section(
                 "Sequential refinement",
                 "Each round fits the emulator, runs the DEM at the highest-posterior draw on "
                 "every film and adds those runs to the training set.",
                 table=[{"round": r["round"], **{n: r["map"][n] for n in names},
-                        "max_abs_error": r.get("max_abs_error"),
-                        "inside_1sd": r.get("inside_1sd"),
-                        **({"recovery": r.get("recovery_simulated")} if recovery is not None
-                           else {})} for r in rounds]))
+                        **_point_columns(r, curve, recovery)}
+                       for r in rounds]))
         if rows:
             v = summary["validation"]
             text = (f"{v['runs']} DEM runs: max |error| {100 * v['max_abs_error']:.2f} "
@@ -1193,6 +1195,29 @@ def recovery_cross_validation(parameters: Sequence[Parameter], indents: Sequence
     errors = np.concatenate(errors)
     return {"rmse": float(np.sqrt(np.mean(errors ** 2))),
             "coverage95": float(np.mean(np.concatenate(inside))), "runs": len(indents)}
+
+
+def _point_columns(summary: dict, curve: CompactionCurve, recovery: float | None) -> dict:
+    """Report columns of one point's :func:`_validation_summary`: the mean simulated porosity
+    at every measured pressure [%], the max |error| and how many points lie inside ±1 sd."""
+    simulated = summary.get("simulated") or [None] * len(curve.pressures_mpa)
+    return {**{f"{p:g} MPa [%]": None if y is None else 100 * y
+               for p, y in zip(curve.pressures_mpa, simulated, strict=True)},
+            "runs": summary["runs"], "max_abs_error": summary.get("max_abs_error"),
+            "inside_1sd": summary.get("inside_1sd"),
+            **({"recovery": summary.get("recovery_simulated")} if recovery is not None
+               else {})}
+
+
+def _chosen_points_section(chosen_points: Sequence[dict], curve: CompactionCurve,
+                           points: str | Path, recovery: float | None) -> Section:
+    """The report's table of the ``--points`` runs, one row per point."""
+    return Section(
+        "Chosen points",
+        f"The points of {Path(points).name}, each run on every film: mean porosity over its "
+        "finished runs at each measured pressure, the max |error| against the measured "
+        "curve and how many measured points lie inside their ±1 sd bars.",
+        table=[{**r["point"], **_point_columns(r, curve, recovery)} for r in chosen_points])
 
 
 def _validation_summary(curve: CompactionCurve, runs: Sequence[dict]) -> dict:

@@ -326,13 +326,19 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
     (chosen,) = from_rows["chosen_points"]
     assert chosen["point"] == truth and chosen["runs"] == 2
     assert chosen["max_abs_error"] < 1e-12 and chosen["inside_1sd"] == len(PRESSURES)
-    assert "Chosen points" in (tmp_path / "rows" / "report.md").read_text()
+    report = (tmp_path / "rows" / "report.md").read_text()
+    assert "Chosen points" in report and f"| {PRESSURES[-1]:g} MPa [%] |" in report
     # one chosen point on two films alone is too little for the emulator: the error says so
     with pytest.raises(RuntimeError, match=r"needs at least 4 finished DEM runs, and 2 of 2 "
-                                           r"finished \(add design runs"):
+                                           r"finished \(add design runs.*the chosen "
+                                           r"points' curves in .*report.md"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "alone", n_design=0,
                       parameters=three, points=tmp_path / "points.csv", **common)
     assert len(list((tmp_path / "alone" / "dem_runs").glob("*.json"))) == 2
+    # ... and the chosen point's curve is still reported, without a fit
+    alone = json.loads((tmp_path / "alone" / "summary.json").read_text())
+    assert alone["chosen_points"][0]["max_abs_error"] < 1e-12
+    assert "Chosen points" in (tmp_path / "alone" / "report.md").read_text()
     tampered = [dict(r, theta=dict(r["theta"])) for r in rows]
     tampered[0]["theta"]["cbd_plasticity"] += 0.1
     write_json_atomic(tmp_path / "tampered.json", {"runs": tampered})
