@@ -368,6 +368,56 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
                       **common)
 
 
+def test_training_only_films_inform_the_emulator_of_the_target_films(tmp_path):
+    """A 16-run design on two cheap films ('fast') whose curve sits 1.7 → 0.9 points above
+    the two target films' ('paper', as the `fast` films under one law at 5.92 → 156 MPa),
+    and 4 runs on the targets: with the fast films as --train-dried the posterior holds the
+    truth of the target films' law and its predictive median follows their curve within
+    0.3 points; new runs go to the target films only, and a film may not be both."""
+    names = ("cbd_plasticity", "cbd_modulus_gpa")
+
+    def size_shift(film, pressures):
+        return (0.017 - 0.004 * np.log10(np.asarray(pressures))) * film.startswith("fast")
+
+    write_csv_atomic(tmp_path / "curve.csv", [
+        {"pressure_mpa": p, "porosity": e, "porosity_sd": 0.003}
+        for p, e in zip(PRESSURES, stand_in_curve(TRUTH, PRESSURES), strict=True)])
+    calls = []
+
+    def forward(task):
+        calls.append(task)
+        p = task["pressures_mpa"]
+        return {"status": "ok", **task, "pressure_reported_mpa": p,
+                "porosity": (stand_in_curve(TRUTH | task["theta"], p)
+                             + size_shift(task["dried"], p)).tolist(),
+                "springback_percent": [0.0] * len(p), "dried_porosity": 0.43, "cpu_s": 1.0}
+
+    common = dict(forward=forward, parameters=",".join(names), mcmc_steps=1000,
+                  experiment=None, quiet=True)
+    calibrate_dem(tmp_path / "curve.csv", tmp_path / "fast", dried=["fast_a", "fast_b"],
+                  n_design=16, **common)
+    calls.clear()
+    summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "paper",
+                            dried=["paper_a", "paper_b"], train_dried=["fast_a", "fast_b"],
+                            include_runs=[tmp_path / "fast"], n_design=4, seed=1, **common)
+    assert sorted(c["dried"] for c in calls) == ["paper_a", "paper_a", "paper_b", "paper_b"]
+    assert summary["training_runs"] == 20
+    for name in names:
+        m = summary["parameters"][name]
+        assert m["ci95_lower"] <= TRUTH[name] <= m["ci95_upper"], (name, m)
+    observed = stand_in_curve(TRUTH, PRESSURES)
+    assert np.max(np.abs(np.array(summary["predictive_median"]) - observed)) < 0.003
+    cv = summary["emulator_cross_validation"]
+    assert cv["target_runs"] == 4 and cv["target_rmse"] < 0.005
+    assert "training-only film" in (tmp_path / "paper" / "report.md").read_text()
+    with pytest.raises(ValueError, match="--train-dried: fast_a is a --dried film too"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", dried=["fast_a"],
+                      train_dried=["fast_a"], include_runs=[tmp_path / "fast"], **common)
+    with pytest.raises(ValueError, match="--train-dried needs --include-runs"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", dried=["paper_a"],
+                      train_dried=["fast_a"], **common)
+
+
 def test_a_calibration_on_a_preset_sets_its_parameters_on_the_presets_law(tmp_path):
     """--preset: every run's law is the preset's with θ over it (the forward model reads the
     real contact law of each task), the parameters not calibrated keep the preset's values in

@@ -89,6 +89,7 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
                                indent_loading_time_s=args.indent_loading_time_s,
                                executor=args.executor, workers=args.workers,
                                include_runs=args.include_runs or (), points=args.points,
+                               train_dried=args.train_dried or (),
                                experiment=experiment, quiet=args.quiet)
         for name, m in result["parameters"].items():
             log(f"{name} = {m['mean']:.4g}, 95 % credible interval [{m['ci95_lower']:.4g}, "
@@ -326,6 +327,11 @@ def register(add: AddCommand) -> None:
                         "indentation test, added to the training set; a parameter they did "
                         "not vary enters at the base law's value; repeatable (default: "
                         "none)")
+    p.add_argument("--train-dried", action="append", default=None,
+                   help="dem: a dried structure whose --include-runs train the emulator as "
+                        "their own film, with no new runs on it and outside the prediction, "
+                        "which is the --dried films' mean (e.g. fast films' runs beside "
+                        "paper-size targets); repeatable (default: none)")
     p.add_argument("--points", default=None,
                    help="dem: a CSV of chosen parameter points (a header of the calibrated "
                         "parameters' names), each run on every film after the design "
