@@ -86,7 +86,7 @@ def recipe_box_table(data: dict) -> str:
 _SHORT = {"cbd_plasticity": "λ_p", "bridge_stiffness_ratio": "bridge",
           "cbd_adhesion_ratio": "K_c/KN", "am_rolling": "μ_r",
           "am_plasticity": "λ_AM", "am_yield_gpa": "p_y [GPa]",
-          "bridge_equilibrium_fraction": "φ_eq", "am_friction": "AM–AM μ",
+          "bridge_equilibrium_fraction": "φ_eq", "am_friction": "AM–AM μ", "cbd_friction": "CBD μ",
           "am_strength_mpa": "σ_0 [MPa]", "am_weibull_modulus": "m",
           "am_crushed_yield_gpa": "p_c [GPa]", "am_crushed_flattening": "δ_lim/R*"}
 
@@ -458,6 +458,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "dem-crushing-calibration": ("dem_crushing_calibration_fast.json", dem_design_table),
     "dem-crushing-points": ("dem_crushing_points_fast.json", dem_design_table),
     "dem-crushing-points-paper": ("dem_crushing_points_paper.json", dem_design_table),
+    "dem-friction-points-paper": ("dem_friction_points_paper.json", dem_design_table),
 }
 
 

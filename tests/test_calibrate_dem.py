@@ -89,6 +89,20 @@ TRUTH = {"cbd_plasticity": 0.45, "cbd_modulus_gpa": 3.0, "cbd_adhesion_ratio": 0
          "am_rolling": 0.1}
 
 
+def write_curve(path: Path, porosity, sd: float) -> None:
+    """A measured curve CSV at PRESSURES with one sd for every point."""
+    write_csv_atomic(path, [{"pressure_mpa": p, "porosity": e, "porosity_sd": sd}
+                            for p, e in zip(PRESSURES, porosity, strict=True)])
+
+
+def finished_run(task: dict, porosity, reported=None) -> dict:
+    """A stand-in DEM run's result: ``porosity`` at the task's pressures (or ``reported``)."""
+    reported = task["pressures_mpa"] if reported is None else [float(x) for x in reported]
+    return {"status": "ok", **task, "pressure_reported_mpa": reported,
+            "porosity": np.asarray(porosity).tolist(),
+            "springback_percent": [0.0] * len(reported), "dried_porosity": 0.43, "cpu_s": 1.0}
+
+
 def test_dem_calibration_recovers_four_known_parameters_and_resumes(tmp_path):
     rng = np.random.default_rng(0)
     sd = 0.003
@@ -109,10 +123,7 @@ def test_dem_calibration_recovers_four_known_parameters_and_resumes(tmp_path):
             return {"status": "failed", **task, "error": "EngineInstability: test"}
         # the paper's reading: the reported pressure overshoots the target a little
         reported = np.asarray(task["pressures_mpa"]) * 1.03
-        return {"status": "ok", **task, "pressure_reported_mpa": reported.tolist(),
-                "porosity": stand_in_curve(theta, reported).tolist(),
-                "springback_percent": [0.0] * len(reported), "dried_porosity": 0.43,
-                "cpu_s": 1.0}
+        return finished_run(task, stand_in_curve(theta, reported), reported)
 
     kwargs = dict(forward=forward, dried=["film_a", "film_b"], n_design=40, validate=2,
                   parameters=",".join(TRUTH),
@@ -164,10 +175,7 @@ def test_refinement_rounds_add_dem_runs_at_the_map_and_resume(tmp_path):
         if len(calls) + 1 == stop_at[0]:  # stopped as the first refinement run starts
             raise KeyboardInterrupt
         calls.append(task)
-        return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
-                "porosity": curve(task["theta"], task["pressures_mpa"]).tolist(),
-                "springback_percent": [0.0] * len(task["pressures_mpa"]),
-                "dried_porosity": 0.43, "cpu_s": 1.0}
+        return finished_run(task, curve(task["theta"], task["pressures_mpa"]))
 
     kwargs = dict(forward=forward, dried=["film_a", "film_b"], n_design=12, refine=1,
                   mcmc_steps=300, experiment=None, quiet=True)
@@ -220,10 +228,7 @@ def test_the_indentation_recovery_separates_what_the_curve_cannot(tmp_path):
             assert task["temperature_c"] == 60.0  # the roll's, as the paper's indentation
             return {"status": "ok", **task, "elastic_recovery": recovery_of(task["theta"]),
                     "plastic_work_fraction": 0.9, "cpu_s": 1.0}
-        return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
-                "porosity": curve(task["theta"], task["pressures_mpa"]).tolist(),
-                "springback_percent": [0.0] * len(task["pressures_mpa"]),
-                "dried_porosity": 0.43, "cpu_s": 1.0}
+        return finished_run(task, curve(task["theta"], task["pressures_mpa"]))
 
     kwargs = dict(forward=forward, dried=["film_a", "film_b"], n_design=12,
                   parameters="cbd_plasticity,bridge_stiffness_ratio", mcmc_steps=300,
@@ -270,17 +275,12 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
         return 0.25 + 0.17 / (1 + (np.asarray(pressures) / p_c) ** 1.2) - tail
 
     truth = {"cbd_plasticity": 0.45, "bridge_stiffness_ratio": 1.0, "am_plasticity": 0.3}
-    write_csv_atomic(tmp_path / "curve.csv", [
-        {"pressure_mpa": p, "porosity": e, "porosity_sd": 0.003}
-        for p, e in zip(PRESSURES, curve(truth, PRESSURES), strict=True)])
+    write_curve(tmp_path / "curve.csv", curve(truth, PRESSURES), 0.003)
     calls = []
 
     def forward(task):
         calls.append(task)
-        return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
-                "porosity": curve(task["theta"], task["pressures_mpa"]).tolist(),
-                "springback_percent": [0.0] * len(task["pressures_mpa"]),
-                "dried_porosity": 0.43, "cpu_s": 1.0}
+        return finished_run(task, curve(task["theta"], task["pressures_mpa"]))
 
     common = dict(forward=forward, dried=["film_a", "film_b"], mcmc_steps=300,
                   experiment=None, quiet=True)
@@ -379,18 +379,14 @@ def test_training_only_films_inform_the_emulator_of_the_target_films(tmp_path):
     def size_shift(film, pressures):
         return (0.017 - 0.004 * np.log10(np.asarray(pressures))) * film.startswith("fast")
 
-    write_csv_atomic(tmp_path / "curve.csv", [
-        {"pressure_mpa": p, "porosity": e, "porosity_sd": 0.003}
-        for p, e in zip(PRESSURES, stand_in_curve(TRUTH, PRESSURES), strict=True)])
+    write_curve(tmp_path / "curve.csv", stand_in_curve(TRUTH, PRESSURES), 0.003)
     calls = []
 
     def forward(task):
         calls.append(task)
         p = task["pressures_mpa"]
-        return {"status": "ok", **task, "pressure_reported_mpa": p,
-                "porosity": (stand_in_curve(TRUTH | task["theta"], p)
-                             + size_shift(task["dried"], p)).tolist(),
-                "springback_percent": [0.0] * len(p), "dried_porosity": 0.43, "cpu_s": 1.0}
+        return finished_run(task, stand_in_curve(TRUTH | task["theta"], p)
+                            + size_shift(task["dried"], p))
 
     common = dict(forward=forward, parameters=",".join(names), mcmc_steps=1000,
                   experiment=None, quiet=True)
@@ -438,15 +434,10 @@ def test_a_calibration_on_a_preset_sets_its_parameters_on_the_presets_law(tmp_pa
         calls.append(task)
         c = dem_conditions(task["theta"], task["temperature_c"], task["line_speed_m_min"],
                            task_base_law(task))
-        return {"status": "ok", **task, "pressure_reported_mpa": task["pressures_mpa"],
-                "porosity": curve(c, task["pressures_mpa"]).tolist(),
-                "springback_percent": [0.0] * len(task["pressures_mpa"]),
-                "dried_porosity": 0.43, "cpu_s": 1.0}
+        return finished_run(task, curve(c, task["pressures_mpa"]))
 
     truth = dem_conditions({"am_strength_mpa": 200.0}, base=preset.process_conditions())
-    write_csv_atomic(tmp_path / "curve.csv", [
-        {"pressure_mpa": p, "porosity": e, "porosity_sd": 0.002}
-        for p, e in zip(PRESSURES, curve(truth, PRESSURES), strict=True)])
+    write_curve(tmp_path / "curve.csv", curve(truth, PRESSURES), 0.002)
     common = dict(forward=forward, dried=["film_a", "film_b"], mcmc_steps=300,
                   experiment=None, quiet=True, parameters="am_strength_mpa=50:400")
     summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "on", n_design=8,
