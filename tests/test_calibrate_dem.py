@@ -357,7 +357,7 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
     with pytest.raises(ValueError, match="has protocol = 'paper'; this calibration's is"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "qs", n_design=0, parameters=three,
                       protocol="quasi-static", include_runs=[tmp_path / "two"], **common)
-    with pytest.raises(ValueError, match="not one of the --dried films"):
+    with pytest.raises(ValueError, match="not one of the --dried or --train-dried films"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", n_design=0, parameters=three,
                       include_runs=[tmp_path / "two"], **(common | {"dried": ["film_c"]}))
     with pytest.raises(ValueError, match="varies bridge_stiffness_ratio"):
