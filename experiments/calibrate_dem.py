@@ -939,8 +939,10 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     out.mkdir(parents=True, exist_ok=True)
     with job_run(experiment, "calibrate-dem", settings) if experiment else \
             nullcontext() as mlrun:
-        runs = _dem_tasks(tasks, out / "dem_runs", hashes=hashes, forward=forward,
-                             executor=executor, workers=workers, quiet=quiet)
+        included = {_point(r) for r in earlier}  # an included run is not run again
+        runs = _dem_tasks([t for t in tasks if _point(t) not in included], out / "dem_runs",
+                          hashes=hashes, forward=forward, executor=executor, workers=workers,
+                          quiet=quiet)
         seen = {_point(r) for r in runs}
         for r in earlier:  # an included run that repeats another counts once
             if _point(r) not in seen:
@@ -963,10 +965,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                     _chosen_points_section(chosen_points, curve, points, recovery)])
                 write_json_atomic(out / "summary.json", {
                     "job": "calibrate", "target": "dem", "chosen_points": chosen_points,
-                    "pressures_mpa": curve.pressures_mpa.tolist(),
-                    "observed_porosity": curve.porosity.tolist(),
-                    "observed_sd": curve.porosity_sd.tolist(),
-                    "provenance": run_provenance()})
+                    **_measured_fields(curve), **settings, "provenance": run_provenance()})
                 kept += f", the chosen points' curves in {out / 'report.md'}"
             raise RuntimeError(
                 f"the emulator needs at least 4 finished DEM runs, and {len(ok)} of "
@@ -1043,9 +1042,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                    "training_runs": len(ok),
                    "failed_runs": [{"theta": r["theta"], "error": r["error"]} for r in failed],
                    "dem_cpu_s": float(sum(r.get("cpu_s", 0.0) for r in runs)),
-                   "pressures_mpa": curve.pressures_mpa.tolist(),
-                   "observed_porosity": curve.porosity.tolist(),
-                   "observed_sd": curve.porosity_sd.tolist(),
+                   **_measured_fields(curve),
                    "predictive_median": np.median(at_obs, axis=0).tolist(),
                    "dried_relaxed_porosity": [r["dried_porosity"] for r in ok
                                               if "dried_porosity" in r],
@@ -1261,6 +1258,13 @@ def _chosen_points_section(chosen_points: Sequence[dict], curve: CompactionCurve
         "finished runs at each measured pressure, the max |error| against the measured "
         "curve and how many measured points lie inside their ±1 sd bars.",
         table=[{**r["point"], **_point_columns(r, curve, recovery)} for r in chosen_points])
+
+
+def _measured_fields(curve: CompactionCurve) -> dict:
+    """The measured curve as the summary.json fields (pressures, porosity, its sd)."""
+    return {"pressures_mpa": curve.pressures_mpa.tolist(),
+            "observed_porosity": curve.porosity.tolist(),
+            "observed_sd": curve.porosity_sd.tolist()}
 
 
 def _validation_summary(curve: CompactionCurve, runs: Sequence[dict]) -> dict:

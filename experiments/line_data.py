@@ -4,9 +4,10 @@ films' distributions.
 
 Shipped data (``physics/line_data/``, each file with its provenance):
 - ``fast_calibrated_curve_s0.json``, ``fast_calibrated_curve_s1.json`` (the default curves, a
-  seed ensemble): ``etwin calender --preset nmc111-calibrated --protocol paper`` of the paper
-  electrode's ``fast`` films seed 0 and 1 (the contact law calibrated on its measured curve
-  and indentation, docs/validation/calendering.md), 0.5-156 MPa: pressure, porosity after
+  seed ensemble): ``etwin calender --preset nmc111-fast6 --protocol paper`` of the paper
+  electrode's ``fast`` films seed 0 and 1 (the six-parameter law calibrated on its measured
+  curve and indentation on the ``fast`` films, shipped as ``nmc111-calibrated`` when the
+  curves were written; docs/validation/calendering.md), 0.5-156 MPa: pressure, porosity after
   spring-back, thickness, spring-back; pressure 0 is the relaxed dried film
   (benchmarks/line_curve.py);
 - ``fast_calendering_curve.json``: the recorded ``fast`` DEM curve of the same electrode with

@@ -459,6 +459,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "dem-crushing-points": ("dem_crushing_points_fast.json", dem_design_table),
     "dem-crushing-points-paper": ("dem_crushing_points_paper.json", dem_design_table),
     "dem-friction-points-paper": ("dem_friction_points_paper.json", dem_design_table),
+    "dem-calibrated-paper": ("dem_calibrated_paper.json", dem_design_table),
 }
 
 

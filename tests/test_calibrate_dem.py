@@ -322,6 +322,14 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
                               points=tmp_path / "points.csv", **common)
     assert sorted(c["dried"] for c in calls) == ["film_a", "film_b"]
     assert all(c["theta"] == truth for c in calls) and from_rows["training_runs"] == 14
+    # the chosen point's runs, once included, are not run again
+    calls.clear()
+    again = calibrate_dem(tmp_path / "curve.csv", tmp_path / "rows_again", n_design=0,
+                          parameters=three, include_runs=[tmp_path / "rows.json",
+                                                          tmp_path / "rows"],
+                          points=tmp_path / "points.csv", **common)
+    assert calls == [] and again["chosen_points"][0]["runs"] == 2
+    assert again["training_runs"] == 14
     # the chosen point is reported against the data: the truth meets every point exactly
     (chosen,) = from_rows["chosen_points"]
     assert chosen["point"] == truth and chosen["runs"] == 2
@@ -338,6 +346,7 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
     # ... and the chosen point's curve is still reported, without a fit
     alone = json.loads((tmp_path / "alone" / "summary.json").read_text())
     assert alone["chosen_points"][0]["max_abs_error"] < 1e-12
+    assert alone["calibrated"] == three.replace("=0:0.6", "").split(",")  # its settings too
     assert "Chosen points" in (tmp_path / "alone" / "report.md").read_text()
     tampered = [dict(r, theta=dict(r["theta"])) for r in rows]
     tampered[0]["theta"]["cbd_plasticity"] += 0.1

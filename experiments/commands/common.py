@@ -155,6 +155,7 @@ def load_dried(path_text: str):
 
 #: --preset of the DEM commands
 PRESET_HELP = ("contact law: a preset name (physics/calender/preset_data: paper = Table 2, the "
-               "default; nmc111-calibrated = the law calibrated on the paper electrode's curve "
-               "and indentation, docs/validation/calendering.md) or a preset .json file (etwin "
-               "calibrate --target dem writes one)")
+               "default; nmc111-calibrated = the crushing law calibrated on the paper "
+               "electrode's curve at the paper's film size, nmc111-fast6 = the earlier "
+               "six-parameter law of the fast films; docs/validation/calendering.md) or a "
+               "preset .json file (etwin calibrate --target dem writes one)")

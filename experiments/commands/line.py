@@ -78,7 +78,7 @@ def _register_target_porosity(add: AddCommand) -> None:
                         "porosity_sd, springback_percent, thickness_um] (a pressure-0 row is "
                         "the dried film) or a JSON with such 'rows'; repeat for a seed "
                         "ensemble (default: the paper electrode's two fast DEM curves with "
-                        "the calibrated contact law, physics/line_data/"
+                        "the six-parameter fast law, nmc111-fast6, physics/line_data/"
                         "fast_calibrated_curve_s0.json and _s1.json; Table 2's: "
                         "fast_calendering_curve.json there)")
     p.add_argument("--law", default="pore-modulus", choices=["pore-modulus", "exponential"],
@@ -197,8 +197,8 @@ def _register_crown(add: AddCommand) -> None:
                         "pressure_mpa, porosity [, porosity_sd, springback_percent, "
                         "thickness_um] (a 0 MPa row = the dried film) or a rows JSON; repeat "
                         "for a seed ensemble fitted together (default: the paper electrode's "
-                        "two fast DEM curves with the calibrated contact law, physics/"
-                        "line_data/fast_calibrated_curve_s0.json and _s1.json)")
+                        "two fast DEM curves with the six-parameter fast law, nmc111-fast6, "
+                        "physics/line_data/fast_calibrated_curve_s0.json and _s1.json)")
     p.add_argument("--barrel-length-mm", type=float, default=500.0,
                    help="roll barrel (face) length in mm, in (0, 10000] (default 500)")
     p.add_argument("--barrel-diameter-mm", type=float, default=400.0,

@@ -7,8 +7,9 @@ provenance (which data, which calibration, which design runs).  Roll temperature
 and roll size are process inputs, never part of a preset.
 
 ``paper`` is Table 2 of Ngandjong et al. (2021), the law the paper used.  A calibration
-(``etwin calibrate --target dem``) writes ``preset.json`` beside its report; copying it here
-under a new name ships it.
+(``etwin calibrate --target dem``) writes ``preset.json`` (its highest-posterior draw) beside
+its report; a tested law ships with its DEM check written by ``benchmarks/calibrated_preset.py``
+from the versioned runs at that law (``nmc111-calibrated``).
 """
 
 from __future__ import annotations
