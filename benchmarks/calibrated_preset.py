@@ -22,7 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.calibrate_dem import dem_conditions, task_base_law
+from experiments.calibrate_dem import (
+    CompactionCurve,
+    dem_conditions,
+    task_base_law,
+    validation_table,
+)
 from experiments.tracking import run_provenance
 from physics.calender.presets import preset_from_conditions, preset_json
 from physics.state import write_atomic
@@ -56,20 +61,18 @@ def rows_at_law(rows: list[dict], point: dict[str, float]) -> list[dict]:
 
 def dem_check(calendered: list[dict], indented: list[dict], measured: dict) -> dict:
     """The law's runs against the measured curve (module docstring)."""
-    porosity = np.array([r["porosity"] for r in calendered])
-    mean = porosity.mean(axis=0)
-    observed = np.array(measured["porosity"])
-    sd = np.array(measured["porosity_sd"])
-    error = mean - observed
+    curve = CompactionCurve(np.array(measured["pressure_mpa"]), np.array(measured["porosity"]),
+                            np.array(measured["porosity_sd"]))
+    v = validation_table(curve, calendered)
     check = {
         "pressures_mpa": measured["pressure_mpa"], "measured": measured["porosity"],
         "measured_sd": measured["porosity_sd"],
         "films": [r["film"] for r in calendered],
         "porosity_per_film": [r["porosity"] for r in calendered],
-        "porosity_mean": mean.tolist(),
-        "porosity_film_sd": porosity.std(axis=0, ddof=1).tolist() if len(porosity) > 1 else None,
-        "error": error.tolist(), "max_abs_error": float(np.abs(error).max()),
-        "inside_1sd": (np.abs(error) <= sd).tolist(),
+        "porosity_mean": [row["simulated"] for row in v["rows"]],
+        "porosity_film_sd": [row["simulated_sd"] for row in v["rows"]],
+        "error": [row["error"] for row in v["rows"]], "max_abs_error": v["max_abs_error"],
+        "inside_1sd": [abs(row["error"]) <= row["measured_sd"] for row in v["rows"]],
         "springback_percent_per_film": [r["springback_percent"] for r in calendered],
         "am_crushed_fraction_per_film": [r.get("am_crushed_fraction") for r in calendered],
         "dried_porosity_per_film": [r.get("dried_porosity") for r in calendered],
