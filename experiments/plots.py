@@ -498,15 +498,18 @@ def plot_parity_shared(full: dict, surrogate: dict, labels: dict, path: str | Pa
     return _save(fig, path)
 
 
-def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, path: str | Path
-                               ) -> Path:
+def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, band_run,
+                               path: str | Path) -> Path:
     """Measured porosity–pressure curve (± 2 sd) with the calibrated emulator's posterior
-    median and 95 % band."""
+    median, its 95 % band over the parameters (``band``: the emulator's mean) and that of
+    a new run (``band_run``: with the emulator's sd), each 3 × len(grid_mpa)."""
     import numpy as np
 
     fig, ax = plt.subplots(figsize=(5.4, 4.0))
-    ax.fill_between(grid_mpa, 100 * band[0], 100 * band[2], alpha=0.3, color="C0",
-                    label="posterior 95 % band (emulator)")
+    ax.fill_between(grid_mpa, 100 * band_run[0], 100 * band_run[2], alpha=0.15, color="C0",
+                    label="95 % band of a new run (with the emulator's sd)")
+    ax.fill_between(grid_mpa, 100 * band[0], 100 * band[2], alpha=0.35, color="C0",
+                    label="95 % band over the parameters (emulator mean)")
     ax.plot(grid_mpa, 100 * band[1], color="C0", label="posterior median")
     ax.errorbar(pressures, 100 * np.asarray(observed), yerr=200 * np.asarray(sigma), fmt="o",
                 color="C3", ms=4, capsize=2, label="measured (± 2 sd)")
@@ -519,7 +522,7 @@ def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, path:
     ax.set_xlabel("maximum pressure [MPa]")
     ax.set_ylabel("porosity after spring-back [%]")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
     return _save(fig, path)
 
 

@@ -142,6 +142,11 @@ def test_dem_calibration_recovers_four_known_parameters_and_resumes(tmp_path):
         m = summary["parameters"][name]
         assert m["ci95_lower"] <= value <= m["ci95_upper"], (name, m)
     assert summary["emulator_cross_validation"]["rmse"] < 0.005
+    # 40 runs cover the posterior: the emulator is surer than the 0.003 measurement sd
+    assert summary["emulator_limited_mpa"] == []
+    assert max(summary["emulator_sd_median"]) < sd
+    assert np.all(np.array(summary["predictive_lo95"]) < summary["predictive_median"])
+    assert np.all(np.array(summary["predictive_median"]) < summary["predictive_hi95"])
     v = summary["validation"]
     assert v["max_abs_error"] < 0.01 and v["inside_1sd"] >= 4
     assert summary["measured_dried_porosity"] == pytest.approx(0.4215)
@@ -153,6 +158,25 @@ def test_dem_calibration_recovers_four_known_parameters_and_resumes(tmp_path):
     assert failed, "the seed-0 Sobol design has no λ_p > 0.85 point any more: lower the cut"
     assert len(failed) == len(summary["failed_runs"])  # recorded and left out
     assert all(f["theta"]["cbd_plasticity"] > 0.85 for f in summary["failed_runs"])
+
+
+def test_a_posterior_the_runs_do_not_cover_is_flagged_and_its_band_widens(tmp_path):
+    """Four runs for four parameters: at the posterior draws the emulator's sd exceeds the
+    measurement's, so the report says the posterior follows the emulator's prior, and the
+    new-run band (mean + emulator sd) is wider than the mean-only band would be."""
+    write_curve(tmp_path / "curve.csv", stand_in_curve(TRUTH, PRESSURES), 0.003)
+
+    def forward(task):
+        return finished_run(task, stand_in_curve(task["theta"], task["pressures_mpa"]))
+
+    summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", forward=forward,
+                            dried=["film_a"], n_design=4, parameters=",".join(TRUTH),
+                            mcmc_steps=300, experiment=None, quiet=True)
+    assert summary["emulator_limited_mpa"], summary["emulator_sd_median"]
+    assert min(summary["emulator_sd_median"]) > 0.003
+    spread = np.array(summary["predictive_hi95"]) - summary["predictive_lo95"]
+    assert np.all(spread > 4 * 0.003)
+    assert "less certain than the measurement" in (tmp_path / "out" / "report.md").read_text()
 
 
 def test_refinement_rounds_add_dem_runs_at_the_map_and_resume(tmp_path):
