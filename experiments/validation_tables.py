@@ -247,8 +247,11 @@ def crushing_table(data: dict, binder: bool = False) -> str:
     AM rolling resistance μ_r and the AM–AM friction of each run, and where a run has a binder
     film on its AM–AM contacts (``am_film_depth`` > 0) the bare friction and the squeeze-out
     depth (the AM–AM μ is then the film's).  Where a run's roll was not at 60 °C, a column gives
-    each run's roll temperature."""
+    each run's roll temperature; where a run reads its particles' strength against the
+    octahedral shear stress (``am_crushing_stress``), a column names each run's stress."""
     pressures = [p["pressure_target_mpa"] for p in data["runs"][0]["points"]]
+    criteria = any(r["binder_contact"].get("am_crushing_stress", "contact") != "contact"
+                   for r in data["runs"])
     coated = binder and any(r["binder_contact"].get("am_film_depth", 0.0) > 0
                             for r in data["runs"])
     heated = any(r.get("temperature_c", 60.0) != 60.0 for r in data["runs"])
@@ -268,6 +271,8 @@ def crushing_table(data: dict, binder: bool = False) -> str:
         rows.append([r["film"], *roll, *law,
                      f"{c['am_yield_gpa']:.4g}" if c["am_yield_gpa"] else "Hertz",
                      f"{c['am_strength_mpa']:g}" if on else "–",
+                     *([c.get("am_crushing_stress", "contact") if on else "–"]
+                       if criteria else []),
                      f"{c['am_weibull_modulus']:g}" if on else "–",
                      f"{c['am_crushed_yield_gpa']:g}" if on else "–",
                      f"{c.get('am_crushed_flattening', 0.0):g}" if on else "–",
@@ -281,7 +286,8 @@ def crushing_table(data: dict, binder: bool = False) -> str:
                    "AM–AM μ"]
                   if binder else []),
                 *(["bare AM–AM μ (film depth δ_max/R*)"] if coated else []),
-                "intact AM–AM p_y [GPa]", "σ_0 [MPa]", "m", "p_c [GPa]",
+                "intact AM–AM p_y [GPa]", "σ_0 [MPa]",
+                *(["crushing stress"] if criteria else []), "m", "p_c [GPa]",
                 "flattening limit δ_lim/R* (0: none)",
                 *(f"{p:g} MPa [%]" for p in pressures), "crushed AM [%]",
                 "first crush at [MPa]", "AM stress p95 [MPa]", "wall s"], rows)

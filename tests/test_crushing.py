@@ -21,6 +21,7 @@ from physics.calender.fracture import (
     contact_stress_mpa,
     crush,
     crushing_strengths_mpa,
+    octahedral_stress_mpa,
 )
 from physics.engine import Simulation
 from physics.engine._params import CED, KN
@@ -112,6 +113,53 @@ def test_a_particle_crushes_above_its_strength_and_its_load_drops_onto_the_crush
     assert f_back == pytest.approx(tn_back - _cohesion_nn(sim, back, AM_CRUSHED_TYPE, AM_TYPE),
                                    rel=1e-6, abs=1e-6 * f_intact)
     assert sim.table.params[AM_CRUSHED_TYPE, AM_TYPE, 16] == pytest.approx(2.0 * KPA_PER_GPA)
+
+
+def _star(overlaps_um: dict[tuple[int, int, int], float]) -> Simulation:
+    """An AM sphere at the centre and one AM neighbour along each given axis direction, at
+    its overlap [µm]."""
+    centre = np.array([30.0, 30.0, 30.0])
+    pos = [centre] + [centre + np.array(axis) * (2.0 * R_UM - d)
+                      for axis, d in overlaps_um.items()]
+    n = len(pos)
+    return Simulation(position=np.array(pos), radius=[R_UM] * n, mass=[2400.0] * n,
+                      ptype=[AM_TYPE] * n, table=ProcessConditions(
+                          binder_contact=CONTACT).contact_table(),
+                      box_lo=(0, 0, 0), box_hi=(60, 60, 60), periodic=(False, False, False),
+                      dt_us=1e-5)
+
+
+def test_the_octahedral_crushing_stress_is_hiramatsu_oka_when_pinched_and_zero_when_isotropic():
+    """The centre sphere's mean stress tensor σ = (1/V) Σ F l n⊗n, l = R − δ/2 the lever to
+    the contact plane: pinched by two opposite forces F its octahedral crushing stress is
+    2.8 F/(π d²) (1 − δ/(2R)), the Hiramatsu–Oka stress to the lever's shortening; pressed
+    equally from six sides it is 0 (and it does not crush, where the largest-contact reading
+    does); pressed harder along z it is (2.8/(2√2)) (√2/3) (σ_zz − σ_xx)."""
+    sim = _star({(0, 0, 1): 0.02, (0, 0, -1): 0.02})
+    net = _set_overlap(_pair(0.02, ProcessConditions(binder_contact=CONTACT)), 0.02)
+    ho = 2.8 * net / (math.pi * (2 * R_UM) ** 2) / 1e3
+    assert contact_stress_mpa(sim)[0] == pytest.approx(ho, rel=1e-9)
+    assert octahedral_stress_mpa(sim)[0] == pytest.approx(ho * (1 - 0.01 / R_UM), rel=1e-9)
+
+    six = {a: 0.02 for a in [(1, 0, 0), (-1, 0, 0), (0, 1, 0), (0, -1, 0), (0, 0, 1),
+                             (0, 0, -1)]}
+    sim = _star(six)
+    assert octahedral_stress_mpa(sim)[0] == pytest.approx(0.0, abs=1e-9 * ho)
+    strength = np.r_[0.5 * ho, np.full(6, np.inf)]
+    assert crush(sim, strength, "octahedral").size == 0
+    assert list(crush(sim, strength, "contact")) == [0]
+
+    sim = _star(six | {(0, 0, 1): 0.03, (0, 0, -1): 0.03})
+    volume = 4.0 / 3.0 * math.pi * R_UM ** 3
+    pair = _pair(0.02, ProcessConditions(binder_contact=CONTACT))
+    f_x, f_z = _set_overlap(pair, 0.02), _set_overlap(pair, 0.03)
+    s_xx = 2 * f_x * (R_UM - 0.01) / volume
+    s_zz = 2 * f_z * (R_UM - 0.015) / volume
+    expected = 2.8 / (2 * math.sqrt(2)) * math.sqrt(2) / 3 * (s_zz - s_xx) / 1e3
+    assert octahedral_stress_mpa(sim)[0] == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(ValueError, match="am_crushing_stress must be one of contact, "
+                       "octahedral, got 'mean'"):
+        BinderContact(am_strength_mpa=100.0, am_crushing_stress="mean")
 
 
 def test_crushing_is_off_in_table2_and_ranges_are_named():

@@ -196,6 +196,7 @@ def _conditions_protocol(args: argparse.Namespace):
         ("bridge_equilibrium_fraction", "bridge_equilibrium_fraction"),
         ("am_plasticity", "am_plasticity"), ("am_yield_gpa", "am_yield_gpa"),
         ("am_strength_mpa", "am_strength_mpa"), ("am_weibull_modulus", "am_weibull_modulus"),
+        ("am_crushing_stress", "am_crushing_stress"),
         ("am_crushed_yield_gpa", "am_crushed_yield_gpa"),
         ("am_crushed_flattening", "am_crushed_flattening"),
         ("am_film_depth", "am_film_depth"), ("am_bare_friction", "am_bare_friction"))
@@ -471,6 +472,13 @@ def register(add: AddCommand) -> None:
         p.add_argument("--am-weibull-modulus", type=float, default=None,
                        help="Weibull modulus of the crushing strength, in [1, 50] (default: "
                             "the --preset's, else 5)")
+        p.add_argument("--am-crushing-stress", choices=("contact", "octahedral"),
+                       default=None,
+                       help="the stress a particle's strength is read against: contact (the "
+                            "Hiramatsu-Oka stress of its largest contact force) or octahedral "
+                            "(the octahedral shear stress of its mean stress tensor, the same "
+                            "in a two-contact test, 0 under an isotropic load) (default: the "
+                            "--preset's, else contact)")
         p.add_argument("--am-crushed-yield-gpa", type=float, default=None,
                        help="Thornton-Ning yield pressure of a crushed particle's contacts in "
                             "GPa, in [0.01, 100] and above twice the AM cohesion (Table 2: "

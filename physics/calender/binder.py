@@ -37,6 +37,7 @@ AM_TYPE, CBD_TYPE, AL_TYPE, STEEL_TYPE, AM_CRUSHED_TYPE = 0, 1, 2, 3, 4
 AM_CRUSHED = "AM_CRUSHED"  # material name of engine type 4
 MIN_STRENGTH_MPA, MAX_STRENGTH_MPA = 10.0, 2000.0
 DEFAULT_WEIBULL_MODULUS = 5.0
+CRUSHING_STRESS_NAMES = ("contact", "octahedral")  # physics.calender.fracture.CRUSHING_STRESSES
 DEFAULT_CRUSHED_YIELD_GPA = 2.0
 
 
@@ -206,6 +207,10 @@ class BinderContact:
             [10, 2000]: a particle whose largest contact load passes its own Weibull strength
             is crushed, and its contacts flatten at ``am_crushed_yield_gpa`` from then on.
         am_weibull_modulus: Weibull modulus m of the crushing strength [-], in [1, 50].
+        am_crushing_stress: the stress a particle's strength is read against, "contact"
+            (the Hiramatsu–Oka stress of its largest contact force) or "octahedral" (the
+            octahedral shear stress of its mean stress tensor, equal to the former in a
+            diametral test; ``physics.calender.fracture``).
         am_crushed_yield_gpa: Thornton–Ning yield pressure of a crushed particle's contacts
             with AM particles and the planes [GPa], in [0.01, 100] and above twice their
             cohesion energy density (Table 2: 2 × 0.6 GPa; the net flattening pressure of a
@@ -233,6 +238,7 @@ class BinderContact:
     am_yield_gpa: float = 0.0
     am_strength_mpa: float = 0.0
     am_weibull_modulus: float = DEFAULT_WEIBULL_MODULUS
+    am_crushing_stress: str = "contact"
     am_crushed_yield_gpa: float = DEFAULT_CRUSHED_YIELD_GPA
     am_crushed_flattening: float = 0.0
     am_film_depth: float = 0.0
@@ -257,6 +263,10 @@ class BinderContact:
             _check_range("BinderContact.am_strength_mpa", self.am_strength_mpa,
                          MIN_STRENGTH_MPA, MAX_STRENGTH_MPA)
         _check_range("BinderContact.am_weibull_modulus", self.am_weibull_modulus, 1.0, 50.0)
+        if self.am_crushing_stress not in CRUSHING_STRESS_NAMES:
+            raise ValueError(f"BinderContact.am_crushing_stress must be one of "
+                             f"{', '.join(CRUSHING_STRESS_NAMES)}, got "
+                             f"{self.am_crushing_stress!r}")
         _check_range("BinderContact.am_crushed_yield_gpa", self.am_crushed_yield_gpa,
                      MIN_YIELD_GPA, MAX_YIELD_GPA)
         _check_range("BinderContact.am_crushed_flattening", self.am_crushed_flattening, 0.0,

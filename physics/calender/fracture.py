@@ -24,6 +24,17 @@ densification that the fragments give.  A DEM of calendering with fragmenting pa
 outlook (Ngandjong et al. 2021, §4) names the cracking of the secondary particles as the next
 step of its model.
 
+Which stress breaks a particle (``BinderContact.am_crushing_stress``).  ``"contact"``: the
+Hiramatsu–Oka stress of the particle's largest contact force, as if that force pressed it
+diametrically against one opposite contact (:func:`contact_stress_mpa`); a particle seated
+on many neighbours is then as fragile as one pinched between two.  ``"octahedral"``: the
+octahedral shear stress of the particle's mean stress tensor over all its contacts, scaled to
+equal the Hiramatsu–Oka stress in a diametral test (:func:`octahedral_stress_mpa`; McDowell
+& de Bono, Géotechnique 63 (2013) 895, for crushable grains in one-dimensional compression),
+so a particle under an isotropic load from many contacts does not break (the cushioning of a
+high coordination, McDowell, Bolton & Robertson, J. Mech. Phys. Solids 44 (1996) 2079) and
+σ_0 keeps its single-particle meaning.
+
 Units: stresses and strengths in MPa; the simulation inside in µm, pg, µs (force nN,
 pressure kPa).
 """
@@ -59,6 +70,74 @@ def am_contact_stress_mpa(sim: Simulation) -> np.ndarray:
     return contact_stress_mpa(sim)[am]
 
 
+# Hiramatsu–Oka stress / octahedral shear stress of a sphere pinched by two opposite
+# forces F: 2.8 F/(π d²) against (√2/3) · 6 F/(π d²) (module docstring)
+OCTAHEDRAL_TO_DIAMETRAL = 2.8 / (2.0 * math.sqrt(2.0))
+
+
+def octahedral_stress_mpa(sim: Simulation) -> np.ndarray:
+    """Per particle: σ = (2.8/(2√2)) τ_oct [MPa], τ_oct = √(s:s/3) the octahedral shear
+    stress of the particle's mean stress tensor σ_ij = (1/V) Σ_c F_c l_c n_i n_j over its
+    particle and plane contacts (compression positive; F_c the net normal force of
+    :func:`contact_stress_mpa`, l_c the distance from the centre to the contact plane, n the
+    contact normal; the tangential forces are left out), s its deviator.  Two opposite
+    forces F on a sphere of diameter d give 2.8 F/(π d²), the Hiramatsu–Oka stress; an
+    isotropic load gives 0 (module docstring)."""
+    i, j, n_ij, dist, force = _contact_forces(sim)
+    r = sim.radius
+    l_i = (dist ** 2 + r[i] ** 2 - r[j] ** 2) / (2.0 * dist)
+    nn = n_ij[:, :, None] * n_ij[:, None, :]
+    moment = np.zeros((sim.n, 3, 3))
+    np.add.at(moment, i, (force * l_i)[:, None, None] * nn)
+    np.add.at(moment, j, (force * (dist - l_i))[:, None, None] * nn)
+    for hit, gap, f_wall in _wall_forces(sim):
+        moment[hit, 2, 2] += f_wall * gap
+    sigma = moment / (4.0 / 3.0 * math.pi * r ** 3)[:, None, None]
+    dev = sigma - np.trace(sigma, axis1=1, axis2=2)[:, None, None] / 3.0 * np.eye(3)
+    tau = np.sqrt(np.einsum("nij,nij->n", dev, dev) / 3.0)
+    return OCTAHEDRAL_TO_DIAMETRAL * tau / KPA_PER_MPA
+
+
+def _contact_forces(sim: Simulation):
+    """The touching particle pairs i, j, their unit normals (from j to i), centre distances
+    [µm] and net compressive normal forces [nN] (:func:`contact_stress_mpa`)."""
+    pos, r, ptype = sim.position, sim.radius, sim.ptype
+    ced = sim.table.params[:, :, CED]
+    i, j = sim.pair_i, sim.pair_j
+    d = pos[i] - pos[j]
+    for a in range(3):
+        if sim.periodic[a]:
+            d[:, a] -= sim.box_len[a] * np.rint(d[:, a] / sim.box_len[a])
+    dist = np.sqrt(np.einsum("ij,ij->i", d, d))
+    ri, rj = r[i], r[j]
+    touch = ri + rj - dist > 0
+    i, j, ri, rj, dist, d = i[touch], j[touch], ri[touch], rj[touch], dist[touch], d[touch]
+    overlap = ri + rj - dist
+    # overlap disc of two spheres (the engine's sjkr_pair_area)
+    area = -0.25 * math.pi * (dist - ri - rj) * (dist + ri - rj) * (dist - ri + rj) \
+        * (dist + ri + rj) / dist ** 2
+    force = _elastic_normal_force(sim, np.flatnonzero(touch), i, j, overlap,
+                                  ri * rj / (ri + rj)) - ced[ptype[i], ptype[j]] * area
+    return i, j, d / dist[:, None], dist, force
+
+
+def _wall_forces(sim: Simulation):
+    """Per plane: the particles touching it, their centre–plane distances [µm] and net
+    compressive normal forces [nN] (Hertz minus SJKR, as :func:`contact_stress_mpa`)."""
+    pos, r, ptype = sim.position, sim.radius, sim.ptype
+    kn = sim.table.params[:, :, KN]
+    ced = sim.table.params[:, :, CED]
+    out = []
+    for z, side, wtype in zip(sim.wall_z, sim.wall_side, sim.wall_type, strict=True):
+        gap = side * (pos[:, 2] - z)
+        hit = np.flatnonzero(r - gap > 0)
+        g = gap[hit]
+        f_wall = kn[ptype[hit], wtype] * np.sqrt(r[hit]) * (r[hit] - g) ** 1.5 \
+            - ced[ptype[hit], wtype] * math.pi * (r[hit] ** 2 - g ** 2)
+        out.append((hit, g, f_wall))
+    return out
+
+
 def contact_stress_mpa(sim: Simulation) -> np.ndarray:
     """Per particle: σ = 2.8 F / (π d²) [MPa], the Hiramatsu–Oka tensile stress at the
     centre of a sphere of diameter d loaded by a diametral force F (Hiramatsu & Oka, Int. J.
@@ -69,34 +148,13 @@ def contact_stress_mpa(sim: Simulation) -> np.ndarray:
     The net force is the load the contact carries; an adhesive contact at rest carries none,
     however stiff its spring.  Particle crushing strengths are measured in the same form
     (single-particle compression), so σ > strength flags a particle that would crack."""
-    pos, r, ptype = sim.position, sim.radius, sim.ptype
-    kn = sim.table.params[:, :, KN]
-    ced = sim.table.params[:, :, CED]
-    i, j = sim.pair_i, sim.pair_j
-    d = pos[i] - pos[j]
-    for a in range(3):
-        if sim.periodic[a]:
-            d[:, a] -= sim.box_len[a] * np.rint(d[:, a] / sim.box_len[a])
-    dist = np.sqrt(np.einsum("ij,ij->i", d, d))
-    ri, rj = r[i], r[j]
-    touch = ri + rj - dist > 0
-    i, j, ri, rj, dist = i[touch], j[touch], ri[touch], rj[touch], dist[touch]
-    overlap = ri + rj - dist
-    # overlap disc of two spheres (the engine's sjkr_pair_area)
-    area = -0.25 * math.pi * (dist - ri - rj) * (dist + ri - rj) * (dist - ri + rj) \
-        * (dist + ri + rj) / dist ** 2
-    force = _elastic_normal_force(sim, np.flatnonzero(touch), i, j, overlap,
-                                  ri * rj / (ri + rj)) - ced[ptype[i], ptype[j]] * area
+    i, j, _, _, force = _contact_forces(sim)
     f_max = np.zeros(sim.n)
     np.maximum.at(f_max, i, force)
     np.maximum.at(f_max, j, force)
-    for z, side, wtype in zip(sim.wall_z, sim.wall_side, sim.wall_type, strict=True):
-        gap = side * (pos[:, 2] - z)
-        hit = r - gap > 0
-        f_wall = kn[ptype[hit], wtype] * np.sqrt(r[hit]) * (r[hit] - gap[hit]) ** 1.5 \
-            - ced[ptype[hit], wtype] * math.pi * (r[hit] ** 2 - gap[hit] ** 2)
+    for hit, _, f_wall in _wall_forces(sim):
         f_max[hit] = np.maximum(f_max[hit], f_wall)
-    return 2.8 * f_max / (math.pi * (2.0 * r) ** 2) / KPA_PER_MPA
+    return 2.8 * f_max / (math.pi * (2.0 * sim.radius) ** 2) / KPA_PER_MPA
 
 
 def _elastic_normal_force(sim: Simulation, k: np.ndarray, i: np.ndarray, j: np.ndarray,
@@ -144,12 +202,16 @@ def crushing_strengths_mpa(diameter_um: np.ndarray, strength_mpa: float, weibull
     return scale * (-np.log(u)) ** (1.0 / weibull_modulus)
 
 
-def crush(sim: Simulation, strength_mpa: np.ndarray) -> np.ndarray:
-    """Crush the intact AM particles whose Hiramatsu–Oka stress (:func:`contact_stress_mpa`)
+CRUSHING_STRESSES = {"contact": contact_stress_mpa, "octahedral": octahedral_stress_mpa}
+
+
+def crush(sim: Simulation, strength_mpa: np.ndarray, criterion: str = "contact") -> np.ndarray:
+    """Crush the intact AM particles whose crushing stress (``criterion``, a key of
+    ``CRUSHING_STRESSES``: :func:`contact_stress_mpa` or :func:`octahedral_stress_mpa`)
     exceeds their strength (``strength_mpa``, one per particle, inf for particles that do
     not break): their engine type becomes ``AM_CRUSHED_TYPE`` (module docstring).  Returns
     the indices of the particles crushed now."""
-    stress = contact_stress_mpa(sim)
+    stress = CRUSHING_STRESSES[criterion](sim)
     broken = np.flatnonzero((sim.ptype == AM_TYPE) & (stress > strength_mpa))
     sim.ptype[broken] = AM_CRUSHED_TYPE
     return broken

@@ -382,6 +382,7 @@ class _Press:
         self.d_am_um = mean_am_diameter_um(state)
         self.rho_am = float(state.density_g_cm3[state.species == AM_SPECIES].mean())
         self.strength_mpa = _crushing_strengths(state, conditions, protocol)
+        self.crushing_stress = conditions.binder_contact.am_crushing_stress
         self.n_am = int(np.sum(state.species == AM_SPECIES))
         hi = state.box_hi_um.copy()
         hi[2] = top + protocol.gap_um + 1.0
@@ -499,7 +500,7 @@ class _Press:
         s.set_wall_velocity(1, direction * v)
         s.run(self.protocol.control_every)
         if self.strength_mpa is not None:
-            crush(s, self.strength_mpa)
+            crush(s, self.strength_mpa, self.crushing_stress)
         force = s.mean_wall_force_z()
         p_kpa = float(force[1]) / self.area_um2
         self.last_pressure_kpa = p_kpa
