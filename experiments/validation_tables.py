@@ -466,6 +466,8 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "dem-crushing-points-paper": ("dem_crushing_points_paper.json", dem_design_table),
     "dem-friction-points-paper": ("dem_friction_points_paper.json", dem_design_table),
     "dem-calibrated-paper": ("dem_calibrated_paper.json", dem_design_table),
+    "dem-calibrated-fast": ("dem_calibrated_fast.json", dem_design_table),
+    "hot-calibrated": ("hot_calibrated_fast.json", lambda data: crushing_table(data, binder=True)),
 }
 
 
