@@ -605,13 +605,15 @@ class RecoveryEmulator:
     FLOOR = 1e-3
 
     def __init__(self, parameters: Sequence[Parameter], theta: np.ndarray,
-                 recovery: np.ndarray):
+                 recovery: np.ndarray, start: RecoveryEmulator | None = None):
+        """``start``: a fitted emulator whose hyperparameters start this fit (a fold)."""
         from surrogates.gp import GPSurrogate
 
         self.parameters = tuple(parameters)
         log_r = np.log(np.maximum(np.asarray(recovery, dtype=float), self.FLOOR))
         self.model = GPSurrogate("ln_elastic_recovery", _scaled_names(self.parameters)).fit(
-            _prior_scaled(self.parameters, theta), log_r)
+            _prior_scaled(self.parameters, theta), log_r,
+            start=None if start is None else start.model)
 
     def predict_log(self, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Mean and sd of ln r (m) at points θ (m × k)."""
@@ -657,8 +659,13 @@ class CompactionEmulator:
 
     def __init__(self, parameters: Sequence[Parameter], theta: np.ndarray,
                  pressures: np.ndarray, porosity: np.ndarray,
-                 films: Sequence[int] | None = None, targets: Sequence[int] | None = None):
+                 films: Sequence[int] | None = None, targets: Sequence[int] | None = None,
+                 start: CompactionEmulator | None = None):
+        """``start``: a fitted emulator whose hyperparameters start this fit (a
+        cross-validation fold starts at the full fit: :func:`emulator_cross_validation`)."""
         from surrogates.gp import GPSurrogate
+
+        warm = None if start is None else start.model
 
         self.parameters = tuple(parameters)
         x = np.column_stack([_prior_scaled(self.parameters, theta),
@@ -677,11 +684,11 @@ class CompactionEmulator:
             x = np.column_stack([x, np.asarray(films, dtype=float)])
             self.model = GPSurrogate("porosity", (*names, "film"),
                                      categorical=(x.shape[1] - 1,)).fit(
-                x, np.asarray(porosity, dtype=float))
+                x, np.asarray(porosity, dtype=float), start=warm)
         else:
             self.films = self.targets = ()
-            self.model = GPSurrogate("porosity", names).fit(x, np.asarray(porosity,
-                                                                          dtype=float))
+            self.model = GPSurrogate("porosity", names).fit(
+                x, np.asarray(porosity, dtype=float), start=warm)
 
     def predict(self, theta: np.ndarray, pressures: np.ndarray,
                 film: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -724,11 +731,12 @@ def _training_rows(runs: Sequence[dict], names: Sequence[str],
 
 def predictive_bands(emulator: CompactionEmulator, theta_draws: np.ndarray,
                      pressures_mpa: np.ndarray, seed: int
-                     ) -> tuple[np.ndarray, np.ndarray]:
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """2.5, 50 and 97.5 % percentiles (3 × n) of the porosity at ``pressures_mpa`` over
     posterior draws θ (m × k): of the emulator's mean alone (the parameters' uncertainty),
     and of a new run (the mean plus one draw of the emulator's sd, which holds the run's own
-    scatter and the emulator's ignorance away from its training runs).
+    scatter and the emulator's ignorance away from its training runs); and the median over
+    the draws of the emulator's sd (n).
 
     Why both: where the posterior spreads into θ that no run covers, the GP's mean reverts
     to its constant, so the mean-only band grows a flat edge at that constant (measured on
@@ -739,23 +747,26 @@ def predictive_bands(emulator: CompactionEmulator, theta_draws: np.ndarray,
     # is smooth in p (the GP's error is correlated along p), and the band stays smooth
     run = mean + sd * np.random.default_rng(seed).standard_normal((len(mean), 1))
     return (np.percentile(mean, [2.5, 50, 97.5], axis=0),
-            np.percentile(run, [2.5, 50, 97.5], axis=0))
+            np.percentile(run, [2.5, 50, 97.5], axis=0), np.median(sd, axis=0))
 
 
 def emulator_cross_validation(parameters: Sequence[Parameter], runs: Sequence[dict],
                               folds: int = 8, films: Sequence[str] = (),
-                              targets: Sequence[str] = ()) -> dict:
+                              targets: Sequence[str] = (),
+                              start: CompactionEmulator | None = None) -> dict:
     """Hold out whole design runs (all their pressures) in ``folds`` groups, refit, predict
     them (on their film, with ``films``): RMSE [-] and the share of held-out porosities
     inside the emulator's 95 % interval; with ``targets`` (some of ``films``) the same
-    scores of the runs on those films alone as ``target_rmse``, ``target_coverage95``."""
+    scores of the runs on those films alone as ``target_rmse``, ``target_coverage95``.
+    ``start``: the emulator fitted on all runs, whose hyperparameters start each fold's fit
+    (:class:`surrogates.gp.GPSurrogate`'s warm start)."""
     names = [p.name for p in parameters]
     groups = np.arange(len(runs)) % min(folds, len(runs))
     errors, inside, on_target = [], [], []
     for g in np.unique(groups):
         theta, p, e, f = _training_rows([r for r, k in zip(runs, groups, strict=True)
                                          if k != g], names, films)
-        em = CompactionEmulator(parameters, theta, p, e, f if films else None)
+        em = CompactionEmulator(parameters, theta, p, e, f if films else None, start=start)
         for held in (r for r, k in zip(runs, groups, strict=True) if k == g):
             film = films.index(str(Path(held["dried"]))) if em.films else None
             mean, sd = em.predict(np.array([[held["theta"][n] for n in names]]),
@@ -792,7 +803,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                   executor: str = "local", materials=None, preset: str | Path | None = None,
                   include_runs: Sequence[str | Path] = (), points: str | Path | None = None,
                   train_dried: Sequence[str | Path] = (), workers: int = 1, mcmc_steps: int = 3000,
-                  experiment: str | None = "calibrate", quiet: bool = False) -> dict:
+                  cv_folds: int = 8, experiment: str | None = "calibrate",
+                  quiet: bool = False) -> dict:
     """Calibrate DEM contact parameters against a measured porosity–pressure curve (module
     docstring).  ``dried``: one or more dried structures (``etwin dry`` seeds); ``forward``
     (a task dict -> a result dict as :func:`dem_run`'s) replaces the DEM (tests).
@@ -811,7 +823,9 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
     e.g. one parameter moved from an earlier highest-posterior point).  ``train_dried``:
     films whose included runs train the emulator, each as its own film, but which get no
     new runs and stay out of the prediction (:class:`CompactionEmulator`): e.g. the `fast`
-    films' design beside `paper` films, the calibration's targets."""
+    films' design beside `paper` films, the calibration's targets.  ``cv_folds``: groups
+    of whole runs held out in turn (:func:`emulator_cross_validation`, each fold a refit
+    started at the full fit), 0 for none (the summary's cross-validation is then None)."""
     from experiments.files import write_csv_atomic, write_json_atomic
     from experiments.plots import (
         plot_compaction_predictive,
@@ -834,6 +848,9 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         raise ValueError(f"--validate must lie in [0, 64], got {validate}")
     if not 0 <= refine <= 32:
         raise ValueError(f"--refine must lie in [0, 32], got {refine}")
+    if cv_folds != 0 and not 2 <= cv_folds <= 64:
+        raise ValueError(f"--cv-folds must be 0 (no cross-validation) or lie in [2, 64], got "
+                         f"{cv_folds}")
     if protocol not in DEM_PROTOCOLS:
         raise ValueError(f"--protocol must be one of {', '.join(DEM_PROTOCOLS)}, got "
                          f"{protocol!r}")
@@ -1002,12 +1019,16 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
             observed = np.append(observed, recovery)
             observed_sd = np.append(observed_sd, recovery_sd)
 
+        last = [None, None]  # the latest fit's emulators start the next (a round's refit)
+
         def fit(training: list[dict], indent_training: list[dict]):
             theta_tr, p_tr, e_tr, f_tr = _training_rows(training, names, all_films)
-            em = CompactionEmulator(params, theta_tr, p_tr, e_tr, f_tr, targets)
+            em = CompactionEmulator(params, theta_tr, p_tr, e_tr, f_tr, targets,
+                                    start=last[0])
             rec = None if recovery is None else RecoveryEmulator(
                 params, [[r["theta"][n] for n in names] for r in indent_training],
-                [r["elastic_recovery"] for r in indent_training])
+                [r["elastic_recovery"] for r in indent_training], start=last[1])
+            last[:] = [em, rec]
 
             def predict(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
                 mean, sd = em.predict(t, curve.pressures_mpa)
@@ -1041,19 +1062,19 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                            **_recovery_summary(recovery, at_map)})
         failed = [r for r in runs if r["status"] != "ok"]
         (emulator, recovery_emulator), post = fit(ok, indents)
-        cv = emulator_cross_validation(params, ok, films=all_films,
-                                       targets=films if train_films else ())
+        cv = emulator_cross_validation(params, ok, folds=cv_folds, films=all_films,
+                                       targets=films if train_films else (),
+                                       start=emulator) if cv_folds else None
         marginals = post.marginals()
         best = post.best()
         draws = post.sample(PREDICTIVE_DRAWS, seed)
         theta_draws = np.column_stack([draws[n] for n in names])
         grid_p = np.geomspace(curve.pressures_mpa.min() / 1.5,
                               curve.pressures_mpa.max() * 1.5, 40)
-        band_theta, band_run = predictive_bands(emulator, theta_draws, grid_p, seed)
-        at_obs, sd_obs = emulator.predict(theta_draws, curve.pressures_mpa)
-        lo_run, hi_run = predictive_bands(emulator, theta_draws, curve.pressures_mpa,
-                                          seed)[1][[0, 2]]
-        sd_median = np.median(sd_obs, axis=0)
+        band_theta, band_run, _ = predictive_bands(emulator, theta_draws, grid_p, seed)
+        at_obs, run_obs, sd_median = predictive_bands(emulator, theta_draws,
+                                                      curve.pressures_mpa, seed)
+        lo_run, hi_run = run_obs[[0, 2]]
         summary = {"job": "calibrate", "target": "dem",
                    "parameters": {n: m.summary() for n, m in marginals.items()},
                    "map": best, "mcmc": {"acceptance": post.acceptance,
@@ -1065,7 +1086,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                    "failed_runs": [{"theta": r["theta"], "error": r["error"]} for r in failed],
                    "dem_cpu_s": float(sum(r.get("cpu_s", 0.0) for r in runs)),
                    **_measured_fields(curve),
-                   "predictive_median": np.median(at_obs, axis=0).tolist(),
+                   "predictive_median": at_obs[1].tolist(),
                    "predictive_lo95": lo_run.tolist(), "predictive_hi95": hi_run.tolist(),
                    "emulator_sd_median": sd_median.tolist(),
                    "emulator_limited_mpa": [float(p) for p, e, o in zip(
@@ -1086,7 +1107,9 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 "measured": recovery, "measured_sd": recovery_sd,
                 "predictive_median": float(median), "predictive_lo95": float(lo95),
                 "predictive_hi95": float(hi95), "indentations": len(indents),
-                "emulator_cross_validation": recovery_cross_validation(params, indents)}
+                "emulator_cross_validation": recovery_cross_validation(
+                    params, indents, folds=cv_folds, start=recovery_emulator)
+                if cv_folds else None}
         rows = []
         if validate:
             checks = _dem_tasks(with_indents([task([best[n] for n in names],
@@ -1134,11 +1157,13 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 f"all) on {len(films)} film(s)"
                 + (f" and {len(train_films)} training-only film(s), whose runs train the "
                    "emulator but stay out of its prediction" if train_films else "") + ", "
-                f"protocol {protocol}; emulator, whole runs held out: RMSE "
-                f"{100 * cv['rmse']:.2f} porosity points, {100 * cv['coverage95']:.0f} % "
-                f"inside its 95 % interval; MCMC acceptance {post.acceptance:.2f}, "
+                f"protocol {protocol}; emulator, "
+                + (f"whole runs held out: RMSE {100 * cv['rmse']:.2f} porosity points, "
+                   f"{100 * cv['coverage95']:.0f} % inside its 95 % interval" if cv else
+                   "not cross-validated (--cv-folds 0)")
+                + f"; MCMC acceptance {post.acceptance:.2f}, "
                 f"autocorrelation {max(post.autocorr_steps):.0f} steps.")
-        if "target_rmse" in cv:
+        if cv and "target_rmse" in cv:
             text += (f"  Held out on the target films alone ({cv['target_runs']} runs): RMSE "
                      f"{100 * cv['target_rmse']:.2f} porosity points, "
                      f"{100 * cv['target_coverage95']:.0f} % inside the 95 % interval.")
@@ -1180,8 +1205,10 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
                 f"of its thickness); posterior-predictive median "
                 f"{100 * r['predictive_median']:.1f} % [{100 * r['predictive_lo95']:.1f}, "
                 f"{100 * r['predictive_hi95']:.1f}] from {r['indentations']} DEM "
-                f"indentations (emulator, held out: RMSE {100 * rcv['rmse']:.2f} points, "
-                f"{100 * rcv['coverage95']:.0f} % inside its 95 % interval).",
+                f"indentations (emulator, "
+                + (f"held out: RMSE {100 * rcv['rmse']:.2f} points, "
+                   f"{100 * rcv['coverage95']:.0f} % inside its 95 % interval)." if rcv else
+                   "not cross-validated)."),
                 plots=[plot_recovery_predictive(rec_draws, recovery, recovery_sd,
                                                 out / "recovery_predictive.png").name]))
         if chosen_points:
@@ -1210,7 +1237,7 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
         if mlrun is not None:
             mlrun.log_metrics({f"{n}.{k}": float(v) for n, m in marginals.items()
                                for k, v in m.summary().items() if k != "at_prior_edge"}
-                              | {"emulator_rmse": cv["rmse"]}
+                              | ({"emulator_rmse": cv["rmse"]} if cv else {})
                               | ({"recovery_predictive_median":
                                   summary["recovery_fit"]["predictive_median"]}
                                  if "recovery_fit" in summary else {}))
@@ -1264,9 +1291,10 @@ def _recovery_summary(recovery: float | None, runs: Sequence[dict]) -> dict:
 
 
 def recovery_cross_validation(parameters: Sequence[Parameter], indents: Sequence[dict],
-                              folds: int = 8) -> dict:
+                              folds: int = 8, start: RecoveryEmulator | None = None) -> dict:
     """The recovery emulator with held-out indentations (``folds`` groups): RMSE [-] of its
-    median and the share inside its 95 % interval (on ln r, where the GP is Gaussian)."""
+    median and the share inside its 95 % interval (on ln r, where the GP is Gaussian);
+    ``start``: the emulator fitted on all of them (warm start of each fold)."""
     names = [p.name for p in parameters]
     theta = np.array([[r["theta"][n] for n in names] for r in indents])
     y = np.array([r["elastic_recovery"] for r in indents])
@@ -1274,7 +1302,7 @@ def recovery_cross_validation(parameters: Sequence[Parameter], indents: Sequence
     errors, inside = [], []
     for g in np.unique(groups):
         keep = groups != g
-        emulator = RecoveryEmulator(parameters, theta[keep], y[keep])
+        emulator = RecoveryEmulator(parameters, theta[keep], y[keep], start=start)
         errors.append(emulator.predict(theta[~keep])[0] - y[~keep])
         log_mean, log_sd = emulator.predict_log(theta[~keep])
         held = np.log(np.maximum(y[~keep], RecoveryEmulator.FLOOR))

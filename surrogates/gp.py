@@ -40,6 +40,14 @@ continuous inputs; the continuous columns alone are normalized.
 at once, e.g. the mean over films of runs at one parameter point (the joint posterior, so
 the correlation of the films' predictions enters its sd).
 
+Warm start (``fit(..., start=)``): a refit on most of the same data (a cross-validation
+fold, a design that gained a few runs) starts L-BFGS-B from an earlier fit's
+hyperparameters instead of BoTorch's initial values.  On the film-aware DEM emulator
+(``MixedSingleTaskGP``, 11 hyperparameters whose film terms are nearly flat where the films
+agree) a cold fit takes 500-1,300 L-BFGS-B iterations and a fold started at the full fit
+44-190, 5-10x less CPU; the fold's optimum is then the one next to the full fit's, which is
+what a cross-validation of that fit asks about.
+
 A :class:`SurrogateSet` holds the models of several outputs and saves them in one file (the
 training data, the transforms' state and the hyperparameters; loading refits nothing).
 """
@@ -112,8 +120,11 @@ class GPSurrogate:
     train_x: np.ndarray | None = None  # the GP's inputs (features applied)
     train_y: np.ndarray | None = None
 
-    def fit(self, x: np.ndarray, y: np.ndarray) -> GPSurrogate:
-        """Fit to inputs ``x`` (n × d, engineering units) and outputs ``y`` (n,)."""
+    def fit(self, x: np.ndarray, y: np.ndarray,
+            start: GPSurrogate | None = None) -> GPSurrogate:
+        """Fit to inputs ``x`` (n × d, engineering units) and outputs ``y`` (n,).  ``start``:
+        a fitted surrogate of the same inputs whose hyperparameters start the optimization
+        (module docstring: warm start)."""
         self.features = check_features(self.features, self.input_names)
         x = np.asarray(x, dtype=float)
         y = np.asarray(y, dtype=float)
@@ -140,6 +151,8 @@ class GPSurrogate:
         with single_threaded():
             self.model = _build(self.train_x, self.train_y, self.noise_floor_sd,
                                 self.noise_model, self.categorical)
+            if start is not None and start.model is not None:
+                _copy_hyperparameters(start.model, self.model)
             self.fit_note = _fit(self.model)
         return self
 
@@ -255,6 +268,18 @@ def _likelihood(y: np.ndarray, noise_floor_sd: float, noise_model: str, d: int):
         "raw_noise", GreaterThan(floor, transform=None, initial_value=max(floor * 1.01, mode)))
     likelihood.noise = max(floor * 1.01, mode)
     return likelihood
+
+
+def _copy_hyperparameters(source, target) -> None:
+    """Set ``target``'s hyperparameters (its torch parameters: length scales, output scales,
+    noise, mean) to ``source``'s where the name and shape agree; the data-dependent buffers
+    (``Normalize`` bounds, ``Standardize`` mean and sd) stay ``target``'s own."""
+    torch = _torch()
+    given = dict(source.named_parameters())
+    with torch.no_grad():
+        for name, value in target.named_parameters():
+            if name in given and given[name].shape == value.shape:
+                value.copy_(given[name])
 
 
 def _fit(model) -> str:

@@ -202,7 +202,7 @@ def test_refinement_rounds_add_dem_runs_at_the_map_and_resume(tmp_path):
         return finished_run(task, curve(task["theta"], task["pressures_mpa"]))
 
     kwargs = dict(forward=forward, dried=["film_a", "film_b"], n_design=12, refine=1,
-                  mcmc_steps=300, experiment=None, quiet=True)
+                  mcmc_steps=300, cv_folds=0, experiment=None, quiet=True)
     with pytest.raises(KeyboardInterrupt):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "out", **kwargs)
     (recorded,) = json.loads((tmp_path / "out" / "refinement_points.json").read_text())
@@ -224,6 +224,8 @@ def test_refinement_rounds_add_dem_runs_at_the_map_and_resume(tmp_path):
     assert calls == [] and again["refinement_rounds"] == summary["refinement_rounds"]
     with pytest.raises(ValueError, match="--refine must lie in"):
         calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", **(kwargs | {"refine": 40}))
+    with pytest.raises(ValueError, match=r"--cv-folds must be 0 .* \[2, 64\], got 1"):
+        calibrate_dem(tmp_path / "curve.csv", tmp_path / "x", **(kwargs | {"cv_folds": 1}))
 
 
 def test_the_indentation_recovery_separates_what_the_curve_cannot(tmp_path):
@@ -306,7 +308,7 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
         calls.append(task)
         return finished_run(task, curve(task["theta"], task["pressures_mpa"]))
 
-    common = dict(forward=forward, dried=["film_a", "film_b"], mcmc_steps=300,
+    common = dict(forward=forward, dried=["film_a", "film_b"], mcmc_steps=300, cv_folds=0,
                   experiment=None, quiet=True)
     calibrate_dem(tmp_path / "curve.csv", tmp_path / "two", n_design=8,
                   parameters="cbd_plasticity,bridge_stiffness_ratio", **common)
@@ -316,6 +318,9 @@ def test_a_calibration_that_adds_a_parameter_trains_on_the_earlier_runs(tmp_path
                             parameters=three, include_runs=[tmp_path / "two"], **common)
     assert len(calls) == 4 and summary["training_runs"] == 12
     assert all("am_plasticity" in c["theta"] for c in calls)
+    # --cv-folds 0: no held-out refits, and the report says so
+    assert summary["emulator_cross_validation"] is None
+    assert "not cross-validated (--cv-folds 0)" in (tmp_path / "three" / "report.md").read_text()
     rows = list(csv.DictReader((tmp_path / "three" / "design.csv").open()))
     assert sum(float(r["am_plasticity"]) == 0.0 for r in rows) == 8 * len(PRESSURES)
     # the earlier runs alone train a fit (design 0); a repeated folder counts once
@@ -471,7 +476,7 @@ def test_a_calibration_on_a_preset_sets_its_parameters_on_the_presets_law(tmp_pa
 
     truth = dem_conditions({"am_strength_mpa": 200.0}, base=preset.process_conditions())
     write_curve(tmp_path / "curve.csv", curve(truth, PRESSURES), 0.002)
-    common = dict(forward=forward, dried=["film_a", "film_b"], mcmc_steps=300,
+    common = dict(forward=forward, dried=["film_a", "film_b"], mcmc_steps=300, cv_folds=0,
                   experiment=None, quiet=True, parameters="am_strength_mpa=50:400")
     summary = calibrate_dem(tmp_path / "curve.csv", tmp_path / "on", n_design=8,
                             preset="nmc111-calibrated", **common)

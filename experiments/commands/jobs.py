@@ -89,7 +89,7 @@ def cmd_calibrate(args: argparse.Namespace) -> dict:
                                indent_loading_time_s=args.indent_loading_time_s,
                                executor=args.executor, workers=args.workers,
                                include_runs=args.include_runs or (), points=args.points,
-                               train_dried=args.train_dried or (),
+                               train_dried=args.train_dried or (), cv_folds=args.cv_folds,
                                experiment=experiment, quiet=args.quiet)
         for name, m in result["parameters"].items():
             log(f"{name} = {m['mean']:.4g}, 95 % credible interval [{m['ci95_lower']:.4g}, "
@@ -346,6 +346,9 @@ def register(add: AddCommand) -> None:
                         "a run (DEM; conductivity solve) at the highest-posterior draw on "
                         "every film added to the emulator's training set, in [0, 32] "
                         "(default 0)")
+    p.add_argument("--cv-folds", type=int, default=8,
+                   help="dem: groups of whole runs held out in turn to cross-validate the "
+                        "emulator (each a refit), 0 (none) or in [2, 64] (default 8)")
     p.add_argument("--executor", default="local",
                    help="dem, electronic: local (default), dask-local or tcp://host:port "
                         "(as etwin sweep)")
