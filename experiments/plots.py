@@ -505,7 +505,7 @@ def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, band_
     a new run (``band_run``: with the emulator's sd), each 3 × len(grid_mpa)."""
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(5.4, 4.0))
+    fig, ax = plt.subplots(figsize=(5.4, 4.6))
     ax.fill_between(grid_mpa, 100 * band_run[0], 100 * band_run[2], alpha=0.15, color="C0",
                     label="95 % band of a new run (with the emulator's sd)")
     ax.fill_between(grid_mpa, 100 * band[0], 100 * band[2], alpha=0.35, color="C0",
@@ -522,7 +522,8 @@ def plot_compaction_predictive(pressures, observed, sigma, grid_mpa, band, band_
     ax.set_xlabel("maximum pressure [MPa]")
     ax.set_ylabel("porosity after spring-back [%]")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.9)
+    # below the axes: the new-run band can fill the whole pressure range
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
     return _save(fig, path)
 
 
