@@ -347,3 +347,20 @@ def test_a_categorical_input_learns_each_label_s_offset_and_their_mean():
     np.testing.assert_allclose(back.predict_group_mean(groups)[0], mean, atol=1e-9)
     with pytest.raises(ValueError, match="categorical columns"):
         GPSurrogate("y", ("x",), categorical=(1,)).fit(x[:, None], y)
+
+
+def test_a_warm_start_takes_the_hyperparameters_and_keeps_the_new_data_s_transforms():
+    """y' = 10 y + 5 standardizes to the same values as y, so a fit on y' has y's
+    optimum: started there it must predict as a cold fit on y' does, on y''s scale (a warm
+    start that copied y's Standardize buffers would predict near y instead)."""
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, (30, 2))
+    y = np.sin(4 * x[:, 0]) + 0.5 * x[:, 1] + rng.normal(0, 0.05, 30)
+    first = GPSurrogate("y", ("a", "b")).fit(x, y)
+    warm = GPSurrogate("y", ("a", "b")).fit(x, 10 * y + 5, start=first)
+    cold = GPSurrogate("y", ("a", "b")).fit(x, 10 * y + 5)
+    test = rng.uniform(0, 1, (20, 2))
+    (mw, sw), (mc, sc) = warm.predict(test), cold.predict(test)
+    np.testing.assert_allclose(mw, mc, atol=0.02 * np.std(10 * y))
+    np.testing.assert_allclose(sw, sc, rtol=0.05)
+    assert abs(np.mean(mw) - np.mean(10 * first.predict(test)[0] + 5)) < 0.5
