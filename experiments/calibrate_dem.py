@@ -729,6 +729,15 @@ def _training_rows(runs: Sequence[dict], names: Sequence[str],
     return np.array(theta), np.array(pressure), np.array(porosity), np.array(film)
 
 
+def new_run_draws(mean: np.ndarray, sd: np.ndarray, seed: int) -> np.ndarray:
+    """One new run per posterior draw θ: the emulator's mean plus its sd times one standard
+    normal per θ (row), shared by the row's columns (pressures): a run's departure from the
+    emulator is smooth in p (the GP's error is correlated along p), so the band stays
+    smooth. ``mean``, ``sd``: (m,) or (m × n)."""
+    z = np.random.default_rng(seed).standard_normal(len(mean))
+    return mean + sd * (z[:, None] if np.ndim(mean) == 2 else z)
+
+
 def predictive_bands(emulator: CompactionEmulator, theta_draws: np.ndarray,
                      pressures_mpa: np.ndarray, seed: int
                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -743,9 +752,7 @@ def predictive_bands(emulator: CompactionEmulator, theta_draws: np.ndarray,
     eight `paper` runs at three θ: edges at 28.7 % from 4 to 230 MPa) that looks like
     knowledge; the new-run band widens there instead."""
     mean, sd = emulator.predict(theta_draws, pressures_mpa)
-    # one normal draw per θ, shared by the pressures: a run's departure from the emulator
-    # is smooth in p (the GP's error is correlated along p), and the band stays smooth
-    run = mean + sd * np.random.default_rng(seed).standard_normal((len(mean), 1))
+    run = new_run_draws(mean, sd, seed)
     return (np.percentile(mean, [2.5, 50, 97.5], axis=0),
             np.percentile(run, [2.5, 50, 97.5], axis=0), np.median(sd, axis=0))
 
@@ -1100,9 +1107,8 @@ def calibrate_dem(table: str | Path, out_dir: str | Path, *,
             rec_draws, _ = recovery_emulator.predict(theta_draws)
             median = np.median(rec_draws)
             log_mean, log_sd = recovery_emulator.predict_log(theta_draws)
-            rng = np.random.default_rng(seed)
-            lo95, hi95 = np.percentile(
-                np.exp(log_mean + log_sd * rng.standard_normal(log_mean.shape)), [2.5, 97.5])
+            lo95, hi95 = np.percentile(np.exp(new_run_draws(log_mean, log_sd, seed)),
+                                       [2.5, 97.5])
             summary["recovery_fit"] = {
                 "measured": recovery, "measured_sd": recovery_sd,
                 "predictive_median": float(median), "predictive_lo95": float(lo95),

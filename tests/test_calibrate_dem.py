@@ -20,6 +20,7 @@ from experiments.calibrate_dem import (
     dem_admissible,
     dem_conditions,
     emulator_cross_validation,
+    new_run_draws,
     parse_dem_parameters,
     read_compaction_curve,
     read_points,
@@ -690,3 +691,15 @@ def test_dem_target_needs_a_dried_structure(tmp_path, capsys):
     assert main([*args, "--dried", str(tmp_path / "missing.npz"), "--parameters",
                  "binder_yield"]) == 2
     assert "unknown parameter" in capsys.readouterr().err
+
+
+def test_a_new_run_shifts_all_its_pressures_by_one_draw_and_a_scalar_output_by_the_same():
+    """One standard normal per posterior draw, shared along the row (pressures), and the
+    same numbers for a scalar output (the recovery) at the same seed."""
+    mean = np.zeros((500, 4))
+    sd = np.array([1.0, 2.0, 3.0, 4.0])
+    run = new_run_draws(mean, sd * np.ones((500, 4)), seed=3)
+    z = run[:, 0]
+    np.testing.assert_allclose(run, z[:, None] * sd)
+    assert abs(np.std(z) - 1.0) < 0.1
+    np.testing.assert_array_equal(new_run_draws(np.zeros(500), np.ones(500), seed=3), z)
