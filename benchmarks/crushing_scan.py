@@ -10,7 +10,9 @@ time;
 ``docs/validation/calendering.md`` renders it (``experiments.validation_tables``, table
 ``crushing``).  benchmarks/data/crushing_scan.json was written so.
 
-Run: ``python benchmarks/crushing_scan.py --out FILE --command TEXT FOLDER [FOLDER ...]``.
+Run: ``python benchmarks/crushing_scan.py --out FILE --command TEXT FOLDER [FOLDER ...]
+[--indentation FOLDER --indent-command TEXT ...]`` (indentations alone: no FOLDER and no
+``--command``).
 """
 
 from __future__ import annotations
@@ -62,18 +64,25 @@ def indentation_run(folder: Path) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folders", type=Path, nargs="+", help="etwin calender --out folders")
-    ap.add_argument("--command", required=True, help="the etwin calender command of the runs")
+    ap.add_argument("folders", type=Path, nargs="*", help="etwin calender --out folders")
+    ap.add_argument("--command", default=None,
+                    help="the etwin calender command of the runs (required with folders)")
     ap.add_argument("--out", type=Path, required=True, help="the JSON to write")
     ap.add_argument("--indentation", type=Path, action="append", default=[],
                     help="an etwin indent --out folder of the same laws (repeatable)")
     ap.add_argument("--indent-command", default=None, help="the etwin indent command")
     args = ap.parse_args(argv)
+    if not args.folders and not args.indentation:
+        ap.error("give etwin calender --out folders, --indentation folders, or both")
+    if args.folders and not args.command:
+        ap.error("--command is required with etwin calender folders")
+    if args.indentation and not args.indent_command:
+        ap.error("--indent-command is required with --indentation folders")
     runs = [scan_run(f) for f in args.folders]
     extra = {"indent_command": args.indent_command,
              "indentations": [indentation_run(f) for f in args.indentation]}
-    write_json_atomic(args.out, {"provenance": {**run_provenance(),
-                                                "calender_command": args.command},
+    commands = {"calender_command": args.command} if args.command else {}
+    write_json_atomic(args.out, {"provenance": {**run_provenance(), **commands},
                                  "runs": runs, **(extra if args.indentation else {})})
     print(f"{len(runs)} runs -> {args.out}")
 

@@ -470,6 +470,7 @@ TABLES: dict[str, tuple[str, Callable[[dict], str]]] = {
     "hot-calibrated": ("hot_calibrated_fast.json", lambda data: crushing_table(data, binder=True)),
     "octahedral-crushing": ("octahedral_crushing_fast.json", crushing_table),
     "dem-octahedral-paper": ("dem_octahedral_paper.json", dem_design_table),
+    "recovery-bridge": ("recovery_bridge_fast.json", indentation_runs_table),
 }
 
 
